@@ -1,0 +1,62 @@
+"""The mail bucket: raw mail under ``inbox/``, rejected mail under ``quarantine/``,
+attachments and their text under ``attachments/`` and ``extracted/``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from adapters.aws import client, error_code
+
+
+class BlobNotFound(KeyError):
+    pass
+
+
+class BlobStore:
+    def __init__(self, bucket: str, region: str, endpoint_url: str | None = None) -> None:
+        self.bucket = bucket
+        self._s3 = client("s3", region, endpoint_url)
+
+    def get(self, key: str, bucket: str | None = None) -> bytes:
+        try:
+            response = self._s3.get_object(Bucket=bucket or self.bucket, Key=key)
+        except ClientError as exc:
+            if error_code(exc) in {"NoSuchKey", "404", "NotFound"}:
+                raise BlobNotFound(f"s3://{bucket or self.bucket}/{key}") from None
+            raise
+        body: bytes = response["Body"].read()
+        return body
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream",
+            metadata: dict[str, str] | None = None) -> None:
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
+                            Metadata=metadata or {}, ServerSideEncryption="AES256")
+
+    def copy(self, source_key: str, target_key: str, source_bucket: str | None = None) -> None:
+        self._s3.copy_object(Bucket=self.bucket, Key=target_key, ServerSideEncryption="AES256",
+                             CopySource={"Bucket": source_bucket or self.bucket, "Key": source_key})
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if error_code(exc) in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise
+        return True
+
+    def keys(self, prefix: str) -> list[str]:
+        found: list[str] = []
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            found.extend(str(o["Key"]) for o in page.get("Contents") or [])
+        return found
+
+    def presigned_url(self, key: str, seconds: int = 7 * 24 * 3600) -> str:
+        url: str = self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
+                                                   ExpiresIn=seconds)
+        return url
+
+    def raw_client(self) -> Any:
+        return self._s3

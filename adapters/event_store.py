@@ -1,0 +1,196 @@
+"""The event store on DynamoDB: append-only streams with conditional, transactional appends.
+
+Items: ``pk = stream id, sk = version`` for events; ``pk = dedupe key, sk = 0`` for
+the record of one decision (its events, to re-publish on a retried delivery);
+``pk = msgid#<Message-ID>, sk = 0`` maps a Message-ID to its conversation;
+``pk = suppress#<address>, sk = 0`` marks an address that must not be acknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from adapters.aws import client, error_code
+from events import DomainEvent, Envelope, from_record, to_record
+from events.base import event_id, utcnow
+
+_SER = TypeSerializer()
+_DES = TypeDeserializer()
+MAX_TRANSACTION_ITEMS = 100
+
+
+class StreamConflict(Exception):
+    """Another writer appended to one of the streams first: decide again."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    envelopes: list[Envelope]
+    duplicate: bool  # True: this dedupe key was already recorded; these are the stored events
+
+
+def _item(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _SER.serialize(v) for k, v in values.items() if v is not None}
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    values = {k: _DES.deserialize(v) for k, v in item.items()}
+    if "sk" in values:
+        values["sk"] = int(values["sk"])
+    return values
+
+
+class EventStore:
+    def __init__(self, table: str, region: str, endpoint_url: str | None = None) -> None:
+        self.table = table
+        self._db = client("dynamodb", region, endpoint_url)
+
+    # --- reads -------------------------------------------------------------------
+
+    def last_version(self, stream_id: str) -> int:
+        response = self._db.query(
+            TableName=self.table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": stream_id}},
+            ScanIndexForward=False, Limit=1, ConsistentRead=True, ProjectionExpression="sk",
+        )
+        items = response.get("Items") or []
+        return int(items[0]["sk"]["N"]) if items else 0
+
+    def read(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
+        envelopes, start = [], None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table, "KeyConditionExpression": "pk = :pk AND sk > :v", "ConsistentRead": True,
+                "ExpressionAttributeValues": {":pk": {"S": stream_id}, ":v": {"N": str(after_version)}},
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            response = self._db.query(**kwargs)
+            envelopes.extend(from_record(_plain(i)) for i in response.get("Items") or [])
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return envelopes
+
+    def get(self, pk: str, sk: int = 0) -> dict[str, Any] | None:
+        response = self._db.get_item(TableName=self.table, Key=_item({"pk": pk, "sk": sk}), ConsistentRead=True)
+        item = response.get("Item")
+        return _plain(item) if item else None
+
+    def exists(self, pk: str, sk: int = 0) -> bool:
+        return self.get(pk, sk) is not None
+
+    def scan_items(self) -> Iterator[dict[str, Any]]:
+        start = None
+        while True:
+            kwargs: dict[str, Any] = {"TableName": self.table}
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            response = self._db.scan(**kwargs)
+            for item in response.get("Items") or []:
+                yield _plain(item)
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return
+
+    def streams(self, prefix: str = "") -> list[str]:
+        return sorted({str(i["pk"]) for i in self.scan_items() if "type" in i and str(i["pk"]).startswith(prefix)})
+
+    def all_events(self) -> list[Envelope]:
+        envelopes = [from_record(i) for i in self.scan_items() if "type" in i]
+        return sorted(envelopes, key=lambda e: (e.meta.occurred_at, e.stream_id, e.meta.version))
+
+    # Knowledge the inbound decision reads -----------------------------------------
+
+    def conversation_for(self, message_ids: list[str]) -> str | None:
+        for message_id in message_ids:
+            item = self.get(f"msgid#{message_id.lower()}")
+            if item:
+                return str(item["conversation_id"])
+        return None
+
+    def contact_known(self, contact: str) -> bool:
+        return self.exists(f"contact#{contact}", 1)
+
+    def address_suppressed(self, address: str) -> str | None:
+        item = self.get(f"suppress#{address.lower()}")
+        return f"address {address} {item['reason']}" if item else None
+
+    # --- the write ---------------------------------------------------------------
+
+    def commit(
+        self,
+        planned: list[tuple[str, DomainEvent]],
+        *,
+        dedupe_key: str,
+        correlation_id: str,
+        causation_id: str | None = None,
+        message_ids: dict[str, str] | None = None,
+        markers: dict[str, dict[str, Any]] | None = None,
+        first_in_stream: frozenset[str] = frozenset(),
+        source: str | None = None,
+    ) -> Commit:
+        """Append ``planned`` events and the dedupe item in one transaction.
+
+        Returns the stored events with ``duplicate=True`` when ``dedupe_key`` was
+        already committed (a retried delivery), raises :class:`StreamConflict`
+        when another writer took a version first.
+        """
+        stored = self.get(dedupe_key)
+        if stored is not None:
+            return Commit([from_record(r) for r in json.loads(stored["events"])], duplicate=True)
+        now = utcnow()
+        versions: dict[str, int] = {}
+        envelopes = []
+        for index, (stream_id, event) in enumerate(planned):
+            if stream_id not in versions:
+                versions[stream_id] = 0 if stream_id in first_in_stream else self.last_version(stream_id)
+            versions[stream_id] += 1
+            envelope = Envelope.new(event, stream_id=stream_id, version=versions[stream_id], seed=dedupe_key,
+                                    correlation_id=correlation_id, causation_id=causation_id, occurred_at=now,
+                                    source=source)
+            envelope = envelope.model_copy(update={"meta": envelope.meta.model_copy(
+                update={"event_id": event_id(dedupe_key, envelope.type, str(index))})})
+            envelopes.append(envelope)
+        records = [to_record(e) for e in envelopes]
+        items: list[dict[str, Any]] = [
+            {"Put": {"TableName": self.table, "Item": _item(r), "ConditionExpression": "attribute_not_exists(pk)"}}
+            for r in records
+        ]
+        items.append({"Put": {"TableName": self.table, "ConditionExpression": "attribute_not_exists(pk)",
+                              "Item": _item({"pk": dedupe_key, "sk": 0, "events": json.dumps(records),
+                                             "recorded_at": now})}})
+        for message_id, conversation_id in (message_ids or {}).items():
+            items.append({"Put": {"TableName": self.table, "Item": _item(
+                {"pk": f"msgid#{message_id.lower()}", "sk": 0, "conversation_id": conversation_id})}})
+        for pk, values in (markers or {}).items():
+            items.append({"Put": {"TableName": self.table, "Item": _item({"pk": pk, "sk": 0, **values})}})
+        if len(items) > MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"one decision may write at most {MAX_TRANSACTION_ITEMS} items, got {len(items)}")
+        try:
+            self._db.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+            if len(reasons) > len(records) and reasons[len(records)] == "ConditionalCheckFailed":
+                stored = self.get(dedupe_key)
+                if stored is not None:
+                    return Commit([from_record(r) for r in json.loads(stored["events"])], duplicate=True)
+            if "ConditionalCheckFailed" in reasons:
+                raise StreamConflict(f"a concurrent writer appended first ({reasons})") from exc
+            raise
+        return Commit(envelopes, duplicate=False)
+
+    def put_raw_items(self, items: list[dict[str, Any]]) -> None:
+        """Load items as they were dumped (the local stack's restore)."""
+        for start in range(0, len(items), 25):
+            chunk = [{"PutRequest": {"Item": _item(i)}} for i in items[start : start + 25]]
+            pending: dict[str, Any] = {self.table: chunk}
+            while pending:
+                response = self._db.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}

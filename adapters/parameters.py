@@ -1,0 +1,21 @@
+"""Configuration values in SSM, read through Powertools' parameters cache (TTL)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities import parameters
+
+from adapters.aws import client
+
+
+class ParameterStore:
+    def __init__(self, region: str, endpoint_url: str | None = None) -> None:
+        self._ssm = client("ssm", region, endpoint_url)
+        self._provider = parameters.SSMProvider(boto3_client=self._ssm)
+
+    def get(self, name: str, *, ttl_seconds: int = 300, decrypt: bool = False) -> str:
+        value = self._provider.get(name, max_age=ttl_seconds, decrypt=decrypt, force_fetch=ttl_seconds == 0)
+        return str(value)
+
+    def put(self, name: str, value: str, *, secure: bool = False) -> None:
+        self._ssm.put_parameter(Name=name, Value=value, Type="SecureString" if secure else "String", Overwrite=True)
+        self._provider.clear_cache()

@@ -1,0 +1,80 @@
+"""Create the whole topology on an AWS endpoint: what the local stack runs on.
+
+In AWS, ``infra/`` creates the same resources; names, keys, patterns and queue
+settings come from the same definitions (``crm.topology``, ``projections.tables``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from adapters.aws import client
+from crm.settings import Settings
+from crm.topology import Consumer, consumers, rule_input_template
+from projections.tables import IDEMPOTENCY_TTL_ATTRIBUTE, conversations_table, events_table, idempotency_table
+
+ARCHIVE = "crm-archive"
+
+
+def provision(settings: Settings, rule_patterns: dict[str, dict[str, Any]] | None = None,
+              visibility_timeout: int = 30) -> dict[str, str]:
+    region, endpoint = settings.region, settings.endpoint_url
+    s3 = client("s3", region, endpoint)
+    ddb = client("dynamodb", region, endpoint)
+    sqs = client("sqs", region, endpoint)
+    events = client("events", region, endpoint)
+    ssm = client("ssm", region, endpoint)
+    ses = client("ses", region, endpoint)
+    sesv2 = client("sesv2", region, endpoint)
+
+    s3.create_bucket(Bucket=settings.bucket)
+    for definition in (events_table(settings.events_table), conversations_table(settings.conversations_table),
+                       idempotency_table(settings.idempotency_table)):
+        ddb.create_table(**definition)
+    ddb.update_time_to_live(TableName=settings.idempotency_table,
+                            TimeToLiveSpecification={"Enabled": True, "AttributeName": IDEMPOTENCY_TTL_ATTRIBUTE})
+
+    bus_arn = events.create_event_bus(Name=settings.bus_name)["EventBusArn"]
+    events.create_archive(ArchiveName=ARCHIVE, EventSourceArn=bus_arn, RetentionDays=0)
+    for consumer in consumers(rule_patterns):
+        create_consumer(settings, consumer, sqs, events, visibility_timeout)
+
+    from producers.spam_config import default_document
+
+    ssm.put_parameter(Name=settings.patterns_parameter, Value=default_document(), Type="String", Overwrite=True)
+    ses.verify_domain_identity(Domain=settings.domain)
+    ses.verify_email_identity(EmailAddress=settings.public_address)
+    sesv2.create_configuration_set(ConfigurationSetName=settings.configuration_set)
+    return {"bus_arn": bus_arn}
+
+
+def create_consumer(settings: Settings, consumer: Consumer, sqs: Any, events: Any, visibility_timeout: int) -> None:
+    dlq_url = sqs.create_queue(QueueName=settings.queue_name(consumer.name) + "-dlq",
+                               Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = sqs.create_queue(QueueName=settings.queue_name(consumer.name), Attributes={
+        "VisibilityTimeout": str(visibility_timeout),
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}),
+    })["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for rule_name, pattern in consumer.patterns.items():
+        events.put_rule(Name=rule_name, EventBusName=settings.bus_name, EventPattern=json.dumps(pattern),
+                        State="ENABLED")
+        target: dict[str, Any] = {"Id": consumer.name, "Arn": arn}
+        if consumer.wraps_rule_name:
+            target["InputTransformer"] = {"InputPathsMap": {},
+                                          "InputTemplate": rule_input_template(rule_name.removeprefix("crm-rule-"))}
+        events.put_targets(Rule=rule_name, EventBusName=settings.bus_name, Targets=[target])
+
+
+def reset_projection_table(settings: Settings, name: str) -> None:
+    """Create (or empty by re-creating) a conversations table."""
+    ddb = client("dynamodb", settings.region, settings.endpoint_url)
+    try:
+        ddb.delete_table(TableName=name)
+        ddb.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    except ddb.exceptions.ResourceNotFoundException:
+        pass
+    ddb.create_table(**conversations_table(name))
+    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})

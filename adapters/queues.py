@@ -1,0 +1,93 @@
+"""SQS operations outside the Lambda trigger: backoff, DLQ listing and redrive."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from adapters.aws import client
+
+
+def url_of_arn(sqs: Any, arn: str) -> str:
+    parts = arn.split(":")
+    url: str = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAccountId=parts[4])["QueueUrl"]
+    return url
+
+
+class Queues:
+    def __init__(self, region: str, endpoint_url: str | None = None) -> None:
+        self._sqs = client("sqs", region, endpoint_url)
+
+    def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
+        """Backoff: the failed message becomes visible again after ``seconds``."""
+        self._sqs.change_message_visibility(QueueUrl=url_of_arn(self._sqs, queue_arn), ReceiptHandle=receipt_handle,
+                                            VisibilityTimeout=max(0, min(int(seconds), 43_200)))
+
+    def set_visibility(self, name: str, receipt_handle: str, seconds: int) -> None:
+        self._sqs.change_message_visibility(QueueUrl=self.url(name), ReceiptHandle=receipt_handle,
+                                            VisibilityTimeout=max(0, min(int(seconds), 43_200)))
+
+    def url(self, name: str) -> str:
+        url: str = self._sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        return url
+
+    def arn(self, name: str) -> str:
+        arn: str = self._sqs.get_queue_attributes(QueueUrl=self.url(name), AttributeNames=["QueueArn"])[
+            "Attributes"]["QueueArn"]
+        return arn
+
+    def depth(self, name: str) -> tuple[int, int]:
+        """(visible, in flight) messages."""
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=self.url(name),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def peek(self, name: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Messages of a queue (e.g. a DLQ), made visible again at once."""
+        url, seen, messages = self.url(name), set(), []
+        while len(messages) < limit:
+            response = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=5,
+                                                 AttributeNames=["All"])
+            batch = [m for m in response.get("Messages") or [] if m["MessageId"] not in seen]
+            if not batch:
+                break
+            for message in batch:
+                seen.add(message["MessageId"])
+                try:
+                    body = json.loads(message["Body"])
+                except ValueError:
+                    body = message["Body"]
+                messages.append({"message_id": message["MessageId"], "body": body,
+                                 "receive_count": int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0))})
+                self._sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
+                                                    VisibilityTimeout=0)
+        return messages
+
+    def redrive(self, dlq: str, target: str) -> int:
+        """Move every message of ``dlq`` back to ``target``; returns how many moved."""
+        source, destination, moved = self.url(dlq), self.url(target), 0
+        while True:
+            response = self._sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, VisibilityTimeout=60)
+            messages = response.get("Messages") or []
+            if not messages:
+                return moved
+            for message in messages:
+                # send before delete: a crash in between duplicates, and every consumer dedupes
+                self._sqs.send_message(QueueUrl=destination, MessageBody=message["Body"])
+                self._sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
+                moved += 1
+
+    def receive(self, name: str, limit: int = 10, visibility: int = 30) -> list[dict[str, Any]]:
+        response = self._sqs.receive_message(QueueUrl=self.url(name), MaxNumberOfMessages=limit,
+                                             VisibilityTimeout=visibility,
+                                             AttributeNames=["All"], MessageAttributeNames=["All"])
+        messages: list[dict[str, Any]] = response.get("Messages") or []
+        return messages
+
+    def send(self, name: str, body: str) -> None:
+        self._sqs.send_message(QueueUrl=self.url(name), MessageBody=body)
+
+    def delete(self, name: str, receipt_handle: str) -> None:
+        self._sqs.delete_message(QueueUrl=self.url(name), ReceiptHandle=receipt_handle)

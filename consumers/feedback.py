@@ -1,0 +1,54 @@
+"""SES delivery feedback: the configuration set publishes bounces and complaints to
+EventBridge; a hard bounce or a complaint becomes ``DeliveryBounced`` on the contact
+and a suppression marker, so that address is never acknowledged again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from adapters.recorder import Plan
+from adapters.wiring import Services, services
+from events import DeliveryBounced
+from mail.addresses import normalise
+from producers.decide import contact_stream
+from producers.observability import logger_for
+
+logger = logger_for("ses-feedback")
+
+
+def feedback_of(detail: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(address, feedback, detail) for each address SES says must not be mailed again."""
+    kind = str(detail.get("eventType") or detail.get("notificationType") or "")
+    found = []
+    if kind == "Bounce":
+        bounce = detail.get("bounce") or {}
+        if bounce.get("bounceType") == "Permanent":
+            for recipient in bounce.get("bouncedRecipients") or []:
+                found.append((normalise(recipient.get("emailAddress")), "bounce",
+                              str(recipient.get("diagnosticCode") or bounce.get("bounceSubType") or "")[:500]))
+    elif kind == "Complaint":
+        complaint = detail.get("complaint") or {}
+        for recipient in complaint.get("complainedRecipients") or []:
+            found.append((normalise(recipient.get("emailAddress")), "complaint",
+                          str(complaint.get("complaintFeedbackType") or "")[:500]))
+    return [f for f in found if "@" in f[0]]
+
+
+def record_feedback(svc: Services, detail: dict[str, Any]) -> int:
+    ses_id = str((detail.get("mail") or {}).get("messageId") or "")
+    count = 0
+    for address, feedback, text in feedback_of(detail):
+        event = DeliveryBounced(address=address, feedback=feedback, detail=text, ses_message_id=ses_id or None)
+        svc.recorder.record(
+            Plan(events=[(contact_stream(address), event)],
+                 markers={f"suppress#{address}": {"reason": "hard-bounced" if feedback == "bounce" else "complained"}}),
+            dedupe_key=f"feedback#{ses_id}#{address}#{feedback}", correlation_id=ses_id or address)
+        count += 1
+    return count
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return {"suppressed": record_feedback(services(), event.get("detail") or {})}

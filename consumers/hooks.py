@@ -1,0 +1,107 @@
+"""The rules consumer: runs the one rule EventBridge matched, records what it returns.
+
+Each rule's EventBridge target wraps the event as ``{"rule": name, "event": ...}``,
+so this consumer never matches patterns itself. A failing rule fails only its own
+message (partial batch failure): it retries with backoff, then goes to the DLQ,
+while other rules and the mail flow go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from adapters.projection_store import ProjectionTable
+from adapters.recorder import Plan
+from adapters.wiring import Services
+from consumers.queue_batch import run_batch
+from consumers.rules.registry import OutboundMail, Registry, default_registry
+from consumers.senders.sending import Outgoing, send_once
+from events import DomainEvent, Envelope
+from producers.decide import conversation_stream
+from producers.observability import logger_for
+from projections.pointer import current_table
+
+logger = logger_for("rules")
+
+
+@dataclass
+class ServiceContext:
+    """The read-only view a rule gets."""
+
+    svc: Services
+    now: str
+
+    def conversation(self, conversation_id: str) -> Mapping[str, Any] | None:
+        table = ProjectionTable(current_table(self.svc), self.svc.settings.region, self.svc.settings.endpoint_url)
+        return table.get(conversation_id)
+
+    def stream(self, stream_id: str) -> list[Envelope]:
+        return self.svc.store.read(stream_id)
+
+    def setting(self, name: str) -> Any:
+        return getattr(self.svc.settings, name)
+
+
+def outputs_of(result: Iterable[DomainEvent | OutboundMail] | None) -> tuple[list[DomainEvent], list[OutboundMail]]:
+    events, mails = [], []
+    for output in result or []:
+        if isinstance(output, OutboundMail):
+            mails.append(output)
+        elif isinstance(output, DomainEvent):
+            events.append(output)
+        else:
+            raise TypeError(f"a rule may return events and OutboundMail, not {type(output).__name__}")
+    return events, mails
+
+
+def notice_mail(svc: Services, mail: OutboundMail, message_id: str) -> bytes:
+    s = svc.settings
+    message = EmailMessage()
+    message["From"] = f"{s.public_name} CRM <{s.public_address}>"
+    message["To"] = s.private_mailbox
+    message["Subject"] = mail.subject.replace("\r", " ").replace("\n", " ")[:200]
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(mail.text)
+    return message.as_bytes()
+
+
+def run_rule(svc: Services, registry: Registry, rule_name: str, envelope: Envelope, now: str | None = None) -> None:
+    rule = registry.get(rule_name)
+    context = ServiceContext(svc, now or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"))
+    events, mails = outputs_of(rule.function(envelope, context))
+    conversation_id = getattr(envelope.event, "conversation_id", None)
+    stream = conversation_stream(conversation_id) if conversation_id else f"rule#{rule_name}"
+    if events:
+        svc.recorder.record(Plan(events=[(conversation_stream(getattr(e, "conversation_id", None) or "")
+                                          if getattr(e, "conversation_id", None) else stream, e) for e in events]),
+                            dedupe_key=f"rule#{rule_name}#{envelope.event_id}",
+                            correlation_id=envelope.meta.correlation_id, causation_id=envelope.event_id)
+    for index, mail in enumerate(mails):
+        message_id = f"<{mail.kind}.{rule_name}.{envelope.event_id}.{index}@{svc.settings.domain}>"
+        # only the owner ever receives rule mail: a rule cannot write to correspondents
+        send_once(svc, envelope, kind=f"{mail.kind}:{rule_name}:{index}", conversation_id=conversation_id or "",
+                  stream_id=stream, sent_event=None,
+                  build=lambda m=mail, i=message_id: Outgoing(m.kind, svc.settings.public_address,
+                                                              [svc.settings.private_mailbox],
+                                                              notice_mail(svc, m, i), m.subject, i))
+
+
+def handle(svc: Services, envelope: Envelope, body: dict[str, Any]) -> None:
+    rule_name = body.get("rule")
+    if not rule_name:
+        raise ValueError("rules queue message without the matched rule's name")
+    run_rule(svc, default_registry(svc.settings.rules_module), str(rule_name), envelope)
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run_batch(event, context, logger=logger, handle=handle, side_effects=True)

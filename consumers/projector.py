@@ -1,0 +1,32 @@
+"""The projector Lambda: any event of a conversation → catch that conversation up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from adapters.projection_store import ProjectionTable, VersionConflict
+from adapters.wiring import Services
+from consumers.queue_batch import run_batch
+from events import Envelope
+from producers.observability import logger_for
+from projections.catch_up import catch_up
+from projections.pointer import current_table
+
+logger = logger_for("projector")
+
+
+def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
+    table = ProjectionTable(current_table(svc), svc.settings.region, svc.settings.endpoint_url)
+    stream = envelope.stream_id
+    conversation_id = getattr(envelope.event, "conversation_id", None)
+    if not stream.startswith("conversation#") and conversation_id:
+        stream = f"conversation#{conversation_id}"
+    catch_up(table, svc.store, stream, shards=svc.settings.status_shards, conflict=VersionConflict)
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # replays are welcome here: rebuilding is what the projector is for
+    return run_batch(event, context, logger=logger, handle=handle, side_effects=False)

@@ -1,0 +1,72 @@
+"""What every queue-fed consumer shares: Powertools batch processing with partial
+failures, replay filtering, and backoff through the message's visibility timeout."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from adapters.queues import Queues
+from adapters.wiring import Services, services
+from events import Envelope, from_delivered
+
+
+def full_jitter(attempt: int, base: float, cap: float) -> int:
+    """Exponential backoff with full jitter (AWS Architecture Blog), in whole seconds.
+
+    >>> 0 <= full_jitter(3, 2.0, 900.0) <= 16
+    True
+    """
+    return int(random.uniform(0, min(cap, base * 2 ** max(attempt - 1, 0))))
+
+
+class Transient(Exception):
+    """A failure worth retrying later (throttling, 5xx, timeouts)."""
+
+
+def body_of(record: SQSRecord) -> dict[str, Any]:
+    body = json.loads(record.body)
+    if not isinstance(body, dict):
+        raise ValueError("SQS body is not a JSON object")
+    return body
+
+
+def run_batch(
+    event: dict[str, Any],
+    context: LambdaContext | None,
+    *,
+    logger: Logger,
+    handle: Callable[[Services, Envelope, dict[str, Any]], None],
+    side_effects: bool,
+) -> dict[str, Any]:
+    """Process an SQS batch; failed records are reported (and only they are retried)."""
+    svc = services()
+    processor = BatchProcessor(event_type=EventType.SQS)
+
+    def record_handler(record: SQSRecord) -> None:
+        body = body_of(record)
+        if side_effects and body.get("replay-name"):
+            # archive replays rebuild read models; they must never send mail again
+            logger.info("ignoring replayed event", replay=body.get("replay-name"), id=body.get("id"))
+            return
+        envelope = from_delivered(body["event"] if "rule" in body and "event" in body else body)
+        try:
+            handle(svc, envelope, body)
+        except Transient as exc:
+            attempt = int(record.attributes.approximate_receive_count or 1)
+            delay = full_jitter(attempt, svc.settings.backoff_base_seconds, svc.settings.backoff_cap_seconds)
+            logger.warning("transient failure; backing off", event_id=envelope.event_id, attempt=attempt,
+                           delay=delay, error=str(exc))
+            Queues(svc.settings.region, svc.settings.endpoint_url).delay(record.event_source_arn,
+                                                                        record.receipt_handle, delay)
+            raise
+
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                    context=context)

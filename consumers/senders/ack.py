@@ -1,0 +1,67 @@
+"""The acknowledgement sender: ``FirstContact`` (acknowledge = true) → one ack mail.
+
+Goes to the Reply-To/From the decision chose, never to the envelope sender
+(backscatter) nor the owner's mailbox, and never to an address that bounced or
+complained since.
+"""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from adapters.wiring import Services
+from consumers.queue_batch import run_batch
+from consumers.senders.sending import Outgoing, send_once
+from events import AcknowledgementSent, Envelope, FirstContact, SendFailed
+from mail.compose import build_ack
+from producers.decide import ack_message_id, conversation_stream
+from producers.observability import logger_for
+
+logger = logger_for("ack")
+
+
+def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
+    event = envelope.event
+    if not isinstance(event, FirstContact) or not event.acknowledge or not event.ack_to:
+        return
+    s = svc.settings
+    stream = conversation_stream(event.conversation_id)
+    blocked = svc.store.address_suppressed(event.ack_to)
+    if blocked or event.ack_to == s.private_mailbox or event.ack_to in s.accepted_addresses:
+        reason = blocked or f"{event.ack_to} is one of our own addresses"
+        svc.recorder.record(
+            _plan(stream, SendFailed(conversation_id=event.conversation_id, cause_event_id=envelope.event_id,
+                                     kind="ack", reason=f"not acknowledged: {reason}", permanent=True)),
+            dedupe_key=f"sent#ack#{envelope.event_id}", correlation_id=envelope.meta.correlation_id,
+            causation_id=envelope.event_id)
+        return
+    message_id = ack_message_id(event.conversation_id, event.ses_message_id, s.domain)
+
+    def build() -> Outgoing:
+        raw = build_ack(to=event.ack_to or "", name=event.name, subject=event.subject,
+                        conversation_id=event.conversation_id, in_reply_to=event.message_id,
+                        references=[event.message_id] if event.message_id else [], public_address=s.public_address,
+                        public_name=s.public_name, message_id=message_id, subject_template=s.ack_subject,
+                        text_template=s.ack_text, html_template=s.ack_html)
+        subject = str(message_from_bytes(raw, policy=policy.default)["Subject"] or event.subject)
+        return Outgoing("ack", s.public_address, [event.ack_to or ""], raw, subject, message_id)
+
+    send_once(svc, envelope, kind="ack", conversation_id=event.conversation_id, build=build, stream_id=stream,
+              sent_event=lambda r: AcknowledgementSent(conversation_id=event.conversation_id,
+                                                       cause_event_id=envelope.event_id, to=r["to"],
+                                                       subject=r["subject"], outbound_message_id=message_id,
+                                                       ses_message_id=r["ses_message_id"]))
+
+
+def _plan(stream: str, event: SendFailed) -> Any:
+    from adapters.recorder import Plan
+
+    return Plan(events=[(stream, event)])
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run_batch(event, context, logger=logger, handle=handle, side_effects=True)

@@ -1,0 +1,1 @@
+"""The command line, settings and the embedded local stack."""

@@ -1,0 +1,110 @@
+"""Write ``infra/topology.json``: the deployed shape as plain data, for OpenTofu.
+
+OpenTofu reads the file with ``jsondecode(file(...))``, so consumers, queues, rule
+patterns, table keys, GSIs and the Lambda environment are defined once, in the code,
+and never retyped in HCL. ``tests/infra/test_agreement.py`` fails when the file is
+stale; regenerate it with ``python -m crm.infra_export`` (or ``crm infra export``).
+
+The file holds:
+
+* ``consumers`` / ``producers``: :func:`crm.topology.export` unchanged;
+* ``tables``: the three tables of :mod:`projections.tables` (default names), each as
+  ``hash_key``, ``range_key``, ``attributes``, ``indexes`` and ``ttl_attribute``;
+* ``lambda_environment``: :data:`crm.settings.LAMBDA_ENVIRONMENT`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from crm import topology
+from crm.settings import LAMBDA_ENVIRONMENT, Settings
+from projections import tables
+
+DEFAULT_PATH = Path("infra") / "topology.json"
+
+
+def _default(field: str) -> Any:
+    """A setting's declared default: the export must not depend on crm.toml or CRM_*."""
+    return Settings.model_fields[field].default
+
+
+def _table(create_table: dict[str, Any], ttl_attribute: str | None = None) -> dict[str, Any]:
+    """``CreateTable`` arguments reshaped for HCL ``dynamic`` blocks."""
+    types = {a["AttributeName"]: a["AttributeType"] for a in create_table["AttributeDefinitions"]}
+    keys = {k["KeyType"]: k["AttributeName"] for k in create_table["KeySchema"]}
+    indexes = []
+    for gsi in create_table.get("GlobalSecondaryIndexes", []):
+        gsi_keys = {k["KeyType"]: k["AttributeName"] for k in gsi["KeySchema"]}
+        indexes.append(
+            {
+                "name": gsi["IndexName"],
+                "partition": gsi_keys["HASH"],
+                "partition_type": types[gsi_keys["HASH"]],
+                "sort": gsi_keys.get("RANGE"),
+                "sort_type": types[gsi_keys["RANGE"]] if "RANGE" in gsi_keys else None,
+                "projection": gsi["Projection"]["ProjectionType"],
+            }
+        )
+    return {
+        "name": create_table["TableName"],
+        "billing_mode": create_table["BillingMode"],
+        "hash_key": keys["HASH"],
+        "range_key": keys.get("RANGE"),
+        "attributes": [{"name": n, "type": t} for n, t in sorted(types.items())],
+        "indexes": indexes,
+        "ttl_attribute": ttl_attribute,
+    }
+
+
+def build_export(rule_patterns: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Everything OpenTofu needs from the code, as plain data."""
+    data = topology.export(rule_patterns, prefix=_default("queue_prefix"))
+    data["tables"] = {
+        "events": _table(tables.events_table(_default("events_table"))),
+        "conversations": _table(tables.conversations_table(_default("conversations_table"))),
+        "idempotency": _table(
+            tables.idempotency_table(_default("idempotency_table")), ttl_attribute=tables.IDEMPOTENCY_TTL_ATTRIBUTE
+        ),
+    }
+    data["lambda_environment"] = list(LAMBDA_ENVIRONMENT)
+    return data
+
+
+def render(rule_patterns: dict[str, dict[str, Any]] | None = None) -> str:
+    """The exact text of ``infra/topology.json``."""
+    return json.dumps(build_export(rule_patterns), indent=2, sort_keys=True) + "\n"
+
+
+def write_export(path: Path, rule_patterns: dict[str, dict[str, Any]] | None = None) -> None:
+    """Write the export to ``path`` (parents created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(rule_patterns), encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m crm.infra_export", description="Write infra/topology.json for OpenTofu."
+    )
+    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH, help=f"default: {DEFAULT_PATH}")
+    parser.add_argument(
+        "--rules-module",
+        default=None,
+        help="also export the rules of this module (CRM_RULES_MODULE), so each becomes an EventBridge rule",
+    )
+    args = parser.parse_args(argv)
+    rule_patterns = None
+    if args.rules_module:
+        from consumers.rules.registry import default_registry
+
+        rule_patterns = {r.name: r.pattern for r in default_registry(args.rules_module).rules()}
+    write_export(args.path, rule_patterns)
+    print(f"wrote {args.path}")
+
+
+if __name__ == "__main__":
+    main()

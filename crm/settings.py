@@ -1,0 +1,173 @@
+"""Configuration: one typed model read from ``crm.toml`` and ``CRM_*`` variables.
+
+Environment variables win over the file, so a Lambda (no file) and a test (one
+variable) configure the same model. A bad value is reported by name.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+DEFAULT_ACK_SUBJECT = "Re: {subject}"
+DEFAULT_ACK_TEXT = (
+    "Hello {name},\n\n"
+    "thank you for your message about \"{subject}\". It has reached me and I will answer "
+    "as soon as I can.\n\nReference: {conversation_id}\n\n-- \n{public_name}\n"
+)
+DEFAULT_ACK_HTML = (
+    "<p>Hello {name},</p><p>thank you for your message about &quot;{subject}&quot;. It has "
+    "reached me and I will answer as soon as I can.</p><p>Reference: {conversation_id}</p>"
+    "<p>-- <br>{public_name}</p>"
+)
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or wrong; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore", validate_default=True)
+
+    # identity of the public address and the owner
+    public_address: str = "hello@example.com"
+    public_name: str = "Example"
+    aliases: list[str] = []
+    reply_domain: str = "reply.example.com"
+    private_mailbox: str = "owner@private.example.net"
+    relay_domains: list[str] = ["linkedin.com"]
+
+    # secrets: a literal key for the local stack, or the SSM SecureString holding it
+    token_key: str = "local-development-key-change-me"
+    previous_token_key: str | None = None
+    token_key_parameter: str | None = None
+
+    # AWS resources (names must agree with infra/, a test checks)
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+    bus_name: str = "crm"
+    events_table: str = "crm-events"
+    conversations_table: str = "crm-conversations"
+    idempotency_table: str = "crm-idempotency"
+    bucket: str = "crm-mail"
+    queue_prefix: str = "crm-"
+    configuration_set: str = "crm"
+    mail_from_domain: str | None = None
+
+    # spam stage 3
+    patterns_parameter: str = "/crm/spam-patterns"
+    patterns_ttl_seconds: int = Field(300, ge=0)
+    scan_kb: int = Field(64, ge=1, le=4096)
+    match_limit: int = Field(1_000_000, ge=1000)
+
+    # senders
+    max_receive_count: int = Field(5, ge=1)
+    backoff_base_seconds: float = Field(2.0, ge=0)
+    backoff_cap_seconds: float = Field(900.0, ge=0)
+    ses_max_bytes: int = 40 * 1024 * 1024
+    ack_subject: str = DEFAULT_ACK_SUBJECT
+    ack_text: str = DEFAULT_ACK_TEXT
+    ack_html: str = DEFAULT_ACK_HTML
+
+    # projection and hooks
+    statuses: list[str] = ["new", "awaiting_reply", "replied", "closed", "interviewing", "offer", "rejected", "archived"]
+    status_shards: int = Field(4, ge=1, le=64)
+    followup_days: float = Field(5, gt=0)
+    nudge_hours: float = Field(48, gt=0)
+    rules_module: str | None = None
+    lead_weights: dict[str, int] = {}
+
+    @field_validator("public_address", "private_mailbox")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value.count("@") != 1 or not all(value.split("@")):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value
+
+    @field_validator("aliases", "relay_domains")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [v.strip().lower() for v in value if v.strip()]
+
+    @field_validator("reply_domain")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        value = value.strip().lower().strip(".")
+        if "." not in value or "@" in value:
+            raise ValueError(f"{value!r} is not a domain")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Settings:
+        if self.private_mailbox in self.accepted_addresses:
+            raise ValueError("private_mailbox must differ from the public address and its aliases (mail loop)")
+        if self.reply_domain == self.domain:
+            raise ValueError("reply_domain must be a subdomain distinct from the public domain")
+        return self
+
+    @property
+    def domain(self) -> str:
+        return self.public_address.split("@", 1)[1]
+
+    @property
+    def accepted_addresses(self) -> frozenset[str]:
+        return frozenset([self.public_address, *self.aliases])
+
+    def queue_name(self, consumer: str) -> str:
+        return f"{self.queue_prefix}{consumer}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get("CRM_CONFIG", "crm.toml")
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the file and environment, or a ConfigError naming each bad value."""
+    config = os.environ.get("CRM_CONFIG", "crm.toml")
+    if "CRM_CONFIG" in os.environ and not Path(config).is_file():
+        raise ConfigError(f"CRM_CONFIG points to {config!r}, which is not a file")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"bad configuration: {problems}") from None
+    except (OSError, ValueError) as exc:  # a crm.toml that does not parse
+        raise ConfigError(f"bad configuration file {config!r}: {exc}") from None
+
+
+# Settings a deployed Lambda reads from its environment (infra/ sets each; a test
+# checks). Local-only knobs (endpoint_url, token_key literal) are not among them.
+LAMBDA_ENVIRONMENT: tuple[str, ...] = (
+    "CRM_PUBLIC_ADDRESS",
+    "CRM_PUBLIC_NAME",
+    "CRM_ALIASES",
+    "CRM_REPLY_DOMAIN",
+    "CRM_PRIVATE_MAILBOX",
+    "CRM_RELAY_DOMAINS",
+    "CRM_TOKEN_KEY_PARAMETER",
+    "CRM_BUS_NAME",
+    "CRM_EVENTS_TABLE",
+    "CRM_CONVERSATIONS_TABLE",
+    "CRM_IDEMPOTENCY_TABLE",
+    "CRM_BUCKET",
+    "CRM_QUEUE_PREFIX",
+    "CRM_CONFIGURATION_SET",
+    "CRM_MAIL_FROM_DOMAIN",
+    "CRM_PATTERNS_PARAMETER",
+    "CRM_MAX_RECEIVE_COUNT",
+)

@@ -1,0 +1,197 @@
+"""What the read commands print: conversations, timelines, events, outbox, DLQs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from adapters.projection_store import ProjectionTable, decode_token, encode_token
+from adapters.queues import Queues
+from adapters.recorder import Plan
+from adapters.wiring import services
+from crm.errors import UsageError
+from crm.local import local_running
+from crm.settings import Settings
+from events import ConversationStatusChanged, Envelope
+from projections.pointer import current_table
+from projections.queries import Filters, query
+
+TIMELINE = {
+    "MessageReceived": lambda d: f"← {d.get('from_name') or d.get('from_address')}: {d.get('subject')!r}"
+    + (f"  [no ack: {d['auto_reply_reason']}]" if d.get("auto_reply_reason") else ""),
+    "FirstContact": lambda d: f"  first contact ({'acknowledged' if d.get('acknowledge') else 'not acknowledged'})",
+    "AcknowledgementSent": lambda d: f"→ acknowledgement to {', '.join(d.get('to', []))}",
+    "MessageForwarded": lambda d: f"→ forwarded to the owner{' (oversize: link only)' if d.get('oversize') else ''}",
+    "ReplyRouted": lambda d: f"  owner replied{'' if d.get('send') else ' (annotation only)'}"
+    + (f"; commands {[c['name'] for c in d.get('commands', [])]}" if d.get("commands") else ""),
+    "ReplyDelivered": lambda d: f"→ reply to {', '.join(d.get('to', []))}: {d.get('subject')!r}",
+    "SendFailed": lambda d: f"  ✗ {d.get('kind')} failed: {d.get('reason')}",
+    "ConversationUpdated": lambda d: f"  updated {d.get('fields')}",
+    "ConversationStatusChanged": lambda d: f"  status → {d.get('status')}" + (f" ({d['note']})" if d.get("note") else ""),
+    "LeadScored": lambda d: f"  lead score {d.get('score')} ({d.get('band')}): {'; '.join(d.get('reasons', []))}",
+    "FollowUpScheduled": lambda d: f"  {d.get('kind')} scheduled for {d.get('due_at')}",
+    "FollowUpDue": lambda d: f"  {d.get('kind')} due ({d.get('due_at')})",
+    "FollowUpCancelled": lambda d: "  follow-up cancelled",
+    "AttachmentExtracted": lambda d: f"  attachment {d.get('filename')} ({d.get('content_type')}, {d.get('size')} B): "
+    f"{d.get('outcome')}" + (f" — {d.get('reason')}" if d.get("reason") else "")
+    + (("\n      " + d["first_lines"].replace("\n", "\n      ")) if d.get("first_lines") else ""),
+    "SpamRejected": lambda d: f"  ✗ rejected at {d.get('stage')}: {d.get('reason')}",
+}
+
+
+def table(settings: Settings) -> ProjectionTable:
+    return ProjectionTable(current_table(services()), settings.region, settings.endpoint_url)
+
+
+def list_conversations(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    if args.limit < 1 or args.limit > 1000:
+        raise UsageError("--limit must be between 1 and 1000")
+    due = args.followup_due
+    if due == "now":
+        due = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    filters = Filters(status=args.status, company=args.company, contact=args.contact, title=args.title,
+                      source=args.source, min_score=args.min_score, followup_due=due, month=args.month)
+    items, token = query(table(settings), filters, shards=settings.status_shards, limit=args.limit,
+                         next_token=decode_token(args.next_token))
+    return {"items": [public_item(i) for i in items], "next_token": encode_token(token)}
+
+
+def public_item(item: dict[str, Any]) -> dict[str, Any]:
+    """The item without its index plumbing."""
+    hidden = {"status_shard", "company_key", "title_key", "followup_bucket", "owner_fields"}
+    return {k: v for k, v in sorted(item.items()) if k not in hidden}
+
+
+def conversation_line(item: dict[str, Any]) -> str:
+    score = f"{item['lead_score']:>3} {item.get('score_band', ''):<4}" if "lead_score" in item else "  -     "
+    who = item.get("contact_name") or item.get("contact", "")
+    extra = ", ".join(f"{k}={item[k]}" for k in ("company", "title") if item.get(k))
+    follow = f"  follow-up {item['followup_kind']} {item['followup_due']}" if item.get("followup_due") else ""
+    return (f"{item.get('status', '?'):<15} {score} {item['id']:<40} {who} <{item.get('contact', '')}> "
+            f"{item.get('messages_in', 0)}↓ {item.get('messages_out', 0)}↑  {item.get('subject', '')!r}"
+            + (f"  [{extra}]" if extra else "") + follow)
+
+
+def envelope_record(envelope: Envelope) -> dict[str, Any]:
+    return {"type": envelope.type, "source": envelope.source, **envelope.detail()["meta"],
+            "data": envelope.detail()["data"]}
+
+
+def event_records(settings: Settings, stream: str | None) -> list[dict[str, Any]]:
+    store = services().store
+    if stream:
+        envelopes = store.read(stream if "#" in stream else f"conversation#{stream}")
+    else:
+        envelopes = store.all_events()
+    return [envelope_record(e) for e in envelopes]
+
+
+def event_line(record: dict[str, Any]) -> str:
+    render = TIMELINE.get(record["type"])
+    text = render(record["data"]).strip() if render else ""
+    return f"{record['occurred_at']}  {record['stream_id']}@{record['version']}  {record['type']}  {text}"
+
+
+def show_conversation(settings: Settings, conversation_id: str, *, as_json: bool) -> int:
+    store = services().store
+    envelopes = store.read(f"conversation#{conversation_id}")
+    item = table(settings).get(conversation_id)
+    if not envelopes and item is None:
+        raise FileNotFoundError(f"no conversation {conversation_id!r}")
+    if as_json:
+        print(json.dumps({"conversation": public_item(item or {}), "timeline": [envelope_record(e) for e in envelopes]},
+                         sort_keys=True, default=str))
+        return 0
+    if item:
+        print(conversation_line(public_item(item)))
+        for name in ("company", "title", "location", "salary", "job_id", "notes", "source"):
+            if item.get(name):
+                print(f"  {name}: {item[name]}")
+    for envelope in envelopes:
+        render = TIMELINE.get(envelope.type)
+        print(f"{envelope.meta.occurred_at}  {render(envelope.detail()['data']) if render else envelope.type}")
+    return 0
+
+
+def set_status(settings: Settings, conversation_id: str, status: str, note: str | None) -> int:
+    if status not in settings.statuses:
+        raise UsageError(f"status {status!r} is not allowed; allowed: {', '.join(settings.statuses)}")
+    svc = services()
+    if not svc.store.last_version(f"conversation#{conversation_id}"):
+        raise FileNotFoundError(f"no conversation {conversation_id!r}")
+    from crm.flows import drain_all
+
+    event = ConversationStatusChanged(conversation_id=conversation_id, status=status, note=note)
+    stamp = datetime.now(UTC).isoformat()
+    svc.recorder.record(Plan(events=[(f"conversation#{conversation_id}", event)]),
+                        dedupe_key=f"status#{conversation_id}#{stamp}", correlation_id=conversation_id)
+    if local_running():
+        drain_all(settings)
+    print(f"{conversation_id}: status {status}")
+    return 0
+
+
+def outbox_records(state: Path) -> list[dict[str, Any]]:
+    index = state / "outbox" / "index.jsonl"
+    if not index.exists():
+        return []
+    records = [json.loads(line) for line in index.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [{"kind": r["kind"], "to": r["to"], "subject": r["subject"], "file": r["file"]} for r in records]
+
+
+def dlq_records(settings: Settings) -> list[dict[str, Any]]:
+    from crm.topology import consumers
+
+    queues = Queues(settings.region, settings.endpoint_url)
+    records = []
+    for consumer in consumers(_patterns(settings)):
+        name = settings.queue_name(consumer.name) + "-dlq"
+        messages = queues.peek(name, limit=100)
+        summaries = []
+        for message in messages:
+            body = message["body"]
+            inner = body.get("event", body) if isinstance(body, dict) else {}
+            summaries.append(f"{inner.get('detail-type', '?')} {inner.get('detail', {}).get('meta', {}).get('event_id', '')}"
+                             if isinstance(inner, dict) else str(body)[:80])
+        records.append({"queue": settings.queue_name(consumer.name), "dlq": name, "count": len(messages),
+                        "summaries": summaries})
+    return records
+
+
+def _patterns(settings: Settings) -> dict[str, Any]:
+    from consumers.rules.registry import default_registry
+
+    return {r.name: r.pattern for r in default_registry(settings.rules_module).rules()}
+
+
+def redrive(settings: Settings, queue: str) -> int:
+    name = queue.removesuffix("-dlq")
+    if not name.startswith(settings.queue_prefix):
+        name = settings.queue_name(name)
+    moved = Queues(settings.region, settings.endpoint_url).redrive(f"{name}-dlq", name)
+    if local_running():
+        from crm.flows import drain_all
+
+        drain_all(settings)
+    return moved
+
+
+def run_followups(settings: Settings, now: str | None) -> list[dict[str, Any]]:
+    from consumers.followups_schedule import run_due
+
+    fired = run_due(services(), now)
+    if local_running():
+        from crm.flows import drain_all
+
+        drain_all(settings)
+    return fired
+
+
+def followups_due(settings: Settings, now: str | None) -> list[dict[str, Any]]:
+    from consumers.followups_schedule import due_items
+
+    moment = now or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return [public_item(i) for i in due_items(services(), moment)]

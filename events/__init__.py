@@ -1,0 +1,73 @@
+"""The event catalogue: typed domain events, their envelope and their wire forms.
+
+>>> from events import MessageReceived, event_id
+>>> MessageReceived.schema_version
+2
+>>> event_id("abc", "MessageReceived") == event_id("abc", "MessageReceived")
+True
+"""
+
+from events.base import DomainEvent, Envelope, Meta, event_id
+from events.catalogue import (
+    CATALOGUE,
+    AcknowledgementSent,
+    AttachmentExtracted,
+    ConversationStatusChanged,
+    ConversationUpdated,
+    DeliveryBounced,
+    FirstContact,
+    FollowUpCancelled,
+    FollowUpDue,
+    FollowUpScheduled,
+    LeadScored,
+    MessageForwarded,
+    MessageReceived,
+    ReplyDelivered,
+    ReplyRejected,
+    ReplyRouted,
+    SendFailed,
+    SpamRejected,
+    SpamReleased,
+    event_class,
+)
+from events.codec import (
+    DecodeError,
+    from_delivered,
+    from_entry,
+    from_record,
+    to_entry,
+    to_record,
+)
+
+__all__ = [
+    "CATALOGUE",
+    "AcknowledgementSent",
+    "AttachmentExtracted",
+    "ConversationStatusChanged",
+    "ConversationUpdated",
+    "DecodeError",
+    "DeliveryBounced",
+    "DomainEvent",
+    "Envelope",
+    "FirstContact",
+    "FollowUpCancelled",
+    "FollowUpDue",
+    "FollowUpScheduled",
+    "LeadScored",
+    "Meta",
+    "MessageForwarded",
+    "MessageReceived",
+    "ReplyDelivered",
+    "ReplyRejected",
+    "ReplyRouted",
+    "SendFailed",
+    "SpamRejected",
+    "SpamReleased",
+    "event_class",
+    "event_id",
+    "from_delivered",
+    "from_entry",
+    "from_record",
+    "to_entry",
+    "to_record",
+]

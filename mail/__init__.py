@@ -1,0 +1,1 @@
+"""MIME parsing and building, addresses and thread tokens. Pure: no AWS."""

@@ -1,0 +1,1 @@
+"""The inbound and reply Lambdas and the decisions they make."""

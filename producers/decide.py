@@ -1,0 +1,192 @@
+"""The inbound decision: one mail in, exactly one outcome out. Pure.
+
+Stages run in order and the first that rejects decides: SES verdicts, envelope
+recipients, PCRE2 patterns. An accepted mail becomes ``MessageReceived`` on its
+conversation stream, plus ``FirstContact`` as the first event of the contact stream
+when the correspondent is new.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from events import DomainEvent, FirstContact, MessageReceived, SpamRejected
+from events.catalogue import AttachmentInfo
+from mail.addresses import normalise
+from mail.parsing import ParsedMail
+from producers import identity
+from producers.loops import suppression_reason
+from producers.patterns import CompiledPatterns, first_match
+from producers.receipt import QUARANTINE_PREFIX, Receipt
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The part of the settings the decision reads."""
+
+    accepted_addresses: frozenset[str]
+    private_mailbox: str
+    relay_domains: list[str]
+    public_domain: str
+
+
+class Knowledge(Protocol):
+    """What the decision may look up (the event store, behind the handler)."""
+
+    def conversation_for(self, message_ids: list[str]) -> str | None: ...
+
+    def contact_known(self, contact: str) -> bool: ...
+
+    def address_suppressed(self, address: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Planned:
+    stream_id: str
+    event: DomainEvent
+
+
+@dataclass(frozen=True)
+class InboundDecision:
+    outcome: str  # accepted | rejected
+    reason: str | None
+    conversation_id: str | None
+    planned: list[Planned]
+    # Message-IDs that will identify this conversation in later replies
+    message_ids: list[str] = field(default_factory=list)
+    quarantine_key: str | None = None
+
+
+def conversation_stream(conversation_id: str) -> str:
+    return f"conversation#{conversation_id}"
+
+
+def contact_stream(contact: str) -> str:
+    return f"contact#{contact}"
+
+
+def quarantine_stream(ses_message_id: str) -> str:
+    return f"quarantine#{ses_message_id}"
+
+
+def ack_message_id(conversation_id: str, ses_message_id: str, domain: str) -> str:
+    return f"<ack.{ses_message_id}.{conversation_id}@{domain}>"
+
+
+def verdict_stage(receipt: Receipt) -> str | None:
+    v = receipt.verdicts
+    if v.virus == "FAIL":
+        return "SES virus verdict FAIL"
+    if v.spam == "FAIL":
+        return "SES spam verdict FAIL"
+    if v.dmarc == "FAIL" and (v.dmarc_policy or "").lower() == "reject":
+        return "DMARC FAIL with the sender's policy p=reject"
+    return None
+
+
+def recipient_stage(receipt: Receipt, accepted: frozenset[str]) -> str | None:
+    recipients = [normalise(r) for r in receipt.recipients]
+    if any(r in accepted for r in recipients):
+        return None
+    shown = ", ".join(recipients) or "(none)"
+    return f"recipient {shown} is not a public address of this system"
+
+
+def pattern_stage(mail: ParsedMail, patterns: CompiledPatterns) -> tuple[str, str] | None:
+    sender = " ".join(filter(None, [mail.from_name, mail.from_address]))
+    hit = first_match(patterns, {"subject": mail.subject, "from": sender, "body": mail.text})
+    if hit is None:
+        return None
+    return hit.pattern_id, f"pattern {hit.pattern_id!r} matched the {hit.field}: {hit.excerpt!r}"
+
+
+def decide(
+    mail: ParsedMail,
+    receipt: Receipt,
+    *,
+    bucket: str,
+    raw_key: str,
+    policy: Policy,
+    patterns: CompiledPatterns,
+    knowledge: Knowledge,
+    skip_spam: bool = False,
+) -> InboundDecision:
+    if not skip_spam:
+        rejection: tuple[str, str, str | None] | None = None
+        reason = verdict_stage(receipt)
+        if reason:
+            rejection = ("verdicts", reason, None)
+        elif reason := recipient_stage(receipt, policy.accepted_addresses):
+            rejection = ("recipients", reason, None)
+        elif hit := pattern_stage(mail, patterns):
+            rejection = ("patterns", hit[1], hit[0])
+        if rejection:
+            stage, reason, pattern_id = rejection
+            quarantine_key = f"{QUARANTINE_PREFIX}{receipt.ses_message_id}"
+            event = SpamRejected(
+                ses_message_id=receipt.ses_message_id, stage=stage, reason=reason, pattern_id=pattern_id,
+                bucket=bucket, raw_key=raw_key, quarantine_key=quarantine_key, from_address=mail.from_address,
+                subject=mail.subject[:500], recipients=receipt.recipients, received_at=receipt.timestamp,
+            )
+            return InboundDecision("rejected", reason, None, [Planned(quarantine_stream(receipt.ses_message_id), event)],
+                                   quarantine_key=quarantine_key)
+
+    from_owner = mail.from_address == policy.private_mailbox
+    who = identity.identify(mail.from_address, mail.from_name, relay_domains=policy.relay_domains,
+                            owner=policy.private_mailbox)
+    known_ids = [i for i in [mail.in_reply_to, *reversed(mail.references)] if i]
+    conversation_id = (knowledge.conversation_for(known_ids) if known_ids else None) or who.conversation_id
+    ack_to = next((a for a in mail.reply_to if a), None) or mail.from_address
+    suppressed = suppression_reason(mail, envelope_sender=receipt.envelope_sender, ack_to=ack_to)
+    if suppressed is None and ack_to and (ack_to == policy.private_mailbox or ack_to in policy.accepted_addresses
+                                          or ack_to.endswith("@" + policy.public_domain)):
+        suppressed = f"acknowledgement would go to our own address {ack_to}"
+    if suppressed is None and ack_to:
+        suppressed = knowledge.address_suppressed(ack_to)
+
+    received = MessageReceived(
+        conversation_id=conversation_id,
+        ses_message_id=receipt.ses_message_id,
+        message_id=mail.message_id,
+        bucket=bucket,
+        raw_key=raw_key,
+        received_at=receipt.timestamp,
+        from_address=mail.from_address,
+        from_name=who.name[:200] if who.name else None,
+        reply_to=mail.reply_to[:10],
+        to=mail.to[:50],
+        cc=mail.cc[:50],
+        recipients=receipt.recipients[:50],
+        subject=mail.subject[:500],
+        date=mail.date,
+        in_reply_to=mail.in_reply_to,
+        references=mail.references,
+        verdicts=receipt.verdicts,
+        defects=mail.defects,
+        attachments=[AttachmentInfo(filename=a.filename[:200], content_type=a.content_type, size=a.size, part=a.part)
+                     for a in mail.attachments[:100]],
+        attachment_count=len(mail.attachments),
+        size=mail.size,
+        contact=who.contact,
+        contact_name=who.name,
+        company=None if from_owner else identity.extract_company(mail.subject, mail.text, mail.from_address,
+                                                                 policy.relay_domains),
+        title=None if from_owner else identity.extract_role(mail.subject, mail.text),
+        source_channel=identity.channel_for(who, mail.text),
+        auto_reply_reason=suppressed,
+        from_owner=from_owner,
+        preview=mail.text[:300],
+        released=skip_spam,
+    )
+    planned = [Planned(conversation_stream(conversation_id), received)]
+    message_ids = [i for i in [mail.message_id] if i]
+    if not from_owner and not knowledge.contact_known(who.contact):
+        planned.append(Planned(contact_stream(who.contact), FirstContact(
+            contact=who.contact, conversation_id=conversation_id, name=who.name, ses_message_id=receipt.ses_message_id,
+            acknowledge=suppressed is None, suppressed_reason=suppressed, ack_to=ack_to if suppressed is None else None,
+            subject=mail.subject[:500], message_id=mail.message_id,
+        )))
+        if suppressed is None:
+            message_ids.append(ack_message_id(conversation_id, receipt.ses_message_id, policy.public_domain))
+    return InboundDecision("accepted", suppressed, conversation_id, planned, message_ids=message_ids)

@@ -1,0 +1,102 @@
+"""The inbound Lambda: SES receipt in, one recorded decision out per mail.
+
+parse → spam stages → conversation → commit (event store) → publish (bus).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from adapters.blobs import BlobNotFound
+from adapters.recorder import Plan
+from adapters.wiring import Services, services
+from mail.parsing import headers_only, parse
+from producers.decide import InboundDecision, Policy, decide
+from producers.observability import logger_for, metrics_for
+from producers.receipt import INBOX_PREFIX, Receipt, receipts_of
+from producers.spam_config import load_patterns
+
+logger = logger_for("inbound")
+metrics = metrics_for("inbound")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ses_message_id: str
+    outcome: str
+    reason: str | None
+    conversation_id: str | None
+    events: list[str] = field(default_factory=list)
+    duplicate: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ses_message_id": self.ses_message_id, "outcome": self.outcome, "reason": self.reason,
+                "conversation_id": self.conversation_id, "events": self.events, "duplicate": self.duplicate}
+
+
+def policy_of(svc: Services) -> Policy:
+    s = svc.settings
+    return Policy(accepted_addresses=s.accepted_addresses, private_mailbox=s.private_mailbox,
+                  relay_domains=s.relay_domains, public_domain=s.domain)
+
+
+def fetch_raw(svc: Services, receipt: Receipt) -> tuple[bytes, str, str, list[str]]:
+    """The raw mail, its bucket and key; headers alone (and a defect) if it is gone."""
+    bucket = receipt.bucket or svc.settings.bucket
+    key = receipt.object_key or f"{INBOX_PREFIX}{receipt.ses_message_id}"
+    try:
+        return svc.blobs.get(key, bucket), bucket, key, []
+    except BlobNotFound:
+        logger.warning("raw mail not in S3; recording from the SES headers", bucket=bucket, key=key)
+        return headers_only(receipt.headers), bucket, key, [f"raw mail not found at s3://{bucket}/{key}"]
+
+
+def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_key: str | None = None) -> Outcome:
+    raw, bucket, key, missing = fetch_raw(svc, receipt)
+    mail = parse(raw, scan_bytes=svc.settings.scan_kb * 1024)
+    if missing:
+        mail = type(mail)(**{**mail.__dict__, "defects": [*missing, *mail.defects]})
+    patterns = load_patterns(svc.parameters, svc.settings.patterns_parameter,
+                             ttl_seconds=svc.settings.patterns_ttl_seconds, match_limit=svc.settings.match_limit,
+                             logger=logger, metrics=metrics)
+    decisions: list[InboundDecision] = []
+
+    def plan() -> Plan:
+        decision = decide(mail, receipt, bucket=bucket, raw_key=key, policy=policy_of(svc), patterns=patterns,
+                          knowledge=svc.store, skip_spam=skip_spam)
+        decisions.append(decision)
+        if decision.quarantine_key:
+            # copy first: the event that points at quarantine/ is only written once the copy exists
+            svc.blobs.copy(key, decision.quarantine_key, source_bucket=bucket)
+        return Plan(
+            events=[(p.stream_id, p.event) for p in decision.planned],
+            message_ids={m: decision.conversation_id for m in decision.message_ids if decision.conversation_id},
+            first_in_stream=frozenset(p.stream_id for p in decision.planned if type(p.event).__name__ == "FirstContact"),
+        )
+
+    commit = svc.recorder.record(plan, dedupe_key=dedupe_key or f"message#{receipt.ses_message_id}",
+                                 correlation_id=receipt.ses_message_id)
+    decision = decisions[-1]
+    types = [e.type for e in commit.envelopes]
+    outcome = "rejected" if "SpamRejected" in types else "accepted"
+    conversation = next((getattr(e.event, "conversation_id", None) for e in commit.envelopes
+                         if e.type == "MessageReceived"), None)
+    reason = next((getattr(e.event, "reason", None) for e in commit.envelopes if e.type == "SpamRejected"),
+                  decision.reason if not commit.duplicate else None)
+    metrics.add_metric(name="MailAccepted" if outcome == "accepted" else "MailRejected", unit=MetricUnit.Count, value=1)
+    if "FirstContact" in types:
+        metrics.add_metric(name="FirstContacts", unit=MetricUnit.Count, value=1)
+    logger.info("inbound decision", ses_message_id=receipt.ses_message_id, outcome=outcome, reason=reason,
+                conversation_id=conversation, events=types, duplicate=commit.duplicate)
+    return Outcome(receipt.ses_message_id, outcome, reason, conversation, types, commit.duplicate)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    svc = services()
+    return {"results": [process(svc, receipt).as_dict() for receipt in receipts_of(event)]}

@@ -1,0 +1,1 @@
+"""Read models built from the events: the conversations projection, its queries and replay."""

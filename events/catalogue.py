@@ -96,6 +96,7 @@ class SpamRejected(DomainEvent):
     raw_key: str
     quarantine_key: str
     from_address: str | None = None
+    envelope_sender: str | None = None
     subject: str = ""
     recipients: list[str] = []
     received_at: str

@@ -237,11 +237,11 @@ def _header_text(name: str, value: Any) -> str:
     """The decoded text of a header value (raw source string or header object)."""
     if not isinstance(value, str):
         return _fix_surrogates(str(value))
-    unfolded = _unfold(value)
+    unfolded = _fix_surrogates(_unfold(value))  # raw 8-bit bytes: UTF-8, else windows-1252
     try:
         return _fix_surrogates(str(_IN.header_factory(name, unfolded)))
     except Exception:
-        return _fix_surrogates(_decode_words(unfolded))
+        return _decode_words(unfolded)
 
 
 def _first_header(msg: Message, name: str) -> str | None:
@@ -947,6 +947,11 @@ def _html_line_pattern(line: str) -> re.Pattern[str] | None:
 
 
 def _address_pattern(address: str) -> re.Pattern[str] | None:
+    """Every spelling of an address (``@``, ``%40``, ``&#64;`` ...), case-insensitive, anywhere.
+
+    No word boundaries on purpose: the address glued into a longer word or file name
+    (``owner@private.example.vcf``) still reveals the mailbox.
+    """
     _, spec = parseaddr(address)
     spec = (spec or address).strip()
     if "@" not in spec:
@@ -955,10 +960,7 @@ def _address_pattern(address: str) -> re.Pattern[str] | None:
     if not local or not domain:
         return None
     at = r"(?:@|%40|&#64;|&#x40;|&commat;)"
-    return re.compile(
-        rf"(?<![\w.+-]){re.escape(local)}{at}{re.escape(domain)}(?![\w-]|\.\w)",
-        re.IGNORECASE,
-    )
+    return re.compile(rf"{re.escape(local)}{at}{re.escape(domain)}", re.IGNORECASE)
 
 
 @dataclass
@@ -971,13 +973,24 @@ class _Reply:
     html_strip: list[re.Pattern[str]]
     cids: dict[str, str] = field(default_factory=dict)
 
+    def _pieces(self, text: str) -> list[str]:
+        # odd pieces are the public address itself, kept as it is in case it contains the private one
+        return re.split(f"({re.escape(self.public_address)})", text, flags=re.IGNORECASE)
+
     def scrub(self, text: str) -> str:
-        if self.private is None:
+        """Every spelling of the private mailbox becomes the public address."""
+        private = self.private
+        if private is None or not text:
             return text
-        return self.private.sub(self.public_address, text)
+        public = self.public_address
+        pieces = self._pieces(text)
+        return "".join(piece if index % 2 else private.sub(lambda _m: public, piece) for index, piece in enumerate(pieces))
 
     def leaks(self, text: str) -> bool:
-        return self.private is not None and self.private.search(text) is not None
+        private = self.private
+        if private is None or not text:
+            return False
+        return any(private.search(piece) for index, piece in enumerate(self._pieces(text)) if not index % 2)
 
     def cid(self, value: str) -> str:
         inner = value.strip().strip("<>").strip()
@@ -1134,7 +1147,8 @@ def _reply_tree(part: Message, ctx: _Reply, depth: int, *, root: bool = False) -
             new_inner.set_content("")
         _nested_headers(inner, new_inner, ctx)
         options = _leaf_options(part, ctx, skip=("name",))
-        new.set_content(new_inner, disposition=options["disposition"], filename=options["filename"])
+        # the rebuilt mail is 7-bit clean: every part and header was encoded by us
+        new.set_content(new_inner, cte="7bit", disposition=options["disposition"], filename=options["filename"])
         return new
     if maintype in ("text", "multipart"):
         return _reply_text(part, ctx, new)
@@ -1149,8 +1163,19 @@ def _reply_tree(part: Message, ctx: _Reply, depth: int, *, root: bool = False) -
 
 
 def _reply_fallback_body(raw: bytes, ctx: _Reply) -> EmailMessage:
-    text = _decode_bytes(bytes(raw), None).replace("\r\n", "\n").replace("\r", "\n")
-    body = text.split("\n\n", 1)[1] if "\n\n" in text else ""
+    """The reply's text when the mail could not be rebuilt: its text parts, else the raw body."""
+    found: list[str] = []
+    try:
+        for part in _walk_no_nested(_parse(raw)):
+            if part.get_content_type() == "text/plain" and not _is_attachment(part):
+                found.append(_part_text(part))
+    except Exception:
+        found = []
+    if found:
+        body = "\n\n".join(found)
+    else:
+        text = _decode_bytes(bytes(raw), None).replace("\r\n", "\n").replace("\r", "\n")
+        body = text.split("\n\n", 1)[1] if "\n\n" in text else ""
     body = "".join(ch for ch in body if ch in "\t\n" or not (ord(ch) < 32 or ord(ch) == 127))
     msg = EmailMessage(policy=_IN)
     msg.set_content(ctx.scrub(_strip_plain(body, ctx.strip)))
@@ -1164,7 +1189,35 @@ def _all_text(msg: Message) -> list[str]:
             texts.append(_header_text(key, value))
         if part.get_content_maintype() == "text":
             texts.append(_part_text(part))
+        texts.append(_filename(part) or "")
     return texts
+
+
+def _text_only(msg: Message, ctx: _Reply) -> EmailMessage:
+    """Last resort when a built reply still names the private mailbox: its text only."""
+    plain, markup = _bodies(msg, through_signed=True)
+    text = _part_text(plain) if plain is not None else _html_to_text(_part_text(markup)) if markup is not None else ""
+    out = EmailMessage(policy=_IN)
+    out.set_content(ctx.scrub(text))
+    return out
+
+
+_ANGLE_ADDR = re.compile(r"^(?P<name>.*)<(?P<spec>[^<>]*)>\s*$", re.DOTALL)
+
+
+def _recipient(entry: str, ctx: _Reply) -> Address | None:
+    """``addr`` or ``Name <addr>``; a display name may hold anything (even an address)."""
+    text = _fix_surrogates(entry)
+    match = _ANGLE_ADDR.match(text)
+    display, spec = (match.group("name"), match.group("spec")) if match else ("", text)
+    spec = _clean(spec)
+    if not spec or " " in spec or ctx.leaks(spec):
+        return None  # replies go to the correspondent only, never back to the owner
+    name = ctx.scrub(clean_display_name(display) or "")
+    try:
+        return Address(display_name=name, addr_spec=spec)
+    except Exception:
+        return None
 
 
 def _reply_headers(
@@ -1181,16 +1234,13 @@ def _reply_headers(
 ) -> None:
     content = [(k, v) for k, v in _clear_headers(body) if k.lower().startswith("content-")]
     _set(body, "From", _address(ctx.public_address, clean_display_name(public_name) or ""))
-    recipients: list[Address | str] = []
+    recipients: list[Address] = []
     for entry in to:
-        display, spec = parseaddr(_fix_surrogates(str(entry)))
-        spec = spec or _clean(str(entry))
-        if not spec or ctx.leaks(spec):
-            continue
-        recipients.append(_address(spec, ctx.scrub(clean_display_name(display) or "")))
+        recipient = _recipient(str(entry), ctx)
+        if recipient is not None and all(r.addr_spec.lower() != recipient.addr_spec.lower() for r in recipients):
+            recipients.append(recipient)
     if recipients:
-        addresses = [r for r in recipients if isinstance(r, Address)]
-        _set(body, "To", addresses if len(addresses) == len(recipients) else ", ".join(map(str, recipients)))
+        _set(body, "To", recipients)
     title = ctx.scrub(_clean_subject(subject))
     if title:
         _set(body, "Subject", title)
@@ -1258,12 +1308,10 @@ def build_reply(
         _reply_headers(body, ctx, date=date, **headers)
         data = _serialise(body)
         check = _parse(data)
-        if not any(ctx.leaks(text) for text in _all_text(check)) and not ctx.leaks(
-            data.decode("ascii", "replace")
-        ):
+        if not any(ctx.leaks(text) for text in [*_all_text(check), data.decode("ascii", "replace")]):
             return data
+        body = _text_only(check, ctx)
     except Exception:
-        pass
-    body = _reply_fallback_body(raw, ctx)
+        body = _reply_fallback_body(raw, ctx)
     _reply_headers(body, ctx, date=date, **headers)
     return _serialise(body)

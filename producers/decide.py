@@ -127,6 +127,7 @@ def decide(
             event = SpamRejected(
                 ses_message_id=receipt.ses_message_id, stage=stage, reason=reason, pattern_id=pattern_id,
                 bucket=bucket, raw_key=raw_key, quarantine_key=quarantine_key, from_address=mail.from_address,
+                envelope_sender=receipt.envelope_sender,
                 subject=mail.subject[:500], recipients=receipt.recipients, received_at=receipt.timestamp,
             )
             return InboundDecision("rejected", reason, None, [Planned(quarantine_stream(receipt.ses_message_id), event)],

@@ -78,7 +78,14 @@ def send_once(
     sent_event: Callable[[dict[str, Any]], DomainEvent] | None,
     stream_id: str,
 ) -> dict[str, Any] | None:
-    """Send what ``build`` makes, at most once per (kind, cause event); record the outcome."""
+    """Send what ``build`` makes, at most once per (kind, cause event); record the outcome.
+
+    Two guards: the outcome's dedupe item in the event store (durable, survives
+    everything) and the idempotency record (covers the window between the send and
+    the write of the outcome)."""
+    dedupe_key = f"sent#{kind}#{cause.event_id}"
+    if svc.store.exists(dedupe_key):
+        return None
     send = _idempotent_send(svc, kind)
     try:
         result = send(request={"key": f"{kind}:{cause.event_id}"}, build=build)
@@ -87,16 +94,16 @@ def send_once(
             raise Transient(str(exc)) from exc
         failed = SendFailed(conversation_id=conversation_id, cause_event_id=cause.event_id, kind=kind,
                             reason=str(exc)[:1000], permanent=True)
-        svc.recorder.record(_plan([(stream_id, failed)]), dedupe_key=f"sent#{kind}#{cause.event_id}",
+        svc.recorder.record(_plan([(stream_id, failed)]), dedupe_key=dedupe_key,
                             correlation_id=cause.meta.correlation_id, causation_id=cause.event_id)
         return None
     except Exception as exc:
         if _is_transient(exc):
             raise Transient(str(exc)) from exc
         raise
-    if sent_event is not None:
-        svc.recorder.record(_plan([(stream_id, sent_event(result))]), dedupe_key=f"sent#{kind}#{cause.event_id}",
-                            correlation_id=cause.meta.correlation_id, causation_id=cause.event_id)
+    events = [(stream_id, sent_event(result))] if sent_event is not None else []
+    svc.recorder.record(_plan(events), dedupe_key=dedupe_key, correlation_id=cause.meta.correlation_id,
+                        causation_id=cause.event_id)
     return result
 
 

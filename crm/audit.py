@@ -1,0 +1,314 @@
+"""``crm audit``: check the system's invariants over the local stack or a deployed one.
+
+1. every raw mail under ``inbox/`` has exactly one decision (``MessageReceived``,
+   ``SpamRejected``, ``ReplyRouted`` or ``ReplyRejected``; a released spam mail has
+   ``SpamRejected`` then ``MessageReceived(released=True)``, which counts as one);
+2. every accepted mail (``MessageReceived``) is forwarded exactly once;
+3. every ``FirstContact`` is acknowledged at most once, and never when loop
+   protection suppressed the acknowledgement;
+4. no dead-letter queue holds messages;
+5. the conversations projection equals a fresh fold of the events.
+
+The checks are pure functions over plain lists (raw keys, envelopes, projection
+items, DLQ depths); :func:`read_snapshot` is the only code that reads AWS.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+from crm.settings import Settings
+from events import (
+    AcknowledgementSent,
+    Envelope,
+    FirstContact,
+    MessageForwarded,
+    MessageReceived,
+    ReplyRejected,
+    ReplyRouted,
+    SendFailed,
+    SpamRejected,
+)
+from producers.receipt import INBOX_PREFIX
+
+DECISIONS = (MessageReceived, SpamRejected, ReplyRouted, ReplyRejected)
+CONVERSATION_PREFIX = "conversation#"
+SHOWN = 10  # offending ids listed per problem kind; the rest are counted
+
+
+class Check(TypedDict):
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the checks read, as plain values."""
+
+    raw_keys: list[str]
+    envelopes: list[Envelope]
+    projection_items: list[dict[str, Any]]
+    dlq_depths: dict[str, int]
+    dlq_errors: dict[str, str] = field(default_factory=dict)
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _listing(entries: Sequence[str], limit: int = SHOWN) -> str:
+    shown = "; ".join(entries[:limit])
+    return shown + (f"; … and {len(entries) - limit} more" if len(entries) > limit else "")
+
+
+def _report(name: str, problems: list[tuple[str, list[str]]], ok_detail: str, notes: Sequence[str] = ()) -> Check:
+    """A check from its problem kinds (title, offending entries); ok when every kind is empty."""
+    failing = [(title, entries) for title, entries in problems if entries]
+    if failing:
+        detail = " | ".join(f"{len(entries)} {title}: {_listing(entries)}" for title, entries in failing)
+    else:
+        detail = ok_detail
+    if notes:
+        detail += " | note: " + " | ".join(notes)
+    return {"name": name, "ok": not failing, "detail": detail}
+
+
+def _ses_id(raw_key: str) -> str | None:
+    if not raw_key.startswith(INBOX_PREFIX) or raw_key.endswith("/"):
+        return None
+    return raw_key[len(INBOX_PREFIX) :] or None
+
+
+def _conversation(envelope: Envelope) -> str:
+    conversation_id = getattr(envelope.event, "conversation_id", None)
+    return str(conversation_id) if conversation_id else envelope.stream_id
+
+
+def _send_failures(envelopes: Iterable[Envelope], kind: str) -> dict[str, str]:
+    """cause event id → reason of the last ``SendFailed`` of that kind."""
+    return {e.event.cause_event_id: e.event.reason for e in envelopes
+            if isinstance(e.event, SendFailed) and e.event.kind == kind}
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --- the pure checks ---------------------------------------------------------------------
+
+
+def check_decisions(raw_keys: Iterable[str], envelopes: Iterable[Envelope]) -> Check:
+    """Every raw mail under ``inbox/`` has exactly one decision event."""
+    decisions: dict[str, list[Envelope]] = defaultdict(list)
+    for envelope in envelopes:
+        if isinstance(envelope.event, DECISIONS):
+            decisions[envelope.event.ses_message_id].append(envelope)
+    raw_ids = sorted({s for s in map(_ses_id, raw_keys) if s})
+    undecided = [f"inbox/{s}" for s in raw_ids if not decisions.get(s)]
+    multiple, released = [], 0
+    for ses_id in sorted(decisions):
+        found = decisions[ses_id]
+        if len(found) == 1:
+            continue
+        if _is_release(found):
+            released += 1
+            continue
+        types = Counter(e.type for e in found)
+        where = sorted({_conversation(e) for e in found})
+        multiple.append(f"{ses_id} has {', '.join(f'{n}×{t}' for t, n in sorted(types.items()))} "
+                        f"(in {', '.join(where)})")
+    raw = set(raw_ids)
+    no_raw = sorted(s for s in decisions if s not in raw)
+    notes = [f"{len(no_raw)} decision(s) whose raw mail is not under {INBOX_PREFIX}: {_listing(no_raw)}"] if no_raw else []
+    counts = Counter(type(found[-1].event).__name__ for s, found in decisions.items() if s in raw)
+    summary = ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) or "no decisions"
+    ok_detail = (f"{len(raw_ids)} raw mail(s), each with exactly one decision ({summary}"
+                 + (f"; {released} released from quarantine" if released else "") + ")")
+    return _report("decisions", [
+        ("raw mail(s) without a decision (the producer failed or never ran; re-deliver them)", undecided),
+        ("mail(s) decided more than once", multiple),
+    ], ok_detail, notes)
+
+
+def _is_release(found: list[Envelope]) -> bool:
+    """SpamRejected, then MessageReceived(released=True): one decision, revised by the owner."""
+    if len(found) != 2:
+        return False
+    rejected = [e for e in found if isinstance(e.event, SpamRejected)]
+    received = [e for e in found if isinstance(e.event, MessageReceived) and e.event.released]
+    return len(rejected) == 1 and len(received) == 1
+
+
+def check_forwards(envelopes: Sequence[Envelope]) -> Check:
+    """Every ``MessageReceived`` has exactly one ``MessageForwarded`` (matched on cause event id)."""
+    received = {e.event_id: e for e in envelopes if isinstance(e.event, MessageReceived)}
+    forwards = Counter(e.event.cause_event_id for e in envelopes if isinstance(e.event, MessageForwarded))
+    failures = _send_failures(envelopes, "forward")
+    missing, twice = [], []
+    for event_id, envelope in received.items():
+        assert isinstance(envelope.event, MessageReceived)
+        what = f"mail {envelope.event.ses_message_id} in conversation {envelope.event.conversation_id} " \
+               f"(event {event_id})"
+        count = forwards.get(event_id, 0)
+        if count == 0:
+            failure = failures.get(event_id)
+            missing.append(what + (f": send failed: {failure}" if failure else ""))
+        elif count > 1:
+            twice.append(f"{what} forwarded {count} times")
+    orphans = sorted(f"cause {c} ({n}×)" for c, n in forwards.items() if c not in received)
+    return _report("forwards", [
+        ("accepted mail(s) not forwarded (check the forward queue, its DLQ and SendFailed events)", missing),
+        ("accepted mail(s) forwarded more than once", twice),
+        ("MessageForwarded event(s) whose cause is no MessageReceived", orphans),
+    ], f"{len(received)} accepted mail(s), each forwarded exactly once")
+
+
+def check_acks(envelopes: Sequence[Envelope]) -> Check:
+    """Every ``FirstContact`` is acknowledged at most once, and only when not suppressed."""
+    firsts = {e.event_id: e for e in envelopes if isinstance(e.event, FirstContact)}
+    acks = Counter(e.event.cause_event_id for e in envelopes if isinstance(e.event, AcknowledgementSent))
+    failures = _send_failures(envelopes, "ack")
+    per_contact = Counter(e.event.contact for e in firsts.values() if isinstance(e.event, FirstContact))
+    twice, suppressed, inconsistent, pending = [], [], [], []
+    for event_id, envelope in firsts.items():
+        event = envelope.event
+        assert isinstance(event, FirstContact)
+        what = f"{event.contact} in conversation {event.conversation_id} (mail {event.ses_message_id})"
+        count = acks.get(event_id, 0)
+        if count > 1:
+            twice.append(f"{what} acknowledged {count} times")
+        if not event.acknowledge and count:
+            suppressed.append(f"{what} acknowledged although suppressed: {event.suppressed_reason or 'no reason'}")
+        if event.acknowledge and event.suppressed_reason:
+            inconsistent.append(f"{what} marked to acknowledge despite {event.suppressed_reason!r}")
+        if event.acknowledge and not count:
+            pending.append(what + (f" (send failed: {failures[event_id]})" if event_id in failures else ""))
+    orphans = sorted(f"cause {c} ({n}×)" for c, n in acks.items() if c not in firsts)
+    duplicated = sorted(f"{c} ({n} FirstContact events)" for c, n in per_contact.items() if n > 1)
+    to_ack = sum(1 for e in firsts.values() if isinstance(e.event, FirstContact) and e.event.acknowledge)
+    notes = [f"{len(pending)} first contact(s) to acknowledge have no acknowledgement yet: {_listing(pending)}"] \
+        if pending else []
+    return _report("acknowledgements", [
+        ("first contact(s) acknowledged more than once", twice),
+        ("first contact(s) acknowledged despite loop protection", suppressed),
+        ("first contact(s) to acknowledge that carry a suppression reason", inconsistent),
+        ("AcknowledgementSent event(s) whose cause is no FirstContact", orphans),
+        ("contact(s) with more than one FirstContact", duplicated),
+    ], f"{len(firsts)} first contact(s): {to_ack} to acknowledge, {sum(acks.values())} acknowledgement(s) sent, "
+       f"none twice, none suppressed", notes)
+
+
+def check_dlqs(depths: Mapping[str, int], errors: Mapping[str, str] | None = None) -> Check:
+    """No dead-letter queue holds messages (visible or in flight)."""
+    full = [f"{name} holds {count} (`crm dlq list`, then `crm dlq redrive {name.removesuffix('-dlq')}`)"
+            for name, count in sorted(depths.items()) if count]
+    unreadable = [f"{name}: {error}" for name, error in sorted((errors or {}).items())]
+    return _report("dlqs", [
+        ("dead-letter queue(s) not empty", full),
+        ("dead-letter queue(s) not readable", unreadable),
+    ], f"{len(depths)} dead-letter queue(s), all empty")
+
+
+def expected_items(envelopes: Iterable[Envelope], *, shards: int) -> dict[str, dict[str, Any]]:
+    """conversation id → the fold of its ``conversation#`` stream, as DynamoDB would store it."""
+    from adapters.projection_store import deserialise, serialise
+    from projections.conversations import fold
+
+    streams: dict[str, list[Envelope]] = defaultdict(list)
+    for envelope in envelopes:
+        if envelope.stream_id.startswith(CONVERSATION_PREFIX):
+            streams[envelope.stream_id].append(envelope)
+    expected: dict[str, dict[str, Any]] = {}
+    for stream_id, stream in streams.items():
+        item = fold(sorted(stream, key=lambda e: e.meta.version), shards=shards)
+        if item is not None:
+            # the round trip DynamoDB makes: absent Nones, numbers back from Decimal
+            expected[str(item.get("id") or stream_id.removeprefix(CONVERSATION_PREFIX))] = deserialise(
+                serialise(item))
+    return expected
+
+
+def check_projection(envelopes: Iterable[Envelope], items: Iterable[Mapping[str, Any]], *, shards: int) -> Check:
+    """The stored conversations equal a fresh fold of the events, field by field."""
+    expected = expected_items(envelopes, shards=shards)
+    stored = {str(i.get("id")): dict(i) for i in items}
+    missing = [f"{cid} (stream at version {item.get('version')}; `crm replay --stream {cid}`)"
+               for cid, item in sorted(expected.items()) if cid not in stored]
+    extra = [f"{cid} (version {item.get('version')})" for cid, item in sorted(stored.items()) if cid not in expected]
+    differ = []
+    for cid in sorted(set(expected) & set(stored)):
+        want, have = expected[cid], stored[cid]
+        fields = sorted(k for k in set(want) | set(have) if want.get(k) != have.get(k) or (k in want) != (k in have))
+        if not fields:
+            continue
+        changes = ", ".join(f"{k}: stored {_short(have[k]) if k in have else '(absent)'} ≠ "
+                            f"events {_short(want[k]) if k in want else '(absent)'}" for k in fields[:6])
+        more = f", … {len(fields) - 6} more field(s)" if len(fields) > 6 else ""
+        lag = ""
+        if isinstance(have.get("version"), int) and isinstance(want.get("version"), int) \
+                and have["version"] < want["version"]:
+            lag = " [the projector is behind]"
+        differ.append(f"{cid}: {changes}{more}{lag}")
+    return _report("projection", [
+        ("conversation(s) missing from the projection", missing),
+        ("projection item(s) without events", extra),
+        ("conversation(s) that differ from a fresh fold (`crm replay` rebuilds them)", differ),
+    ], f"{len(expected)} conversation(s), each equal to a fresh fold of its events")
+
+
+def audit(snapshot: Snapshot, *, shards: int) -> dict[str, Any]:
+    """Every check over one snapshot: ``{"ok": bool, "checks": [Check, ...]}``."""
+    checks = [
+        check_decisions(snapshot.raw_keys, snapshot.envelopes),
+        check_forwards(snapshot.envelopes),
+        check_acks(snapshot.envelopes),
+        check_dlqs(snapshot.dlq_depths, snapshot.dlq_errors),
+        check_projection(snapshot.envelopes, snapshot.projection_items, shards=shards),
+    ]
+    return {"ok": all(c["ok"] for c in checks), "checks": checks}
+
+
+# --- the adapter reads ------------------------------------------------------------------
+
+
+def dlq_names(settings: Settings) -> list[str]:
+    from consumers.rules.registry import default_registry
+    from crm.topology import consumers
+
+    patterns = {r.name: r.pattern for r in default_registry(settings.rules_module).rules()}
+    return [settings.queue_name(c.name) + "-dlq" for c in consumers(patterns)]
+
+
+def read_snapshot(settings: Settings) -> Snapshot:
+    """Read what the checks need. Raw keys first and events after, so a mail that
+    arrives meanwhile is not reported undecided; projection items before events, so
+    a projector that runs meanwhile shows as behind rather than ahead."""
+    from botocore.exceptions import ClientError
+
+    from adapters.queues import Queues
+    from adapters.wiring import services
+    from crm.views import table
+
+    svc = services()
+    raw_keys = svc.blobs.keys(INBOX_PREFIX)
+    items = table(settings).scan()
+    envelopes = svc.store.all_events()
+    queues = Queues(settings.region, settings.endpoint_url)
+    depths: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for name in dlq_names(settings):
+        try:
+            visible, in_flight = queues.depth(name)
+        except ClientError as exc:
+            errors[name] = str(exc)
+            continue
+        depths[name] = visible + in_flight
+    return Snapshot(raw_keys, envelopes, items, depths, errors)
+
+
+def run_audit(settings: Settings) -> dict[str, Any]:
+    return audit(read_snapshot(settings), shards=settings.status_shards)

@@ -1,0 +1,79 @@
+"""The CLI against a deployed stack: resource names from `tofu output -json` or the
+environment, credentials and region from the usual AWS settings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from crm.errors import UsageError
+from crm.settings import Settings
+
+# `tofu output` name → setting
+OUTPUTS = {
+    "bus_name": "bus_name",
+    "events_table": "events_table",
+    "conversations_table": "conversations_table",
+    "idempotency_table": "idempotency_table",
+    "bucket": "bucket",
+    "queue_prefix": "queue_prefix",
+    "patterns_parameter": "patterns_parameter",
+    "token_key_parameter": "token_key_parameter",
+    "region": "region",
+    "public_address": "public_address",
+    "reply_domain": "reply_domain",
+    "private_mailbox": "private_mailbox",
+    "configuration_set": "configuration_set",
+}
+
+
+def outputs_of(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        return {}
+    except ValueError as exc:
+        raise UsageError(f"{path} is not the JSON of `tofu output -json`: {exc}") from None
+    return {k: (v.get("value") if isinstance(v, dict) and "value" in v else v) for k, v in data.items()}
+
+
+@contextmanager
+def deployed_settings(settings: Settings, stack_file: str) -> Iterator[Settings]:
+    from adapters import wiring
+
+    values = outputs_of(Path(stack_file))
+    update = {setting: values[name] for name, setting in OUTPUTS.items() if values.get(name) is not None}
+    aws = settings.model_copy(update=update)
+    wiring.reset()
+    wiring._services = wiring.Services(aws)
+    try:
+        yield aws
+    finally:
+        wiring.reset()
+
+
+def archive_replay(settings: Settings, start: str | None, end: str | None) -> dict[str, Any]:
+    """Replay the bus archive into the projection rules only (FilterArns): senders never
+    see replayed events, and they also ignore any event carrying ``replay-name``."""
+    from datetime import datetime
+
+    from adapters.aws import client
+    from adapters.provision import ARCHIVE
+    from crm.topology import consumers
+
+    if not start or not end:
+        raise UsageError("--archive needs --from TIME and --to TIME (ISO 8601)")
+    events = client("events", settings.region, settings.endpoint_url)
+    bus_arn = events.describe_event_bus(Name=settings.bus_name)["Arn"]
+    archive_arn = events.describe_archive(ArchiveName=ARCHIVE)["ArchiveArn"]
+    rule_arns = [events.describe_rule(Name=name, EventBusName=settings.bus_name)["Arn"]
+                 for c in consumers() if not c.side_effects for name in c.patterns]
+    name = f"crm-replay-{datetime.now().strftime('%Y%m%d%H%M%S')}"
+    response = events.start_replay(ReplayName=name, EventSourceArn=archive_arn,
+                                   EventStartTime=datetime.fromisoformat(start.replace("Z", "+00:00")),
+                                   EventEndTime=datetime.fromisoformat(end.replace("Z", "+00:00")),
+                                   Destination={"Arn": bus_arn, "FilterArns": rule_arns})
+    return {"replay": name, "state": response.get("State"), "rules": rule_arns}

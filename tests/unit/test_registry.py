@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from consumers.rules.registry import PatternError, Registry, default_registry
+
+
+def noop(event: Any, context: Any) -> list[Any]:
+    return []
+
+
+@pytest.mark.parametrize(("pattern", "problem"), [
+    ({"detail-type": "FirstContact"}, "must be a list or an object"),
+    ({"detail-type": []}, "empty list"),
+    ({"detail": {"data": {"score": [{"numeric": [">", "ten"]}]}}}, "bad numeric"),
+    ({"source": [{"startswith": "crm."}]}, "unknown operator 'startswith'"),
+    ({"source": [{"exists": "yes"}]}, "'exists' takes true or false"),
+    ({"$or": [{"source": ["a"]}]}, "at least two"),
+    ({}, "non-empty object"),
+])
+def test_a_bad_pattern_is_refused_naming_the_rule_and_the_problem(pattern: dict[str, Any], problem: str) -> None:
+    registry = Registry()
+    with pytest.raises(PatternError) as error:
+        registry.rule("my-rule", pattern=pattern)(noop)
+    assert "my-rule" in str(error.value) and problem in str(error.value)
+
+
+def test_bad_names_and_duplicates_are_refused() -> None:
+    registry = Registry()
+    with pytest.raises(PatternError, match="lowercase"):
+        registry.rule("My Rule", pattern={"source": ["x"]})(noop)
+    registry.rule("one", pattern={"source": ["x"]})(noop)
+    with pytest.raises(PatternError, match="twice"):
+        registry.rule("one", pattern={"source": ["y"]})(lambda e, c: [])
+
+
+def test_every_eventbridge_operator_is_accepted() -> None:
+    Registry().rule("ops", pattern={
+        "source": [{"prefix": "crm."}], "detail-type": [{"anything-but": ["SpamRejected"]}],
+        "detail": {"data": {"score": [{"numeric": [">=", 10, "<", 90]}], "x": [{"exists": True}],
+                            "y": [{"suffix": ".com"}], "z": [{"equals-ignore-case": "a"}],
+                            "w": [{"wildcard": "*@acme.*"}], "n": [None, True, 3]}},
+        "$or": [{"source": ["a"]}, {"source": ["b"]}],
+    })(noop)
+
+
+def test_the_builtin_rules_are_registered() -> None:
+    names = {r.name for r in default_registry().rules()}
+    assert {"lead-scoring", "follow-up-after-reply", "nudge-after-inbound", "follow-up-reminder"} <= names

@@ -7,6 +7,8 @@ dedupe item and publishes the stored events, so nothing is lost or decided twice
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +27,7 @@ class Plan:
 
 
 class Recorder:
-    def __init__(self, store: EventStore, bus: EventBus, attempts: int = 8) -> None:
+    def __init__(self, store: EventStore, bus: EventBus, attempts: int = 25) -> None:
         self.store = store
         self.bus = bus
         self.attempts = attempts
@@ -34,7 +36,10 @@ class Recorder:
                causation_id: str | None = None, source: str | None = None) -> Commit:
         """Commit and publish. ``plan`` may be a function: it is called again after a
         concurrent writer won a stream, so the decision sees the new state."""
-        for _attempt in range(self.attempts):
+        for attempt in range(self.attempts):
+            if attempt:
+                # many writers on one stream: back off with jitter so they stop colliding
+                time.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
             current = plan() if callable(plan) else plan
             try:
                 commit = self.store.commit(current.events, dedupe_key=dedupe_key, correlation_id=correlation_id,

@@ -123,7 +123,8 @@ def check_decisions(raw_keys: Iterable[str], envelopes: Iterable[Envelope]) -> C
                         f"(in {', '.join(where)})")
     raw = set(raw_ids)
     no_raw = sorted(s for s in decisions if s not in raw)
-    notes = [f"{len(no_raw)} decision(s) whose raw mail is not under {INBOX_PREFIX}: {_listing(no_raw)}"] if no_raw else []
+    notes = [f"{len(no_raw)} decision(s) whose raw mail is not under {INBOX_PREFIX}: {_listing(no_raw)}"
+             ] if no_raw else []
     counts = Counter(type(found[-1].event).__name__ for s, found in decisions.items() if s in raw)
     summary = ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) or "no decisions"
     ok_detail = (f"{len(raw_ids)} raw mail(s), each with exactly one decision ({summary}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +47,26 @@ def settings_environment(settings: Settings) -> dict[str, str]:
 
 
 _running = False
+_moto_lock = threading.RLock()
+
+
+def _serialise_moto_requests() -> None:
+    """In AWS each request is atomic; moto's in-process backends are not thread-safe
+    (a transaction deep-copies a table another thread is writing). So each request runs
+    alone, while our code between requests still runs concurrently: what concurrency
+    tests and the SMTP listener need."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    original = BotocoreStubber.process_request
+    if getattr(original, "_serialised", False):
+        return
+
+    def process_request(self: Any, request: Any) -> Any:
+        with _moto_lock:
+            return original(self, request)
+
+    process_request._serialised = True  # type: ignore[attr-defined]
+    BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
 
 
 def local_running() -> bool:
@@ -84,6 +105,7 @@ def local_stack(settings: Settings, state: Path, *, fresh: bool = False, persist
     os.environ.update(settings_environment(local_settings))
     os.environ.pop("CRM_ENDPOINT_URL", None)
     global _running
+    _serialise_moto_requests()
     mock = mock_aws()
     mock.start()
     wiring.reset()

@@ -26,6 +26,7 @@ import logging
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
@@ -42,6 +43,8 @@ log = logging.getLogger("crm.serve")
 TEMPORARY_FAILURE = "451 4.3.0 temporary failure"
 UNKNOWN_RECIPIENT = "550 5.1.1 no such recipient here"
 STOP_GRACE_SECONDS = 5.0
+
+Deliver = Callable[[str, bytes, list[str]], dict[str, Any]]
 
 
 def accepts(settings: Settings, address: str) -> bool:
@@ -62,8 +65,8 @@ def accepts(settings: Settings, address: str) -> bool:
 def with_return_path(raw: bytes, mail_from: str | None) -> bytes:
     """The mail as the final delivery stores it: ``Return-Path`` first (RFC 5321 §4.4).
 
-    >>> with_return_path(b"Subject: hi\\r\\n\\r\\nbody", "jane@acmecorp.com")[:38]
-    b'Return-Path: <jane@acmecorp.com>\\r\\nSub'
+    >>> with_return_path(b"Subject: hi\\r\\n\\r\\nbody", "jane@acmecorp.com").split(b"\\r\\n")[:2]
+    [b'Return-Path: <jane@acmecorp.com>', b'Subject: hi']
     """
     sender = (mail_from or "").strip().strip("<>")
     if "\r" in sender or "\n" in sender:
@@ -72,12 +75,15 @@ def with_return_path(raw: bytes, mail_from: str | None) -> bytes:
     return b"Return-Path: <" + sender.encode("utf-8", "surrogateescape") + b">" + newline + raw
 
 
-class _Inbound:
-    """The aiosmtpd handler: the SES receipt rule, one delivery at a time."""
+class InboundHandler:
+    """The aiosmtpd handler: the SES receipt rule, one delivery at a time.
 
-    def __init__(self, settings: Settings, deliver: Any, once: bool) -> None:
+    ``deliver(source, raw, recipients)`` returns what :func:`crm.flows.ingest_one` does.
+    """
+
+    def __init__(self, settings: Settings, deliver: Deliver, *, once: bool = False) -> None:
         self.settings = settings
-        self.deliver = deliver  # Callable[[str, bytes, list[str]], dict[str, Any]]
+        self.deliver = deliver
         self.once = once
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-delivery")
         self.delivered = threading.Event()  # once: a message was handled
@@ -110,8 +116,9 @@ class _Inbound:
         if result.get("outcome") == "error":
             log.error("delivery from %s failed: %s", peer, result.get("reason"))
             return TEMPORARY_FAILURE
-        print(f"{result['outcome']:<9} {result.get('message_id')}  from {envelope.mail_from} to {', '.join(recipients)}"
-              f"  {result.get('conversation_id') or ''} {result.get('reason') or ''}".rstrip(), flush=True)
+        parts = [f"{result['outcome']:<9}", str(result.get("message_id")), f"from <{envelope.mail_from}>",
+                 "to " + ", ".join(recipients), result.get("conversation_id") or "", result.get("reason") or ""]
+        print("  ".join(p for p in parts if p), flush=True)
         return f"250 OK {result['outcome']} {result['message_id']}"
 
 
@@ -121,11 +128,13 @@ class _SMTP(SMTP):
     def connection_lost(self, error: Exception | None) -> None:
         super().connection_lost(error)
         handler = self.event_handler
-        if isinstance(handler, _Inbound) and handler.delivered.is_set():
+        if isinstance(handler, InboundHandler) and handler.delivered.is_set():
             handler.finished.set()
 
 
-class _Controller(Controller):
+class SmtpController(Controller):
+    """aiosmtpd's threaded controller, with :class:`_SMTP` sessions."""
+
     def factory(self) -> SMTP:
         return _SMTP(self.handler, **self.SMTP_kwargs)
 
@@ -178,19 +187,19 @@ def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: in
                     finally:
                         save(stack)
 
-            handler = _Inbound(stack.settings, deliver, once)
+            handler = InboundHandler(stack.settings, deliver, once=once)
             moto_server = ThreadedMotoServer(ip_address=host, port=aws_port, verbose=False)
             moto_server.start()
-            controller = _Controller(handler, hostname=host, port=port, server_hostname="localhost",
-                                     data_size_limit=stack.settings.ses_max_bytes)
+            controller = SmtpController(handler, hostname=host, port=port, server_hostname="localhost",
+                                        data_size_limit=stack.settings.ses_max_bytes)
             try:
                 try:
                     controller.start()
                 except Exception as exc:
                     raise UsageError(f"cannot start the SMTP listener on {host}:{port}: {exc}") from exc
                 aws_host = f"[{host}]" if ":" in host else host
-                print(f"crm serve: SMTP on {host}:{port} (mail to {stack.settings.public_address} or "
-                      f"*@{stack.settings.reply_domain})\n"
+                print(f"crm serve: SMTP on {host}:{port} (mail for @{stack.settings.domain} and "
+                      f"@{stack.settings.reply_domain}; public address {stack.settings.public_address})\n"
                       f"  AWS endpoint: http://{aws_host}:{aws_port}  "
                       f"(aws --endpoint-url http://{aws_host}:{aws_port} --region {stack.settings.region} ...;"
                       f" credentials: testing/testing)\n"

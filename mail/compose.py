@@ -19,6 +19,7 @@ Three rules hold everywhere:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import re
@@ -208,6 +209,29 @@ def clean_display_name(name: str | None, limit: int = 78) -> str | None:
     return text or None
 
 
+def _safe_text(value: str, *, collapse: bool = True) -> str:
+    """A header or parameter value that no parser can decode into a line break.
+
+    Python's header folding decodes RFC 2047 encoded words (even inside a word or a
+    quoted parameter) and writes what they decode to, CR LF included. So encoded words
+    are decoded here, as leniently as the header parser does, until nothing changes;
+    control characters are then removed, and an ``=?`` still left is broken up.
+    """
+    text = _clean(value, collapse=collapse)
+    for _ in range(4):
+        if "=?" not in text:
+            return text
+        try:
+            decoded = str(_IN.header_factory("x-decode", text))
+        except Exception:
+            decoded = _decode_words(text)
+        decoded = _clean(_decode_words(decoded), collapse=collapse)
+        if decoded == text:
+            break
+        text = decoded
+    return text.replace("=?", "= ?")
+
+
 def _clean_subject(value: str | None) -> str:
     if not value:
         return ""
@@ -226,11 +250,29 @@ def _serialise(msg: Message) -> bytes:
     error: Exception | None = None
     for pol in (_OUT, _OUT_8BIT):
         try:
-            return msg.as_bytes(policy=pol)
+            data = msg.as_bytes(policy=pol)
         except Exception as exc:  # a broken part the generator cannot re-encode
             error = exc
+            continue
+        _check_header_block(msg, data)
+        return data
     assert error is not None
     raise error
+
+
+def _check_header_block(msg: Message, data: bytes) -> None:
+    """The written top-level headers are exactly the message's: nothing was injected."""
+    block = data.split(b"\r\n\r\n", 1)[0]
+    written: list[str] = []
+    for line in block.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            continue
+        name, colon, _ = line.partition(b":")
+        if not colon or not _HEADER_NAME.fullmatch(name.decode("latin-1")):
+            raise ValueError(f"malformed header line {line[:40]!r}")
+        written.append(name.decode("ascii").lower())
+    if sorted(written) != sorted(key.lower() for key, _ in msg.raw_items()):
+        raise ValueError("the written headers differ from the message's")
 
 
 def _header_text(name: str, value: Any) -> str:
@@ -255,7 +297,7 @@ def _first_header(msg: Message, name: str) -> str | None:
 def _set(msg: Message, name: str, value: Any) -> None:
     """Set a header; a value the header registry refuses is dropped, never raised."""
     if isinstance(value, str):
-        value = _clean(value)
+        value = _safe_text(value)
         if not value:
             return
     try:
@@ -264,13 +306,15 @@ def _set(msg: Message, name: str, value: Any) -> None:
         if isinstance(value, str):
             return
         try:
-            msg[name] = _clean(str(value))
+            msg[name] = _safe_text(str(value))
         except Exception:
             return
 
 
-def _needs_rewrite(value: str) -> bool:
-    """A raw header value that must not be copied as it is."""
+def _needs_rewrite(value: str, name: str = "") -> bool:
+    """A raw header that must not be copied as it is."""
+    if len(name) > 76:
+        return True
     unfolded = _unfold(value)
     if any((ord(ch) < 32 and ch != "\t") or ord(ch) == 127 for ch in unfolded):
         return True  # e.g. \x0b, which the generator would turn into a line break
@@ -281,8 +325,8 @@ def _needs_rewrite(value: str) -> bool:
 
 def _append_raw(msg: Message, name: str, value: Any) -> None:
     """Append a header copied from a parsed mail without letting it grow a new line."""
-    if not _HEADER_NAME.fullmatch(name):
-        return
+    if len(name) > 76 or not _HEADER_NAME.fullmatch(name):
+        return  # not a header anyone wrote (a name must fit on a line with its value)
     if not isinstance(value, str):
         msg.set_raw(name, value)
         return
@@ -312,7 +356,7 @@ def _clear_headers(msg: Message) -> list[tuple[str, Any]]:
 def _sanitise_headers(msg: Message) -> None:
     """Re-add a part's headers if any carries a control character or raw 8-bit bytes."""
     items = list(msg.raw_items())
-    if not any(isinstance(value, str) and _needs_rewrite(value) for _, value in items):
+    if not any(isinstance(value, str) and _needs_rewrite(value, name) for name, value in items):
         return
     _clear_headers(msg)
     for name, value in items:
@@ -373,7 +417,7 @@ def _params(part: Message, *, skip: Iterable[str] = ()) -> dict[str, str]:
         key = str(key).strip().lower()
         if not key or key in skipped or not _TOKEN.fullmatch(key) or key in out:
             continue
-        text = _clean(_fix_surrogates(collapse_rfc2231_value(value)), collapse=False)
+        text = _safe_text(_fix_surrogates(collapse_rfc2231_value(value)), collapse=False)
         if text:
             out[key] = text
     return out
@@ -386,7 +430,7 @@ def _filename(part: Message) -> str | None:
         return None
     if not name:
         return None
-    return _clean(_fix_surrogates(str(name)), collapse=False) or None
+    return _safe_text(_fix_surrogates(str(name)), collapse=False) or None
 
 
 def _disposition(part: Message) -> str | None:
@@ -580,16 +624,14 @@ def _text_block(orig: _Original, notes: Sequence[str]) -> str:
     return "\n".join(_block_lines(orig, notes)) + "\n" + "-" * 40 + "\n\n"
 
 
-def _html_block(orig: _Original, notes: Sequence[str]) -> str:
+def _html_block(orig: _Original, notes: Sequence[str], link: str | None = None) -> str:
     rows = []
     for line in _block_lines(orig, notes):
-        escaped = html.escape(line)
-        escaped = re.sub(
-            r"(https?://[^\s&<>\"']+)",
-            lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>',
-            escaped,
-        )
-        rows.append(escaped)
+        if link and line.endswith(link) and line.startswith(ATTACHMENTS_REMOVED):
+            href = html.escape(link)
+            rows.append(f'{html.escape(line[: -len(link)])}<a href="{href}">{href}</a>')
+        else:
+            rows.append(html.escape(line))
     return (
         '<div style="font:13px/1.4 sans-serif;color:#555;border-bottom:1px solid #ccc;'
         'margin:0 0 12px 0;padding:0 0 8px 0">' + "<br>\n".join(rows) + "</div>\n"
@@ -667,6 +709,19 @@ def _fits(out: bytes, fwd: _Forward) -> bool:
     return fwd.max_bytes <= 0 or len(out) <= fwd.max_bytes
 
 
+def _rewrap_long_lines(part: Message) -> None:
+    """Re-encode a leaf as base64 if its encoded body has a line over RFC 5322's 998 characters."""
+    payload = part.get_payload()
+    if not isinstance(payload, str) or not any(len(line) > 998 for line in payload.splitlines()):
+        return
+    data = part.get_payload(decode=True)
+    if not isinstance(data, bytes):
+        return
+    del part["Content-Transfer-Encoding"]
+    part["Content-Transfer-Encoding"] = "base64"
+    part.set_payload(base64.encodebytes(data).decode("ascii"))
+
+
 def _forward_full(raw: bytes, fwd: _Forward) -> bytes:
     msg = _parse(raw)
     if msg.get_content_maintype() == "multipart" and not _children(msg):
@@ -675,6 +730,7 @@ def _forward_full(raw: bytes, fwd: _Forward) -> bytes:
     for part in msg.walk():
         if part is not msg:
             _sanitise_headers(part)
+        _rewrap_long_lines(part)
     _clear_headers(msg)
     _forward_headers(msg, fwd, orig, content=True)
     text_block, html_block = _text_block(orig, ()), _html_block(orig, ())
@@ -702,6 +758,7 @@ def _forward_bodies_only(raw: bytes, fwd: _Forward) -> bytes:
     orig = _original(msg, fwd)
     plain_part, html_part = _bodies(msg, through_signed=True)
     notes = _removed_note(fwd, _attachment_names(msg, (plain_part, html_part)))
+    link = _clean(fwd.raw_link or "") or None
     plain = _part_text(plain_part) if plain_part is not None else None
     markup = _part_text(html_part) if html_part is not None else None
     out = EmailMessage(policy=_IN)
@@ -711,9 +768,9 @@ def _forward_bodies_only(raw: bytes, fwd: _Forward) -> bytes:
     if plain is not None:
         out.set_content(_text_block(orig, notes) + plain)
         if markup is not None:
-            out.add_alternative(_with_utf8_meta(_insert_html(markup, _html_block(orig, notes))), subtype="html")
+            out.add_alternative(_with_utf8_meta(_insert_html(markup, _html_block(orig, notes, link))), subtype="html")
     elif markup is not None:
-        out.set_content(_with_utf8_meta(_insert_html(markup, _html_block(orig, notes))), subtype="html")
+        out.set_content(_with_utf8_meta(_insert_html(markup, _html_block(orig, notes, link))), subtype="html")
     data = _serialise(out)
     if _fits(data, fwd):
         return data
@@ -984,7 +1041,9 @@ class _Reply:
             return text
         public = self.public_address
         pieces = self._pieces(text)
-        return "".join(piece if index % 2 else private.sub(lambda _m: public, piece) for index, piece in enumerate(pieces))
+        return "".join(
+            piece if index % 2 else private.sub(lambda _m: public, piece) for index, piece in enumerate(pieces)
+        )
 
     def leaks(self, text: str) -> bool:
         private = self.private
@@ -1130,7 +1189,7 @@ def _reply_tree(part: Message, ctx: _Reply, depth: int, *, root: bool = False) -
             return None
         new["Content-Type"] = "multipart/" + _subtype(part, "mixed")
         for key, value in _params(part).items():
-            if key in ("start", "start-info"):
+            if key == "start":  # the Content-ID of the root part of a multipart/related
                 value = "<" + ctx.cid(value) + ">"
             new.set_param(key, ctx.scrub(value))
         for child in built:

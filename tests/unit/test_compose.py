@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
@@ -460,6 +461,21 @@ def test_forward_keeps_long_references_verbatim() -> None:
     assert_wire_format(out)
     assert long_id.encode() in out
     assert parse(out)["References"].split() == ["<x@y.org>", long_id]
+
+
+def test_forward_rewraps_overlong_lines() -> None:
+    blob = bytes(range(256)) * 20
+    one_line = base64.b64encode(blob)
+    raw = (
+        b"From: a@corp.example.org\r\n" + b"X-" + b"N" * 2000 + b": junk\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+        b"--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
+        b"Content-Disposition: attachment; filename=blob.bin\r\n\r\n" + one_line + b"\r\n--b--\r\n"
+    )
+    out = forward(raw)
+    assert_wire_format(out)  # no line over 998 characters
+    assert attachments(parse(out)) == [("application/octet-stream", "blob.bin", blob)]
 
 
 def test_forward_signed_mail_keeps_signature_intact() -> None:

@@ -1,0 +1,108 @@
+locals {
+  # projections.tables as exported by crm.infra_export: keys, attributes and GSIs are
+  # generated from it, never retyped here.
+  tables        = jsondecode(file(var.topology_file)).tables
+  events        = local.tables.events
+  conversations = local.tables.conversations
+  idempotency   = local.tables.idempotency
+}
+
+# Append-only event store: pk = stream id, sk = version.
+resource "aws_dynamodb_table" "events" {
+  name                        = var.events_table_name
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = local.events.hash_key
+  range_key                   = local.events.range_key
+  deletion_protection_enabled = var.deletion_protection
+
+  dynamic "attribute" {
+    for_each = local.events.attributes
+    content {
+      name = attribute.value.name
+      type = attribute.value.type
+    }
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  tags = var.tags
+}
+
+# The conversations projection: one item per conversation, the 8 GSIs of
+# projections.tables.CONVERSATION_INDEXES.
+resource "aws_dynamodb_table" "conversations" {
+  name                        = var.conversations_table_name
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = local.conversations.hash_key
+  range_key                   = local.conversations.range_key
+  deletion_protection_enabled = var.deletion_protection
+
+  dynamic "attribute" {
+    for_each = local.conversations.attributes
+    content {
+      name = attribute.value.name
+      type = attribute.value.type
+    }
+  }
+
+  dynamic "global_secondary_index" {
+    for_each = local.conversations.indexes
+    content {
+      name            = global_secondary_index.value.name
+      hash_key        = global_secondary_index.value.partition
+      range_key       = global_secondary_index.value.sort
+      projection_type = global_secondary_index.value.projection
+    }
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  tags = var.tags
+}
+
+# Powertools idempotency records; DynamoDB deletes them after `expiration`.
+resource "aws_dynamodb_table" "idempotency" {
+  name                        = var.idempotency_table_name
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = local.idempotency.hash_key
+  range_key                   = local.idempotency.range_key
+  deletion_protection_enabled = var.deletion_protection
+
+  dynamic "attribute" {
+    for_each = local.idempotency.attributes
+    content {
+      name = attribute.value.name
+      type = attribute.value.type
+    }
+  }
+
+  ttl {
+    enabled        = true
+    attribute_name = local.idempotency.ttl_attribute
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  tags = var.tags
+}

@@ -1,0 +1,34 @@
+output "events_table_name" {
+  description = "Event store table name (CRM_EVENTS_TABLE)."
+  value       = aws_dynamodb_table.events.name
+}
+
+output "events_table_arn" {
+  description = "Event store table ARN."
+  value       = aws_dynamodb_table.events.arn
+}
+
+output "conversations_table_name" {
+  description = "Conversations table name (CRM_CONVERSATIONS_TABLE)."
+  value       = aws_dynamodb_table.conversations.name
+}
+
+output "conversations_table_arn" {
+  description = "Conversations table ARN (its GSIs are \"<arn>/index/<name>\")."
+  value       = aws_dynamodb_table.conversations.arn
+}
+
+output "conversations_index_names" {
+  description = "The GSIs of the conversations table."
+  value       = [for index in local.conversations.indexes : index.name]
+}
+
+output "idempotency_table_name" {
+  description = "Idempotency table name (CRM_IDEMPOTENCY_TABLE)."
+  value       = aws_dynamodb_table.idempotency.name
+}
+
+output "idempotency_table_arn" {
+  description = "Idempotency table ARN."
+  value       = aws_dynamodb_table.idempotency.arn
+}

@@ -1,0 +1,1 @@
+"""Tests of infra/: HCL parses, checkov passes, infra and code agree."""

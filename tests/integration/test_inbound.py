@@ -1,0 +1,202 @@
+"""The inbound Lambda against moto, with the real SES payloads of ../shared/fixtures."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from adapters.wiring import services
+from crm.lambda_runtime import LocalContext
+from producers import inbound
+from producers.receipt import receipt_event
+from tests.conftest import deliver, event_types, make_mail, outbox, shared_fixture
+
+
+def put_raw(stack: Any, ses_id: str, raw: bytes) -> str:
+    key = f"inbox/{ses_id}"
+    services().blobs.put(key, raw)
+    return key
+
+
+def ses_event(stack: Any, ses_id: str, raw: bytes, recipients: list[str] | None = None, **kw: Any) -> dict[str, Any]:
+    key = put_raw(stack, ses_id, raw)
+    return receipt_event(ses_message_id=ses_id, recipients=recipients or ["hello@example.com"],
+                         envelope_sender="jane.doe@acmerobotics.com", bucket=stack.settings.bucket, object_key=key,
+                         timestamp="2026-11-20T10:00:00.000Z", **kw)
+
+
+@pytest.mark.parametrize("name", ["ses-s3-event.json", "ses-lambda-event.json", "ses-sns-event.json",
+                                  "powertools-sesEvent.json"])
+def test_real_ses_payloads_are_accepted(stack: Any, name: str) -> None:
+    """Each real shape gives one recorded decision; where the raw mail is not in S3 (Lambda and
+    SNS actions with no S3 step), the mail is recorded from SES's headers with the defect noted."""
+    event = shared_fixture("ses-events", name)
+    record = event["Records"][0]
+    record["ses"]["receipt"]["recipients"] = ["hello@example.com"]
+    action = record["ses"]["receipt"]["action"]
+    if action.get("type") == "S3":
+        action["bucketName"] = stack.settings.bucket
+        services().blobs.put(action["objectKey"], make_mail(sender="sender@example.org"))
+    result = inbound.handler(event, LocalContext("crm-inbound"))["results"][0]
+    assert result["outcome"] == "accepted"
+    assert "MessageReceived" in result["events"]
+    received = services().store.read(f"conversation#{result['conversation_id']}")[0].event
+    if action.get("type") != "S3":
+        assert any("raw mail not found" in d for d in received.defects)  # type: ignore[union-attr]
+        assert received.subject  # type: ignore[union-attr]  # from the SES headers
+
+
+def test_one_mail_runs_the_whole_flow(stack: Any) -> None:
+    result = deliver(stack, make_mail())
+    assert result["outcome"] == "accepted"
+    stream = f"conversation#{result['conversation_id']}"
+    assert event_types(stream)[:1] == ["MessageReceived"]
+    assert {"AcknowledgementSent", "MessageForwarded", "LeadScored"} <= set(event_types(stream))
+    kinds = sorted(m["kind"] for m in outbox(stack))
+    assert kinds == ["ack", "forward"]
+
+
+def test_a_redelivered_ses_event_is_decided_once_and_republished(stack: Any) -> None:
+    event = ses_event(stack, "dup-1", make_mail())
+    first = inbound.handler(copy.deepcopy(event), LocalContext("crm-inbound"))["results"][0]
+    with mock.patch("adapters.bus.EventBus.publish") as publish:
+        second = inbound.handler(copy.deepcopy(event), LocalContext("crm-inbound"))["results"][0]
+    assert second["duplicate"] and not first["duplicate"]
+    assert second["conversation_id"] == first["conversation_id"]
+    publish.assert_called_once()  # the stored events go out again, in case the first publish was lost
+    assert event_types().count("MessageReceived") == 1
+
+
+def test_a_crash_between_store_and_publish_loses_nothing(stack: Any) -> None:
+    from crm.flows import drain_all
+
+    event = ses_event(stack, "crash-1", make_mail())
+    with mock.patch("adapters.bus.EventBus.publish", side_effect=RuntimeError("crash")), \
+            pytest.raises(RuntimeError):
+        inbound.handler(copy.deepcopy(event), LocalContext("crm-inbound"))
+    drain_all(stack.settings)
+    assert outbox(stack) == []  # stored, not yet published
+    inbound.handler(copy.deepcopy(event), LocalContext("crm-inbound"))  # Lambda's retry
+    drain_all(stack.settings)
+    assert sorted(m["kind"] for m in outbox(stack)) == ["ack", "forward"]
+    assert event_types().count("MessageReceived") == 1
+
+
+def test_putevents_partial_failures_are_retried(stack: Any) -> None:
+    from adapters.aws import client
+
+    events_client = client("events", stack.settings.region, None)
+    real = events_client.put_events
+    calls = {"n": 0}
+
+    def flaky(**kwargs: Any) -> dict[str, Any]:
+        calls["n"] += 1
+        if calls["n"] == 1:  # the first call: every other entry fails
+            entries = kwargs["Entries"]
+            ok = real(Entries=entries[::2])
+            results = []
+            for index in range(len(entries)):
+                results.append(ok["Entries"][index // 2] if index % 2 == 0
+                               else {"ErrorCode": "ThrottlingException", "ErrorMessage": "slow down"})
+            return {"FailedEntryCount": len(entries) // 2, "Entries": results}
+        return real(**kwargs)
+
+    with mock.patch.object(events_client, "put_events", side_effect=flaky):
+        deliver(stack, make_mail())
+    assert calls["n"] >= 2
+    assert sorted(m["kind"] for m in outbox(stack)) == ["ack", "forward"]
+
+
+def test_publish_failing_for_good_fails_the_invocation(stack: Any) -> None:
+    from adapters.aws import client
+    from adapters.bus import PublishError
+
+    events_client = client("events", stack.settings.region, None)
+    failing = {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
+    event = ses_event(stack, "fail-1", make_mail())
+    with mock.patch.object(events_client, "put_events", return_value=failing), \
+            mock.patch("adapters.bus.time.sleep"), pytest.raises(PublishError):
+        inbound.handler(event, LocalContext("crm-inbound"))
+
+
+def test_concurrent_mails_from_one_new_correspondent_give_one_first_contact(stack: Any) -> None:
+    from crm.flows import drain_all
+
+    events = [ses_event(stack, f"conc-{i}", make_mail(subject=f"Message {i}")) for i in range(50)]
+    errors: list[BaseException] = []
+
+    def run(event: dict[str, Any]) -> None:
+        try:
+            inbound.handler(event, LocalContext("crm-inbound"))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    drain_all(stack.settings)
+    types = event_types()
+    assert types.count("MessageReceived") == 50
+    assert types.count("FirstContact") == 1
+    assert [m["kind"] for m in outbox(stack)].count("ack") == 1
+
+
+def test_concurrent_deliveries_of_the_same_message_give_one_decision(stack: Any) -> None:
+    from crm.flows import drain_all
+
+    event = ses_event(stack, "same-1", make_mail())
+    threads = [threading.Thread(target=inbound.handler, args=(copy.deepcopy(event), LocalContext("x")))
+               for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    drain_all(stack.settings)
+    assert event_types().count("MessageReceived") == 1
+    assert [m["kind"] for m in outbox(stack)].count("forward") == 1
+
+
+def test_rejected_mail_is_quarantined_not_deleted(stack: Any) -> None:
+    result = deliver(stack, make_mail(body="cheap viagra today"))
+    assert result["outcome"] == "rejected"
+    blobs = services().blobs
+    assert blobs.exists(f"quarantine/{result['ses_message_id']}")
+    assert blobs.exists(f"inbox/{result['ses_message_id']}")
+    assert outbox(stack) == []
+
+
+def test_releasing_spam_continues_it_exactly_once(stack: Any) -> None:
+    from crm.flows import drain_all
+    from crm.spam_admin import release
+
+    result = deliver(stack, make_mail(body="my casino bonus offer is legit"))
+    assert result["outcome"] == "rejected"
+    for _ in range(3):
+        release(services(), result["ses_message_id"])
+        drain_all(stack.settings)
+    assert event_types().count("SpamReleased") == 1
+    assert event_types().count("MessageReceived") == 1
+    assert sorted(m["kind"] for m in outbox(stack)) == ["ack", "forward"]
+
+
+def test_a_broken_pattern_list_never_stops_mail(stack: Any) -> None:
+    services().parameters.put(stack.settings.patterns_parameter, "this is not json")
+    assert deliver(stack, make_mail())["outcome"] == "accepted"
+    assert deliver(stack, make_mail(body="viagra", sender="x@spam.test"))["outcome"] == "rejected"  # defaults apply
+
+
+def test_undecodable_mail_is_still_recorded_and_forwarded(stack: Any) -> None:
+    raw = b"From: \xff\xfe broken <odd@charset.test>\r\nSubject: =?x-unknown?q?=FF?=\r\nContent-Type: multipart/mixed; " \
+          b"boundary=zz\r\n\r\n--zz\r\nContent-Type: text/plain; charset=x-unknown\r\n\r\n\x00\xff body\r\n"
+    result = deliver(stack, raw)
+    assert result["outcome"] == "accepted"
+    received = services().store.read(f"conversation#{result['conversation_id']}")[0].event
+    assert received.defects  # type: ignore[union-attr]
+    assert [m["kind"] for m in outbox(stack)].count("forward") == 1

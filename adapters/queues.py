@@ -45,15 +45,19 @@ class Queues:
         return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
     def peek(self, name: str, limit: int = 100) -> list[dict[str, Any]]:
-        """Messages of a queue (e.g. a DLQ), made visible again at once."""
+        """Messages of a queue (e.g. a DLQ), each made visible again at once."""
         url, seen, messages = self.url(name), set(), []
         while len(messages) < limit:
-            response = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=5,
+            response = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30,
                                                  AttributeNames=["All"])
-            batch = [m for m in response.get("Messages") or [] if m["MessageId"] not in seen]
-            if not batch:
+            received = response.get("Messages") or []
+            fresh = [m for m in received if m["MessageId"] not in seen]
+            for message in received:
+                self._sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
+                                                    VisibilityTimeout=0)
+            if not fresh:
                 break
-            for message in batch:
+            for message in fresh:
                 seen.add(message["MessageId"])
                 try:
                     body = json.loads(message["Body"])
@@ -61,8 +65,6 @@ class Queues:
                     body = message["Body"]
                 messages.append({"message_id": message["MessageId"], "body": body,
                                  "receive_count": int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0))})
-                self._sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
-                                                    VisibilityTimeout=0)
         return messages
 
     def redrive(self, dlq: str, target: str) -> int:

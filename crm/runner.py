@@ -41,10 +41,13 @@ def drain(settings: Settings, consumers: list[Consumer], *, timeout: float = 300
                 continue
             progressed = True
             handler = load_handler(consumer.handler)
-            response: dict[str, Any] = handler(sqs_event(messages, arns[name], settings.region),
-                                               LocalContext(f"crm-{consumer.name}",
-                                                            timeout_seconds=consumer.timeout_seconds)) or {}
-            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures") or []}
+            try:
+                response: dict[str, Any] = handler(sqs_event(messages, arns[name], settings.region),
+                                                   LocalContext(f"crm-{consumer.name}",
+                                                                timeout_seconds=consumer.timeout_seconds)) or {}
+                failed = {f["itemIdentifier"] for f in response.get("batchItemFailures") or []}
+            except Exception:  # noqa: BLE001 - as Lambda: a failed invocation retries the whole batch
+                failed = {m["MessageId"] for m in messages}
             report.invocations += 1
             for message in messages:
                 if message["MessageId"] in failed:

@@ -39,9 +39,12 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
             causation_id=envelope.event_id)
         return
     message_id = ack_message_id(event.conversation_id, event.ses_message_id, s.domain)
+    # a name that looks like an address is not a name: never echo an address (possibly
+    # the owner's own) back to a correspondent
+    name = event.name if event.name and "@" not in event.name else None
 
     def build() -> Outgoing:
-        raw = build_ack(to=event.ack_to or "", name=event.name, subject=event.subject,
+        raw = build_ack(to=event.ack_to or "", name=name, subject=event.subject,
                         conversation_id=event.conversation_id, in_reply_to=event.message_id,
                         references=[event.message_id] if event.message_id else [], public_address=s.public_address,
                         public_name=s.public_name, message_id=message_id, subject_template=s.ack_subject,

@@ -13,7 +13,8 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeou
 
 @cache
 def client(service: str, region: str, endpoint_url: str | None = None) -> Any:
-    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint_url, config=_CONFIG)
+    session: Any = boto3.session.Session()  # the service name is dynamic: stubs cannot type it
+    return session.client(service, region_name=region, endpoint_url=endpoint_url, config=_CONFIG)
 
 
 def clear_clients() -> None:

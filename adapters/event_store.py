@@ -62,7 +62,8 @@ class EventStore:
         return int(items[0]["sk"]["N"]) if items else 0
 
     def read(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
-        envelopes, start = [], None
+        envelopes: list[Envelope] = []
+        start: dict[str, Any] | None = None
         while True:
             kwargs: dict[str, Any] = {
                 "TableName": self.table, "KeyConditionExpression": "pk = :pk AND sk > :v", "ConsistentRead": True,

@@ -18,4 +18,4 @@ class ParameterStore:
 
     def put(self, name: str, value: str, *, secure: bool = False) -> None:
         self._ssm.put_parameter(Name=name, Value=value, Type="SecureString" if secure else "String", Overwrite=True)
-        self._provider.clear_cache()
+        self._provider.clear_cache()  # type: ignore[no-untyped-call]

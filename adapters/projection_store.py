@@ -105,7 +105,8 @@ class ProjectionTable:
         return [deserialise(i) for i in response.get("Items") or []], (deserialise(last) if last else None)
 
     def scan(self) -> list[dict[str, Any]]:
-        items, start = [], None
+        items: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
         while True:
             kwargs: dict[str, Any] = {"TableName": self.table}
             if start:

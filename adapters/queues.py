@@ -46,7 +46,8 @@ class Queues:
 
     def peek(self, name: str, limit: int = 100) -> list[dict[str, Any]]:
         """Messages of a queue (e.g. a DLQ), each made visible again at once."""
-        url, seen, messages = self.url(name), set(), []
+        url, seen = self.url(name), set()
+        messages: list[dict[str, Any]] = []
         while len(messages) < limit:
             response = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30,
                                                  AttributeNames=["All"])

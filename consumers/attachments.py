@@ -39,7 +39,7 @@ def safe_name(filename: str) -> str:
 def payload_of(part: Message) -> bytes:
     if part.get_content_type() == "message/rfc822":
         inner = part.get_payload()
-        if isinstance(inner, list) and inner:
+        if isinstance(inner, list) and inner and isinstance(inner[0], Message):
             return bytes(inner[0].as_bytes())
     payload = part.get_payload(decode=True)
     return payload if isinstance(payload, bytes) else b""

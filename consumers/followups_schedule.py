@@ -26,7 +26,8 @@ logger = logger_for("followups")
 
 def due_items(svc: Services, now: str, limit: int = 500) -> list[dict[str, Any]]:
     table = ProjectionTable(current_table(svc), svc.settings.region, svc.settings.endpoint_url)
-    items, start = [], None
+    items: list[dict[str, Any]] = []
+    start: dict[str, Any] | None = None
     while len(items) < limit:
         page, start = table.query("by_followup", "followup_bucket = :b AND followup_due <= :now",
                                   {":b": FOLLOWUP_BUCKET, ":now": now}, limit=100, start=start)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -89,10 +90,12 @@ def run_rule(svc: Services, registry: Registry, rule_name: str, envelope: Envelo
         message_id = f"<{mail.kind}.{rule_name}.{envelope.event_id}.{index}@{svc.settings.domain}>"
         # only the owner ever receives rule mail: a rule cannot write to correspondents
         send_once(svc, envelope, kind=f"{mail.kind}:{rule_name}:{index}", conversation_id=conversation_id or "",
-                  stream_id=stream, sent_event=None,
-                  build=lambda m=mail, i=message_id: Outgoing(m.kind, svc.settings.public_address,
-                                                              [svc.settings.private_mailbox],
-                                                              notice_mail(svc, m, i), m.subject, i))
+                  stream_id=stream, sent_event=None, build=partial(_owner_mail, svc, mail, message_id))
+
+
+def _owner_mail(svc: Services, mail: OutboundMail, message_id: str) -> Outgoing:
+    return Outgoing(mail.kind, svc.settings.public_address, [svc.settings.private_mailbox],
+                    notice_mail(svc, mail, message_id), mail.subject, message_id)
 
 
 def handle(svc: Services, envelope: Envelope, body: dict[str, Any]) -> None:

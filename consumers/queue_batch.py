@@ -68,5 +68,5 @@ def run_batch(
                                                                         record.receipt_handle, delay)
             raise
 
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                    context=context)
+    return dict(process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                         context=context))

@@ -67,10 +67,7 @@ def _listing(entries: Sequence[str], limit: int = SHOWN) -> str:
 def _report(name: str, problems: list[tuple[str, list[str]]], ok_detail: str, notes: Sequence[str] = ()) -> Check:
     """A check from its problem kinds (title, offending entries); ok when every kind is empty."""
     failing = [(title, entries) for title, entries in problems if entries]
-    if failing:
-        detail = " | ".join(f"{len(entries)} {title}: {_listing(entries)}" for title, entries in failing)
-    else:
-        detail = ok_detail
+    detail = " | ".join(f"{len(entries)} {title}: {_listing(entries)}" for title, entries in failing) if failing else ok_detail
     if notes:
         detail += " | note: " + " | ".join(notes)
     return {"name": name, "ok": not failing, "detail": detail}

@@ -22,7 +22,7 @@ def drain_all(settings: Settings) -> None:
 def ingest_one(settings: Settings, delivery: Delivery, recipients: list[str]) -> dict[str, Any]:
     try:
         result = deliver(settings, delivery, recipients)
-    except Exception as exc:  # noqa: BLE001 - a real fault: reported, the raw mail stays in inbox/ for a retry
+    except Exception as exc:
         return {"source": delivery.source, "message_id": None, "outcome": "error",
                 "reason": f"{type(exc).__name__}: {exc}", "conversation_id": None, "events": []}
     drain_all(settings)

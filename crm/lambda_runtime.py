@@ -59,7 +59,7 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
                         "ApproximateFirstReceiveTimestamp", "0"),
                 },
                 "messageAttributes": {},
-                "md5OfBody": m.get("MD5OfBody") or hashlib.md5(m["Body"].encode()).hexdigest(),  # noqa: S324
+                "md5OfBody": m.get("MD5OfBody") or hashlib.md5(m["Body"].encode()).hexdigest(),
                 "eventSource": "aws:sqs",
                 "eventSourceARN": queue_arn,
                 "awsRegion": region,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +33,8 @@ def matches_locally(settings: Settings, pattern: dict[str, Any], event: dict[str
 
     events, sqs = client("events", settings.region), client("sqs", settings.region)
     bus = "crm-rules-test"
-    try:
+    with suppress(events.exceptions.ResourceAlreadyExistsException):
         events.create_event_bus(Name=bus)
-    except events.exceptions.ResourceAlreadyExistsException:
-        pass
     url = sqs.create_queue(QueueName="crm-rules-test")["QueueUrl"]
     sqs.purge_queue(QueueUrl=url)
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

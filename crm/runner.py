@@ -46,7 +46,7 @@ def drain(settings: Settings, consumers: list[Consumer], *, timeout: float = 300
                                                    LocalContext(f"crm-{consumer.name}",
                                                                 timeout_seconds=consumer.timeout_seconds)) or {}
                 failed = {f["itemIdentifier"] for f in response.get("batchItemFailures") or []}
-            except Exception:  # noqa: BLE001 - as Lambda: a failed invocation retries the whole batch
+            except Exception:
                 failed = {m["MessageId"] for m in messages}
             report.invocations += 1
             for message in messages:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from events import ConversationStatusChanged, Envelope
 from projections.pointer import current_table
 from projections.queries import Filters, query
 
-TIMELINE = {
+TIMELINE: dict[str, Callable[[dict[str, Any]], str]] = {
     "MessageReceived": lambda d: f"← {d.get('from_name') or d.get('from_address')}: {d.get('subject')!r}"
     + (f"  [no ack: {d['auto_reply_reason']}]" if d.get("auto_reply_reason") else ""),
     "FirstContact": lambda d: f"  first contact ({'acknowledged' if d.get('acknowledge') else 'not acknowledged'})",
@@ -82,10 +83,7 @@ def envelope_record(envelope: Envelope) -> dict[str, Any]:
 
 def event_records(settings: Settings, stream: str | None) -> list[dict[str, Any]]:
     store = services().store
-    if stream:
-        envelopes = store.read(stream if "#" in stream else f"conversation#{stream}")
-    else:
-        envelopes = store.all_events()
+    envelopes = store.read(stream if "#" in stream else f"conversation#{stream}") if stream else store.all_events()
     return [envelope_record(e) for e in envelopes]
 
 

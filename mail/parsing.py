@@ -9,8 +9,8 @@ text are kept, which bounds the pattern stage's work.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
@@ -89,7 +89,7 @@ def html_to_text(markup: str) -> str:
     try:
         parser.feed(markup)
         parser.close()
-    except Exception:  # noqa: BLE001 - a broken document still yields its text so far
+    except Exception:
         return html.unescape(re.sub(r"<[^>]+>", " ", markup))
     lines = (_WS.sub(" ", line).strip() for line in "".join(parser.parts).splitlines())
     return "\n".join(line for line in lines if line)
@@ -99,7 +99,7 @@ def _safe_header(message: Message, name: str, defects: list[str]) -> list[str]:
     try:
         values = message.get_all(name) or []
         return [str(v) for v in values]
-    except Exception as exc:  # noqa: BLE001 - a malformed header is a defect, not a failure
+    except Exception as exc:
         defects.append(f"header {name}: {type(exc).__name__}: {exc}")
         raw = [v for k, v in message.raw_items() if k.lower() == name.lower()] if hasattr(message, "raw_items") else []
         return [str(v) for v in raw]
@@ -112,7 +112,7 @@ def _decode_part(part: Message, defects: list[str]) -> str:
             return content
         if isinstance(content, bytes):
             return content.decode("utf-8", errors="replace")
-    except Exception as exc:  # noqa: BLE001 - unknown charset, bad base64, ...
+    except Exception as exc:
         defects.append(f"part {part.get_content_type()}: {type(exc).__name__}: {exc}")
     payload = part.get_payload(decode=True)
     if isinstance(payload, bytes):
@@ -166,7 +166,7 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024) -> ParsedMail:
         filename = None
         try:
             filename = part.get_filename()
-        except Exception:  # noqa: BLE001
+        except Exception:
             defects.append(f"part {path}: unreadable filename")
         if disposition == "attachment" or filename or not content_type.startswith("text/"):
             payload = part.get_payload(decode=True)
@@ -187,7 +187,7 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024) -> ParsedMail:
 
     text = "\n".join(text_parts).strip() or html_to_text("\n".join(html_parts))
     headers: dict[str, list[str]] = {}
-    for key in {k.lower() for k in message.keys()}:
+    for key in {k.lower() for k in message}:
         headers[key] = header(key)
     return ParsedMail(
         size=len(raw),
@@ -197,7 +197,7 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024) -> ParsedMail:
         to=all_addresses(header("to")),
         cc=all_addresses(header("cc")),
         subject=subject,
-        date=(header("date") or [None])[0],
+        date=header("date")[0] if header("date") else None,
         message_id=message_ids[0] if message_ids else None,
         in_reply_to=in_reply_to[0] if in_reply_to else None,
         references=references[-20:],

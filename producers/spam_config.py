@@ -27,7 +27,7 @@ def load_patterns(source: ParameterSource, name: str, *, ttl_seconds: int, match
                   metrics: Metrics | None = None) -> CompiledPatterns:
     try:
         document = source.get(name, ttl_seconds=ttl_seconds)
-    except Exception as exc:  # noqa: BLE001 - any failure to read falls back, loudly
+    except Exception as exc:
         logger.error("spam pattern parameter unreadable; using shipped defaults", parameter=name, error=str(exc))
         if metrics:
             metrics.add_metric(name="PatternListUnavailable", unit=MetricUnit.Count, value=1)

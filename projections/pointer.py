@@ -13,7 +13,7 @@ POINTER_PARAMETER = "/crm/projections/conversations/table"
 def current_table(svc: Any) -> str:
     try:
         return str(svc.parameters.get(POINTER_PARAMETER, ttl_seconds=60)) or svc.settings.conversations_table
-    except Exception:  # noqa: BLE001 - no pointer yet: the configured table
+    except Exception:
         return str(svc.settings.conversations_table)
 
 

@@ -54,7 +54,7 @@ def plan(filters: Filters, shards: int) -> tuple[str, list[tuple[str, dict[str, 
 
     if filters.status:
         choose("by_status", [("status_shard = :p", {":p": f"{filters.status}#{s}"}) for s in range(shards)])
-    for name, index, attribute, value in (
+    for _name, index, attribute, value in (
         ("company", "by_company", "company_key", filters.company and _norm(filters.company)),
         ("contact", "by_contact", "contact", filters.contact and filters.contact.lower()),
         ("title", "by_title", "title_key", filters.title and _norm(filters.title)),
@@ -103,11 +103,12 @@ def query(table: Table, filters: Filters, *, shards: int, limit: int = 50,
     """A page of conversations, newest first, and the token of the next page."""
     index, partitions, remaining = plan(filters, shards)
     if not index:
-        items = sorted(table.scan(), key=lambda i: str(i.get("last_activity", "")), reverse=True)
+        # no filter: the whole (small) table, which only a full listing needs
+        everything = sorted((i for i in table.scan() if "contact" in i),
+                            key=lambda i: str(i.get("last_activity", "")), reverse=True)
         offset = int((next_token or {}).get("offset", 0))
-        page = [i for i in items if "contact" in i][offset : offset + limit]
-        more = offset + limit < len(items)
-        return page, ({"offset": offset + limit} if more else None)
+        more = offset + limit < len(everything)
+        return everything[offset : offset + limit], ({"offset": offset + limit} if more else None)
     expression, extra_values, names = _filter_expression(remaining)
     sort, partition = _SORT[index], _PARTITION[index]
     starts: dict[str, Any] = dict(next_token or {})
@@ -117,22 +118,22 @@ def query(table: Table, filters: Filters, *, shards: int, limit: int = 50,
         if next_token is not None and starts.get(key) is None:
             fetched[key] = ([], True)  # finished on an earlier page
             continue
-        items: list[dict[str, Any]] = []
+        found: list[dict[str, Any]] = []
         start = starts.get(key) or None  # {}: from the beginning
-        while len(items) < limit:
+        while len(found) < limit:
             page_items, start = table.query(index, condition, {**values, **extra_values}, limit=limit, start=start,
                                             filter_expression=expression, names=names or None)
-            items.extend(page_items)
+            found.extend(page_items)
             if not start:
                 break
-        fetched[key] = (items[:limit], start is None and len(items) <= limit)
-    merged = sorted(((item.get(sort), key, item) for key, (items, _done) in fetched.items() for item in items),
+        fetched[key] = (found[:limit], start is None and len(found) <= limit)
+    merged = sorted(((item.get(sort), key, item) for key, (found, _done) in fetched.items() for item in found),
                     key=lambda triple: (triple[0] is not None, triple[0]), reverse=True)
     page = merged[:limit]
     token: dict[str, Any] = {}
-    for key, (items, done) in fetched.items():
+    for key, (found, done) in fetched.items():
         taken = [item for _s, k, item in page if k == key]
-        if done and len(taken) == len(items):
+        if done and len(taken) == len(found):
             token[key] = None
         elif taken:
             last = taken[-1]

@@ -56,7 +56,8 @@ def _idempotent_send(svc: Services, kind: str) -> Callable[..., dict[str, Any]]:
         )
         config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=RECORD_SECONDS)
 
-        @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
+        @idempotent_function(data_keyword_argument="request", persistence_store=persistence,  # type: ignore[untyped-decorator]
+                             config=config)
         def send(request: dict[str, Any], build: Callable[[], Outgoing]) -> dict[str, Any]:
             outgoing = build()
             sent = svc.mailer.send(kind=outgoing.kind, sender=outgoing.sender, recipients=outgoing.recipients,

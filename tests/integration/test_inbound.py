@@ -132,7 +132,7 @@ def test_concurrent_mails_from_one_new_correspondent_give_one_first_contact(stac
     def run(event: dict[str, Any]) -> None:
         try:
             inbound.handler(event, LocalContext("crm-inbound"))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(e,)) for e in events]

@@ -8,7 +8,7 @@ from unittest import mock
 
 import pytest
 
-from adapters.mailer import SendError, SesMailer, Sent
+from adapters.mailer import SendError, Sent, SesMailer
 from adapters.wiring import services
 from crm.flows import drain_all
 from crm.lambda_runtime import LocalContext

@@ -43,5 +43,5 @@ def test_a_broken_config_file_is_reported(tmp_path: Path, monkeypatch: pytest.Mo
     config = tmp_path / "crm.toml"
     config.write_text("public_address = [unclosed", encoding="utf-8")
     monkeypatch.setenv("CRM_CONFIG", str(config))
-    with pytest.raises(ConfigError, match="crm.toml"):
+    with pytest.raises(ConfigError, match=r"crm\.toml"):
         load_settings()

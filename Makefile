@@ -24,7 +24,7 @@ demo: $(STAMP_RUN)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy events producers consumers projections adapters mail crm
-	$(BIN)/python -m pytest -n 2 tests events mail
+	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

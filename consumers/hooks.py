@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import formatdate
 from functools import partial
 from typing import Any
 
@@ -25,6 +23,7 @@ from consumers.queue_batch import run_batch
 from consumers.rules.registry import OutboundMail, Registry, default_registry
 from consumers.senders.sending import Outgoing, send_once
 from events import DomainEvent, Envelope
+from mail.compose import build_notice
 from producers.decide import conversation_stream
 from producers.observability import logger_for
 from projections.pointer import current_table
@@ -64,15 +63,8 @@ def outputs_of(result: Iterable[DomainEvent | OutboundMail] | None) -> tuple[lis
 
 def notice_mail(svc: Services, mail: OutboundMail, message_id: str) -> bytes:
     s = svc.settings
-    message = EmailMessage()
-    message["From"] = f"{s.public_name} CRM <{s.public_address}>"
-    message["To"] = s.private_mailbox
-    message["Subject"] = mail.subject.replace("\r", " ").replace("\n", " ")[:200]
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = message_id
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(mail.text)
-    return message.as_bytes()
+    return build_notice(public_address=s.public_address, public_name=s.public_name, private_mailbox=s.private_mailbox,
+                        subject=mail.subject, text=mail.text, message_id=message_id)
 
 
 def run_rule(svc: Services, registry: Registry, rule_name: str, envelope: Envelope, now: str | None = None) -> None:

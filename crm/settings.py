@@ -153,6 +153,7 @@ def load_settings(**overrides: Any) -> Settings:
 # Settings a deployed Lambda reads from its environment (infra/ sets each; a test
 # checks). Local-only knobs (endpoint_url, token_key literal) are not among them.
 LAMBDA_ENVIRONMENT: tuple[str, ...] = (
+    "CRM_REGION",
     "CRM_PUBLIC_ADDRESS",
     "CRM_PUBLIC_NAME",
     "CRM_ALIASES",

@@ -1374,3 +1374,21 @@ def build_reply(
         body = _reply_fallback_body(raw, ctx)
     _reply_headers(body, ctx, date=date, **headers)
     return _serialise(body)
+
+
+def build_notice(*, public_address: str, public_name: str, private_mailbox: str, subject: str, text: str,
+                 message_id: str) -> bytes:
+    """A mail from the system to the owner (rule notices, follow-up reminders).
+
+    Subject and text come from rules and may quote mail content, so they go through
+    the same guards as every other header here.
+    """
+    msg = EmailMessage(policy=_IN)
+    _set(msg, "From", _address(public_address, clean_display_name(f"{public_name} CRM")))
+    _set(msg, "To", private_mailbox)
+    _set(msg, "Subject", _safe_text(subject)[:200] or "(no subject)")
+    _set(msg, "Date", formatdate(localtime=False))
+    _set_message_id(msg, message_id)
+    _set(msg, "Auto-Submitted", "auto-generated")
+    msg.set_content(text)
+    return _serialise(msg)

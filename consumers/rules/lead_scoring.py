@@ -7,6 +7,7 @@ Signals and weights are configuration (``CRM_LEAD_WEIGHTS`` as JSON overrides an
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,6 +24,8 @@ DEFAULT_WEIGHTS: dict[str, int] = {
     "per_extra_message": 5,
     "thread_cap": 15,
     "answered_after_owner": 10,
+    "fast_answer": 15,
+    "fast_answer_hours": 48,
 }
 BANDS = (("hot", 60), ("warm", 30), ("cold", 0))
 _WORDING = re.compile(
@@ -55,7 +58,8 @@ def score_message(
     if data.source_channel == "linkedin":
         score += w["linkedin"]
         reasons.append(f"LinkedIn (+{w['linkedin']})")
-    if any(_JOB_FILE.search(a.filename) for a in data.attachments):
+    earlier = [str(name) for name in (conversation or {}).get("attachments") or []]
+    if any(_JOB_FILE.search(name) for name in [a.filename for a in data.attachments] + earlier):
         score += w["job_attachment"]
         reasons.append(f"job description attached (+{w['job_attachment']})")
     messages_in = int((conversation or {}).get("messages_in", 1) or 1)
@@ -63,10 +67,20 @@ def score_message(
         extra = min(w["per_extra_message"] * (messages_in - 1), w["thread_cap"])
         score += extra
         reasons.append(f"{messages_in} messages in the thread (+{extra})")
-    if int((conversation or {}).get("messages_out", 0) or 0) > 0:
-        score += w["answered_after_owner"]
-        reasons.append(f"answered after the owner's reply (+{w['answered_after_owner']})")
+    last_out = str((conversation or {}).get("last_outbound") or "")
+    if last_out and data.received_at > last_out:
+        hours = (_moment(data.received_at) - _moment(last_out)).total_seconds() / 3600
+        if hours <= w["fast_answer_hours"]:
+            score += w["fast_answer"]
+            reasons.append(f"answered your reply within {hours:.0f} h (+{w['fast_answer']})")
+        else:
+            score += w["answered_after_owner"]
+            reasons.append(f"answered your reply after {hours / 24:.0f} days (+{w['answered_after_owner']})")
     return min(score, 100), reasons
+
+
+def _moment(timestamp: str) -> datetime:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
 
 
 @rule("lead-scoring", pattern={"source": ["crm.inbound", "crm.admin"], "detail-type": ["MessageReceived"],

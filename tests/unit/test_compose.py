@@ -935,3 +935,15 @@ def test_reply_broken_mail_with_private_mailbox_still_scrubbed() -> None:
     out = reply(raw, strip=["[TITLE: x]"])
     assert_no_private(out)
     assert "[TITLE: x]" not in everything_decoded(parse(out))
+
+
+def test_a_notice_to_the_owner_cannot_grow_headers_from_its_subject() -> None:
+    from mail.compose import build_notice
+
+    raw = build_notice(public_address="hello@example.com", public_name="Example", private_mailbox="o@p.example",
+                       subject="VIP =?utf-8?q?x=0D=0ABcc:_victim@evil.example?= wrote\r\nCc: v@evil.example",
+                       text="body", message_id="<n.1@example.com>")
+    message = message_from_bytes(raw, policy=policy.default)
+    assert "Bcc" not in message and "Cc" not in message
+    assert [a.addr_spec for a in message["To"].addresses] == ["o@p.example"]
+    assert message["Auto-Submitted"] == "auto-generated"

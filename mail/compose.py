@@ -35,6 +35,8 @@ from email.utils import collapse_rfc2231_value, format_datetime, formatdate, par
 from typing import Any
 from urllib.parse import quote
 
+from mail.parsing import html_to_text
+
 _IN = policy.default
 # refold_source="none": headers copied verbatim (References, In-Reply-To, ...) keep their
 # own folding; re-folding them would turn long message ids into RFC 2047 encoded words.
@@ -77,9 +79,6 @@ _FOLDED = re.compile(r"[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*")
 _RE_PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*)+", re.IGNORECASE)
 _BODY_TAG = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 _META_CHARSET = re.compile(r"(<meta\b[^>]*?\bcharset\s*=\s*[\"']?)([A-Za-z0-9_.:-]+)", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]*>")
-_BLOCK_TAG = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d)\b[^>]*>", re.IGNORECASE)
-_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _ZWJ = "\u200d"
 
 
@@ -170,12 +169,7 @@ def _strip_re(subject: str) -> str:
     return _RE_PREFIX.sub("", subject, count=1).strip()
 
 
-def _html_to_text(markup: str) -> str:
-    text = _SCRIPT.sub("", markup)
-    text = _BLOCK_TAG.sub("\n", text)
-    text = _TAG.sub("", text)
-    lines = [" ".join(line.split()) for line in html.unescape(text).splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+_html_to_text = html_to_text  # one HTML-to-text for parsing and building
 
 
 def clean_display_name(name: str | None, limit: int = 78) -> str | None:

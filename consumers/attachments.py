@@ -19,9 +19,10 @@ from consumers.queue_batch import run_batch
 from events import AttachmentExtracted, DomainEvent, Envelope, MessageReceived
 from mail.parsing import walk_leaves
 from producers.decide import conversation_stream
-from producers.observability import logger_for
+from producers.observability import logger_for, metrics_for
 
 logger = logger_for("attachments")
+metrics = metrics_for("attachments")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 LIMITS = Limits()
 
@@ -89,6 +90,7 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
                             correlation_id=envelope.meta.correlation_id, causation_id=envelope.event_id)
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_batch(event, context, logger=logger, handle=handle, side_effects=False)
+    return run_batch(event, context, logger=logger, metrics=metrics, handle=handle, side_effects=False)

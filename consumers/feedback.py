@@ -13,9 +13,10 @@ from adapters.wiring import Services, services
 from events import DeliveryBounced
 from mail.addresses import normalise
 from producers.decide import contact_stream
-from producers.observability import logger_for
+from producers.observability import logger_for, metrics_for
 
 logger = logger_for("ses-feedback")
+metrics = metrics_for("ses-feedback")
 
 
 def feedback_of(detail: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -49,6 +50,7 @@ def record_feedback(svc: Services, detail: dict[str, Any]) -> int:
     return count
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return {"suppressed": record_feedback(services(), event.get("detail") or {})}

@@ -17,11 +17,12 @@ from adapters.recorder import Plan
 from adapters.wiring import Services, services
 from events import FollowUpDue
 from producers.decide import conversation_stream
-from producers.observability import logger_for
+from producers.observability import logger_for, metrics_for
 from projections.conversations import FOLLOWUP_BUCKET
 from projections.pointer import current_table
 
 logger = logger_for("followups")
+metrics = metrics_for("followups")
 
 
 def due_items(svc: Services, now: str, limit: int = 500) -> list[dict[str, Any]]:
@@ -49,6 +50,7 @@ def run_due(svc: Services, now: str | None = None) -> list[dict[str, Any]]:
     return fired
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return {"fired": run_due(services(), event.get("now") if isinstance(event, dict) else None)}

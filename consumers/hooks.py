@@ -25,10 +25,11 @@ from consumers.senders.sending import Outgoing, send_once
 from events import DomainEvent, Envelope
 from mail.compose import build_notice
 from producers.decide import conversation_stream
-from producers.observability import logger_for
+from producers.observability import logger_for, metrics_for
 from projections.pointer import current_table
 
 logger = logger_for("rules")
+metrics = metrics_for("rules")
 
 
 @dataclass
@@ -97,6 +98,7 @@ def handle(svc: Services, envelope: Envelope, body: dict[str, Any]) -> None:
     run_rule(svc, default_registry(svc.settings.rules_module), str(rule_name), envelope)
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_batch(event, context, logger=logger, handle=handle, side_effects=True)
+    return run_batch(event, context, logger=logger, metrics=metrics, handle=handle, side_effects=True)

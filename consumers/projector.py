@@ -10,11 +10,12 @@ from adapters.projection_store import ProjectionTable, VersionConflict
 from adapters.wiring import Services
 from consumers.queue_batch import run_batch
 from events import Envelope
-from producers.observability import logger_for
+from producers.observability import logger_for, metrics_for
 from projections.catch_up import catch_up
 from projections.pointer import current_table
 
 logger = logger_for("projector")
+metrics = metrics_for("projector")
 
 
 def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
@@ -26,7 +27,8 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
     catch_up(table, svc.store, stream, shards=svc.settings.status_shards, conflict=VersionConflict)
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # replays are welcome here: rebuilding is what the projector is for
-    return run_batch(event, context, logger=logger, handle=handle, side_effects=False)
+    return run_batch(event, context, logger=logger, metrics=metrics, handle=handle, side_effects=False)

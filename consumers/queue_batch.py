@@ -8,7 +8,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -43,6 +44,7 @@ def run_batch(
     context: LambdaContext | None,
     *,
     logger: Logger,
+    metrics: Metrics,
     handle: Callable[[Services, Envelope, dict[str, Any]], None],
     side_effects: bool,
 ) -> dict[str, Any]:
@@ -68,5 +70,11 @@ def run_batch(
                                                                         record.receipt_handle, delay)
             raise
 
-    return dict(process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                         context=context))
+    response: dict[str, Any] = dict(process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                             context=context))
+    failures: list[Any] = list(response.get("batchItemFailures") or [])
+    failed = len(failures)
+    metrics.add_metric(name="RecordsProcessed", unit=MetricUnit.Count, value=len(event.get("Records") or []) - failed)
+    if failed:
+        metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=failed)
+    return response

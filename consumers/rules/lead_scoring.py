@@ -7,8 +7,8 @@ Signals and weights are configuration (``CRM_LEAD_WEIGHTS`` as JSON overrides an
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from consumers.rules.registry import RuleContext, rule

@@ -18,9 +18,10 @@ from consumers.senders.sending import Outgoing, send_once
 from events import AcknowledgementSent, Envelope, FirstContact, SendFailed
 from mail.compose import build_ack
 from producers.decide import ack_message_id, conversation_stream
-from producers.observability import logger_for
+from producers.observability import logger_for, metrics_for
 
 logger = logger_for("ack")
+metrics = metrics_for("ack")
 
 
 def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
@@ -65,6 +66,7 @@ def _plan(stream: str, event: SendFailed) -> Any:
     return Plan(events=[(stream, event)])
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_batch(event, context, logger=logger, handle=handle, side_effects=True)
+    return run_batch(event, context, logger=logger, metrics=metrics, handle=handle, side_effects=True)

@@ -16,9 +16,10 @@ from mail.compose import build_forward
 from mail.parsing import headers_only
 from mail.tokens import thread_address
 from producers.decide import conversation_stream
-from producers.observability import logger_for
+from producers.observability import logger_for, metrics_for
 
 logger = logger_for("forward")
+metrics = metrics_for("forward")
 PRESIGNED_SECONDS = 7 * 24 * 3600
 
 
@@ -58,6 +59,7 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
                                                     ses_message_id=r["ses_message_id"], oversize=oversize[0]))
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_batch(event, context, logger=logger, handle=handle, side_effects=True)
+    return run_batch(event, context, logger=logger, metrics=metrics, handle=handle, side_effects=True)

@@ -13,10 +13,11 @@ from consumers.senders.sending import Outgoing, send_once
 from events import Envelope, ReplyDelivered, ReplyRouted
 from mail.compose import build_reply
 from producers.decide import conversation_stream
-from producers.observability import logger_for
+from producers.observability import logger_for, metrics_for
 from producers.reply import reply_message_id
 
 logger = logger_for("reply-sender")
+metrics = metrics_for("reply-sender")
 
 
 def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
@@ -42,6 +43,7 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
                                                   ses_message_id=r["ses_message_id"]))
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_batch(event, context, logger=logger, handle=handle, side_effects=True)
+    return run_batch(event, context, logger=logger, metrics=metrics, handle=handle, side_effects=True)

@@ -43,6 +43,9 @@ def provision(settings: Settings, rule_patterns: dict[str, dict[str, Any]] | Non
     from producers.spam_config import default_document
 
     ssm.put_parameter(Name=settings.patterns_parameter, Value=default_document(), Type="String", Overwrite=True)
+    from projections.pointer import POINTER_PARAMETER
+
+    ssm.put_parameter(Name=POINTER_PARAMETER, Value=settings.conversations_table, Type="String", Overwrite=True)
     ses.verify_domain_identity(Domain=settings.domain)
     ses.verify_email_identity(EmailAddress=settings.public_address)
     sesv2.create_configuration_set(ConfigurationSetName=settings.configuration_set)

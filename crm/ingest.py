@@ -71,7 +71,7 @@ def envelope_sender(raw: bytes) -> str | None:
 def deliver(settings: Settings, delivery: Delivery, recipients: list[str]) -> dict[str, Any]:
     """Store the raw mail as SES's S3 action would, then invoke the right producer."""
     from adapters.wiring import services
-    from crm.lambda_runtime import LocalContext
+    from crm.lambda_runtime import LocalContext, end_invocation
     from producers import inbound, reply
 
     ses_id = delivery_id(delivery.raw, recipients)
@@ -82,5 +82,8 @@ def deliver(settings: Settings, delivery: Delivery, recipients: list[str]) -> di
                           bucket=settings.bucket, object_key=key, timestamp=now)
     to_reply = any(r.lower().endswith("@" + settings.reply_domain) for r in recipients)
     handler = reply.handler if to_reply else inbound.handler
-    result: dict[str, Any] = handler(event, LocalContext("crm-reply" if to_reply else "crm-inbound"))["results"][0]
+    try:
+        result: dict[str, Any] = handler(event, LocalContext("crm-reply" if to_reply else "crm-inbound"))["results"][0]
+    finally:
+        end_invocation()
     return result

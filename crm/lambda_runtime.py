@@ -36,6 +36,14 @@ class LocalContext:
         return max(0, int((self.timeout_seconds - (time.monotonic() - self._started)) * 1000))
 
 
+def end_invocation() -> None:
+    """Lambda flushes a handler's metrics after each invocation; locally metrics are
+    disabled, and Powertools would otherwise keep them and print them every 100 values."""
+    from aws_lambda_powertools import Metrics
+
+    Metrics().clear_metrics()
+
+
 def load_handler(path: str) -> Callable[[dict[str, Any], Any], Any]:
     """``package.module.function`` → the function."""
     module, _, name = path.rpartition(".")

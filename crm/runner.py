@@ -8,7 +8,7 @@ from typing import Any
 
 from adapters.queues import Queues
 from consumers.queue_batch import full_jitter
-from crm.lambda_runtime import LocalContext, load_handler, sqs_event
+from crm.lambda_runtime import LocalContext, end_invocation, load_handler, sqs_event
 from crm.settings import Settings
 from crm.topology import Consumer
 
@@ -48,6 +48,8 @@ def drain(settings: Settings, consumers: list[Consumer], *, timeout: float = 300
                 failed = {f["itemIdentifier"] for f in response.get("batchItemFailures") or []}
             except Exception:
                 failed = {m["MessageId"] for m in messages}
+            finally:
+                end_invocation()
             report.invocations += 1
             for message in messages:
                 if message["MessageId"] in failed:

@@ -23,6 +23,7 @@ locals {
     patterns      = module.params.spam_patterns_parameter_arn
     ack_templates = module.params.ack_templates_parameter_arn
     token_key     = module.params.token_key_parameter_arn
+    pointer       = module.params.projection_pointer_parameter_arn
   }
 
   # What each function may touch. tables: keys of table_grants; read/write/delete:
@@ -51,7 +52,7 @@ locals {
       timeout = 300, memory = 512, concurrency = 1
       tables  = ["events_append", "conversations_read", "idempotency"]
       read    = [], write = [], delete = []
-      publish = true, parameters = [], send_mail = false
+      publish = true, parameters = ["pointer"], send_mail = false
     }
   }
 
@@ -74,17 +75,17 @@ locals {
     projector = {
       tables = ["events_read", "conversations_rw", "idempotency"]
       read   = [], write = [], delete = []
-      publish = false, parameters = [], send_mail = false
+      publish = false, parameters = ["pointer"], send_mail = false
     }
     attachments = {
       tables = ["events_append", "idempotency"]
-      read   = ["inbox/", "quarantine/"], write = ["attachments/"], delete = []
+      read   = ["inbox/", "quarantine/"], write = ["attachments/", "extracted/"], delete = []
       publish = true, parameters = [], send_mail = false
     }
     rules = {
       tables = ["events_append", "conversations_read", "idempotency"]
       read   = [], write = [], delete = []
-      publish = true, parameters = [], send_mail = true
+      publish = true, parameters = ["pointer"], send_mail = true
     }
   }
 }

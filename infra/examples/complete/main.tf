@@ -76,6 +76,7 @@ module "params" {
   token_key_parameter_name     = var.token_key_parameter
   token_key                    = var.token_key
   kms_key_arn                  = aws_kms_key.crm.arn
+  conversations_table_name     = var.conversations_table
 }
 
 # One queue (+ DLQ) per consumer of topology.json.

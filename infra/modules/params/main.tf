@@ -27,6 +27,21 @@ resource "aws_ssm_parameter" "ack_templates" {
   tags        = var.tags
 }
 
+resource "aws_ssm_parameter" "projection_pointer" {
+  #checkov:skip=CKV2_AWS_34:Holds a table name, not a secret.
+  #checkov:skip=CKV_AWS_337:key_id only applies to SecureString parameters; this String holds no secret.
+  name        = var.projection_pointer_parameter_name
+  description = "The conversations table readers use; `crm replay --into TABLE` switches it"
+  type        = "String"
+  value       = var.conversations_table_name
+  tags        = var.tags
+
+  lifecycle {
+    # replay switches the pointer at run time; apply must not switch it back
+    ignore_changes = [value]
+  }
+}
+
 resource "aws_ssm_parameter" "token_key" {
   name        = var.token_key_parameter_name
   description = "HMAC key of reply-address tokens"

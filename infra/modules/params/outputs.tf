@@ -27,3 +27,13 @@ output "token_key_parameter_arn" {
   description = "ARN of the token key (SecureString)."
   value       = aws_ssm_parameter.token_key.arn
 }
+
+output "projection_pointer_parameter_name" {
+  description = "Name of the projection pointer parameter"
+  value       = aws_ssm_parameter.projection_pointer.name
+}
+
+output "projection_pointer_parameter_arn" {
+  description = "ARN of the projection pointer parameter"
+  value       = aws_ssm_parameter.projection_pointer.arn
+}

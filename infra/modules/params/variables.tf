@@ -51,3 +51,14 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "projection_pointer_parameter_name" {
+  description = "SSM parameter naming the conversations table readers use (projections/pointer.py)"
+  type        = string
+  default     = "/crm/projections/conversations/table"
+}
+
+variable "conversations_table_name" {
+  description = "The conversations table the pointer starts at"
+  type        = string
+}

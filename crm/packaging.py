@@ -49,6 +49,8 @@ import sys
 import tempfile
 import time
 import tomllib
+import urllib.error
+import urllib.request
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -76,6 +78,8 @@ NETWORK_SIGNS = (
     "ConnectTimeoutError",
     "ReadTimeoutError",
     "ProxyError",
+    "NameResolutionError",
+    "Could not fetch URL",
 )
 DROPPED_DIRS = {"__pycache__", "bin", "tests"}
 
@@ -171,6 +175,18 @@ def installed_pins(exclude: Iterable[str] = ()) -> list[str]:
     return sorted(pins.values())
 
 
+def index_reachable(timeout: float = 10.0) -> bool:
+    """Whether pip's package index answers (pip with no retries left does not say why it failed)."""
+    index = os.environ.get("PIP_INDEX_URL") or "https://pypi.org/simple/"
+    try:
+        with urllib.request.urlopen(f"{index.rstrip('/')}/pip/", timeout=timeout):
+            return True
+    except urllib.error.HTTPError:
+        return True  # it answered
+    except (OSError, ValueError):
+        return False
+
+
 def pip_install(
     requirements: Sequence[str],
     target: Path,
@@ -204,12 +220,10 @@ def pip_install(
         done = subprocess.run([*command, *requirements], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         output = done.stdout + done.stderr
-        errors = "\n".join(
-            line for line in output.splitlines() if not line.startswith("WARNING: Location")
-        ).strip()
+        errors = "\n".join(line for line in output.splitlines() if not line.startswith("WARNING: Location")).strip()
         raise DependencyInstallError(
             f"pip install for {platform_tag(arch)} / cp{python} failed (exit {done.returncode}):\n{errors[-4000:]}",
-            network=any(sign in output for sign in NETWORK_SIGNS),
+            network=any(sign in output for sign in NETWORK_SIGNS) or not index_reachable(),
         )
 
 
@@ -380,8 +394,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("outdir", type=Path, help="where lambda.zip, lambda.zip.sha256 and lambda.manifest.json go")
     parser.add_argument("--arch", choices=sorted(ARCHES), default=DEFAULT_ARCH, help="Lambda architecture (default arm64)")
     parser.add_argument("--python", default=DEFAULT_PYTHON, help="Lambda runtime's Python, e.g. 3.12 (the default)")
-    parser.add_argument("--no-pin", dest="pin", action="store_false",
-                        help="newest allowed dependency versions instead of those installed here")
+    parser.add_argument(
+        "--no-pin", dest="pin", action="store_false", help="newest allowed dependency versions instead of those installed here"
+    )
     parser.add_argument("--cache-dir", type=Path, default=None, help="pip cache (default: pip's own)")
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -391,13 +406,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"packaging failed: {error}", file=sys.stderr)
         return 1
     m = result.manifest
-    print(f"{result.zip_path}: {_mib(result.zip_bytes)} zipped, {_mib(result.unzipped_bytes)} unzipped, "
-          f"{result.files} files ({m['platform']}, cp{m['python'].replace('.', '')}) in {time.monotonic() - started:.0f}s")
+    print(
+        f"{result.zip_path}: {_mib(result.zip_bytes)} zipped, {_mib(result.unzipped_bytes)} unzipped, "
+        f"{result.files} files ({m['platform']}, cp{m['python'].replace('.', '')}) in {time.monotonic() - started:.0f}s"
+    )
     print(f"sha256 {result.sha256}  (source_code_hash {m['base64sha256']})")
     print(f"pruned {_mib(m['pruned_bytes'])} installed outside the library (scripts, headers, C sources, docs)")
     print("largest: " + ", ".join(f"{name} {_mib(size)}" for name, size in list(result.dependency_sizes.items())[:8]))
-    print(f"{len(m['handlers'])} handlers, {len(m['dependencies'])} dependencies: "
-          + ", ".join(f"{name} {version}" for name, version in m["dependencies"].items()))
+    print(
+        f"{len(m['handlers'])} handlers, {len(m['dependencies'])} dependencies: "
+        + ", ".join(f"{name} {version}" for name, version in m["dependencies"].items())
+    )
     if result.zip_bytes > LAMBDA_ZIP_LIMIT:
         print(f"warning: over Lambda's {_mib(LAMBDA_ZIP_LIMIT)} direct-upload limit; upload through S3", file=sys.stderr)
     if result.unzipped_bytes > LAMBDA_UNZIPPED_LIMIT:

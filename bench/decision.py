@@ -1,0 +1,133 @@
+"""Inbound decision cost per mail, against the bare ``email`` parse as the floor.
+
+Per mail and repetition, in one pass:
+
+* floor: ``email.message_from_bytes(raw, policy=policy.default)`` — what any
+  Python mail handler pays at least (``mail.parsing.parse`` starts with it);
+* parse: ``mail.parsing.parse(raw)`` (headers, MIME walk, decoding, HTML to text);
+* decide: ``producers.decide.decide`` — the three spam stages (SES verdicts,
+  recipients, PCRE2 patterns), identity (contact, conversation, company, title),
+  loop protection, and building the typed events;
+* events: each planned event wrapped in an ``Envelope`` and serialised to its
+  event-store record and its PutEvents entry, as the commit and publish do.
+
+Each mail's time is the median over the repetitions; median and p99 are then
+taken over the corpus. The knowledge (event store) is an in-memory stand-in that
+knows nobody, so every accepted mail also plans ``FirstContact`` (the costlier path).
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from typing import Any
+
+from bench.corpus import PUBLIC_ADDRESS, Sample
+from bench.timing import median, percentile, ratio
+
+
+class _NobodyKnown:
+    def conversation_for(self, message_ids: list[str]) -> str | None:
+        return None
+
+    def contact_known(self, contact: str) -> bool:
+        return False
+
+    def address_suppressed(self, address: str) -> str | None:
+        return None
+
+
+@dataclass
+class _PerMail:
+    name: str
+    size: int
+    floor: float
+    parse: float
+    decide: float
+    events: float
+    outcome: str
+
+    @property
+    def total(self) -> float:
+        return self.parse + self.decide + self.events
+
+
+def run(samples: list[Sample], repetitions: int) -> dict[str, Any]:
+    from events import Envelope, to_entry, to_record
+    from events.catalogue import Verdicts
+    from mail.parsing import parse
+    from producers.decide import Policy, decide
+    from producers.patterns import DEFAULT_PATTERNS, compile_patterns
+    from producers.receipt import Receipt
+
+    patterns = compile_patterns(DEFAULT_PATTERNS)
+    policy_ = Policy(accepted_addresses=frozenset([PUBLIC_ADDRESS]), private_mailbox="owner@private.example.net",
+                     relay_domains=["linkedin.com"], public_domain="example.com")
+    knowledge = _NobodyKnown()
+    verdicts = Verdicts(spam="PASS", virus="PASS", spf="PASS", dkim="PASS", dmarc="PASS")
+    results: list[_PerMail] = []
+    errors: list[dict[str, str]] = []
+    outcomes: dict[str, int] = {}
+    gc.collect()
+    for index, sample in enumerate(samples):
+        receipt = Receipt(ses_message_id=f"bench-{index:06d}", timestamp="2026-11-23T10:00:00.000Z",
+                          envelope_sender=None, recipients=[PUBLIC_ADDRESS], verdicts=verdicts,
+                          bucket="crm-mail", object_key=f"inbox/bench-{index:06d}")
+        floors, parses, decides, events = [], [], [], []
+        outcome = "?"
+        try:
+            for _ in range(repetitions):
+                t0 = time.perf_counter()
+                message_from_bytes(sample.raw, policy=policy.default)
+                t1 = time.perf_counter()
+                mail = parse(sample.raw)
+                t2 = time.perf_counter()
+                decision = decide(mail, receipt, bucket="crm-mail", raw_key=receipt.object_key or "",
+                                  policy=policy_, patterns=patterns, knowledge=knowledge)
+                t3 = time.perf_counter()
+                for version, planned in enumerate(decision.planned, start=1):
+                    envelope = Envelope.new(planned.event, stream_id=planned.stream_id, version=version,
+                                            seed=f"message#{receipt.ses_message_id}",
+                                            correlation_id=receipt.ses_message_id)
+                    to_record(envelope)
+                    to_entry(envelope, "crm")
+                t4 = time.perf_counter()
+                floors.append(t1 - t0)
+                parses.append(t2 - t1)
+                decides.append(t3 - t2)
+                events.append(t4 - t3)
+                outcome = decision.outcome if decision.outcome == "accepted" else f"rejected ({decision.reason})"
+        except Exception as exc:
+            errors.append({"mail": sample.name, "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        key = "accepted" if outcome == "accepted" else "rejected"
+        outcomes[key] = outcomes.get(key, 0) + 1
+        results.append(_PerMail(sample.name, len(sample.raw), median(floors), median(parses), median(decides),
+                                median(events), outcome))
+
+    def dist(values: list[float]) -> dict[str, float]:
+        return {"median_us": median(values) * 1e6, "p99_us": percentile(values, 99) * 1e6}
+
+    totals = [r.total for r in results]
+    floors = [r.floor for r in results]
+    per_mail_ratios = [ratio(r.total, r.floor) for r in results]
+    slowest = sorted(results, key=lambda r: r.total, reverse=True)[:5]
+    return {
+        "mails": len(results),
+        "repetitions": repetitions,
+        "outcomes": outcomes,
+        "errors": errors,
+        "bytes_median": median([r.size for r in results]),
+        "bytes_max": max((r.size for r in results), default=0),
+        "decision": dist(totals),
+        "floor": dist(floors),
+        "components": {"parse": dist([r.parse for r in results]), "decide": dist([r.decide for r in results]),
+                       "events": dist([r.events for r in results])},
+        "ratio_median": ratio(median(totals), median(floors)),
+        "ratio_p99": ratio(percentile(totals, 99), percentile(floors, 99)),
+        "per_mail_ratio": {"median": median(per_mail_ratios), "p99": percentile(per_mail_ratios, 99)},
+        "slowest": [{"mail": r.name, "bytes": r.size, "total_us": r.total * 1e6, "floor_us": r.floor * 1e6,
+                     "outcome": r.outcome} for r in slowest],
+    }

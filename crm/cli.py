@@ -290,6 +290,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # the handlers' structured logs are for CloudWatch; a person at a terminal sees warnings only
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     args = parser().parse_args(argv)
     defaults = {"state": os.environ.get("CRM_STATE", ".crm"), "json": False, "stack": "local",
                 "stack_file": os.environ.get("CRM_STACK_FILE", "stack.json")}

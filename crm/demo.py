@@ -8,6 +8,7 @@ copy of Jane's mail, exactly as a mail client's "reply" would.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.utils import parseaddr
 from importlib.resources import files
@@ -40,6 +41,9 @@ def _forward_of(state: Path, subject_part: str) -> tuple[str, str]:
 
 
 def run_demo(settings: Settings, state: Path, *, as_json: bool = False) -> list[dict[str, Any]]:
+    from adapters.wiring import services
+    from consumers.followups_schedule import run_due
+
     folder = examples_folder()
     results = []
     for path in sorted(folder.glob("*.eml")):
@@ -57,18 +61,25 @@ def run_demo(settings: Settings, state: Path, *, as_json: bool = False) -> list[
         if not as_json:
             print(f"{path.name:<34} {result['outcome']:<9} {result.get('reason') or ''}")
     drain_all(settings)
+    # a week later: the follow-up schedule fires (in AWS an EventBridge schedule does this)
+    week_later = (datetime.now(UTC) + timedelta(days=7)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    fired = run_due(services(), week_later)
+    drain_all(settings)
     attach_events(settings, results)
     from crm.views import table
 
     conversations = sorted((public_item(i) for i in table(settings).scan() if "contact" in i),
                            key=lambda i: str(i.get("first_activity")))
     if as_json:
-        print(json.dumps({"mails": results, "conversations": conversations, "outbox": outbox_records(state)},
-                         sort_keys=True, default=str))
+        print(json.dumps({"mails": results, "conversations": conversations, "outbox": outbox_records(state),
+                          "followups_fired": fired}, sort_keys=True, default=str))
         return results
     print("\nWhat happened to each mail:")
     for result in results:
         print(f"  {Path(result['source']).name}: {result['outcome']} → {', '.join(result['events']) or '-'}")
+    print(f"\nA week later, {len(fired)} follow-up(s) fell due:")
+    for due in fired:
+        print(f"  {due['kind']} for {due['conversation_id']} (due {due['due_at']})")
     print("\nConversations:")
     for item in conversations:
         print("  " + conversation_line(item))

@@ -37,10 +37,12 @@ def test_demo_shows_what_a_person_expects(tmp_path: Path, capsys: pytest.Capture
     assert statuses["jane.doe@acmerobotics.com"] == "replied"
     jane = next(c for c in demo["conversations"] if c["contact"] == "jane.doe@acmerobotics.com")
     assert jane["salary"] == "180-210k" and jane["title"] == "Staff Platform Engineer"
-    assert jane["lead_score"] >= 60 and jane["followup_kind"] == "followup"
+    assert jane["lead_score"] >= 60 and "followup_due" not in jane  # it fell due a week later
+    assert [f["kind"] for f in demo["followups_fired"]] == ["followup"]
     kinds = sorted(m["kind"] for m in demo["outbox"])
-    # one ack (Jane; LinkedIn and the auto-reply are loop-protected), four forwards, one reply
-    assert kinds == ["ack", "forward", "forward", "forward", "forward", "reply"]
+    # one ack (Jane; LinkedIn and the auto-reply are loop-protected), four forwards, one reply,
+    # and the reminder to chase Jane a week later
+    assert kinds == ["ack", "forward", "forward", "forward", "forward", "reminder", "reply"]
 
     code, out, _ = run(capsys, "--state", state, "conversations", "--status", "replied", "--json")
     assert [c["contact"] for c in records(out)] == ["jane.doe@acmerobotics.com"]

@@ -17,7 +17,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from adapters.aws import client, error_code
-from events import DomainEvent, Envelope, from_record, to_record
+from events import DomainEvent, Envelope, from_record, to_entry, to_record
 from events.base import event_id, utcnow
 
 _SER = TypeSerializer()
@@ -157,6 +157,8 @@ class EventStore:
             envelope = envelope.model_copy(update={"meta": envelope.meta.model_copy(
                 update={"event_id": event_id(dedupe_key, envelope.type, str(index))})})
             envelopes.append(envelope)
+        for envelope in envelopes:
+            to_entry(envelope, "size-check")  # an event the bus would refuse is never stored
         records = [to_record(e) for e in envelopes]
         items: list[dict[str, Any]] = [
             {"Put": {"TableName": self.table, "Item": _item(r), "ConditionExpression": "attribute_not_exists(pk)"}}

@@ -22,22 +22,40 @@ def normalise(address: str | None) -> str:
     return (address or "").strip().strip("<>").strip().lower()
 
 
+MAX_ADDRESS = 254  # RFC 5321's path limit: anything longer is not a deliverable address
+_ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+)\s*>\s*$")
+
+
 def split_address(value: str | None) -> tuple[str | None, str | None]:
-    """(display name, address) of one header value; (None, None) when there is none."""
+    """(display name, address) of one header value; (None, None) when there is none.
+
+    A trailing ``<addr-spec>`` wins over whatever the display name holds, so text an
+    attacker puts in the name (even an encoded line break and another address) never
+    decides who the mail is from.
+
+    >>> split_address('=?utf-8?q?Eve=0D=0ABcc:_victim@evil.test?= <eve@attacker.test>')[1]
+    'eve@attacker.test'
+    """
     if not value:
         return None, None
-    name, address = parseaddr(_CONTROL.sub(" ", str(value)))
-    address = normalise(address)
-    if "@" not in address:
+    text = _CONTROL.sub(" ", str(value))
+    angle = _ANGLE_ADDRESS.search(text)
+    if angle:
+        name, address = text[: angle.start()].strip().strip('"').strip(), normalise(angle.group(1))
+    else:
+        name, address = parseaddr(text)
+        address = normalise(address)
+    name = name.strip()[:200]
+    if "@" not in address or len(address) > MAX_ADDRESS:
         return (name or None), None
-    return (name.strip() or None), address
+    return (name or None), address
 
 
 def all_addresses(values: list[str]) -> list[str]:
     found = []
     for _name, address in getaddresses([_CONTROL.sub(" ", str(v)) for v in values]):
         address = normalise(address)
-        if "@" in address and address not in found:
+        if "@" in address and len(address) <= MAX_ADDRESS and address not in found:
             found.append(address)
     return found
 

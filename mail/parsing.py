@@ -19,6 +19,9 @@ from html.parser import HTMLParser
 from mail.addresses import all_addresses, normalise, split_address
 
 _MSGID = re.compile(r"<[^<>\s]+>")
+MAX_ID = 250  # longer Message-IDs exist only in hostile mail; DynamoDB keys stop at 2 KB
+MAX_SUBJECT = 998
+MAX_REFERENCES_CHARS = 4000
 _WS = re.compile(r"[ \t\r\f\v]+")
 
 
@@ -152,9 +155,10 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024) -> ParsedMail:
         defects.append("no usable From address")
     subject_values = header("subject")
     subject = _WS.sub(" ", (subject_values[0] if subject_values else "").replace("\n", " ")).strip()
-    message_ids = _MSGID.findall(" ".join(header("message-id")))
-    in_reply_to = _MSGID.findall(" ".join(header("in-reply-to")))
-    references = _MSGID.findall(" ".join(header("references")))
+    # ids become keys and event fields: one longer than a header line is not an id
+    message_ids = [i for i in _MSGID.findall(" ".join(header("message-id"))) if len(i) <= MAX_ID]
+    in_reply_to = [i for i in _MSGID.findall(" ".join(header("in-reply-to"))) if len(i) <= MAX_ID]
+    references = [i for i in _MSGID.findall(" ".join(header("references"))) if len(i) <= MAX_ID]
 
     text_parts: list[str] = []
     html_parts: list[str] = []
@@ -196,17 +200,29 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024) -> ParsedMail:
         reply_to=all_addresses(header("reply-to")),
         to=all_addresses(header("to")),
         cc=all_addresses(header("cc")),
-        subject=subject,
-        date=header("date")[0] if header("date") else None,
+        subject=subject[:MAX_SUBJECT],
+        date=header("date")[0][:100] if header("date") else None,
         message_id=message_ids[0] if message_ids else None,
         in_reply_to=in_reply_to[0] if in_reply_to else None,
-        references=references[-20:],
+        references=_bounded_references(references),
         text=text.replace("\x00", "")[:scan_bytes],
         attachments=attachments,
-        defects=list(dict.fromkeys(defects))[:50],
+        defects=[d[:200] for d in dict.fromkeys(defects)][:50],
         headers=headers,
         content_type=message.get_content_type(),
     )
+
+
+def _bounded_references(references: list[str]) -> list[str]:
+    """The newest references that fit the budget: they thread a reply, nothing more."""
+    kept: list[str] = []
+    total = 0
+    for reference in reversed(references[-20:]):
+        total += len(reference)
+        if total > MAX_REFERENCES_CHARS:
+            break
+        kept.append(reference)
+    return kept[::-1]
 
 
 def headers_only(header_pairs: list[tuple[str, str]]) -> bytes:

@@ -101,6 +101,10 @@ def pattern_stage(mail: ParsedMail, patterns: CompiledPatterns) -> tuple[str, st
     return hit.pattern_id, f"pattern {hit.pattern_id!r} matched the {hit.field}: {hit.excerpt!r}"
 
 
+def _short(value: str | None, limit: int = 200) -> str | None:
+    return value[:limit] if value else value
+
+
 def decide(
     mail: ParsedMail,
     receipt: Receipt,
@@ -170,10 +174,10 @@ def decide(
         attachment_count=len(mail.attachments),
         size=mail.size,
         contact=who.contact,
-        contact_name=who.name,
-        company=None if from_owner else identity.extract_company(mail.subject, mail.text, mail.from_address,
-                                                                 policy.relay_domains),
-        title=None if from_owner else identity.extract_role(mail.subject, mail.text),
+        contact_name=_short(who.name),
+        company=None if from_owner else _short(identity.extract_company(mail.subject, mail.text, mail.from_address,
+                                                                        policy.relay_domains)),
+        title=None if from_owner else _short(identity.extract_role(mail.subject, mail.text)),
         source_channel=identity.channel_for(who, mail.text),
         auto_reply_reason=suppressed,
         from_owner=from_owner,
@@ -184,7 +188,7 @@ def decide(
     message_ids = [i for i in [mail.message_id] if i]
     if not from_owner and not knowledge.contact_known(who.contact):
         planned.append(Planned(contact_stream(who.contact), FirstContact(
-            contact=who.contact, conversation_id=conversation_id, name=who.name, ses_message_id=receipt.ses_message_id,
+            contact=who.contact, conversation_id=conversation_id, name=_short(who.name), ses_message_id=receipt.ses_message_id,
             acknowledge=suppressed is None, suppressed_reason=suppressed, ack_to=ack_to if suppressed is None else None,
             subject=mail.subject[:500], message_id=mail.message_id,
         )))

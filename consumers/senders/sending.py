@@ -122,6 +122,7 @@ def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, ClientError):
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         code = exc.response.get("Error", {}).get("Code", "")
-        return status >= 500 or status == 429 or "Throttl" in code or code in {"TooManyRequestsException",
-                                                                                 "LimitExceededException"}
+        return status >= 500 or status == 429 or "Throttl" in code or code in {
+            "TooManyRequestsException", "LimitExceededException", "ProvisionedThroughputExceededException",
+            "RequestLimitExceeded", "TransactionConflictException", "InternalServerError"}
     return False

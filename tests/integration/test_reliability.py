@@ -1,0 +1,365 @@
+"""Reliability under faults: AWS failing at a 20 % rate while distinct mails flow through
+the whole stack (80 by default, ``RELIABILITY_MAILS`` for a longer soak), and a crash at
+each step boundary of the inbound Lambda that ``test_inbound`` does not cover.
+
+Faults are injected at the botocore level, on the cached clients every adapter uses
+(``adapters.aws.client``), so the code under test is unchanged:
+
+* DynamoDB ``ProvisionedThroughputExceededException`` on PutItem, TransactWriteItems,
+  Query and GetItem; S3 HTTP 500 ``InternalError`` on GetObject and PutObject; SES v2
+  ``ThrottlingException`` / ``TooManyRequestsException`` on SendEmail;
+* half of them are raised straight to our code (as if the SDK's retries were already
+  spent), the other half are error responses on the wire for 1 to 5 consecutive
+  attempts, which botocore's standard retry mode (5 attempts) absorbs, or not when
+  all 5 attempts fail or its retry quota runs dry;
+* ``PutEvents`` answers with a partial failure: some entries come back with an
+  ``ErrorCode``, the others are published.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest import mock
+
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
+
+from adapters.bus import PublishError
+from adapters.wiring import services
+from crm.flows import drain_all
+from crm.lambda_runtime import LocalContext
+from crm.views import dlq_records, redrive
+from producers import inbound
+from producers.receipt import receipt_event
+from tests.conftest import deliver, event_types, make_mail, outbox
+
+# Distinct mails in the fault run. moto's DynamoDB costs grow with the table (every
+# TransactWriteItems item deep-copies the whole table, every Query scans it), so the run is
+# quadratic: 80 mails take about a minute on 2 cores, 100 about 90 s, 200 about 5 minutes.
+# RELIABILITY_MAILS=200 runs the longer soak.
+MAIL_COUNT = int(os.environ.get("RELIABILITY_MAILS", "80"))
+FAULT_RATE = 0.2
+MAX_INVOCATIONS = 30  # SES/Lambda retry a failed delivery; a bound so a real bug cannot loop forever
+MAX_ATTEMPTS = 5  # botocore standard mode, as adapters.aws configures it
+MARK = "x-test-injected-fault"
+
+# (service id, operation) -> (error code(s), HTTP status, message)
+FAULTS: dict[tuple[str, str], tuple[tuple[str, ...], int, str]] = {
+    **{("dynamodb", op): (("ProvisionedThroughputExceededException",), 400,
+                          "The level of configured provisioned throughput for the table was exceeded.")
+       for op in ("PutItem", "TransactWriteItems", "Query", "GetItem")},
+    **{("s3", op): (("InternalError",), 500, "We encountered an internal error. Please try again.")
+       for op in ("GetObject", "PutObject")},
+    ("sesv2", "SendEmail"): (("ThrottlingException", "TooManyRequestsException"), 429, "Maximum sending rate exceeded."),
+}
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+
+
+class _Raw(io.BytesIO):
+    def stream(self, **_kwargs: Any) -> Iterator[bytes]:
+        yield self.read()
+
+
+def _error_response(service: str, code: str, status: int, message: str, url: str) -> AWSResponse:
+    if service == "s3":
+        body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message>'
+                f"<RequestId>injected</RequestId></Error>").encode()
+        headers = {"Content-Type": "application/xml"}
+    elif service == "dynamodb":
+        body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}).encode()
+        headers = {"Content-Type": "application/x-amz-json-1.0"}
+    else:  # rest-json (SES v2)
+        body = json.dumps({"message": message}).encode()
+        headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code}
+    return AWSResponse(url, status, headers, _Raw(body))
+
+
+class Faults:
+    """Seeded fault injection on botocore's ``before-send`` and PutEvents' answer."""
+
+    def __init__(self, rate: float, seed: int) -> None:
+        self.rate = rate
+        self.rng = random.Random(seed)
+        self.on = False
+        self.injected: Counter[str] = Counter()  # error answers and raised errors, per attempt
+        self.surfaced: Counter[str] = Counter()  # errors our code saw (not absorbed by botocore)
+        self.absorbed: Counter[str] = Counter()  # calls botocore retried to success
+        self.partial_entries = 0  # PutEvents entries answered with an ErrorCode
+        self.partial_calls = 0
+        self._wire: dict[str, int] = {}  # invocation id -> attempts still to fail on the wire
+        self._faulted: set[str] = set()
+
+    @staticmethod
+    def kind(service: str, operation: str) -> str:
+        return f"{service}:{operation}"
+
+    def before_send(self, request: Any, event_name: str, **_kwargs: Any) -> AWSResponse | None:
+        if not self.on:
+            return None
+        _, service, operation = event_name.split(".", 2)
+        fault = FAULTS.get((service, operation))
+        if fault is None:
+            return None
+        codes, status, message = fault
+        code = self.rng.choice(codes)
+        kind = self.kind(service, operation)
+        invocation = _text(request.headers.get("amz-sdk-invocation-id", ""))
+        found = re.search(r"attempt=(\d+)", _text(request.headers.get("amz-sdk-request", "attempt=1")))
+        attempt = int(found.group(1)) if found else 1
+        if attempt == 1:
+            roll = self.rng.random()
+            if roll < self.rate / 2:
+                # raised before the request is sent: botocore does not retry it, our code sees it
+                self.injected[kind] += 1
+                self.surfaced[kind] += 1
+                raise ClientError({"Error": {"Code": code, "Message": message},
+                                   "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
+            if roll < self.rate:
+                self._wire[invocation] = self.rng.randint(1, MAX_ATTEMPTS)  # consecutive failing attempts
+        remaining = self._wire.get(invocation, 0)
+        if remaining <= 0:
+            return None
+        self._wire[invocation] = remaining - 1
+        self._faulted.add(invocation)
+        self.injected[kind] += 1
+        request.headers[MARK] = "1"  # moto must not execute it: the call failed before it happened
+        return _error_response(service, code, status, message, request.url)
+
+    def after_call(self, http_response: Any, context: dict[str, Any], model: Any, **_kwargs: Any) -> None:
+        invocation = str((context.get("retries") or {}).get("invocation-id", ""))
+        if invocation not in self._faulted:
+            return
+        self._faulted.discard(invocation)
+        self._wire.pop(invocation, None)
+        kind = self.kind(model.service_model.service_id.hyphenize(), model.name)
+        if http_response.status_code >= 300:
+            self.surfaced[kind] += 1  # every attempt failed, or the retry quota ran dry
+        else:
+            self.absorbed[kind] += 1
+
+    def put_events(self, real: Any) -> Any:
+        def partial(**kwargs: Any) -> dict[str, Any]:
+            entries = kwargs["Entries"]
+            if not self.on:
+                return dict(real(**kwargs))
+            failing = [self.rng.random() < self.rate for _ in entries]
+            if not any(failing):
+                return dict(real(**kwargs))
+            self.partial_calls += 1
+            self.partial_entries += sum(failing)
+            sent = [e for e, fail in zip(entries, failing, strict=True) if not fail]
+            answers = iter(real(**{**kwargs, "Entries": sent})["Entries"] if sent else [])
+            results = [{"ErrorCode": "InternalFailure", "ErrorMessage": "injected partial failure"} if fail
+                       else next(answers) for fail in failing]
+            return {"FailedEntryCount": sum(failing), "Entries": results}
+
+        return partial
+
+
+@contextmanager
+def injected_faults(monkeypatch: pytest.MonkeyPatch, rate: float, seed: int) -> Iterator[Faults]:
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    from adapters.aws import client
+
+    faults = Faults(rate, seed)
+    original_call = BotocoreStubber.__call__
+
+    def stubber(self: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
+        if request.headers.get(MARK):
+            return None  # the injected error answer stands; moto never sees the request
+        return original_call(self, event_name, request, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", stubber)
+    # botocore's own backoff (1 s base for throttling) would make the test take minutes;
+    # the retries still happen, only without the sleep
+    monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, context: 0)
+    region = services().settings.region
+    clients = [client(service, region, None) for service in ("dynamodb", "s3", "sesv2")]
+    for each in clients:
+        each.meta.events.register_first("before-send", faults.before_send, unique_id="test-faults-send")
+        each.meta.events.register("after-call", faults.after_call, unique_id="test-faults-after")
+    events = client("events", region, None)
+    try:
+        with mock.patch.object(events, "put_events", side_effect=faults.put_events(events.put_events)):
+            yield faults
+    finally:
+        faults.on = False
+        for each in clients:
+            each.meta.events.unregister("before-send", unique_id="test-faults-send")
+            each.meta.events.unregister("after-call", unique_id="test-faults-after")
+
+
+def _sender(index: int) -> tuple[str, str]:
+    address = f"person{index:03d}@firm{index:03d}.example"
+    return f"Person {index:03d} <{address}>", address
+
+
+def test_hundreds_of_mails_under_injected_faults_end_delivered_exactly_once(
+        stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    started = time.monotonic()
+    subjects = [f"Question {i:03d} about the platform role" for i in range(MAIL_COUNT)]
+    mails = [make_mail(sender=_sender(i)[0], subject=subjects[i],
+                       attachments=[(f"notes-{i}.txt", "text/plain", f"notes of mail {i}\n".encode())] if i % 10 == 0
+                       else None)
+             for i in range(MAIL_COUNT)]
+    invocations: Counter[str] = Counter()
+    with injected_faults(monkeypatch, FAULT_RATE, seed=20261120) as faults:
+        faults.on = True
+        for raw in mails:
+            for _ in range(MAX_INVOCATIONS):
+                try:
+                    deliver(stack, raw, drain=False)
+                except (ClientError, PublishError) as exc:  # Lambda retries the async invocation
+                    invocations[type(exc).__name__] += 1
+                    continue
+                invocations["ok"] += 1
+                break
+            else:
+                pytest.fail(f"a mail was still failing after {MAX_INVOCATIONS} invocations")
+        drain_all(stack.settings)
+        faults.on = False
+    faulty_seconds = time.monotonic() - started
+
+    kinds = {f"{s}:{o}" for s, o in FAULTS}
+    assert kinds <= set(faults.injected), f"never injected: {kinds - set(faults.injected)}"
+    assert kinds <= set(faults.surfaced), f"never reached our code: {kinds - set(faults.surfaced)}"
+    assert sum(faults.absorbed.values()) > 0  # botocore's configured retries absorbed some
+    assert faults.partial_entries > 0
+    assert invocations["ok"] == MAIL_COUNT and sum(invocations.values()) > MAIL_COUNT  # some invocations failed
+
+    # Under a 20 % rate some messages exhaust the 5 receives and are parked in a DLQ, as
+    # designed. We do not lower the rate: with the faults gone, we redrive every DLQ once
+    # (the operator's path, `crm dlq redrive`), and then everything must be exactly once.
+    parked = {r["queue"]: r["count"] for r in dlq_records(stack.settings) if r["count"]}
+    for queue in parked:
+        redrive(stack.settings, queue)
+    drain_all(stack.settings)
+
+    received = [e.event for e in services().store.all_events() if e.type == "MessageReceived"]
+    per_mail = Counter(e.ses_message_id for e in received)  # type: ignore[attr-defined]
+    assert len(per_mail) == MAIL_COUNT and set(per_mail.values()) == {1}
+    assert event_types().count("SpamRejected") == 0
+    assert event_types().count("AttachmentExtracted") == len(range(0, MAIL_COUNT, 10))
+
+    sent = outbox(stack)
+    forwards = Counter(m["subject"] for m in sent if m["kind"] == "forward")
+    assert forwards == Counter(subjects), "not exactly one forward per mail"
+    acks = Counter(tuple(m["to"]) for m in sent if m["kind"] == "ack")
+    assert acks == Counter((_sender(i)[1],) for i in range(MAIL_COUNT)), "not exactly one ack per sender"
+    assert len(sent) == 2 * MAIL_COUNT
+
+    assert all(r["count"] == 0 for r in dlq_records(stack.settings))
+    from crm.audit import run_audit
+
+    audit = run_audit(stack.settings)
+    assert audit["ok"], [c for c in audit["checks"] if not c["ok"]]
+    print(f"\n{MAIL_COUNT} mails in {time.monotonic() - started:.1f} s ({faulty_seconds:.1f} s under faults); "
+          f"invocations {dict(invocations)}; injected {sum(faults.injected.values())}, "
+          f"surfaced {dict(faults.surfaced)}, absorbed by botocore {dict(faults.absorbed)}; "
+          f"PutEvents partial failures {faults.partial_calls} calls / {faults.partial_entries} entries; "
+          f"redriven {parked}")
+
+
+# --- crashes at the step boundaries of the inbound Lambda ---------------------------------
+
+
+def ses_event(stack: Any, ses_id: str, raw: bytes) -> dict[str, Any]:
+    key = f"inbox/{ses_id}"
+    services().blobs.put(key, raw)
+    return receipt_event(ses_message_id=ses_id, recipients=["hello@example.com"],
+                         envelope_sender="sender@example.org", bucket=stack.settings.bucket, object_key=key,
+                         timestamp="2026-11-20T10:00:00.000Z")
+
+
+def invoke(event: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = inbound.handler(copy.deepcopy(event), LocalContext("crm-inbound"))["results"][0]
+    return result
+
+
+def test_a_crash_after_the_quarantine_copy_before_the_commit_quarantines_once(stack: Any) -> None:
+    from adapters.recorder import Plan, Recorder
+
+    real = Recorder.record
+    crashed: list[str] = []
+
+    def crash_after_plan(self: Recorder, plan: Any, **kwargs: Any) -> Any:
+        current: Plan = plan() if callable(plan) else plan  # decides, and copies to quarantine/
+        if any(type(e).__name__ == "SpamRejected" for _s, e in current.events):
+            crashed.append(kwargs["dedupe_key"])
+            raise RuntimeError("Lambda died after the quarantine copy, before the commit")
+        return real(self, plan, **kwargs)
+
+    event = ses_event(stack, "spam-crash-1", make_mail(body="cheap viagra today", sender="x@spam.test"))
+    with mock.patch.object(Recorder, "record", crash_after_plan), pytest.raises(RuntimeError):
+        invoke(event)
+    assert crashed == ["message#spam-crash-1"]
+    assert services().blobs.exists("quarantine/spam-crash-1")  # the copy exists ...
+    assert event_types() == []  # ... and nothing points at it yet
+    first = invoke(event)  # Lambda's retry: the copy is made again (same key) and committed
+    again = invoke(event)  # and a late duplicate delivery changes nothing
+    drain_all(stack.settings)
+    assert first["outcome"] == again["outcome"] == "rejected" and again["duplicate"]
+    assert event_types().count("SpamRejected") == 1
+    rejected = next(e.event for e in services().store.all_events() if e.type == "SpamRejected")
+    assert rejected.quarantine_key == "quarantine/spam-crash-1"  # type: ignore[attr-defined]
+    assert services().blobs.get("quarantine/spam-crash-1") == services().blobs.get("inbox/spam-crash-1")
+    assert outbox(stack) == []
+    from crm.audit import run_audit
+
+    assert run_audit(stack.settings)["ok"]
+
+
+def test_a_crash_during_the_quarantine_copy_is_retried_to_one_rejection(stack: Any) -> None:
+    from adapters.blobs import BlobStore
+
+    event = ses_event(stack, "spam-crash-2", make_mail(body="my casino bonus offer", sender="y@spam.test"))
+    with mock.patch.object(BlobStore, "copy", side_effect=RuntimeError("Lambda died during the copy")), \
+            pytest.raises(RuntimeError):
+        invoke(event)
+    assert event_types() == [] and not services().blobs.exists("quarantine/spam-crash-2")
+    assert invoke(event)["outcome"] == "rejected"
+    assert event_types().count("SpamRejected") == 1
+    assert services().blobs.exists("quarantine/spam-crash-2")
+
+
+@pytest.mark.parametrize("step", ["producers.inbound.parse", "producers.inbound.load_patterns",
+                                  "producers.inbound.decide"])
+def test_a_crash_after_the_s3_fetch_before_the_decision_is_retried_to_one_decision(stack: Any, step: str) -> None:
+    from adapters.blobs import BlobStore
+
+    event = ses_event(stack, f"fetch-crash-{step.rsplit('.', 1)[1]}", make_mail())
+    real_get = BlobStore.get
+    fetched: list[str] = []
+
+    def get(self: BlobStore, key: str, bucket: str | None = None) -> bytes:
+        fetched.append(key)
+        return real_get(self, key, bucket)
+
+    with mock.patch.object(BlobStore, "get", get), \
+            mock.patch(step, side_effect=RuntimeError(f"Lambda died in {step}")), pytest.raises(RuntimeError):
+        invoke(event)
+    assert fetched  # the raw mail was fetched before the crash
+    assert event_types() == []
+    drain_all(stack.settings)
+    assert outbox(stack) == []
+    result = invoke(event)  # Lambda's retry
+    assert result["outcome"] == "accepted" and not result["duplicate"]
+    drain_all(stack.settings)
+    assert event_types().count("MessageReceived") == 1
+    assert event_types().count("FirstContact") == 1
+    assert sorted(m["kind"] for m in outbox(stack)) == ["ack", "forward"]

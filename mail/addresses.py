@@ -18,6 +18,13 @@ _NOREPLY = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|noreply|donotrepl
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]")
 
 
+def printable(value: object) -> str:
+    """Text with 8-bit bytes that were smuggled in as surrogates made visible, and no
+    control characters: safe to hash, encode, store and show."""
+    text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return _CONTROL.sub(" ", text)
+
+
 def normalise(address: str | None) -> str:
     return (address or "").strip().strip("<>").strip().lower()
 
@@ -38,7 +45,7 @@ def split_address(value: str | None) -> tuple[str | None, str | None]:
     """
     if not value:
         return None, None
-    text = _CONTROL.sub(" ", str(value))
+    text = printable(value)
     angle = _ANGLE_ADDRESS.search(text)
     if angle:
         name, address = text[: angle.start()].strip().strip('"').strip(), normalise(angle.group(1))
@@ -53,7 +60,7 @@ def split_address(value: str | None) -> tuple[str | None, str | None]:
 
 def all_addresses(values: list[str]) -> list[str]:
     found = []
-    for _name, address in getaddresses([_CONTROL.sub(" ", str(v)) for v in values]):
+    for _name, address in getaddresses([printable(v) for v in values]):
         address = normalise(address)
         if "@" in address and len(address) <= MAX_ADDRESS and address not in found:
             found.append(address)

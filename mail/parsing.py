@@ -16,7 +16,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
 from html.parser import HTMLParser
 
-from mail.addresses import all_addresses, normalise, split_address
+from mail.addresses import all_addresses, normalise, printable, split_address
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 MAX_ID = 250  # longer Message-IDs exist only in hostile mail; DynamoDB keys stop at 2 KB
@@ -101,11 +101,11 @@ def html_to_text(markup: str) -> str:
 def _safe_header(message: Message, name: str, defects: list[str]) -> list[str]:
     try:
         values = message.get_all(name) or []
-        return [str(v) for v in values]
+        return [printable(v) for v in values]
     except Exception as exc:
         defects.append(f"header {name}: {type(exc).__name__}: {exc}")
         raw = [v for k, v in message.raw_items() if k.lower() == name.lower()] if hasattr(message, "raw_items") else []
-        return [str(v) for v in raw]
+        return [printable(v) for v in raw]
 
 
 def _decode_part(part: Message, defects: list[str]) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -14,6 +15,11 @@ from adapters.aws import client, error_code
 # SES error codes that no retry can fix: the send is failed for good.
 PERMANENT = {"MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
              "SendingPausedException", "BadRequestException", "NotFoundException", "InvalidParameterValue"}
+
+
+def _tag(value: str) -> str:
+    """SES tag values allow letters, digits, '_' and '-' only."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", value)[:256]
 
 
 class SendError(Exception):
@@ -29,7 +35,8 @@ class Sent:
 
 
 class Mailer(Protocol):
-    def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str) -> Sent: ...
+    def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
+             conversation_id: str | None = None) -> Sent: ...
 
 
 class SesMailer:
@@ -37,12 +44,17 @@ class SesMailer:
         self._ses = client("sesv2", region, endpoint_url)
         self.configuration_set = configuration_set
 
-    def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str) -> Sent:
-        kwargs = {
+    def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
+             conversation_id: str | None = None) -> Sent:
+        tags = [{"Name": "kind", "Value": _tag(kind)}]
+        if conversation_id:
+            # SES's bounce and complaint events carry the tags: that is how they find the conversation
+            tags.append({"Name": "conversation", "Value": _tag(conversation_id)})
+        kwargs: dict[str, Any] = {
             "FromEmailAddress": sender,
             "Destination": {"ToAddresses": recipients},
             "Content": {"Raw": {"Data": raw}},
-            "EmailTags": [{"Name": "kind", "Value": kind}],
+            "EmailTags": tags,
         }
         if self.configuration_set:
             kwargs["ConfigurationSetName"] = self.configuration_set
@@ -62,8 +74,10 @@ class OutboxMailer:
         self.inner = inner
         self.folder = folder
 
-    def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str) -> Sent:
-        sent = self.inner.send(kind=kind, sender=sender, recipients=recipients, raw=raw, subject=subject)
+    def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
+             conversation_id: str | None = None) -> Sent:
+        sent = self.inner.send(kind=kind, sender=sender, recipients=recipients, raw=raw, subject=subject,
+                               conversation_id=conversation_id)
         self.folder.mkdir(parents=True, exist_ok=True)
         index = len(list(self.folder.glob("*.eml"))) + 1
         path = self.folder / f"{index:05d}-{kind}.eml"

@@ -12,7 +12,7 @@ from adapters.recorder import Plan
 from adapters.wiring import Services, services
 from events import DeliveryBounced
 from mail.addresses import normalise
-from producers.decide import contact_stream
+from producers.decide import contact_stream, conversation_stream
 from producers.observability import logger_for, metrics_for
 
 logger = logger_for("ses-feedback")
@@ -38,12 +38,17 @@ def feedback_of(detail: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def record_feedback(svc: Services, detail: dict[str, Any]) -> int:
-    ses_id = str((detail.get("mail") or {}).get("messageId") or "")
+    mail = detail.get("mail") or {}
+    ses_id = str(mail.get("messageId") or "")
+    tagged = (mail.get("tags") or {}).get("conversation") or []
+    conversation_id = str(tagged[0]) if tagged else None
     count = 0
     for address, feedback, text in feedback_of(detail):
-        event = DeliveryBounced(address=address, feedback=feedback, detail=text, ses_message_id=ses_id or None)
+        event = DeliveryBounced(address=address, feedback=feedback, detail=text, ses_message_id=ses_id or None,
+                                conversation_id=conversation_id)
+        stream = conversation_stream(conversation_id) if conversation_id else contact_stream(address)
         svc.recorder.record(
-            Plan(events=[(contact_stream(address), event)],
+            Plan(events=[(stream, event)],
                  markers={f"suppress#{address}": {"reason": "hard-bounced" if feedback == "bounce" else "complained"}}),
             dedupe_key=f"feedback#{ses_id}#{address}#{feedback}", correlation_id=ses_id or address)
         count += 1

@@ -39,6 +39,7 @@ TIMELINE: dict[str, Callable[[dict[str, Any]], str]] = {
     "AttachmentExtracted": lambda d: f"  attachment {d.get('filename')} ({d.get('content_type')}, {d.get('size')} B): "
     f"{d.get('outcome')}" + (f" — {d.get('reason')}" if d.get("reason") else "")
     + (("\n      " + d["first_lines"].replace("\n", "\n      ")) if d.get("first_lines") else ""),
+    "DeliveryBounced": lambda d: f"  ✗ {d.get('feedback')} from {d.get('address')}: {d.get('detail')}",
     "SpamRejected": lambda d: f"  ✗ rejected at {d.get('stage')}: {d.get('reason')}",
 }
 

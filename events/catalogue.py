@@ -213,6 +213,7 @@ class DeliveryBounced(DomainEvent):
     feedback: str  # bounce | complaint
     detail: str = ""
     ses_message_id: str | None = None
+    conversation_id: str | None = None  # from the send's SES tag, when the send was ours
 
 
 # --- the owner's annotations ----------------------------------------------------

@@ -24,6 +24,7 @@ from events import (
     AttachmentExtracted,
     ConversationStatusChanged,
     ConversationUpdated,
+    DeliveryBounced,
     Envelope,
     FollowUpCancelled,
     FollowUpDue,
@@ -113,6 +114,8 @@ def apply(item: Item | None, envelope: Envelope, *, shards: int = 4) -> Item | N
         item["forwarded"] = int(item.get("forwarded", 0)) + 1
     elif isinstance(event, ReplyRouted):
         item["replies_routed"] = int(item.get("replies_routed", 0)) + 1
+    elif isinstance(event, DeliveryBounced):
+        _set(item, last_delivery_problem=f"{event.feedback} from {event.address}: {event.detail}"[:500])
     elif isinstance(event, SendFailed):
         _set(item, last_send_failure=f"{event.kind}: {event.reason}"[:500])
     elif isinstance(event, ConversationUpdated):

@@ -51,7 +51,7 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
                         public_name=s.public_name, message_id=message_id, subject_template=s.ack_subject,
                         text_template=s.ack_text, html_template=s.ack_html)
         subject = str(message_from_bytes(raw, policy=policy.default)["Subject"] or event.subject)
-        return Outgoing("ack", s.public_address, [event.ack_to or ""], raw, subject, message_id)
+        return Outgoing("ack", s.public_address, [event.ack_to or ""], raw, subject, message_id, event.conversation_id)
 
     send_once(svc, envelope, kind="ack", conversation_id=event.conversation_id, build=build, stream_id=stream,
               sent_event=lambda r: AcknowledgementSent(conversation_id=event.conversation_id,

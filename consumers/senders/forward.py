@@ -49,7 +49,8 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
                              private_mailbox=s.private_mailbox, reply_to=reply_to,
                              correspondent_name=event.from_name, correspondent_address=event.from_address,
                              message_id=message_id, max_bytes=s.ses_max_bytes, raw_link=link)
-        return Outgoing("forward", s.public_address, [s.private_mailbox], data, event.subject, message_id)
+        return Outgoing("forward", s.public_address, [s.private_mailbox], data, event.subject, message_id,
+                        event.conversation_id)
 
     send_once(svc, envelope, kind="forward", conversation_id=event.conversation_id, build=build,
               stream_id=conversation_stream(event.conversation_id),

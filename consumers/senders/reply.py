@@ -33,7 +33,7 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
                            private_mailbox=s.private_mailbox, to=event.to, subject=event.subject,
                            in_reply_to=event.in_reply_to, references=event.references, message_id=message_id,
                            strip=event.strip_lines)
-        return Outgoing("reply", s.public_address, event.to, data, event.subject, message_id)
+        return Outgoing("reply", s.public_address, event.to, data, event.subject, message_id, event.conversation_id)
 
     send_once(svc, envelope, kind="reply", conversation_id=event.conversation_id, build=build,
               stream_id=conversation_stream(event.conversation_id),

@@ -45,6 +45,7 @@ class Outgoing:
     raw: bytes
     subject: str
     outbound_message_id: str
+    conversation_id: str | None = None
 
 
 def _idempotent_send(svc: Services, kind: str) -> Callable[..., dict[str, Any]]:
@@ -61,7 +62,8 @@ def _idempotent_send(svc: Services, kind: str) -> Callable[..., dict[str, Any]]:
         def send(request: dict[str, Any], build: Callable[[], Outgoing]) -> dict[str, Any]:
             outgoing = build()
             sent = svc.mailer.send(kind=outgoing.kind, sender=outgoing.sender, recipients=outgoing.recipients,
-                                   raw=outgoing.raw, subject=outgoing.subject)
+                                   raw=outgoing.raw, subject=outgoing.subject,
+                                   conversation_id=outgoing.conversation_id)
             return {"ses_message_id": sent.ses_message_id, "to": outgoing.recipients, "subject": outgoing.subject,
                     "outbound_message_id": outgoing.outbound_message_id}
 

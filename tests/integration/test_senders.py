@@ -145,3 +145,22 @@ def test_an_address_that_bounced_or_complained_is_never_acknowledged_again(stack
     deliver(stack, make_mail(sender=f"Gone <{address}>"))
     assert kinds(stack) == ["forward"]
     assert "DeliveryBounced" in event_types(f"contact#{address}")
+
+
+def test_a_bounce_of_our_send_becomes_an_event_of_its_conversation(stack: Any) -> None:
+    from consumers.feedback import handler as feedback
+    from crm.views import table
+
+    result = deliver(stack, make_mail(sender="Jane <jane@bouncy.example>"))
+    conversation = result["conversation_id"]
+    detail = {"eventType": "Bounce", "mail": {"messageId": "ses-ack-1", "tags": {"conversation": [conversation],
+                                                                                 "kind": ["ack"]}},
+              "bounce": {"bounceType": "Permanent", "bouncedRecipients": [
+                  {"emailAddress": "jane@bouncy.example", "diagnosticCode": "550 5.1.1 user unknown"}]}}
+    feedback({"detail": detail}, LocalContext("crm-ses-feedback"))
+    drain_all(stack.settings)
+    assert "DeliveryBounced" in event_types(f"conversation#{conversation}")
+    item = table(stack.settings).get(conversation)
+    assert item and "550 5.1.1" in item["last_delivery_problem"]
+    deliver(stack, make_mail(sender="Jane <jane@bouncy.example>", subject="Again"))
+    assert kinds(stack).count("ack") == 1  # never acknowledged again

@@ -16,7 +16,7 @@ from adapters.wiring import services
 from crm.errors import UsageError
 from crm.local import local_running
 from crm.settings import Settings
-from events import ConversationStatusChanged, Envelope
+from events import ConversationStatusChanged, Envelope, SpamRejected
 from projections.pointer import current_table
 from projections.queries import Filters, query
 
@@ -100,6 +100,13 @@ def show_conversation(settings: Settings, conversation_id: str, *, as_json: bool
     item = table(settings).get(conversation_id)
     if not envelopes and item is None:
         raise FileNotFoundError(f"no conversation {conversation_id!r}")
+    contact = (item or {}).get("contact")
+    if contact:
+        # the correspondent's own stream (first contact, bounces) and the spam decisions on their mail
+        envelopes += store.read(f"contact#{contact}")
+        envelopes += [e for stream in store.streams("quarantine#") for e in store.read(stream)
+                      if isinstance(e.event, SpamRejected) and e.event.from_address == contact]
+        envelopes.sort(key=lambda e: e.meta.occurred_at)
     if as_json:
         print(json.dumps({"conversation": public_item(item or {}), "timeline": [envelope_record(e) for e in envelopes]},
                          sort_keys=True, default=str))

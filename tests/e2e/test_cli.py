@@ -46,11 +46,16 @@ def test_demo_shows_what_a_person_expects(tmp_path: Path, capsys: pytest.Capture
 
     code, out, _ = run(capsys, "--state", state, "conversations", "--status", "replied", "--json")
     assert [c["contact"] for c in records(out)] == ["jane.doe@acmerobotics.com"]
+    spam = Path(state).parent / "spam.eml"
+    spam.write_bytes(b"From: Jane Doe <jane.doe@acmerobotics.com>\r\nTo: hello@example.com\r\n"
+                     b"Subject: free spins at our online casino\r\n\r\nhi\r\n")
+    run(capsys, "--state", state, "ingest", str(spam))
     code, out, _ = run(capsys, "--state", state, "conversations", "show", jane["id"])
     assert "owner replied" in out and "job-description.txt" in out and "lead score" in out
+    assert "first contact (acknowledged)" in out and "rejected at patterns" in out
     code, out, _ = run(capsys, "--state", state, "events", "--json")
     types = [r["type"] for r in records(out)]
-    assert types.count("SpamRejected") == 2 and types.count("ReplyRouted") == 1
+    assert types.count("SpamRejected") == 3 and types.count("ReplyRouted") == 1
 
 
 def test_ingest_json_gives_one_outcome_per_mail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

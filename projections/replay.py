@@ -71,6 +71,7 @@ def replay(settings: Any, *, projection: str = NAME, into: str | None = None, st
     grouped = group_streams(store, stream)
     items = []
     done = 0
+    step = max(1, len(grouped) // 10)  # progress every tenth
 
     def build(envelopes: list[Envelope]) -> dict[str, Any] | None:
         return fold(envelopes, shards=settings.status_shards)
@@ -80,7 +81,7 @@ def replay(settings: Any, *, projection: str = NAME, into: str | None = None, st
             done += 1
             if item is not None:
                 items.append(item)
-            if not quiet and done % 1000 == 0:
+            if not quiet and (done % step == 0 or done == len(grouped)):
                 print(f"  {done}/{len(grouped)} streams folded", file=sys.stderr)
     chunks = [items[i :: max(1, workers)] for i in range(max(1, workers))]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

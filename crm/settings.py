@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     ack_subject: str = DEFAULT_ACK_SUBJECT
     ack_text: str = DEFAULT_ACK_TEXT
     ack_html: str = DEFAULT_ACK_HTML
+    ack_templates_parameter: str | None = None  # SSM JSON {subject, text, html}; null keeps the setting
 
     # projection and hooks
     statuses: list[str] = ["new", "awaiting_reply", "replied", "closed", "interviewing", "offer", "rejected", "archived"]
@@ -170,5 +171,6 @@ LAMBDA_ENVIRONMENT: tuple[str, ...] = (
     "CRM_CONFIGURATION_SET",
     "CRM_MAIL_FROM_DOMAIN",
     "CRM_PATTERNS_PARAMETER",
+    "CRM_ACK_TEMPLATES_PARAMETER",
     "CRM_MAX_RECEIVE_COUNT",
 )

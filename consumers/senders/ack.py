@@ -7,6 +7,7 @@ complained since.
 
 from __future__ import annotations
 
+import json
 from email import message_from_bytes, policy
 from typing import Any
 
@@ -22,6 +23,23 @@ from producers.observability import logger_for, metrics_for
 
 logger = logger_for("ack")
 metrics = metrics_for("ack")
+
+
+def templates(svc: Services) -> tuple[str, str, str]:
+    """(subject, text, html): the SSM document where configured, else the settings. A
+    document that does not parse is reported and the settings apply: acks keep flowing."""
+    s = svc.settings
+    chosen = [s.ack_subject, s.ack_text, s.ack_html]
+    if s.ack_templates_parameter:
+        try:
+            document = json.loads(svc.parameters.get(s.ack_templates_parameter, ttl_seconds=s.patterns_ttl_seconds))
+            for index, name in enumerate(("subject", "text", "html")):
+                if isinstance(document.get(name), str) and document[name].strip():
+                    chosen[index] = document[name]
+        except Exception as exc:
+            logger.error("ack templates unreadable; using the configured defaults",
+                         parameter=s.ack_templates_parameter, error=str(exc))
+    return chosen[0], chosen[1], chosen[2]
 
 
 def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
@@ -45,11 +63,12 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
     name = event.name if event.name and "@" not in event.name else None
 
     def build() -> Outgoing:
+        subject_template, text_template, html_template = templates(svc)
         raw = build_ack(to=event.ack_to or "", name=name, subject=event.subject,
                         conversation_id=event.conversation_id, in_reply_to=event.message_id,
                         references=[event.message_id] if event.message_id else [], public_address=s.public_address,
-                        public_name=s.public_name, message_id=message_id, subject_template=s.ack_subject,
-                        text_template=s.ack_text, html_template=s.ack_html)
+                        public_name=s.public_name, message_id=message_id, subject_template=subject_template,
+                        text_template=text_template, html_template=html_template)
         subject = str(message_from_bytes(raw, policy=policy.default)["Subject"] or event.subject)
         return Outgoing("ack", s.public_address, [event.ack_to or ""], raw, subject, message_id, event.conversation_id)
 

@@ -10,7 +10,7 @@ one visible stuck message to a mail sent twice.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,15 +105,21 @@ def send_once(
             raise Transient(str(exc)) from exc
         raise
     events = [(stream_id, sent_event(result))] if sent_event is not None else []
-    svc.recorder.record(_plan(events), dedupe_key=dedupe_key, correlation_id=cause.meta.correlation_id,
-                        causation_id=cause.event_id)
+    svc.recorder.record(_plan(events, ses_message_ids(result["ses_message_id"], svc.settings.region), conversation_id),
+                        dedupe_key=dedupe_key, correlation_id=cause.meta.correlation_id, causation_id=cause.event_id)
     return result
 
 
-def _plan(events: list[tuple[str, DomainEvent]]) -> Any:
+def ses_message_ids(ses_message_id: str, region: str) -> list[str]:
+    """The Message-ID SES may put on what it sends (it can replace ours): replies that
+    reference it must still find their conversation."""
+    return [f"<{ses_message_id}@email.amazonses.com>", f"<{ses_message_id}@{region}.amazonses.com>"]
+
+
+def _plan(events: list[tuple[str, DomainEvent]], message_ids: Sequence[str] = (), conversation_id: str = "") -> Any:
     from adapters.recorder import Plan
 
-    return Plan(events=events)
+    return Plan(events=events, message_ids={m: conversation_id for m in message_ids if conversation_id})
 
 
 def _is_transient(exc: BaseException) -> bool:

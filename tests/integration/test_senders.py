@@ -164,3 +164,28 @@ def test_a_bounce_of_our_send_becomes_an_event_of_its_conversation(stack: Any) -
     assert item and "550 5.1.1" in item["last_delivery_problem"]
     deliver(stack, make_mail(sender="Jane <jane@bouncy.example>", subject="Again"))
     assert kinds(stack).count("ack") == 1  # never acknowledged again
+
+
+def test_ack_templates_come_from_ssm_and_a_broken_document_falls_back(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from email import message_from_bytes, policy
+    from pathlib import Path
+
+    from adapters import wiring
+
+    services().parameters.put("/crm/ack-templates", json.dumps({"subject": "Thanks! ({subject})", "text": None}))
+    monkeypatch.setattr(wiring.services().settings, "ack_templates_parameter", "/crm/ack-templates")
+    monkeypatch.setattr(wiring.services().settings, "patterns_ttl_seconds", 0)
+    deliver(stack, make_mail(sender="A <a@one.example>", subject="Hello there"))
+    services().parameters.put("/crm/ack-templates", "{not json")
+    deliver(stack, make_mail(sender="B <b@two.example>", subject="Hi again"))
+    subjects = [str(message_from_bytes(Path(m["file"]).read_bytes(), policy=policy.default)["Subject"])
+                for m in outbox(stack) if m["kind"] == "ack"]
+    assert subjects == ["Thanks! (Hello there)", "Re: Hi again"]
+
+
+def test_a_reply_to_the_id_ses_gave_our_mail_finds_the_conversation(stack: Any) -> None:
+    result = deliver(stack, make_mail())
+    sent = next(e.event for e in services().store.all_events() if e.type == "AcknowledgementSent")
+    ses_id = f"<{sent.ses_message_id}@email.amazonses.com>"  # type: ignore[attr-defined]
+    follow = deliver(stack, make_mail(sender="Colleague <tom@other.example>", headers={"In-Reply-To": ses_id}))
+    assert follow["conversation_id"] == result["conversation_id"]

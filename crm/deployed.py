@@ -46,6 +46,8 @@ def deployed_settings(settings: Settings, stack_file: str) -> Iterator[Settings]
 
     values = outputs_of(Path(stack_file))
     update = {setting: values[name] for name, setting in OUTPUTS.items() if values.get(name) is not None}
+    if isinstance(values.get("settings"), dict):  # the example's one output naming every setting
+        update.update({k: v for k, v in values["settings"].items() if k in Settings.model_fields and v is not None})
     aws = settings.model_copy(update=update)
     wiring.reset()
     wiring._services = wiring.Services(aws)

@@ -128,5 +128,6 @@ output "settings" {
     mail_from_domain    = module.mail.mail_from_domain
     patterns_parameter  = module.params.spam_patterns_parameter_name
     max_receive_count   = var.max_receive_count
+    ack_templates_parameter = module.params.ack_templates_parameter_name
   }
 }

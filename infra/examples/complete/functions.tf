@@ -14,8 +14,9 @@ locals {
   table_grants = {
     events_read        = { arn = module.tables.events_table_arn, actions = local.table_actions.read }
     events_append      = { arn = module.tables.events_table_arn, actions = local.table_actions.append }
-    conversations_read = { arn = module.tables.conversations_table_arn, actions = local.table_actions.read }
-    conversations_rw   = { arn = module.tables.conversations_table_arn, actions = local.table_actions.write }
+    # "<table>*": also the tables `crm replay --into <table>-v2` builds and switches readers to
+    conversations_read = { arn = "${module.tables.conversations_table_arn}*", actions = local.table_actions.read }
+    conversations_rw   = { arn = "${module.tables.conversations_table_arn}*", actions = local.table_actions.write }
     idempotency        = { arn = module.tables.idempotency_table_arn, actions = local.table_actions.idempotency }
   }
 

@@ -145,7 +145,8 @@ def decide(
     ack_to = next((a for a in mail.reply_to if a), None) or mail.from_address
     suppressed = suppression_reason(mail, envelope_sender=receipt.envelope_sender, ack_to=ack_to)
     if suppressed is None and ack_to and (ack_to == policy.private_mailbox or ack_to in policy.accepted_addresses
-                                          or ack_to.endswith("@" + policy.public_domain)):
+                                          or ack_to.endswith("@" + policy.public_domain)
+                                          or ack_to.endswith("." + policy.public_domain)):  # the thread subdomain
         suppressed = f"acknowledgement would go to our own address {ack_to}"
     if suppressed is None and ack_to:
         suppressed = knowledge.address_suppressed(ack_to)

@@ -177,3 +177,9 @@ def test_linkedin_relay_senders_get_a_conversation_per_person() -> None:
             receipt(sender="inmail-hit-reply@linkedin.com")).conversation_id
     assert a and b and a != b
     assert a.startswith("priya-raman-linkedin-") and b.startswith("omar-haddad-linkedin-")
+
+
+def test_no_acknowledgement_to_our_own_domain_or_thread_subdomain() -> None:
+    for reply_to in ("sales@example.com", "c1.abc@reply.example.com"):
+        first = run(make_mail(headers={"Reply-To": reply_to})).planned[1].event
+        assert isinstance(first, FirstContact) and not first.acknowledge, reply_to

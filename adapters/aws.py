@@ -7,6 +7,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
 
@@ -20,6 +22,24 @@ def client(service: str, region: str, endpoint_url: str | None = None) -> Any:
 def clear_clients() -> None:
     """Forget cached clients (the local stack changes endpoint between runs)."""
     client.cache_clear()
+
+
+# What code outside adapters/ catches when an AWS call is refused (it never imports botocore).
+AwsError = ClientError
+
+_TRANSIENT_CODES = {"TooManyRequestsException", "LimitExceededException", "ProvisionedThroughputExceededException",
+                    "RequestLimitExceeded", "TransactionConflictException", "InternalServerError"}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """An AWS failure worth retrying later: throttling, 5xx, timeouts, lost connections."""
+    if isinstance(exc, (BotoConnectionError, ReadTimeoutError)):
+        return True
+    if isinstance(exc, ClientError):
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        code = exc.response.get("Error", {}).get("Code", "")
+        return status >= 500 or status == 429 or "Throttl" in code or code in _TRANSIENT_CODES
+    return False
 
 
 def error_code(exc: BaseException) -> str:

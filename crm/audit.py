@@ -285,8 +285,7 @@ def read_snapshot(settings: Settings) -> Snapshot:
     """Read what the checks need. Raw keys first and events after, so a mail that
     arrives meanwhile is not reported undecided; projection items before events, so
     a projector that runs meanwhile shows as behind rather than ahead."""
-    from botocore.exceptions import ClientError
-
+    from adapters.aws import AwsError
     from adapters.queues import Queues
     from adapters.wiring import services
     from crm.views import table
@@ -301,7 +300,7 @@ def read_snapshot(settings: Settings) -> Snapshot:
     for name in dlq_names(settings):
         try:
             visible, in_flight = queues.depth(name)
-        except ClientError as exc:
+        except AwsError as exc:
             errors[name] = str(exc)
             continue
         depths[name] = visible + in_flight

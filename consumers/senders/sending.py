@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from adapters.aws import client
+from adapters.aws import client, is_transient
 from adapters.mailer import SendError
 from adapters.wiring import Services
 from consumers.queue_batch import Transient
@@ -101,7 +101,7 @@ def send_once(
                             correlation_id=cause.meta.correlation_id, causation_id=cause.event_id)
         return None
     except Exception as exc:
-        if _is_transient(exc):
+        if is_transient(exc):
             raise Transient(str(exc)) from exc
         raise
     events = [(stream_id, sent_event(result))] if sent_event is not None else []
@@ -120,17 +120,3 @@ def _plan(events: list[tuple[str, DomainEvent]], message_ids: Sequence[str] = ()
     from adapters.recorder import Plan
 
     return Plan(events=events, message_ids={m: conversation_id for m in message_ids if conversation_id})
-
-
-def _is_transient(exc: BaseException) -> bool:
-    from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
-
-    if isinstance(exc, (ConnectionError, ReadTimeoutError)):
-        return True
-    if isinstance(exc, ClientError):
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        code = exc.response.get("Error", {}).get("Code", "")
-        return status >= 500 or status == 429 or "Throttl" in code or code in {
-            "TooManyRequestsException", "LimitExceededException", "ProvisionedThroughputExceededException",
-            "RequestLimitExceeded", "TransactionConflictException", "InternalServerError"}
-    return False

@@ -14,8 +14,6 @@ from crm.settings import Settings
 from crm.topology import Consumer, consumers, rule_input_template
 from projections.tables import IDEMPOTENCY_TTL_ATTRIBUTE, conversations_table, events_table, idempotency_table
 
-ARCHIVE = "crm-archive"
-
 
 def provision(settings: Settings, rule_patterns: dict[str, dict[str, Any]] | None = None,
               visibility_timeout: int = 30) -> dict[str, str]:
@@ -36,7 +34,8 @@ def provision(settings: Settings, rule_patterns: dict[str, dict[str, Any]] | Non
                             TimeToLiveSpecification={"Enabled": True, "AttributeName": IDEMPOTENCY_TTL_ATTRIBUTE})
 
     bus_arn = events.create_event_bus(Name=settings.bus_name)["EventBusArn"]
-    events.create_archive(ArchiveName=ARCHIVE, EventSourceArn=bus_arn, RetentionDays=0)
+    # named like the bus, as infra/modules/bus names it
+    events.create_archive(ArchiveName=settings.bus_name, EventSourceArn=bus_arn, RetentionDays=0)
     for consumer in consumers(rule_patterns):
         create_consumer(settings, consumer, sqs, events, visibility_timeout)
 

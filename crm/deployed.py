@@ -62,20 +62,16 @@ def archive_replay(settings: Settings, start: str | None, end: str | None) -> di
     see replayed events, and they also ignore any event carrying ``replay-name``."""
     from datetime import datetime
 
-    from adapters.aws import client
-    from adapters.provision import ARCHIVE
+    from adapters.eventbridge_admin import start_archive_replay
     from crm.topology import consumers
 
     if not start or not end:
         raise UsageError("--archive needs --from TIME and --to TIME (ISO 8601)")
-    events = client("events", settings.region, settings.endpoint_url)
-    bus_arn = events.describe_event_bus(Name=settings.bus_name)["Arn"]
-    archive_arn = events.describe_archive(ArchiveName=ARCHIVE)["ArchiveArn"]
-    rule_arns = [events.describe_rule(Name=name, EventBusName=settings.bus_name)["Arn"]
-                 for c in consumers() if not c.side_effects for name in c.patterns]
-    name = f"crm-replay-{datetime.now().strftime('%Y%m%d%H%M%S')}"
-    response = events.start_replay(ReplayName=name, EventSourceArn=archive_arn,
-                                   EventStartTime=datetime.fromisoformat(start.replace("Z", "+00:00")),
-                                   EventEndTime=datetime.fromisoformat(end.replace("Z", "+00:00")),
-                                   Destination={"Arn": bus_arn, "FilterArns": rule_arns})
-    return {"replay": name, "state": response.get("State"), "rules": rule_arns}
+    try:
+        window = [datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (start, end)]
+    except ValueError as exc:
+        raise UsageError(f"--from/--to: {exc}") from None
+    rules = [name for c in consumers() if not c.side_effects for name in c.patterns]
+    return start_archive_replay(settings.region, settings.endpoint_url, bus_name=settings.bus_name,
+                                archive_name=settings.bus_name, rule_names=rules, start=window[0], end=window[1],
+                                name=f"crm-replay-{datetime.now().strftime('%Y%m%d%H%M%S')}")

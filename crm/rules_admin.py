@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from contextlib import AbstractContextManager, suppress
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -25,35 +25,6 @@ def delivered_form(data: dict[str, Any]) -> dict[str, Any]:
     if "detail-type" in data and "detail" in data:
         return data
     raise UsageError("the event file holds neither an EventBridge event nor a PutEvents entry")
-
-
-def matches_locally(settings: Settings, pattern: dict[str, Any], event: dict[str, Any]) -> bool:
-    """Ask the embedded EventBridge, not a matcher of ours: a scratch bus, the rule, a queue."""
-    from adapters.aws import client
-
-    events, sqs = client("events", settings.region), client("sqs", settings.region)
-    bus = "crm-rules-test"
-    with suppress(events.exceptions.ResourceAlreadyExistsException):
-        events.create_event_bus(Name=bus)
-    url = sqs.create_queue(QueueName="crm-rules-test")["QueueUrl"]
-    sqs.purge_queue(QueueUrl=url)
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="crm-rules-test", EventBusName=bus, EventPattern=json.dumps(pattern))
-    events.put_targets(Rule="crm-rules-test", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-    events.put_events(Entries=[{"Source": event["source"], "DetailType": event["detail-type"],
-                                "Detail": json.dumps(event["detail"]), "EventBusName": bus}])
-    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=0).get("Messages") or []
-    return bool(received)
-
-
-def matches_in_aws(settings: Settings, pattern: dict[str, Any], event: dict[str, Any]) -> bool:
-    from adapters.aws import client
-
-    full = {"id": "crm-rules-test", "account": "000000000000", "time": "2026-01-01T00:00:00Z",
-            "region": settings.region, "resources": [], "version": "0", **event}
-    result: bool = client("events", settings.region, settings.endpoint_url).test_event_pattern(
-        EventPattern=json.dumps(pattern), Event=json.dumps(full))["Result"]
-    return result
 
 
 def run(args: argparse.Namespace, stack: Callable[[argparse.Namespace], AbstractContextManager[Settings]]) -> int:
@@ -83,12 +54,16 @@ def run(args: argparse.Namespace, stack: Callable[[argparse.Namespace], Abstract
         event = delivered_form(json.loads(Path(args.event_file).read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read {args.event_file}: {exc}") from None
+    from adapters.eventbridge_admin import matches_on_scratch_bus, test_event_pattern
     from adapters.wiring import services
     from consumers.hooks import ServiceContext, outputs_of
     from events import DecodeError, from_delivered
 
     with stack(args) as settings:
-        matched = (matches_in_aws if args.stack == "aws" else matches_locally)(settings, rule.pattern, event)
+        if args.stack == "aws":
+            matched = test_event_pattern(settings.region, settings.endpoint_url, rule.pattern, event)
+        else:
+            matched = matches_on_scratch_bus(settings.region, rule.pattern, event)
         try:
             envelope = from_delivered(event)
         except DecodeError as exc:

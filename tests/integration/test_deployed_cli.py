@@ -72,3 +72,13 @@ def test_read_and_admin_commands_use_the_deployed_names(deployed: Path, capsys: 
 def test_mail_commands_refuse_a_deployed_stack(deployed: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--stack", "aws", "--stack-file", str(deployed), "ingest", "x.eml"]) == 2
     assert "local stack only" in capsys.readouterr().err
+
+
+def test_archive_replay_targets_only_the_projection_rule(deployed: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    aws = ["--stack", "aws", "--stack-file", str(deployed)]
+    assert main([*aws, "replay", "--archive", "--from", "2026-11-01T00:00:00Z", "--to", "2026-11-23T00:00:00Z"]) == 0
+    started = json.loads(capsys.readouterr().out)
+    assert started["replay"].startswith("crm-replay-")
+    assert [arn.rsplit("/", 1)[-1] for arn in started["rules"]] == ["crm-projector"]
+    assert main([*aws, "replay", "--archive", "--from", "yesterday", "--to", "today"]) == 2
+    assert "--from/--to" in capsys.readouterr().err

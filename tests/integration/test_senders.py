@@ -189,3 +189,26 @@ def test_a_reply_to_the_id_ses_gave_our_mail_finds_the_conversation(stack: Any) 
     ses_id = f"<{sent.ses_message_id}@email.amazonses.com>"  # type: ignore[attr-defined]
     follow = deliver(stack, make_mail(sender="Colleague <tom@other.example>", headers={"In-Reply-To": ses_id}))
     assert follow["conversation_id"] == result["conversation_id"]
+
+
+def test_a_transient_failure_backs_off_through_the_visibility_timeout(stack: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters import wiring
+    from adapters.queues import Queues
+
+    monkeypatch.setattr(wiring.services().settings, "backoff_base_seconds", 2.0)
+    delays: list[int] = []
+    real_delay = Queues.delay
+
+    def recording_delay(self: Queues, queue_arn: str, receipt_handle: str, seconds: int) -> None:
+        delays.append(seconds)
+        real_delay(self, queue_arn, receipt_handle, 0)  # keep the test fast; the value is what matters
+
+    throttle = SendError("SES Throttling", permanent=False, code="Throttling")
+    with mock.patch.object(Queues, "delay", recording_delay), \
+            mock.patch.object(SesMailer, "send", side_effect=[throttle, throttle, throttle, Sent("s-1"), Sent("s-2")]):
+        deliver(stack, make_mail())
+    assert len(delays) == 3
+    # full jitter: uniform in [0, base * 2^(attempt-1)], attempts 1, 2, 3 of one message or spread over two
+    assert all(0 <= d <= 8 for d in delays)
+    assert kinds(stack) == ["ack", "forward"] and event_types().count("MessageForwarded") == 1

@@ -3,8 +3,6 @@ attachments and their text under ``attachments/`` and ``extracted/``."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from botocore.exceptions import ClientError
 
 from adapters.aws import client, error_code
@@ -57,6 +55,3 @@ class BlobStore:
         url: str = self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
                                                    ExpiresIn=seconds)
         return url
-
-    def raw_client(self) -> Any:
-        return self._s3

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from adapters.queues import Queues
 from adapters.wiring import Services, services
 from events import Envelope, from_delivered
+from events.codec import is_replay
 
 
 def full_jitter(attempt: int, base: float, cap: float) -> int:
@@ -54,7 +55,7 @@ def run_batch(
 
     def record_handler(record: SQSRecord) -> None:
         body = body_of(record)
-        if side_effects and body.get("replay-name"):
+        if side_effects and is_replay(body):
             # archive replays rebuild read models; they must never send mail again
             logger.info("ignoring replayed event", replay=body.get("replay-name"), id=body.get("id"))
             return

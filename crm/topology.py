@@ -5,7 +5,7 @@ EventBridge patterns that feed them. The local stack provisions from it and
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 ALL_OUR_EVENTS: dict[str, Any] = {"source": [{"prefix": "crm."}]}
@@ -21,7 +21,6 @@ class Consumer:
     batch_size: int = 10
     reserved_concurrency: int | None = None
     wraps_rule_name: bool = False  # target input carries the rule's name (rules queue)
-    env: tuple[str, ...] = field(default_factory=tuple)
 
 
 def consumers(rule_patterns: dict[str, dict[str, Any]] | None = None) -> list[Consumer]:

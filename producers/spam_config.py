@@ -5,7 +5,7 @@ the shipped defaults apply, so a bad edit never stops mail."""
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import Protocol
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -49,7 +49,3 @@ def load_patterns(source: ParameterSource, name: str, *, ttl_seconds: int, match
         if metrics:
             metrics.add_metric(name="PatternCompileErrors", unit=MetricUnit.Count, value=1)
     return compiled
-
-
-def patterns_document(entries: list[dict[str, Any]]) -> str:
-    return json.dumps(entries, indent=2)

@@ -9,10 +9,6 @@ from events import Envelope
 from projections.conversations import fold
 
 
-class VersionConflictError(Protocol):
-    pass
-
-
 class StreamReader(Protocol):
     def read(self, stream_id: str, after_version: int = 0) -> list[Envelope]: ...
 

@@ -24,7 +24,7 @@ demo: $(STAMP_RUN)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy events producers consumers projections adapters mail crm
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist worksteal -q --durations=12
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

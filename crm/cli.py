@@ -185,8 +185,11 @@ def cmd_followups(args: argparse.Namespace) -> int:
 
 
 def cmd_infra(args: argparse.Namespace) -> int:
+    from consumers.rules.registry import default_registry
     from crm.infra_export import write_export
+    from crm.rules_admin import check_registered
 
+    check_registered(default_registry(load_settings().rules_module))
     target = Path(args.output)
     write_export(target)
     print(f"wrote {target}")
@@ -269,9 +272,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--archive", action="store_true", help="EventBridge archive replay (deployed stack)")
     p.add_argument("--from", dest="start")
     p.add_argument("--to", dest="end")
-    p = add("rules", cmd_rules, "hook rules: list, test, export")
-    p.add_argument("action", choices=["list", "test", "export"])
-    p.add_argument("name", nargs="?")
+    p = add("rules", cmd_rules, "hook rules: list | validate PATTERN.json | match PATTERN.json EVENT.json | "
+                                "test NAME EVENT.json | export")
+    p.add_argument("action", choices=["list", "validate", "match", "test", "export"])
+    p.add_argument("name", nargs="?", metavar="NAME|PATTERN.json")
     p.add_argument("event_file", nargs="?", metavar="EVENT.json")
     p.add_argument("--output", default="infra/topology.json")
     p = add("followups", cmd_followups, "follow-ups: run the schedule or list what is due")

@@ -60,6 +60,8 @@ def create_consumer(settings: Settings, consumer: Consumer, sqs: Any, events: An
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}),
     })["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    if consumer.wraps_rule_name and settings.rule_matching == "in-process":
+        return  # the bus routes hook rules itself (adapters.rule_routing): no EventBridge rule
     for rule_name, pattern in consumer.patterns.items():
         events.put_rule(Name=rule_name, EventBusName=settings.bus_name, EventPattern=json.dumps(pattern),
                         State="ENABLED")

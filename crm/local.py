@@ -100,7 +100,8 @@ def local_stack(settings: Settings, state: Path, *, fresh: bool = False, persist
     os.environ["AWS_DEFAULT_REGION"] = settings.region
     os.environ["CRM_OUTBOX_DIR"] = str(state / "outbox")
     # the handlers build their own settings from the environment, like a Lambda
-    local_settings = settings.model_copy(update={"endpoint_url": None, "backoff_base_seconds": float(
+    local_settings = settings.model_copy(update={"endpoint_url": None, "rule_matching": "in-process",
+                                                 "backoff_base_seconds": float(
         os.environ.get("CRM_BACKOFF_BASE_SECONDS", settings.backoff_base_seconds))})
     os.environ.update(settings_environment(local_settings))
     os.environ.pop("CRM_ENDPOINT_URL", None)

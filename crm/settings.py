@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     followup_days: float = Field(5, gt=0)
     nudge_hours: float = Field(48, gt=0)
     rules_module: str | None = None
+    # hook rules matched by EventBridge rules (AWS), or in-process by the bus with
+    # EventBridge's semantics (the local stack sets this: moto's matching is not AWS's)
+    rule_matching: Literal["eventbridge", "in-process"] = "eventbridge"
     lead_weights: dict[str, int] = {}
 
     @field_validator("public_address", "private_mailbox")

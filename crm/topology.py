@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 ALL_OUR_EVENTS: dict[str, Any] = {"source": [{"prefix": "crm."}]}
+RULES_CONSUMER = "rules"  # the consumer (and queue suffix) every hook rule feeds
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def consumers(rule_patterns: dict[str, dict[str, Any]] | None = None) -> list[Co
             timeout_seconds=120,
         ),
         Consumer(
-            "rules",
+            RULES_CONSUMER,
             "consumers.hooks.handler",
             {f"crm-rule-{name}": pattern for name, pattern in sorted(rule_patterns.items())},
             wraps_rule_name=True,

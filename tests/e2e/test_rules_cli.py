@@ -85,6 +85,17 @@ def test_exports_refuse_while_a_rule_is_refused(tmp_path: Path, monkeypatch: pyt
         sys.modules.pop("crm_user_rules.bad", None)
 
 
+def test_the_readme_lists_every_operator() -> None:
+    from events.pattern_rules import ANYTHING_BUT_FORMS, OPERATORS
+    from tests.conftest import ROOT
+
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Add a rule", 1)[1].split("\n## ", 1)[0]
+    for operator in (*OPERATORS, "$or"):
+        assert f"| `{operator}`" in section, operator
+    for form in ANYTHING_BUT_FORMS:
+        assert f'{{"{form}": ' in section, form
+
+
 def test_a_direct_registration_still_raises() -> None:
     registry = Registry()
     with pytest.raises(ValueError, match="anything-but"):

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters.aws import client
 from adapters.bus import EventBus
 from adapters.queues import Queues
 from events import Envelope
@@ -104,3 +105,42 @@ class RuleRoutingBus(EventBus):
         # after PutEvents succeeded, as EventBridge delivers only what it accepted; if this
         # fails the invocation fails and is retried, and the hooks consumer dedupes
         route([delivered_event(e, self.region) for e in envelopes], self.patterns(), self._queues, self.rules_queue)
+
+
+CATCH_ALL: dict[str, Any] = {"source": [{"prefix": ""}]}  # every event has a string source
+
+
+class OutsideEvents:
+    """Events other processes put on the local bus (``crm serve --aws-port``) reach the hook
+    rules too: an EventBridge rule copies every event to ``queue``, and :meth:`forward`
+    routes those this process did not publish (and route) itself."""
+
+    def __init__(self, bus_name: str, region: str, endpoint_url: str | None = None, *, queue: str,
+                 rules_queue: str, patterns: Patterns) -> None:
+        self.queue, self.rules_queue, self.patterns = queue, rules_queue, patterns
+        self._queues = Queues(region, endpoint_url)
+        self._sqs = client("sqs", region, endpoint_url)
+        events = client("events", region, endpoint_url)
+        url = self._sqs.create_queue(QueueName=queue)["QueueUrl"]
+        arn = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name=queue, EventBusName=bus_name, EventPattern=json.dumps(CATCH_ALL), State="ENABLED")
+        events.put_targets(Rule=queue, EventBusName=bus_name, Targets=[{"Id": "outside", "Arn": arn}])
+
+    def forward(self) -> int:
+        """Route every waiting outside event; how many rule deliveries that made."""
+        sent = 0
+        while messages := self._queues.receive(self.queue, limit=10):
+            events = []
+            for message in messages:
+                try:
+                    event = json.loads(message["Body"])
+                except ValueError:
+                    event = None
+                if isinstance(event, dict) and not routed_here(event):
+                    event.setdefault("account", LOCAL_ACCOUNT)  # moto leaves it out
+                    events.append(event)
+            if events:
+                sent += route(events, self.patterns(), self._queues, self.rules_queue)
+            for message in messages:
+                self._queues.delete(self.queue, message["ReceiptHandle"])
+        return sent

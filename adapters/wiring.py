@@ -37,7 +37,7 @@ class Services:
 
             rules_module = self.settings.rules_module
             return RuleRoutingBus(self.settings.bus_name, *self._where, rules_queue=self.settings.queue_name(
-                RULES_CONSUMER), patterns=lambda: {r.name: r.pattern for r in default_registry(rules_module).rules()})
+                RULES_CONSUMER), patterns=lambda: default_registry(rules_module).patterns())
         return EventBus(self.settings.bus_name, *self._where)
 
     @cached_property

@@ -108,6 +108,10 @@ class Registry:
     def rules(self) -> list[Rule]:
         return sorted(self._rules.values(), key=lambda r: r.name)
 
+    def patterns(self) -> dict[str, dict[str, Any]]:
+        """Each registered rule's pattern, by rule name."""
+        return {r.name: r.pattern for r in self.rules()}
+
     def get(self, name: str) -> Rule:
         try:
             return self._rules[name]

@@ -90,3 +90,34 @@ def test_moto_carries_no_hook_rule_and_every_matching_rule_is_routed(stack: Any)
     # the built-in hook rules ran from the in-process routing
     assert "LeadScored" in event_types()
     assert outbox(stack)
+
+
+def test_events_put_on_the_bus_from_outside_reach_the_hook_rules_once(stack: Any) -> None:
+    from adapters.aws import client
+    from adapters.wiring import services
+    from crm.flows import drain_all
+    from crm.serve import watch_outside_events
+    from events import Envelope, to_entry
+    from tests.conftest import deliver, make_mail
+
+    outside = watch_outside_events(stack.settings)
+    seen: list[str] = []
+
+    def outside_seen(event: Envelope, context: Any) -> list[Any]:
+        seen.append(event.event_id)
+        return []
+
+    BUILTINS.rule("outside-seen", pattern={"detail": {"meta": {"event_id": [{"prefix": "outside-"}]}}})(outside_seen)
+    try:
+        deliver(stack, make_mail())
+        assert outside.forward() == 0  # the stack's own events were routed when published: not twice
+        received = next(e for e in services().store.all_events() if e.type == "MessageReceived")
+        for n in range(3):  # another program puts events on the bus through the AWS endpoint
+            copy = received.model_copy(update={"meta": received.meta.model_copy(update={"event_id": f"outside-{n}"})})
+            client("events", stack.settings.region).put_events(Entries=[to_entry(copy, stack.settings.bus_name)])
+        assert outside.forward() >= 3
+        drain_all(stack.settings)
+        assert sorted(seen) == ["outside-0", "outside-1", "outside-2"]
+        assert outside.forward() == 0
+    finally:
+        BUILTINS._rules.pop("outside-seen", None)

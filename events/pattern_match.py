@@ -160,11 +160,11 @@ def _anything_but(arg: Any, value: Any) -> bool:
         ((form, inner),) = arg.items()
         if not isinstance(value, str):
             return False
-        if form == "prefix":
-            return not value.startswith(inner)
-        if form == "suffix":
-            return not value.endswith(inner)
         items = inner if isinstance(inner, list) else [inner]
+        if form == "prefix":
+            return not any(value.startswith(item) for item in items)
+        if form == "suffix":
+            return not any(value.endswith(item) for item in items)
         if form == "equals-ignore-case":
             return all(value.lower() != item.lower() for item in items)
         return all(_wildcard(item).fullmatch(value) is None for item in items)

@@ -17,12 +17,14 @@ the pattern and the problem:
   network with a prefix length; ``wildcard`` a string without consecutive ``*`` where
   a backslash escapes only ``*`` or ``\\``;
 - ``anything-but`` takes a string, a number, a non-empty list of only strings or only
-  numbers, or an object with one of ``prefix`` / ``suffix`` (a single string),
-  ``equals-ignore-case`` / ``wildcard`` (a string or a non-empty list of strings);
+  numbers, or an object with one of ``prefix``, ``suffix``, ``equals-ignore-case``,
+  ``wildcard``, each taking a string or a non-empty list of strings (prefixes and
+  suffixes non-empty);
 - ``numeric`` takes ``[op, n]`` (``op`` one of ``< <= = > >=``) or a range
   ``[">"|">=", low, "<"|"<=", high]`` with ``low < high``; numbers lie within
   +/-5.0e9 (the documented limit of numeric matching);
-- ``$or`` takes a list of at least two non-empty patterns;
+- ``$or`` takes a list of at least two non-empty patterns, inside which no field may be
+  named like an operator (``prefix``, ``numeric``, ``<`` ...: EventBridge reserves them);
 - the pattern's JSON is at most :data:`MAX_PATTERN_CHARS` characters, and its ``$or``
   branches expand to at most :data:`MAX_COMBINATIONS` alternatives (EventBridge
   refuses rules that are "too complex"; AWS does not publish the exact threshold, so
@@ -47,6 +49,8 @@ NUMERIC_OPS = ("<", "<=", "=", ">", ">=")
 LOWER_BOUNDS = (">", ">=")
 UPPER_BOUNDS = ("<", "<=")
 NUMERIC_LIMIT = 5.0e9
+# field names EventBridge refuses inside an $or branch (its operators and comparisons)
+RESERVED_IN_OR = frozenset((*OPERATORS, "exactly", *NUMERIC_OPS))
 MAX_PATTERN_CHARS = 2048
 MAX_COMBINATIONS = 1000
 
@@ -102,17 +106,19 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _object(pattern: dict[str, Any], path: str) -> None:
+def _object(pattern: dict[str, Any], path: str, in_or: bool = False) -> None:
     if not pattern:
         raise InvalidPattern(path, "an empty object matches nothing; EventBridge refuses it")
     for key, value in pattern.items():
         if not isinstance(key, str):
             raise InvalidPattern(path, f"field names are strings, got {key!r}")
         here = f"{path}.{key}" if path else key
+        if in_or and key in RESERVED_IN_OR:
+            raise InvalidPattern(here, f"{key!r} is reserved by EventBridge and cannot name a field inside '$or'")
         if key == "$or":
             _or(value, here)
         elif isinstance(value, dict):
-            _object(value, here)
+            _object(value, here, in_or)
         elif isinstance(value, list):
             _values(value, here)
         else:
@@ -125,7 +131,7 @@ def _or(value: Any, path: str) -> None:
     for i, alternative in enumerate(value):
         if not isinstance(alternative, dict):
             raise InvalidPattern(f"{path}[{i}]", f"each '$or' alternative is a pattern object, got {_kind(alternative)}")
-        _object(alternative, f"{path}[{i}]")
+        _object(alternative, f"{path}[{i}]", in_or=True)
 
 
 def _values(values: list[Any], path: str) -> None:
@@ -137,9 +143,7 @@ def _values(values: list[Any], path: str) -> None:
             _operator(value, here)
         elif isinstance(value, list):
             raise InvalidPattern(here, "arrays are not allowed inside a field's array of match values")
-        elif _is_number(value):
-            _number(value, here)
-        elif value is not None and not isinstance(value, (str, bool)):
+        elif value is not None and not _is_number(value) and not isinstance(value, (str, bool)):
             raise InvalidPattern(here, f"{value!r} is not a JSON value EventBridge can match")
 
 
@@ -253,18 +257,14 @@ def _anything_but(arg: Any, path: str) -> None:
                                        f"{', '.join(ANYTHING_BUT_FORMS)}; got {', '.join(map(repr, arg)) or 'none'}")
         ((form, inner),) = arg.items()
         here = f"{path}.{form}"
-        if form in ("prefix", "suffix"):
-            if not isinstance(inner, str):
-                raise InvalidPattern(here, f"'anything-but' {form!r} takes a single string, got {_kind(inner)}")
-            if not inner:
-                raise InvalidPattern(here, f"'anything-but' {form!r} takes a non-empty string")
-            return
         items = inner if isinstance(inner, list) else [inner]
         if not items:
             raise InvalidPattern(here, f"'anything-but' {form!r} takes a string or a non-empty list of strings")
         for item in items:
             if not isinstance(item, str):
                 raise InvalidPattern(here, f"'anything-but' {form!r} takes strings, got {_kind(item)}")
+            if form in ("prefix", "suffix") and not item:
+                raise InvalidPattern(here, f"'anything-but' {form!r} takes non-empty strings")
             if form == "wildcard":
                 _wildcard(item, here)
         return

@@ -78,6 +78,9 @@ def _cases() -> list[Case]:
     add("exact", "true is not string", {"detail": {"ok": [True]}}, event({"ok": "true"}), NO_MATCH)
     add("exact", "false is not true", {"detail": {"ok": [True]}}, event({"ok": False}), NO_MATCH)
     add("exact", "true is not 1", {"detail": {"ok": [True]}}, event({"ok": 1}), NO_MATCH)
+    add("exact", "big number (an account id)", {"detail": {"acct": [123456789012]}}, event({"acct": 123456789012}),
+        MATCH)
+    add("exact", "operator name outside $or is a field", {"detail": {"prefix": ["x"]}}, event({"prefix": "x"}), MATCH)
     add("exact", "value not an array", {"source": "aws.ec2"}, event(), INVALID)
     add("exact", "number not an array", {"detail": {"count": 5}}, event({"count": 5}), INVALID)
     add("exact", "null not an array", {"detail": {"count": None}}, event(), INVALID)
@@ -246,13 +249,21 @@ def _cases() -> list[Case]:
     add("anything-but-prefix", "region elsewhere", {"region": [{"anything-but": {"prefix": "us-"}}]},
         event(region="eu-west-1"), MATCH)
     add("anything-but-prefix", "number operand", {"source": [{"anything-but": {"prefix": 123}}]}, event(), INVALID)
-    add("anything-but-prefix", "list operand", {"source": [{"anything-but": {"prefix": ["aws.", "crm."]}}]}, event(),
-        INVALID)
+    add("anything-but-prefix", "list", {"source": [{"anything-but": {"prefix": ["aws.", "crm."]}}]}, event(),
+        NO_MATCH)
+    add("anything-but-prefix", "list, none", {"source": [{"anything-but": {"prefix": ["gcp.", "crm."]}}]}, event(),
+        MATCH)
+    add("anything-but-prefix", "empty string in a list", {"source": [{"anything-but": {"prefix": ["aws.", ""]}}]},
+        event(), INVALID)
     add("anything-but-prefix", "empty operand", {"source": [{"anything-but": {"prefix": ""}}]}, event(), INVALID)
     add("anything-but-suffix", "docs example", {"detail": {"FileName": [{"anything-but": {"suffix": ".png"}}]}},
         event({"FileName": "notes.txt"}), MATCH)
     add("anything-but-suffix", "has suffix", {"detail": {"FileName": [{"anything-but": {"suffix": ".png"}}]}},
         event({"FileName": "image.png"}), NO_MATCH)
+    add("anything-but-suffix", "list", {"detail": {"FileName": [{"anything-but": {"suffix": [".png", ".jpg"]}}]}},
+        event({"FileName": "image.jpg"}), NO_MATCH)
+    add("anything-but-suffix", "empty operand", {"detail": {"FileName": [{"anything-but": {"suffix": ""}}]}},
+        event(), INVALID)
     add("anything-but-suffix", "number operand", {"detail": {"FileName": [{"anything-but": {"suffix": 5}}]}},
         event(), INVALID)
     add("anything-but-ignore-case", "docs example",
@@ -369,6 +380,9 @@ def _cases() -> list[Case]:
     add("$or", "not a list", {"$or": "source"}, event(), INVALID)
     add("$or", "alternative not an object", {"$or": [{"source": ["aws.ec2"]}, "region"]}, event(), INVALID)
     add("$or", "empty alternative", {"$or": [{"source": ["aws.ec2"]}, {}]}, event(), INVALID)
+    add("$or", "operator name as a field", {"$or": [{"source": ["aws.ec2"]}, {"detail": {"prefix": ["x"]}}]},
+        event(), INVALID)
+    add("$or", "comparison as a field", {"$or": [{"source": ["aws.ec2"]}, {"<": ["x"]}]}, event(), INVALID)
     add("$or", "bad pattern inside", {"$or": [{"source": ["aws.ec2"]}, {"region": [{"prefix": 1}]}]}, event(),
         INVALID)
 

@@ -20,7 +20,7 @@ def noop(event: Any, context: Any) -> list[Any]:
     ({"source": [{"exists": "yes"}]}, "source[0].exists", "'exists' takes true or false"),
     ({"$or": [{"source": ["a"]}]}, "$or", "at least two"),
     ({}, "top", "empty object"),
-    ({"source": [{"anything-but": {"prefix": 123}}]}, "source[0].anything-but.prefix", "single string"),
+    ({"source": [{"anything-but": {"prefix": 123}}]}, "source[0].anything-but.prefix", "takes strings, got a number"),
 ])
 def test_a_bad_pattern_is_refused_naming_the_rule_the_path_and_the_problem(pattern: dict[str, Any], path: str,
                                                                           problem: str) -> None:

@@ -14,7 +14,8 @@ documented ones:
   ``prefix``/``suffix``/``equals-ignore-case``/``wildcard``/``cidr`` only match
   strings, ``numeric`` only numbers;
 - ``exists`` works on leaf values only: a field holding an object (or an empty array)
-  does not exist for it; ``anything-but`` never matches a missing field.
+  does not exist for it; ``anything-but`` never matches a missing field, and matches any
+  present value it does not exclude (a number is not excluded by a string form).
 
 :func:`matches` assumes a pattern that :func:`events.pattern_rules.validate_pattern`
 accepts (rules are validated when they are registered).
@@ -159,7 +160,7 @@ def _anything_but(arg: Any, value: Any) -> bool:
     if isinstance(arg, dict):
         ((form, inner),) = arg.items()
         if not isinstance(value, str):
-            return False
+            return True  # a number, true/false or null is none of the strings it excludes
         items = inner if isinstance(inner, list) else [inner]
         if form == "prefix":
             return not any(value.startswith(item) for item in items)

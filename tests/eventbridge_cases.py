@@ -227,6 +227,8 @@ def _cases() -> list[Case]:
     add("anything-but", "number list excluded", {"detail": {"x-limit": [{"anything-but": [100, 200, 300]}]}},
         event({"x-limit": 200}), NO_MATCH)
     add("anything-but", "missing field", {"detail": {"location": [{"anything-but": "us-east"}]}}, event(), NO_MATCH)
+    add("anything-but", "number is not an excluded string", {"detail": {"x-limit": [{"anything-but": "100"}]}},
+        event({"x-limit": 100}), MATCH)
     add("anything-but", "case-sensitive", {"detail": {"state": [{"anything-but": "TERMINATED"}]}}, event(), MATCH)
     add("anything-but", "mixed list", {"detail": {"state": [{"anything-but": ["stopped", 100]}]}}, event(), INVALID)
     add("anything-but", "empty list", {"detail": {"state": [{"anything-but": []}]}}, event(), INVALID)
@@ -260,6 +262,8 @@ def _cases() -> list[Case]:
         event({"FileName": "notes.txt"}), MATCH)
     add("anything-but-suffix", "has suffix", {"detail": {"FileName": [{"anything-but": {"suffix": ".png"}}]}},
         event({"FileName": "image.png"}), NO_MATCH)
+    add("anything-but-suffix", "number is not excluded", {"detail": {"size": [{"anything-but": {"suffix": "5"}}]}},
+        event({"size": 15}), MATCH)
     add("anything-but-suffix", "list", {"detail": {"FileName": [{"anything-but": {"suffix": [".png", ".jpg"]}}]}},
         event({"FileName": "image.jpg"}), NO_MATCH)
     add("anything-but-suffix", "empty operand", {"detail": {"FileName": [{"anything-but": {"suffix": ""}}]}},

@@ -90,16 +90,16 @@ class Registry:
         def register(function: RuleFunction) -> RuleFunction:
             try:
                 check_rule(name, pattern)
+                existing = self._rules.get(name)
+                if existing is not None and existing.function is not function:
+                    raise PatternError(f"rule {name!r} is registered twice")
             except PatternError as exc:
                 if not self.lenient:
                     raise
-                self.refused[name] = str(exc)
+                self.refused[name if name not in self._rules else f"{name} (again)"] = str(exc)
                 log.error("refused %s", exc)
                 return function
             self.refused.pop(name, None)
-            existing = self._rules.get(name)
-            if existing is not None and existing.function is not function:
-                raise PatternError(f"rule {name!r} is registered twice")
             self._rules[name] = Rule(name, pattern, function, description or (function.__doc__ or "").strip())
             return function
 
@@ -166,8 +166,15 @@ def _load_file(file: Path) -> None:
     if spec is None or spec.loader is None:
         raise PatternError(f"cannot load rules from {file}")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    sys.modules[module_name] = module  # kept even if it fails: a broken file is not re-run per event
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        if not BUILTINS.lenient:
+            raise
+        # the rules it registered before failing stay; the others, and the mail flow, go on
+        BUILTINS.refused[str(file)] = f"rules file {file}: {type(exc).__name__}: {exc}"
+        log.error("refused %s", BUILTINS.refused[str(file)])
 
 
 def default_registry(rules_module: str | None = None) -> Registry:

@@ -46,8 +46,16 @@ def _rules_file(folder: Path) -> None:
         lines += ["", f"@rule('bad-{i}', pattern={pattern!r})", f"def bad_{i}(event, context):",
                   "    return [OutboundMail(kind='notice', subject='bad rule ran', text='')]", ""]
     lines.append(GOOD_RULE)
+    lines += ["", "@rule('envelope-alert', pattern={'source': ['crm.inbound']})",  # the same name again
+              "def duplicate(event, context):", "    return [OutboundMail(kind='notice', subject='dup', text='')]"]
     folder.mkdir()
     (folder / "rules.py").write_text("\n".join(lines), encoding="utf-8")
+    # a file that fails half-way: what it registered before failing stays, the rest goes on
+    (folder / "z_broken.py").write_text(
+        "from consumers.rules import OutboundMail, rule\n\n\n"
+        "@rule('envelope-early', pattern={'detail-type': ['FirstContact']})\n"
+        "def early(event, context):\n    return [OutboundMail(kind='notice', subject='early', text='')]\n\n\n"
+        "raise RuntimeError('a typo in my rules file')\n", encoding="utf-8")
 
 
 def _json_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
@@ -66,12 +74,16 @@ def test_invalid_rules_are_refused_and_mail_and_the_other_rules_go_on(workdir: P
     assert {"AcknowledgementSent", "MessageForwarded", "LeadScored"} <= set(result["events"])
     assert main(["--state", state, "outbox", "--json"]) == 0
     sent = _json_lines(capsys)
-    assert [m["subject"] for m in sent if m["kind"] == "notice"] == ["envelope matched"]
+    assert sorted(m["subject"] for m in sent if m["kind"] == "notice") == ["early", "envelope matched"]
     assert main(["--state", state, "rules", "list", "--json"]) == 0
     listed = _json_lines(capsys)
     refused = {r["name"]: r["refused"] for r in listed if "refused" in r}
-    assert set(refused) == {f"bad-{i}" for i in range(len(INVALID_PATTERNS))}
-    assert all(reason.startswith(f"rule '{name}': pattern at ") for name, reason in refused.items())
+    broken = str(Path("my_rules") / "z_broken.py")
+    assert set(refused) == {f"bad-{i}" for i in range(len(INVALID_PATTERNS))} | {"envelope-alert (again)", broken}
+    assert all(reason.startswith(f"rule '{name}': pattern at ") for name, reason in refused.items()
+               if name.startswith("bad-"))
+    assert "registered twice" in refused["envelope-alert (again)"]
+    assert "RuntimeError: a typo in my rules file" in refused[broken]
     assert "envelope-alert" in {r["name"] for r in listed if "pattern" in r}
     assert main(["--state", state, "dlq", "list", "--json"]) == 0
     assert all(r["count"] == 0 for r in _json_lines(capsys))

@@ -12,11 +12,12 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
 from html.parser import HTMLParser
 
 from mail.addresses import all_addresses, normalise, printable, split_address
+from mail.bounded import parse_message, walk
+from mail.limits import DEFAULT_LIMITS, MailLimits, decode_text
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 MAX_ID = 250  # longer Message-IDs exist only in hostile mail; DynamoDB keys stop at 2 KB
@@ -117,34 +118,31 @@ def _decode_part(part: Message, defects: list[str]) -> str:
             return content.decode("utf-8", errors="replace")
     except Exception as exc:
         defects.append(f"part {part.get_content_type()}: {type(exc).__name__}: {exc}")
-    payload = part.get_payload(decode=True)
+    try:
+        payload = part.get_payload(decode=True)
+        charset = part.get_content_charset()
+    except Exception:
+        return ""
     if isinstance(payload, bytes):
-        charset = part.get_content_charset() or "utf-8"
-        try:
-            return payload.decode(charset, errors="replace")
-        except LookupError:
-            return payload.decode("latin-1", errors="replace")
+        return decode_text(payload, charset, fallback="latin-1" if charset else "utf-8")
     return ""
 
 
-def walk_leaves(message: Message, path: str = "1", depth: int = 0) -> Iterator[tuple[Message, str]]:
-    """(part, path) for every leaf part, depth-bounded against hostile nesting."""
-    if depth > 30:
-        return
-    if message.is_multipart():
-        payload = message.get_payload()
-        if isinstance(payload, list):
-            for index, child in enumerate(payload, start=1):
-                yield from walk_leaves(child, f"{path}.{index}" if depth else str(index), depth + 1)
-        return
-    yield message, path
+def walk_leaves(message: Message, max_depth: int = DEFAULT_LIMITS.depth) -> Iterator[tuple[Message, str]]:
+    """(part, path) for every leaf part, iteratively; paths are ``1``, ``2.1`` ... and
+    a single-part mail's body is ``1``."""
+    for part, path, _depth in walk(message, max_depth):
+        if not part.is_multipart():
+            yield part, path or "1"
 
 
-def parse(raw: bytes, scan_bytes: int = 64 * 1024) -> ParsedMail:
+def parse(raw: bytes, scan_bytes: int = 64 * 1024, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
+    """The facts of one mail, within ``limits`` (see :mod:`mail.bounded`). Never raises."""
     defects: list[str] = []
     if b"\x00" in raw:
         defects.append("NUL bytes in the raw mail")
-    message = message_from_bytes(raw, policy=policy.default)
+    message, bounded = parse_message(raw, limits)
+    defects.extend(bounded)
 
     def header(name: str) -> list[str]:
         return _safe_header(message, name, defects)
@@ -164,7 +162,7 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024) -> ParsedMail:
     html_parts: list[str] = []
     attachments: list[Attachment] = []
     budget = scan_bytes
-    for part, path in walk_leaves(message):
+    for part, path in walk_leaves(message, limits.depth):
         content_type = part.get_content_type()
         disposition = (part.get_content_disposition() or "").lower()
         filename = None
@@ -185,7 +183,7 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024) -> ParsedMail:
         (html_parts if content_type == "text/html" else text_parts).append(text)
     for msg_defect in message.defects:
         defects.append(type(msg_defect).__name__)
-    for part in message.walk():
+    for part, _path, _depth in walk(message, limits.depth):
         if part is not message:
             defects.extend(f"{type(d).__name__} in {part.get_content_type()}" for d in part.defects)
 

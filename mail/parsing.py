@@ -136,6 +136,41 @@ def walk_leaves(message: Message, max_depth: int = DEFAULT_LIMITS.depth) -> Iter
             yield part, path or "1"
 
 
+MAX_NAME = 200  # file names and content types longer than this are cut: they become event fields
+
+
+def attachment_of(part: Message, path: str, defects: list[str] | None = None) -> Attachment | None:
+    """The attachment a leaf part is, or None for body text: the one rule the inbound
+    decision and the extractor share, so both name the same parts."""
+    content_type = part.get_content_type()[:MAX_NAME]
+    filename = None
+    try:
+        disposition = (part.get_content_disposition() or "").lower()
+        filename = part.get_filename()
+    except Exception:
+        disposition = ""
+        if defects is not None:
+            defects.append(f"part {path}: unreadable filename")
+    if not (disposition == "attachment" or filename or not content_type.startswith("text/")):
+        return None
+    if not (content_type == "message/rfc822" or not (content_type.startswith("text/") and not filename)):
+        return None
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    size = len(payload) if isinstance(payload, bytes) else 0
+    return Attachment(printable(filename)[:MAX_NAME] if filename else f"part-{path}", content_type, size, path)
+
+
+def attachments_of(message: Message, limits: MailLimits = DEFAULT_LIMITS) -> Iterator[tuple[Message, Attachment]]:
+    """(part, attachment) for every attachment of a parsed mail, in document order."""
+    for part, path in walk_leaves(message, limits.depth):
+        attachment = attachment_of(part, path)
+        if attachment is not None:
+            yield part, attachment
+
+
 def parse(raw: bytes, scan_bytes: int = 64 * 1024, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
     """The facts of one mail, within ``limits`` (see :mod:`mail.bounded`). Never raises."""
     defects: list[str] = []
@@ -163,21 +198,13 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024, limits: MailLimits = DEFAULT_
     attachments: list[Attachment] = []
     budget = scan_bytes
     for part, path in walk_leaves(message, limits.depth):
-        content_type = part.get_content_type()
-        disposition = (part.get_content_disposition() or "").lower()
-        filename = None
-        try:
-            filename = part.get_filename()
-        except Exception:
-            defects.append(f"part {path}: unreadable filename")
-        if disposition == "attachment" or filename or not content_type.startswith("text/"):
-            payload = part.get_payload(decode=True)
-            size = len(payload) if isinstance(payload, bytes) else 0
-            if content_type == "message/rfc822" or not (content_type.startswith("text/") and not filename):
-                attachments.append(Attachment(filename or f"part-{path}", content_type, size, path))
-                continue
+        attachment = attachment_of(part, path, defects)
+        if attachment is not None:
+            attachments.append(attachment)
+            continue
         if budget <= 0:
             continue
+        content_type = part.get_content_type()
         text = _decode_part(part, defects)[:budget]
         budget -= len(text)
         (html_parts if content_type == "text/html" else text_parts).append(text)
@@ -229,4 +256,4 @@ def headers_only(header_pairs: list[tuple[str, str]]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", errors="replace")
 
 
-__all__ = ["Attachment", "ParsedMail", "headers_only", "html_to_text", "normalise", "parse"]
+__all__ = ["Attachment", "ParsedMail", "attachment_of", "attachments_of", "headers_only", "html_to_text", "normalise", "parse"]

@@ -111,7 +111,7 @@ class _Scan:
         """The header block at ``pos``, bounded (nothing emitted yet)."""
         raw, limits = self.raw, self.limits
         fields: list[list[bytes]] = []
-        total = 0
+        total = field_size = 0
         eol, blank = b"\r\n", b""
         while pos < len(raw):
             if not _HEADER_LINE.match(raw, pos):
@@ -129,9 +129,12 @@ class _Scan:
                 self.defect(f"header line of {len(line)} bytes cut at {limits.header_line}")
                 line = line[: limits.header_line] + (m.group() if m else b"")
             if line[:1] in (b" ", b"\t"):
-                if fields:
+                if fields and field_size + len(line) <= limits.header_line:
                     fields[-1].append(line)
+                    field_size += len(line)
                     total += len(line)
+                elif fields:
+                    self.defect(f"header field over {limits.header_line} bytes cut")
                 pos = end
             else:
                 if len(fields) >= limits.headers or total + len(line) > limits.header_bytes:
@@ -141,11 +144,9 @@ class _Scan:
                     pos = skip.start() if skip else len(raw)
                     continue
                 fields.append([line])
+                field_size = len(line)
                 total += len(line)
                 pos = end
-            if total > limits.header_bytes:  # one field's continuation lines alone
-                self.defect(f"header field over {limits.header_bytes} bytes dropped")
-                total -= sum(len(x) for x in fields.pop())
         content_type: bytes | None = None
         bounded: list[bytes] = []
         for lines in fields:

@@ -24,9 +24,9 @@ from functools import lru_cache
 @dataclass(frozen=True)
 class MailLimits:
     headers: int = 1000  # header fields kept per header block (the mail's and each part's)
-    header_line: int = 65_536  # bytes kept of one physical header line
-    header_bytes: int = 524_288  # bytes kept of one header block
-    addresses: int = 200  # addresses kept per address header (From, To, Cc, Reply-To, ...)
+    header_line: int = 8192  # bytes kept of one header field, its folded lines together (a line: 998)
+    header_bytes: int = 131_072  # bytes kept of one header block (the mail's, or a part's)
+    addresses: int = 100  # addresses kept per address header (From, To, Cc, Reply-To, ...)
     references: int = 20  # newest message ids kept of References / In-Reply-To
     depth: int = 20  # MIME nesting (multipart and message/*) beyond which a part is opaque text
     parts: int = 1100  # MIME parts beyond which the rest of the mail is an unparsed epilogue

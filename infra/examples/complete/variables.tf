@@ -145,9 +145,9 @@ variable "mail_limits" {
   description = "Bounds on every parse of a mail (Settings.mail_max_*, CRM_MAIL_MAX_*); defaults as mail.limits.MailLimits."
   type = object({
     headers       = optional(number, 1000)
-    header_line   = optional(number, 65536)
-    header_bytes  = optional(number, 524288)
-    addresses     = optional(number, 200)
+    header_line   = optional(number, 8192)
+    header_bytes  = optional(number, 131072)
+    addresses     = optional(number, 100)
     references    = optional(number, 20)
     depth         = optional(number, 20)
     parts         = optional(number, 1100)

@@ -63,6 +63,7 @@ def consumers(rule_patterns: dict[str, dict[str, Any]] | None = None) -> list[Co
             {"crm-attachments": {"source": ["crm.inbound", "crm.admin"], "detail-type": ["MessageReceived"],
                                  "detail": {"data": {"attachment_count": [{"numeric": [">", 0]}]}}}},
             timeout_seconds=120,
+            batch_size=1,  # one mail may use most of the timeout (Settings.attachments_budget_seconds)
         ),
         Consumer(
             RULES_CONSUMER,

@@ -196,3 +196,19 @@ def decide(
         if suppressed is None:
             message_ids.append(ack_message_id(conversation_id, receipt.ses_message_id, policy.public_domain))
     return InboundDecision("accepted", suppressed, conversation_id, planned, message_ids=message_ids)
+
+
+def unparseable(receipt: Receipt, *, bucket: str, raw_key: str, error: BaseException,
+                mail: ParsedMail | None = None) -> InboundDecision:
+    """The decision when deciding itself failed: the mail is quarantined with the
+    error as its reason (it can be released), so it is never left without one."""
+    reason = f"unparseable: {type(error).__name__}: {str(error)[:300]}"
+    quarantine_key = f"{QUARANTINE_PREFIX}{receipt.ses_message_id}"
+    event = SpamRejected(
+        ses_message_id=receipt.ses_message_id, stage="unparseable", reason=reason, bucket=bucket, raw_key=raw_key,
+        quarantine_key=quarantine_key, from_address=mail.from_address if mail else None,
+        envelope_sender=receipt.envelope_sender, subject=mail.subject[:500] if mail else "",
+        recipients=receipt.recipients[:50], received_at=receipt.timestamp,
+    )
+    return InboundDecision("rejected", reason, None, [Planned(quarantine_stream(receipt.ses_message_id), event)],
+                           quarantine_key=quarantine_key)

@@ -337,3 +337,20 @@ def test_outputs_for_the_cli_are_named_like_settings(tf: TF) -> None:
     settings = value(outputs["settings"]["value"])
     assert set(settings) <= set(Settings.model_fields)
     assert {n.removeprefix("CRM_").lower() for n in LAMBDA_ENVIRONMENT} <= set(settings)
+
+
+def test_mail_limit_defaults_in_infra_are_the_code_defaults(tf: TF) -> None:
+    """The example's ``mail_limits`` variable declares each limit with the default of
+    ``mail.limits.MailLimits``, and sets each ``CRM_MAIL_MAX_*`` from it."""
+    import dataclasses
+    import re
+
+    from mail.limits import DEFAULT_LIMITS
+
+    variable = blocks(tf("examples/complete"), "variable")["mail_limits"]
+    declared = {k: int(v) for k, v in re.findall(r"'(\w+)': '\$\{optional\(number,(\d+)\)\}'", str(variable["type"]))}
+    assert declared == dataclasses.asdict(DEFAULT_LIMITS)
+    environment = str(value(blocks(tf("examples/complete"), "locals")["lambda_environment"]))
+    for name in declared:
+        assert f"CRM_MAIL_MAX_{name.upper()}" in LAMBDA_ENVIRONMENT
+        assert f"var.mail_limits.{name}" in environment

@@ -34,6 +34,16 @@ locals {
     CRM_PATTERNS_PARAMETER  = var.patterns_parameter
     CRM_ACK_TEMPLATES_PARAMETER = var.ack_templates_parameter
     CRM_MAX_RECEIVE_COUNT   = tostring(var.max_receive_count)
+    # bounds on every parse of a mail (Settings.mail_max_*)
+    CRM_MAIL_MAX_HEADERS       = tostring(var.mail_limits.headers)
+    CRM_MAIL_MAX_HEADER_LINE   = tostring(var.mail_limits.header_line)
+    CRM_MAIL_MAX_HEADER_BYTES  = tostring(var.mail_limits.header_bytes)
+    CRM_MAIL_MAX_ADDRESSES     = tostring(var.mail_limits.addresses)
+    CRM_MAIL_MAX_REFERENCES    = tostring(var.mail_limits.references)
+    CRM_MAIL_MAX_DEPTH         = tostring(var.mail_limits.depth)
+    CRM_MAIL_MAX_PARTS         = tostring(var.mail_limits.parts)
+    CRM_MAIL_MAX_PARAMS        = tostring(var.mail_limits.params)
+    CRM_MAIL_MAX_COMMENT_DEPTH = tostring(var.mail_limits.comment_depth)
     # not in LAMBDA_ENVIRONMENT: Settings.region defaults to us-east-1
     CRM_REGION = data.aws_region.current.name
   }

@@ -141,6 +141,22 @@ variable "alarm_topic_name" {
 
 # --- behaviour ---------------------------------------------------------------------
 
+variable "mail_limits" {
+  description = "Bounds on every parse of a mail (Settings.mail_max_*, CRM_MAIL_MAX_*); defaults as mail.limits.MailLimits."
+  type = object({
+    headers       = optional(number, 1000)
+    header_line   = optional(number, 8192)
+    header_bytes  = optional(number, 131072)
+    addresses     = optional(number, 100)
+    references    = optional(number, 20)
+    depth         = optional(number, 20)
+    parts         = optional(number, 1100)
+    params        = optional(number, 100)
+    comment_depth = optional(number, 20)
+  })
+  default = {}
+}
+
 variable "max_receive_count" {
   description = "Receives before a consumer's message goes to its DLQ."
   type        = number

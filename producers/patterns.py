@@ -250,11 +250,16 @@ def _excerpt(text: str, start: int, end: int) -> str:
     return text[max(start - 20, 0): min(end + 20, start + 200)]
 
 
-def _search(pattern: CompiledPattern, texts: Mapping[str, str | None]) -> tuple[str, str] | None:
+def _search(pattern: CompiledPattern, texts: Mapping[str, str | None], absent_unknown: bool = False
+            ) -> tuple[str, str] | None:
     """(field, excerpt) where the rule matches, or None. A regex that hits its match
-    limit counts as not matching (and never as spam): mail keeps flowing."""
+    limit counts as not matching (and never as spam): mail keeps flowing.
+    ``absent_unknown``: a field the texts lack is unknown (a bare text has no headers),
+    so no rule on it matches, not even a negated one."""
     for name in pattern.fields:
         text = texts.get(name)
+        if text is None and absent_unknown:
+            continue
         if text is None:
             text = pattern.if_unset
             if text is None:
@@ -274,13 +279,14 @@ def _search(pattern: CompiledPattern, texts: Mapping[str, str | None]) -> tuple[
     return None
 
 
-def score_texts(compiled: CompiledPatterns, texts: Mapping[str, str | None], *, threshold: float) -> Verdict:
+def score_texts(compiled: CompiledPatterns, texts: Mapping[str, str | None], *, threshold: float,
+                absent_unknown: bool = False) -> Verdict:
     """Every rule over the texts; the scoring hits, their total, and the threshold
     in force (the document's own, else ``threshold``)."""
     values: dict[str, float] = {}
     hits: list[RuleHit] = []
     for pattern in compiled.patterns:
-        found = _search(pattern, texts)
+        found = _search(pattern, texts, absent_unknown)
         values[pattern.id] = 1.0 if found else 0.0
         if found and pattern.score != 0:
             hits.append(RuleHit(pattern.id, pattern.score, found[0], found[1], pattern.describe))

@@ -256,12 +256,14 @@ def convert(rule: SaRule, tags: _Tags) -> dict[str, Any]:
     return entry
 
 
-def _default_score(name: str) -> float:
+def _default_score(name: str, flags: set[str]) -> float:
+    """SpamAssassin's score for a rule no ``score`` line names (rules of sa-update's
+    72_active.cf have theirs in 72_scores.cf, absent from the Debian package)."""
     if name.startswith("__"):
         return 0.0
     if name.startswith("T_"):
         return 0.01
-    return 1.0
+    return -1.0 if "nice" in flags else 1.0
 
 
 _NOT_MONOTONE = re.compile(r"!(?!=)|-|<|/")
@@ -305,7 +307,7 @@ def import_rules(paths: Iterable[Path], match_limit: int = 1_000_000) -> ImportR
     converted: dict[str, dict[str, Any]] = {}
     skipped: list[tuple[str, str]] = []
     for name, rule in rules.items():
-        score = scores.get(name, _default_score(name))
+        score = scores.get(name, _default_score(name, tflags.get(name, set())))
         try:
             entry = convert(rule, tags)
             if "meta" not in entry:

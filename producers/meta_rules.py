@@ -19,7 +19,9 @@ from collections.abc import Callable, Mapping
 
 Expression = Callable[[Mapping[str, float]], float]
 
-_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(&&|\|\||>=|<=|==|!=|[!()+\-*/<>]))")
+# a rule name may hold inner hyphens (``make-money``): write subtraction with spaces
+_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z][A-Za-z0-9_]*)*)"
+                    r"|(&&|\|\||>=|<=|==|!=|[!()+\-*/<>]))")
 MAX_LENGTH = 4000
 
 

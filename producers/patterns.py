@@ -40,6 +40,7 @@ import pcre2
 
 from producers.default_patterns import DEFAULT_PATTERNS, DEFAULT_THRESHOLD
 from producers.meta_rules import MetaError, compile_meta
+from producers.prefilter import fold, required_literals
 
 FIELDS = ("subject", "from", "body")
 TEXT_FIELDS = ("subject", "from", "body", "rawbody", "uri")
@@ -66,6 +67,7 @@ class CompiledPattern:
     describe: str = ""
     negate: bool = False
     if_unset: str | None = None
+    literals: frozenset[str] | None = None  # every match contains one of these (folded); None: unknown
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,8 @@ def compile_one(entry: Any, match_limit: int = 1_000_000) -> CompiledPattern:
     except pcre2.PatternError as exc:
         raise ValueError(f"does not compile: {exc}") from None
     return CompiledPattern(str(entry.get("id") or pattern[:30]), fields, regex, score,
-                           str(entry.get("describe") or "")[:200], bool(entry.get("negate")), if_unset)
+                           str(entry.get("describe") or "")[:200], bool(entry.get("negate")), if_unset,
+                           required_literals(pattern, str(entry.get("flags") or "")))
 
 
 def _order_metas(metas: dict[str, tuple[dict[str, Any], CompiledMeta]], known: set[str],
@@ -250,8 +253,18 @@ def _excerpt(text: str, start: int, end: int) -> str:
     return text[max(start - 20, 0): min(end + 20, start + 200)]
 
 
-def _search(pattern: CompiledPattern, texts: Mapping[str, str | None], absent_unknown: bool = False
-            ) -> tuple[str, str] | None:
+def _matches(pattern: CompiledPattern, name: str, text: str, folded: dict[str, str] | None) -> Any:
+    if pattern.literals is not None and folded is not None:
+        low = folded.get(name)
+        if low is None:
+            low = folded[name] = fold(text)
+        if not any(literal in low for literal in pattern.literals):
+            return None  # a literal every match contains is missing: the regex cannot match
+    return pattern.regex.search(text)
+
+
+def _search(pattern: CompiledPattern, texts: Mapping[str, str | None], absent_unknown: bool = False,
+            folded: dict[str, str] | None = None) -> tuple[str, str] | None:
     """(field, excerpt) where the rule matches, or None. A regex that hits its match
     limit counts as not matching (and never as spam): mail keeps flowing.
     ``absent_unknown``: a field the texts lack is unknown (a bare text has no headers),
@@ -260,14 +273,16 @@ def _search(pattern: CompiledPattern, texts: Mapping[str, str | None], absent_un
         text = texts.get(name)
         if text is None and absent_unknown:
             continue
+        cache = folded
         if text is None:
             text = pattern.if_unset
+            cache = None
             if text is None:
                 if pattern.negate:  # SpamAssassin: an absent header does not match, so `!~` holds
                     return name, ""
                 continue
         try:
-            match = pattern.regex.search(text)
+            match = _matches(pattern, name, text, cache)
         except pcre2.LibraryError:
             continue
         if pattern.negate:
@@ -285,8 +300,9 @@ def score_texts(compiled: CompiledPatterns, texts: Mapping[str, str | None], *, 
     in force (the document's own, else ``threshold``)."""
     values: dict[str, float] = {}
     hits: list[RuleHit] = []
+    folded: dict[str, str] = {}
     for pattern in compiled.patterns:
-        found = _search(pattern, texts, absent_unknown)
+        found = _search(pattern, texts, absent_unknown, folded)
         values[pattern.id] = 1.0 if found else 0.0
         if found and pattern.score != 0:
             hits.append(RuleHit(pattern.id, pattern.score, found[0], found[1], pattern.describe))

@@ -6,6 +6,7 @@ settings come from the same definitions (``crm.topology``, ``projections.tables`
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -41,7 +42,9 @@ def provision(settings: Settings, rule_patterns: dict[str, dict[str, Any]] | Non
 
     from producers.spam_config import default_document
 
-    ssm.put_parameter(Name=settings.patterns_parameter, Value=default_document(), Type="String", Overwrite=True)
+    # seeded once: a list an owner edited or imported is never reset by a (re)start
+    with contextlib.suppress(ssm.exceptions.ParameterAlreadyExists):
+        ssm.put_parameter(Name=settings.patterns_parameter, Value=default_document(), Type="String", Overwrite=False)
     from projections.pointer import POINTER_PARAMETER
 
     ssm.put_parameter(Name=POINTER_PARAMETER, Value=settings.conversations_table, Type="String", Overwrite=True)

@@ -258,9 +258,17 @@ def parser() -> argparse.ArgumentParser:
     p = add("spam", cmd_spam, "quarantined mail and the pattern list")
     p.add_argument("words", nargs="+", metavar="ACTION",
                    help="list | release ID | patterns list | patterns add ID PATTERN | patterns remove ID | "
-                        "patterns test TEXT")
+                        "patterns test TEXT | patterns import PATH... | threshold [VALUE|default]")
     p.add_argument("--fields", default="subject,from,body", help="for patterns add")
     p.add_argument("--flags", default="i", help="for patterns add")
+    p.add_argument("--score", help="for patterns add: what the pattern adds (none: a sure hit)")
+    p.add_argument("--description", help="for patterns add: what the pattern means")
+    p.add_argument("--file", metavar="MAIL.eml", help="for patterns test: score a whole mail")
+    p.add_argument("--describe", action="store_true", help="for patterns list/test: show each rule's description")
+    p.add_argument("--verbose", action="store_true", help="for patterns test/import: show every match or skip")
+    p.add_argument("--threshold", help="for patterns import: the list's threshold")
+    p.add_argument("--keep-defaults", action="store_true", help="for patterns import: add to the shipped defaults")
+    p.add_argument("--dry-run", action="store_true", help="for patterns import: report, store nothing")
     p = add("dlq", cmd_dlq, "dead-letter queues: list or redrive")
     p.add_argument("action", choices=["list", "redrive"])
     p.add_argument("queue", nargs="?")

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     patterns_ttl_seconds: int = Field(300, ge=0)
     scan_kb: int = Field(64, ge=1, le=4096)
     match_limit: int = Field(1_000_000, ge=1000)
+    # the pattern stage rejects at this total score (a pattern list may set its own)
+    spam_threshold: float = Field(5.0, gt=0, le=1000)
 
     # senders
     max_receive_count: int = Field(5, ge=1)
@@ -195,6 +197,7 @@ LAMBDA_ENVIRONMENT: tuple[str, ...] = (
     "CRM_CONFIGURATION_SET",
     "CRM_MAIL_FROM_DOMAIN",
     "CRM_PATTERNS_PARAMETER",
+    "CRM_SPAM_THRESHOLD",
     "CRM_ACK_TEMPLATES_PARAMETER",
     "CRM_MAX_RECEIVE_COUNT",
     "CRM_MAIL_MAX_HEADERS",

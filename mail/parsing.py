@@ -52,6 +52,10 @@ class ParsedMail:
     defects: list[str]
     headers: dict[str, list[str]] = field(repr=False)
     content_type: str = "text/plain"
+    # what spam rules read besides ``text``: every text part decoded but unrendered
+    # (HTML kept), and every header as sent (name as written, value unfolded, in order)
+    rawbody: str = field(default="", repr=False)
+    header_items: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def header(self, name: str) -> str | None:
         values = self.headers.get(name.lower())
@@ -211,6 +215,7 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024, limits: MailLimits = DEFAULT_
 
     text_parts: list[str] = []
     html_parts: list[str] = []
+    raw_parts: list[str] = []
     attachments: list[Attachment] = []
     budget = scan_bytes
     for part, path in walk_leaves(message, limits.depth):
@@ -224,6 +229,7 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024, limits: MailLimits = DEFAULT_
         text = _decode_part(part, defects)[:budget]
         budget -= len(text)
         (html_parts if content_type == "text/html" else text_parts).append(text)
+        raw_parts.append(text)
     for msg_defect in message.defects:
         defects.append(type(msg_defect).__name__)
     for part, _path, _depth in walk(message, limits.depth):
@@ -248,7 +254,19 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024, limits: MailLimits = DEFAULT_
         defects=[d[:200] for d in dict.fromkeys(defects)][:50],
         headers=headers,
         content_type=message.get_content_type(),
+        rawbody="\n".join(raw_parts).replace("\x00", "")[:scan_bytes],
+        header_items=_header_items(message),
     )
+
+
+def _header_items(message: Message, limit: int = 200) -> tuple[tuple[str, str], ...]:
+    """The first ``limit`` headers as written: name, then the value unfolded and printable."""
+    items: list[tuple[str, str]] = []
+    for name, value in message.raw_items() if hasattr(message, "raw_items") else []:
+        if len(items) >= limit:
+            break
+        items.append((printable(str(name))[:100], printable(_WS.sub(" ", re.sub(r"\r?\n", " ", str(value))))[:2000]))
+    return tuple(items)
 
 
 def _bounded_references(references: list[str]) -> list[str]:

@@ -42,7 +42,7 @@ class Outcome:
 def policy_of(svc: Services) -> Policy:
     s = svc.settings
     return Policy(accepted_addresses=s.accepted_addresses, private_mailbox=s.private_mailbox,
-                  relay_domains=s.relay_domains, public_domain=s.domain)
+                  relay_domains=s.relay_domains, public_domain=s.domain, spam_threshold=s.spam_threshold)
 
 
 def fetch_raw(svc: Services, receipt: Receipt) -> tuple[bytes, str, str, list[str]]:
@@ -75,7 +75,7 @@ def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_
         mail = type(mail)(**{**mail.__dict__, "defects": [*missing, *mail.defects]})
     patterns = load_patterns(svc.parameters, svc.settings.patterns_parameter,
                              ttl_seconds=svc.settings.patterns_ttl_seconds, match_limit=svc.settings.match_limit,
-                             logger=logger, metrics=metrics)
+                             logger=logger, metrics=metrics, blobs=svc.blobs)
     decisions: list[InboundDecision] = []
 
     def plan() -> Plan:

@@ -34,7 +34,8 @@ locals {
     inbound = {
       timeout = 60, memory = 1024, concurrency = 10
       tables  = ["events_append", "conversations_read", "idempotency"]
-      read    = ["inbox/"], write = ["quarantine/"], delete = ["inbox/"]
+      # config/spam-patterns/: pattern lists too big for the parameter (`crm spam patterns import`)
+      read    = ["inbox/", "config/spam-patterns/"], write = ["quarantine/"], delete = ["inbox/"]
       publish = true, parameters = ["patterns"], send_mail = false
     }
     reply = {

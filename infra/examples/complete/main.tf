@@ -32,6 +32,7 @@ locals {
     CRM_CONFIGURATION_SET   = var.configuration_set
     CRM_MAIL_FROM_DOMAIN    = local.mail_from_domain
     CRM_PATTERNS_PARAMETER  = var.patterns_parameter
+    CRM_SPAM_THRESHOLD      = tostring(var.spam_threshold)
     CRM_ACK_TEMPLATES_PARAMETER = var.ack_templates_parameter
     CRM_MAX_RECEIVE_COUNT   = tostring(var.max_receive_count)
     # bounds on every parse of a mail (Settings.mail_max_*)

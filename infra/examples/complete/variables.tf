@@ -115,6 +115,12 @@ variable "patterns_parameter" {
   default     = "/crm/spam-patterns"
 }
 
+variable "spam_threshold" {
+  description = "Total pattern score at which the pattern stage rejects (a pattern list may set its own, see `crm spam threshold`)."
+  type        = number
+  default     = 5
+}
+
 variable "token_key_parameter" {
   description = "SSM SecureString of the reply-token key."
   type        = string

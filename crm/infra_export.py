@@ -80,7 +80,8 @@ def build_export(rule_patterns: dict[str, dict[str, Any]] | None = None) -> dict
     data = topology.export(rule_patterns, prefix=_default("queue_prefix"))
     data["tables"] = {
         "events": _table(tables.events_table(_default("events_table"))),
-        "conversations": _table(tables.conversations_table(_default("conversations_table"))),
+        "conversations": {**_table(tables.conversations_table(_default("conversations_table"))),
+                          "standby_suffix": tables.STANDBY_SUFFIX},
         "idempotency": _table(
             tables.idempotency_table(_default("idempotency_table")), ttl_attribute=tables.IDEMPOTENCY_TTL_ATTRIBUTE
         ),

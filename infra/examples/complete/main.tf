@@ -53,9 +53,11 @@ locals {
 module "alarms" {
   source = "../../modules/alarms"
 
-  topic_name  = var.alarm_topic_name
-  kms_key_arn = aws_kms_key.crm.arn
-  email       = var.alarm_email
+  topic_name                     = var.alarm_topic_name
+  kms_key_arn                    = aws_kms_key.crm.arn
+  email                          = var.alarm_email
+  bounce_rate_alarm_threshold    = var.bounce_rate_alarm_threshold
+  complaint_rate_alarm_threshold = var.complaint_rate_alarm_threshold
 }
 
 module "tables" {
@@ -77,6 +79,7 @@ module "storage" {
   inbox_prefix               = local.inbox_prefix
   quarantine_expiration_days = var.quarantine_expiration_days
   access_logging             = { bucket = aws_s3_bucket.access_logs.id }
+  ses_receipt_rule_arns      = module.mail.receipt_rule_arns
 }
 
 module "params" {
@@ -102,6 +105,7 @@ module "queue" {
   max_receive_count        = var.max_receive_count
   source_rule_arns         = module.bus.rule_arns_by_consumer[each.key]
   alarm_topic_arn          = module.alarms.topic_arn
+  max_message_age_seconds  = var.max_message_age_seconds
 }
 
 module "bus" {
@@ -129,4 +133,5 @@ module "mail" {
   reply_function_arn     = module.producer["reply"].function_arn
   dmarc_policy           = var.dmarc_policy
   dmarc_rua              = var.dmarc_rua
+  activate_rule_set      = var.activate_receipt_rule_set
 }

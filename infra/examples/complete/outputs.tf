@@ -138,5 +138,6 @@ output "settings" {
     mail_max_parts          = var.mail_limits.parts
     mail_max_params         = var.mail_limits.params
     mail_max_comment_depth  = var.mail_limits.comment_depth
+    spam_threshold          = var.spam_threshold
   }
 }

@@ -13,6 +13,8 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from mail.addresses import OwnAddresses
+
 DEFAULT_ACK_SUBJECT = "Re: {subject}"
 DEFAULT_ACK_TEXT = (
     "Hello {name},\n\n"
@@ -118,6 +120,11 @@ class Settings(BaseSettings):
     @property
     def accepted_addresses(self) -> frozenset[str]:
         return frozenset([self.public_address, *self.aliases])
+
+    @property
+    def own_addresses(self) -> OwnAddresses:
+        """Every address of ours: no reply is ever sent to one (it would be lost or leak)."""
+        return OwnAddresses.of([*self.accepted_addresses, self.private_mailbox], [self.reply_domain])
 
     def queue_name(self, consumer: str) -> str:
         return f"{self.queue_prefix}{consumer}"

@@ -34,6 +34,39 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class FromField:
+    """Every ``From`` header as written, for the checks that need exactly one author.
+
+    ``ParsedMail.from_address`` is the first address of the first header, which is
+    what a mail client shows; this is what an attacker could hide behind it.
+    """
+
+    headers: int = 0  # how many From header fields the mail has
+    mailboxes: tuple[str, ...] = ()  # every addr-spec of every From header, normalised
+    groups: tuple[str, ...] = ()  # display names of group syntax (``g: a@b;``)
+    defects: tuple[str, ...] = ()
+
+
+def _from_field(message: Message) -> FromField:
+    values = [v for k, v in message.raw_items() if k.lower() == "from"]
+    mailboxes: list[str] = []
+    groups: list[str] = []
+    defects: list[str] = []
+    for value in values:
+        try:
+            parsed = policy.default.header_factory("from", printable(value))
+        except Exception as exc:
+            defects.append(f"{type(exc).__name__}: {exc}"[:200])
+            continue
+        defects.extend(str(d)[:200] for d in getattr(parsed, "defects", ()))
+        for group in getattr(parsed, "groups", ()):
+            if group.display_name is not None:
+                groups.append(printable(group.display_name)[:200])
+            mailboxes.extend(normalise(a.addr_spec) for a in group.addresses)
+    return FromField(len(values), tuple(mailboxes), tuple(groups), tuple(defects))
+
+
+@dataclass(frozen=True)
 class ParsedMail:
     size: int
     from_address: str | None
@@ -51,6 +84,7 @@ class ParsedMail:
     defects: list[str]
     headers: dict[str, list[str]] = field(repr=False)
     content_type: str = "text/plain"
+    from_field: FromField = FromField()
 
     def header(self, name: str) -> str | None:
         values = self.headers.get(name.lower())
@@ -210,6 +244,7 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024) -> ParsedMail:
         defects=[d[:200] for d in dict.fromkeys(defects)][:50],
         headers=headers,
         content_type=message.get_content_type(),
+        from_field=_from_field(message),
     )
 
 
@@ -231,4 +266,4 @@ def headers_only(header_pairs: list[tuple[str, str]]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", errors="replace")
 
 
-__all__ = ["Attachment", "ParsedMail", "headers_only", "html_to_text", "normalise", "parse"]
+__all__ = ["Attachment", "FromField", "ParsedMail", "headers_only", "html_to_text", "normalise", "parse"]

@@ -380,3 +380,37 @@ def test_a_reply_of_commands_only_annotates() -> None:
     thread, address = _one_message_thread()
     outcome, event = answer(thread, owner_reply(address, body="[STATUS: closed]\n"), owner_receipt(address))
     assert outcome == "annotated" and isinstance(event, ReplyRouted) and not event.send
+
+
+@st.composite
+def own_address_spellings(draw: st.DrawFn) -> str:
+    """One of our own addresses as a hostile Reply-To would write it."""
+    base = draw(st.sampled_from([PUBLIC, "info@example.com", OWNER, f"c1.abcdefgh@{REPLY_DOMAIN}",
+                                 f"anything@deep.{REPLY_DOMAIN}"]))
+    address = "".join(c.upper() if draw(st.booleans()) else c for c in base)
+    style = draw(st.sampled_from(["bare", "angle", "named", "encoded", "comment"]))
+    if style == "bare":
+        return address
+    if style == "angle":
+        return f"<{address}>"
+    if style == "named":
+        return f'"{JANE}" <{address}>'  # shows the correspondent, names us
+    if style == "encoded":
+        return f"{_encoded('Jane ' + JANE)} <{address}>"
+    return f"{address} (Jane Doe)"
+
+
+@settings(max_examples=60, deadline=None)
+@given(reply_to=st.lists(own_address_spellings(), min_size=1, max_size=3), jane_from=st.booleans())
+def test_no_spelling_of_our_own_addresses_receives_a_reply(reply_to: list[str], jane_from: bool) -> None:
+    thread = Thread()
+    sender = f"Jane <{JANE}>" if jane_from else f"Example <{PUBLIC}>"
+    raw = make_mail(sender=sender)  # Reply-To put in raw: EmailMessage would re-encode the words
+    raw = raw.replace(b"\nTo: ", b"\nReply-To: " + ", ".join(reply_to).encode() + b"\nTo: ", 1)
+    message = thread.receive(raw, JANE, PASS)
+    address = thread.thread_address_of(message)
+    outcome, event = answer(thread, owner_reply(address), owner_receipt(address))
+    if jane_from:
+        assert outcome == "accepted" and isinstance(event, ReplyRouted) and event.to == [JANE]
+    else:
+        assert outcome == "rejected" and isinstance(event, ReplyRejected) and event.code == "no-recipient"

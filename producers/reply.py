@@ -224,7 +224,7 @@ def process(svc: Services, receipt: Receipt) -> Outcome:
     types = [e.type for e in commit.envelopes]
     first = commit.envelopes[0].event if commit.envelopes else None
     reason = first.reason if isinstance(first, ReplyRejected) else None
-    conversation = first.conversation_id if isinstance(first, ReplyRouted) else None
+    conversation = first.conversation_id if isinstance(first, ReplyRouted | ReplyRejected) else None
     outcome = ("rejected" if isinstance(first, ReplyRejected)
                else "annotated" if isinstance(first, ReplyRouted) and not first.send else "accepted")
     metrics.add_metric(name="RepliesRejected" if reason else "RepliesRouted", unit=MetricUnit.Count, value=1)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from mail.addresses import OwnAddresses
 from mail.limits import DEFAULT_LIMITS, MailLimits
 
 DEFAULT_ACK_SUBJECT = "Re: {subject}"
@@ -144,6 +145,10 @@ class Settings(BaseSettings):
                           header_bytes=self.mail_max_header_bytes, addresses=self.mail_max_addresses,
                           references=self.mail_max_references, depth=self.mail_max_depth, parts=self.mail_max_parts,
                           params=self.mail_max_params, comment_depth=self.mail_max_comment_depth)
+    @property
+    def own_addresses(self) -> OwnAddresses:
+        """Every address of ours: no reply is ever sent to one (it would be lost or leak)."""
+        return OwnAddresses.of([*self.accepted_addresses, self.private_mailbox], [self.reply_domain])
 
     def queue_name(self, consumer: str) -> str:
         return f"{self.queue_prefix}{consumer}"

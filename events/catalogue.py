@@ -189,6 +189,14 @@ class ReplyRouted(DomainEvent):
 
 
 class ReplyRejected(DomainEvent):
+    """Mail to a thread address that is not sent on, with why.
+
+    ``code`` sorts the reasons (unauthenticated, token, automatic, no-recipient,
+    ambiguous, nothing-to-send); ``notify_owner`` is set when the owner's own,
+    authenticated mail went nowhere, so a notice tells them (never for strangers:
+    that would let anyone flood the private mailbox).
+    """
+
     source: ClassVar[str] = "crm.reply"
 
     ses_message_id: str
@@ -197,6 +205,10 @@ class ReplyRejected(DomainEvent):
     raw_key: str
     from_address: str | None = None
     recipients: list[str] = []
+    code: str = "rejected"
+    conversation_id: str | None = None
+    subject: str = ""
+    notify_owner: bool = False
 
 
 # --- outcomes of sends ----------------------------------------------------------

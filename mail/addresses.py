@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from email.utils import getaddresses, parseaddr
 
 _NOREPLY = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|noreply|donotreply|bounces?|notifications?|"
@@ -80,3 +82,54 @@ def is_noreply(address: str | None) -> bool:
     if not address or "@" not in address:
         return True
     return bool(_NOREPLY.match(local_part(address)))
+
+
+def aligned(domain: str | None, other: str | None) -> bool:
+    """DMARC relaxed alignment, without the public suffix list: equal domains, or one a
+    subdomain of the other. Stricter than the RFC for sibling subdomains, never looser."""
+    a, b = (domain or "").strip(". ").lower(), (other or "").strip(". ").lower()
+    if not a or not b:
+        return False
+    return a == b or a.endswith("." + b) or b.endswith("." + a)
+
+
+_DAEMON_LOCAL_PARTS = frozenset({"mailer-daemon", "postmaster"})
+
+
+@dataclass(frozen=True)
+class OwnAddresses:
+    """The addresses that are this system's own: a reply sent to one of them is lost
+    (the public address, an alias) or leaks (the private mailbox, a thread address)."""
+
+    addresses: frozenset[str]
+    domains: tuple[str, ...]  # every address on these domains (and below) is ours
+
+    @classmethod
+    def of(cls, addresses: Iterable[str], domains: Iterable[str]) -> OwnAddresses:
+        return cls(frozenset(normalise(a) for a in addresses if a),
+                   tuple(d.strip(". ").lower() for d in domains if d and d.strip(". ")))
+
+    def __contains__(self, address: object) -> bool:
+        if not isinstance(address, str):
+            return False
+        value = normalise(address)
+        domain = domain_of(value)
+        return value in self.addresses or any(domain == d or domain.endswith("." + d) for d in self.domains)
+
+
+def answer_address(reply_to: Iterable[str], from_address: str | None, own: OwnAddresses) -> str | None:
+    """Where an answer to a mail goes: its first Reply-To, else its From, skipping our
+    own addresses and mail daemons. None when no candidate is safe to write to.
+
+    >>> own = OwnAddresses.of(["hello@example.com", "owner@private.net"], ["reply.example.com"])
+    >>> answer_address(["x.tag@reply.example.com", "jane@acme.test"], "eve@evil.test", own)
+    'jane@acme.test'
+    >>> answer_address(["hello@example.com"], "MAILER-DAEMON@mx.example.org", own) is None
+    True
+    """
+    for candidate in [*reply_to, *([from_address] if from_address else [])]:
+        address = normalise(candidate)
+        if "@" not in address or address in own or local_part(address).lower() in _DAEMON_LOCAL_PARTS:
+            continue
+        return address
+    return None

@@ -553,6 +553,7 @@ class _Forward:
     max_bytes: int
     raw_link: str | None
     limits: MailLimits = DEFAULT_LIMITS
+    top: tuple[str, ...] = ()  # lines the owner must read first (authentication warnings, who a reply reaches)
 
 
 @dataclass
@@ -565,6 +566,7 @@ class _Original:
     subject: str = ""
     date_header: str | None = None
     kept: list[tuple[str, Any]] = field(default_factory=list)
+    top: tuple[str, ...] = ()
 
 
 def _original(msg: Message | None, fwd: _Forward) -> _Original:
@@ -572,8 +574,9 @@ def _original(msg: Message | None, fwd: _Forward) -> _Original:
     name = clean_display_name(fwd.correspondent_name)
     if name and fallback_from:
         fallback_from = f"{name} <{fallback_from}>"
+    top = tuple(_clean(line) for line in fwd.top if line)
     if msg is None:
-        return _Original(from_=_clean(fallback_from))
+        return _Original(from_=_clean(fallback_from), top=top)
 
     def get(key: str) -> str:
         return _clean(_first_header(msg, key) or "")
@@ -585,6 +588,7 @@ def _original(msg: Message | None, fwd: _Forward) -> _Original:
         date=get("date"),
         message_id=get("message-id"),
         subject=_clean_subject(_first_header(msg, "subject")),
+        top=top,
     )
     try:
         date = msg["date"]
@@ -634,7 +638,7 @@ def _forward_headers(msg: Message, fwd: _Forward, orig: _Original, *, content: b
 
 
 def _block_lines(orig: _Original, notes: Sequence[str]) -> list[str]:
-    lines = [f"From: {orig.from_ or '(unknown)'}", f"To: {orig.to or '(unknown)'}"]
+    lines = [*orig.top, f"From: {orig.from_ or '(unknown)'}", f"To: {orig.to or '(unknown)'}"]
     if orig.cc:
         lines.append(f"Cc: {orig.cc}")
     lines.append(f"Date: {orig.date or '(unknown)'}")
@@ -848,6 +852,7 @@ def build_forward(
     max_bytes: int,
     raw_link: str | None = None,
     limits: MailLimits = DEFAULT_LIMITS,
+    top: Sequence[str] = (),
 ) -> bytes:
     """The copy of an inbound mail sent to the owner's private mailbox.
 
@@ -857,6 +862,7 @@ def build_forward(
     A signed or encrypted mail, or one without a text body, gets the block as a new
     first part instead. When the result would exceed ``max_bytes`` (0 or less: no
     limit) the attachments are dropped and the block says so, with ``raw_link``.
+    ``top`` lines open the block (an authentication warning, who a reply reaches).
     """
     fwd = _Forward(
         public_address=public_address,
@@ -869,6 +875,7 @@ def build_forward(
         max_bytes=max_bytes,
         raw_link=raw_link,
         limits=limits,
+        top=tuple(top),
     )
     try:
         data = _forward_full(raw, fwd)

@@ -12,6 +12,7 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email import policy
 from email.message import EmailMessage, Message
 from html.parser import HTMLParser
 
@@ -32,6 +33,39 @@ class Attachment:
     content_type: str
     size: int
     part: str
+
+
+@dataclass(frozen=True)
+class FromField:
+    """Every ``From`` header as written, for the checks that need exactly one author.
+
+    ``ParsedMail.from_address`` is the first address of the first header, which is
+    what a mail client shows; this is what an attacker could hide behind it.
+    """
+
+    headers: int = 0  # how many From header fields the mail has
+    mailboxes: tuple[str, ...] = ()  # every addr-spec of every From header, normalised
+    groups: tuple[str, ...] = ()  # display names of group syntax (``g: a@b;``)
+    defects: tuple[str, ...] = ()
+
+
+def _from_field(message: Message) -> FromField:
+    values = [v for k, v in message.raw_items() if k.lower() == "from"]
+    mailboxes: list[str] = []
+    groups: list[str] = []
+    defects: list[str] = []
+    for value in values:
+        try:
+            parsed = policy.default.header_factory("from", printable(value))
+        except Exception as exc:
+            defects.append(f"{type(exc).__name__}: {exc}"[:200])
+            continue
+        defects.extend(str(d)[:200] for d in getattr(parsed, "defects", ()))
+        for group in getattr(parsed, "groups", ()):
+            if group.display_name is not None:
+                groups.append(printable(group.display_name)[:200])
+            mailboxes.extend(normalise(a.addr_spec) for a in group.addresses)
+    return FromField(len(values), tuple(mailboxes), tuple(groups), tuple(defects))
 
 
 @dataclass(frozen=True)
@@ -56,6 +90,7 @@ class ParsedMail:
     # (HTML kept), and every header as sent (name as written, value unfolded, in order)
     rawbody: str = field(default="", repr=False)
     header_items: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    from_field: FromField = FromField()
 
     def header(self, name: str) -> str | None:
         values = self.headers.get(name.lower())
@@ -256,6 +291,7 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024, limits: MailLimits = DEFAULT_
         content_type=message.get_content_type(),
         rawbody="\n".join(raw_parts).replace("\x00", "")[:scan_bytes],
         header_items=_header_items(message),
+        from_field=_from_field(message),
     )
 
 
@@ -287,4 +323,7 @@ def headers_only(header_pairs: list[tuple[str, str]]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", errors="replace")
 
 
-__all__ = ["Attachment", "ParsedMail", "attachment_of", "attachments_of", "headers_only", "html_to_text", "normalise", "parse"]
+__all__ = [
+    "Attachment", "FromField", "ParsedMail", "attachment_of", "attachments_of", "headers_only", "html_to_text",
+    "normalise", "parse",
+]

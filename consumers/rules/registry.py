@@ -181,6 +181,7 @@ def default_registry(rules_module: str | None = None) -> Registry:
     """The built-in rules, plus the user's when ``rules_module`` (CRM_RULES_MODULE) is set."""
     importlib.import_module("consumers.rules.lead_scoring")
     importlib.import_module("consumers.rules.followups")
+    importlib.import_module("consumers.rules.reply_notices")
     if rules_module:
         load_user_rules(rules_module)
     return BUILTINS

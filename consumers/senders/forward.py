@@ -1,5 +1,10 @@
 """The forward sender: ``MessageReceived`` → the copy in the owner's private mailbox,
-with ``Reply-To`` on the signed thread address."""
+with ``Reply-To`` on the copy's own signed thread address.
+
+The address names the conversation and this message, so the owner's answer goes to
+this message's correspondent and nobody who wrote later. The copy opens with who
+that is, and with a warning when the mail failed SPF, DKIM or DMARC: a forged From
+looks like anyone's."""
 
 from __future__ import annotations
 
@@ -12,9 +17,10 @@ from adapters.wiring import Services
 from consumers.queue_batch import run_batch
 from consumers.senders.sending import Outgoing, send_once
 from events import Envelope, MessageForwarded, MessageReceived
+from mail.addresses import OwnAddresses, answer_address
 from mail.compose import build_forward
 from mail.parsing import headers_only
-from mail.tokens import thread_address
+from mail.tokens import message_thread_address
 from producers.decide import conversation_stream
 from producers.observability import logger_for, metrics_for
 
@@ -27,13 +33,29 @@ def forward_message_id(ses_message_id: str, domain: str) -> str:
     return f"<fwd.{ses_message_id}@{domain}>"
 
 
+def forward_notes(event: MessageReceived, own: OwnAddresses) -> list[str]:
+    """The lines above the original's headers: what the owner must know before answering."""
+    v = event.verdicts
+    failed = [f"{name} {status}" for name, status in (("SPF", v.spf), ("DKIM", v.dkim), ("DMARC", v.dmarc))
+              if status == "FAIL"]
+    notes = []
+    if failed:
+        notes.append(f"WARNING: this mail failed authentication ({', '.join(failed)}); the sender may not be "
+                     f"who it claims to be.")
+    to = answer_address(event.reply_to, event.from_address, own)
+    notes.append(f"Your reply goes to: {to}" if to else
+                 "Your reply cannot be sent: this mail names no address a reply may go to.")
+    return notes
+
+
 def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
     event = envelope.event
     if not isinstance(event, MessageReceived):
         return
     s = svc.settings
     message_id = forward_message_id(event.ses_message_id, s.domain)
-    reply_to = thread_address(event.conversation_id, svc.token_keys()[0], s.reply_domain)
+    reply_to = message_thread_address(event.conversation_id, event.ses_message_id, svc.token_keys()[0],
+                                      s.reply_domain)
     oversize: list[bool] = [False]
 
     def build() -> Outgoing:
@@ -49,7 +71,7 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
                              private_mailbox=s.private_mailbox, reply_to=reply_to,
                              correspondent_name=event.from_name, correspondent_address=event.from_address,
                              message_id=message_id, max_bytes=s.ses_max_bytes, raw_link=link,
-                             limits=s.mail_limits)
+                             limits=s.mail_limits, top=forward_notes(event, s.own_addresses))
         return Outgoing("forward", s.public_address, [s.private_mailbox], data, event.subject, message_id,
                         event.conversation_id)
 

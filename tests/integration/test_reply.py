@@ -66,7 +66,7 @@ def test_the_owner_reply_reaches_the_correspondent_threaded_and_clean(stack: Any
     ("forged", "does not verify"),
     ("stranger", "is not the owner's mailbox"),
     ("spoofed-from", "is not the owner's mailbox"),
-    ("failing-auth", "neither SPF"),
+    ("failing-auth", "DMARC FAIL"),
 ])
 def test_anything_but_the_verified_owner_is_rejected_and_never_sent_on(stack: Any, case: str, reason: str) -> None:
     conversation = first_conversation(stack)

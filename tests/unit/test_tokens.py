@@ -3,7 +3,17 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mail.tokens import MAX_LOCAL_PART, sign, thread_address, verify
+from mail.tokens import (
+    MAX_LOCAL_PART,
+    ThreadRef,
+    conversation_of,
+    message_thread_address,
+    resolve,
+    sign,
+    sign_message,
+    thread_address,
+    verify,
+)
 from producers.identity import identify
 
 KEY, OLD = b"current-key", b"previous-key"
@@ -37,3 +47,37 @@ def test_every_conversation_id_fits_a_local_part(address: str, name: str) -> Non
     address_out = thread_address(conversation_id, KEY, "reply.example.com")
     assert len(address_out.split("@")[0]) <= MAX_LOCAL_PART
     assert verify(address_out.split("@")[0], [KEY]) == conversation_id
+
+
+# --- message-bound tokens: each forwarded copy names its own message ------------------
+
+message_refs = st.lists(st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=8, max_size=60), min_size=1,
+                        max_size=30, unique=True)
+
+
+@given(st.emails(), st.text(max_size=80), message_refs, st.data())
+def test_a_message_token_fits_a_local_part_and_names_its_message(address: str, name: str, refs: list[str],
+                                                                 data: st.DataObject) -> None:
+    conversation_id = identify(address, name, relay_domains=["linkedin.com"]).conversation_id
+    ref = data.draw(st.sampled_from(refs))
+    address_out = message_thread_address(conversation_id, ref, KEY, "reply.example.com")
+    token = address_out.split("@")[0]
+    assert len(token) <= MAX_LOCAL_PART
+    assert resolve(token, [KEY], refs) == ThreadRef(conversation_id, ref)
+    assert resolve(token.upper(), [OLD, KEY], reversed(refs)) == ThreadRef(conversation_id, ref)
+
+
+@given(message_refs)
+def test_a_message_token_never_names_another_message_or_a_forged_one(refs: list[str]) -> None:
+    token = sign_message("jane-doe-acme-1a2b3c4d", refs[0], KEY)
+    assert resolve(token, [KEY], refs[1:]) is None  # its message is not in the conversation
+    assert resolve(token, [b"another key"], refs) is None
+    assert resolve(token.replace("jane", "john"), [KEY], refs) is None
+    assert verify(token, [KEY]) is None  # never mistaken for a conversation-only token
+
+
+def test_message_tokens_survive_key_rotation_and_old_tokens_still_resolve_without_a_message() -> None:
+    assert resolve(sign_message("c1", "ses-1", OLD), [KEY, OLD], ["ses-1"]) == ThreadRef("c1", "ses-1")
+    assert resolve(sign_message("c1", "ses-1", OLD), [KEY], ["ses-1"]) is None
+    assert resolve(sign("c1", KEY), [KEY], ["ses-1"]) == ThreadRef("c1", None)
+    assert conversation_of("c1.abc") == "c1" and conversation_of("nodot") is None

@@ -404,8 +404,9 @@ class Guard:
                       for enc, kind in self.found_bytes(mail, base64_text=False) if kind not in seen]
         return _unique(found)
 
-    def part_findings(self, part: Message, path: str = "") -> list[Finding]:
-        """The findings of one part and of everything inside it."""
+    def part_findings(self, part: Message, path: str = "", *, headers: bool = True) -> list[Finding]:
+        """The findings of one part and of everything inside it (without the part's own
+        headers when ``headers`` is false: a caller that rebuilds them)."""
         found: list[Finding] = []
         stack: list[_Item] = [(part, path, 0, None)]
         budget = _Budget()
@@ -415,11 +416,11 @@ class Guard:
             if budget.parts > MAX_PARTS:
                 found.append(Finding(where, "", None, f"a mail of more than {MAX_PARTS} parts", UNCHECKED))
                 break
-            found += self._part(current, where, depth, outer, stack, budget)
+            found += self._part(current, where, depth, outer, stack, budget, headers=headers or budget.parts > 1)
         return _unique(found)
 
     def _part(self, part: Message, path: str, depth: int, outer: tuple[str, str | None] | None,
-              stack: list[_Item], budget: _Budget) -> list[Finding]:
+              stack: list[_Item], budget: _Budget, *, headers: bool = True) -> list[Finding]:
         ctype = _content_type(part)
         filename = _filename(part)
         shown = outer or (ctype, filename)  # a finding inside an attached mail names the attachment
@@ -429,7 +430,7 @@ class Guard:
         def add(where: str, kinds: Iterable[str]) -> None:
             found.extend(Finding(path, shown[0], shown[1], inside + where, kind) for kind in kinds)
 
-        for key, value in _header_items(part):
+        for key, value in _header_items(part) if headers else ():
             add(f"header {key}", self.found(value))
         payload = part.get_payload()
         if isinstance(payload, list):

@@ -47,6 +47,7 @@ from email import message_from_bytes, policy
 from email.message import Message
 from email.parser import BytesHeaderParser
 from functools import cache
+from typing import Any
 
 PRIVATE = "private mailbox"
 THREAD = "thread address"
@@ -58,7 +59,8 @@ MAX_INFLATED = 64 * 1024 * 1024  # bytes decompressed from zip, gzip, PDF and PN
 MAX_ZIP_MEMBERS = 2000
 PDF_TEXT_PAGES = 50
 
-_FOLDS = re.compile(r"=\r?\n|\r?\n[ \t]")
+_FOLDS = re.compile(r"\r?\n[ \t]")
+_SOFT_BREAKS = re.compile(r"=\r?\n")
 _TAGS = re.compile(r"<!--.*?-->|<[a-z/!?][^<>]{0,4000}>", re.DOTALL | re.IGNORECASE)
 _ENTITY = re.compile(r"&(?:#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,7}|[A-Za-z][A-Za-z0-9]{1,31});?")
 _BYTE_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2}|=[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}|\\'[0-9A-Fa-f]{2}|\\[0-7]{3})+")
@@ -118,7 +120,8 @@ Sub = Callable[[re.Match[str]], str]
 
 
 def _steps(markup: bool) -> list[tuple[re.Pattern[str], Sub]]:
-    steps: list[tuple[re.Pattern[str], Sub]] = [(_FOLDS, lambda _m: "")]
+    # unfold first: a fold may fall anywhere, even between the "=" and "40" of an escape
+    steps: list[tuple[re.Pattern[str], Sub]] = [(_FOLDS, lambda _m: ""), (_SOFT_BREAKS, lambda _m: "")]
     for _ in range(2):  # twice: &amp;#64;, %2540, &lt;span&gt;
         if markup:
             steps.append((_TAGS, lambda _m: ""))
@@ -325,13 +328,18 @@ class Guard:
             if not text or not self.found(text, html=markup):
                 continue
             view = _mapped(text, markup)
-            pieces: list[str] = []
-            pos = 0
+            merged: list[list[Any]] = []
             for a, b, kind in self._spans(view):
                 start, end = view.source_span(a, b)
-                if start < pos:
-                    continue
-                pieces += [text[pos:start], "" if kind == TOKEN else replacement]
+                if merged and start < merged[-1][1]:  # overlapping (a token inside its thread address): one span
+                    merged[-1][1] = max(merged[-1][1], end)
+                    merged[-1][2] = merged[-1][2] and kind == TOKEN
+                else:
+                    merged.append([start, end, kind == TOKEN])
+            pieces: list[str] = []
+            pos = 0
+            for start, end, bare_token in merged:
+                pieces += [text[pos:start], "" if bare_token else replacement]
                 pos = end
             pieces.append(text[pos:])
             text = "".join(pieces)

@@ -122,9 +122,10 @@ Sub = Callable[[re.Match[str]], str]
 def _steps(markup: bool) -> list[tuple[re.Pattern[str], Sub]]:
     # unfold first: a fold may fall anywhere, even between the "=" and "40" of an escape
     steps: list[tuple[re.Pattern[str], Sub]] = [(_FOLDS, lambda _m: ""), (_SOFT_BREAKS, lambda _m: "")]
-    for _ in range(2):  # twice: &amp;#64;, %2540, &lt;span&gt;
-        if markup:
-            steps.append((_TAGS, lambda _m: ""))
+    if markup:
+        # once, before entities: what decodes to "<...>" is text the reader sees (&lt;addr&gt;), not a tag
+        steps.append((_TAGS, lambda _m: ""))
+    for _ in range(2):  # twice: &amp;#64;, %2540
         steps += [(_ENTITY, _entity), (_BYTE_ESCAPES, _byte_escapes), (_CHAR_ESCAPES, _char_escapes)]
     return steps
 

@@ -7,7 +7,9 @@
 3. every ``FirstContact`` is acknowledged at most once, and never when loop
    protection suppressed the acknowledgement;
 4. no dead-letter queue holds messages;
-5. the conversations projection equals a fresh fold of the events.
+5. the conversations projection equals a fresh fold of the events;
+6. nothing sent to a correspondent carries the private mailbox or a thread address or
+   token (``crm.audit_leaks``; the local stack's outbox).
 
 The checks are pure functions over plain lists (raw keys, envelopes, projection
 items, DLQ depths); :func:`read_snapshot` is the only code that reads AWS.
@@ -20,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from crm.audit_leaks import Outbox, check_leaks, read_outbox
 from crm.settings import Settings
 from events import (
     AcknowledgementSent,
@@ -54,6 +57,7 @@ class Snapshot:
     projection_items: list[dict[str, Any]]
     dlq_depths: dict[str, int]
     dlq_errors: dict[str, str] = field(default_factory=dict)
+    outbox: Outbox | None = None  # what was sent, where a copy is kept (the local stack)
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -266,6 +270,7 @@ def audit(snapshot: Snapshot, *, shards: int) -> dict[str, Any]:
         check_acks(snapshot.envelopes),
         check_dlqs(snapshot.dlq_depths, snapshot.dlq_errors),
         check_projection(snapshot.envelopes, snapshot.projection_items, shards=shards),
+        check_leaks(snapshot.outbox),
     ]
     return {"ok": all(c["ok"] for c in checks), "checks": checks}
 
@@ -304,7 +309,7 @@ def read_snapshot(settings: Settings) -> Snapshot:
             errors[name] = str(exc)
             continue
         depths[name] = visible + in_flight
-    return Snapshot(raw_keys, envelopes, items, depths, errors)
+    return Snapshot(raw_keys, envelopes, items, depths, errors, read_outbox(settings))
 
 
 def run_audit(settings: Settings) -> dict[str, Any]:

@@ -30,6 +30,7 @@ TIMELINE: dict[str, Callable[[dict[str, Any]], str]] = {
     + (f"; commands {[c['name'] for c in d.get('commands', [])]}" if d.get("commands") else ""),
     "ReplyDelivered": lambda d: f"→ reply to {', '.join(d.get('to', []))}: {d.get('subject')!r}",
     "SendFailed": lambda d: f"  ✗ {d.get('kind')} failed: {d.get('reason')}",
+    "ReplyHeld": lambda d: f"  ✗ reply held (not sent): {d.get('reason')}",
     "ConversationUpdated": lambda d: f"  updated {d.get('fields')}",
     "ConversationStatusChanged": lambda d: f"  status → {d.get('status')}" + (f" ({d['note']})" if d.get("note") else ""),
     "LeadScored": lambda d: f"  lead score {d.get('score')} ({d.get('band')}): {'; '.join(d.get('reasons', []))}",

@@ -237,6 +237,31 @@ class ReplyDelivered(_Sent):
     pass
 
 
+class HeldPart(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    part: str = Field(description="Position of the part in the MIME tree, e.g. '2.1'; '' for the whole mail")
+    content_type: str
+    filename: str | None = None
+    where: str  # e.g. "the PDF metadata", "the attached mail's header Reply-To"
+    what: str  # private mailbox | thread address | thread token | content that could not be checked
+
+
+class ReplyHeld(DomainEvent):
+    """The owner's reply was not sent: parts that cannot be rewritten carry the private
+    mailbox or a thread address/token. The owner got a notice naming them."""
+
+    source: ClassVar[str] = "crm.senders"
+
+    conversation_id: str
+    cause_event_id: str
+    to: list[str]
+    subject: str = ""
+    parts: list[HeldPart]
+    reason: str
+    notice_message_id: str | None = None
+
+
 class SendFailed(DomainEvent):
     source: ClassVar[str] = "crm.senders"
 
@@ -341,6 +366,7 @@ CATALOGUE: dict[str, type[DomainEvent]] = {
         AcknowledgementSent,
         MessageForwarded,
         ReplyDelivered,
+        ReplyHeld,
         SendFailed,
         DeliveryBounced,
         ConversationUpdated,

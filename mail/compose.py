@@ -13,8 +13,10 @@ Three rules hold everywhere:
 * ``build_forward`` and ``build_reply`` never raise because of the mail: a part that
   cannot be kept degrades (re-decoded with replacement characters, dropped, or the
   whole mail forwarded as text);
-* nothing ``build_reply`` returns contains the private mailbox (a last check parses
-  the result and falls back to a text-only mail if it ever did).
+* nothing ``build_reply`` returns carries the private mailbox or a thread address or
+  token, in any part or spelling (``mail.leaks``): text and HTML are rewritten, and a
+  reply whose other parts carry one raises ``PartsHeld`` naming them; a last check on
+  the serialised result raises it too.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mail.bounded import POLICY, parse_message
+from mail.leaks import Finding, Guard, PartsHeld
 from mail.limits import DEFAULT_LIMITS, MailLimits, safe_charset
 from mail.parsing import html_to_text
 
@@ -1057,32 +1060,25 @@ class _Reply:
     public_address: str
     public_domain: str
     message_id: str
-    private: re.Pattern[str] | None
+    guard: Guard
     strip: frozenset[str]
     html_strip: list[re.Pattern[str]]
     cids: dict[str, str] = field(default_factory=dict)
     limits: MailLimits = DEFAULT_LIMITS
+    held: list[Finding] = field(default_factory=list)
 
-    def _pieces(self, text: str) -> list[str]:
-        # odd pieces are the public address itself, kept as it is in case it contains the private one
-        return re.split(f"({re.escape(self.public_address)})", text, flags=re.IGNORECASE)
-
-    def scrub(self, text: str) -> str:
-        """Every spelling of the private mailbox becomes the public address."""
-        private = self.private
-        if private is None or not text:
-            return text
-        public = self.public_address
-        pieces = self._pieces(text)
-        return "".join(
-            piece if index % 2 else private.sub(lambda _m: public, piece) for index, piece in enumerate(pieces)
-        )
+    def scrub(self, text: str, *, html: bool = False) -> str:
+        """Every spelling of the private mailbox or a thread address becomes the public address."""
+        return self.guard.rewrite(text, self.public_address, html=html) if text else text
 
     def leaks(self, text: str) -> bool:
-        private = self.private
-        if private is None or not text:
-            return False
-        return any(private.search(piece) for index, piece in enumerate(self._pieces(text)) if not index % 2)
+        return bool(self.guard.found(text))
+
+    def hold(self, part: Message, path: str) -> bool:
+        """True (and the part remembered) when a part that cannot be rewritten carries a secret."""
+        found = self.guard.part_findings(part, path, headers=False)
+        self.held += found
+        return bool(found)
 
     def cid(self, value: str) -> str:
         inner = value.strip().strip("<>").strip()
@@ -1169,8 +1165,10 @@ def _set_leaf(new: MIMEPart, content: Any, *args: Any, **options: Any) -> None:
     _add_params(new, params)
 
 
-def _reply_text(part: Message, ctx: _Reply, new: MIMEPart) -> MIMEPart:
+def _reply_text(part: Message, ctx: _Reply, new: MIMEPart, path: str) -> MIMEPart | None:
     subtype = _subtype(part, "plain") if part.get_content_maintype() == "text" else "plain"
+    if subtype not in ("plain", "html") and ctx.hold(part, path):
+        return None  # a calendar, a vCard, CSV ...: rewriting would change what it means
     text = _part_text(part)
     if str(part.get_param("format", "") or "").lower() == "flowed":
         text = _unflow(text, str(part.get_param("delsp", "") or "").lower() == "yes")
@@ -1181,7 +1179,7 @@ def _reply_text(part: Message, ctx: _Reply, new: MIMEPart) -> MIMEPart:
         for pattern in ctx.html_strip:
             text = pattern.sub("", text)
         text = _with_utf8_meta(ctx.cids_in_html(text))
-    scrubbed = ctx.scrub(text)
+    scrubbed = ctx.scrub(text, html=subtype == "html")
     options = _leaf_options(part, ctx)
     if not inline_body and scrubbed == text:
         # an unchanged text attachment keeps its exact bytes and charset
@@ -1213,7 +1211,7 @@ def _nested_headers(inner: Message, new_inner: Message, ctx: _Reply) -> None:
             new_inner.set_raw(key, value)
 
 
-def _reply_tree(part: Message, ctx: _Reply, depth: int, *, root: bool = False) -> MIMEPart | None:
+def _reply_tree(part: Message, ctx: _Reply, depth: int, *, root: bool = False, path: str = "") -> MIMEPart | None:
     if depth > _MAX_DEPTH:
         return None
     new: MIMEPart = EmailMessage(policy=_IN) if root else MIMEPart(policy=_IN)
@@ -1223,8 +1221,9 @@ def _reply_tree(part: Message, ctx: _Reply, depth: int, *, root: bool = False) -
         children = _children(part)
         if ctype == "multipart/signed":
             # the signature cannot survive the rewrite, and its certificate or key names the owner
-            return _reply_tree(children[0], ctx, depth + 1, root=root)
-        built = [c for c in (_reply_tree(child, ctx, depth + 1) for child in children) if c is not None]
+            return _reply_tree(children[0], ctx, depth + 1, root=root, path=_sub_path(path, 1))
+        built = [c for c in (_reply_tree(child, ctx, depth + 1, path=_sub_path(path, index))
+                             for index, child in enumerate(children, 1)) if c is not None]
         if not built:
             return None
         new["Content-Type"] = "multipart/" + _subtype(part, "mixed")
@@ -1242,7 +1241,7 @@ def _reply_tree(part: Message, ctx: _Reply, depth: int, *, root: bool = False) -
         if ctype not in ("message/rfc822", "message/global") or not children:
             return None
         inner = children[0]
-        new_inner = _reply_tree(inner, ctx, depth + 1, root=True)
+        new_inner = _reply_tree(inner, ctx, depth + 1, root=True, path=path)
         if new_inner is None:
             new_inner = EmailMessage(policy=_IN)
             new_inner.set_content("")
@@ -1252,8 +1251,8 @@ def _reply_tree(part: Message, ctx: _Reply, depth: int, *, root: bool = False) -
         new.set_content(new_inner, cte="7bit", disposition=options["disposition"], filename=options["filename"])
         return new
     if maintype in ("text", "multipart"):
-        return _reply_text(part, ctx, new)
-    if ctype in _REPLY_DROP_TYPES:
+        return _reply_text(part, ctx, new, path)
+    if ctype in _REPLY_DROP_TYPES or ctx.hold(part, path):
         return None
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
@@ -1261,6 +1260,10 @@ def _reply_tree(part: Message, ctx: _Reply, depth: int, *, root: bool = False) -
     _set_leaf(new, data, maintype, _subtype(part, "octet-stream"), **_leaf_options(part, ctx))
     _leaf_extras(part, new, ctx)
     return new
+
+
+def _sub_path(path: str, index: int) -> str:
+    return f"{path}.{index}" if path else str(index)
 
 
 def _reply_fallback_body(raw: bytes, ctx: _Reply) -> EmailMessage:
@@ -1281,26 +1284,6 @@ def _reply_fallback_body(raw: bytes, ctx: _Reply) -> EmailMessage:
     msg = EmailMessage(policy=_IN)
     msg.set_content(ctx.scrub(_strip_plain(body, ctx.strip)))
     return msg
-
-
-def _all_text(msg: Message) -> list[str]:
-    texts: list[str] = []
-    for part in msg.walk():
-        for key, value in part.raw_items():
-            texts.append(_header_text(key, value))
-        if part.get_content_maintype() == "text":
-            texts.append(_part_text(part))
-        texts.append(_filename(part) or "")
-    return texts
-
-
-def _text_only(msg: Message, ctx: _Reply) -> EmailMessage:
-    """Last resort when a built reply still names the private mailbox: its text only."""
-    plain, markup = _bodies(msg, through_signed=True)
-    text = _part_text(plain) if plain is not None else _html_to_text(_part_text(markup)) if markup is not None else ""
-    out = EmailMessage(policy=_IN)
-    out.set_content(ctx.scrub(text))
-    return out
 
 
 _ANGLE_ADDR = re.compile(r"^(?P<name>.*)<(?P<spec>[^<>]*)>\s*$", re.DOTALL)
@@ -1366,22 +1349,29 @@ def build_reply(
     message_id: str,
     strip: list[str],
     limits: MailLimits = DEFAULT_LIMITS,
+    reply_domain: str | None = None,
+    tokens: Sequence[str] = (),
 ) -> bytes:
     """The owner's reply, re-sent to the correspondent from the public address.
 
     A new mail is built from the body parts only (text, HTML, attachments, attached
     mails), so no header of the owner's client survives except the Date. Lines in
     ``strip`` (the reply commands) are removed from the text and HTML bodies, and
-    every spelling of the private mailbox (also ``%40`` and ``&#64;`` forms) in any
-    text part, file name or header becomes the public address. Signatures and key
-    parts are dropped (they would name the owner), format=flowed text is unflowed,
-    and Content-IDs are renamed onto the public domain.
+    every spelling of the private mailbox and of a thread address (any address on
+    ``reply_domain``; ``tokens`` and the thread addresses the reply itself names are
+    removed too) in any text or HTML part, file name or header becomes the public
+    address. Any other part (attachment, calendar, vCard ... at any depth) that
+    carries one raises ``PartsHeld`` naming it: it cannot be rewritten, so the reply
+    must not leave. Signatures and key parts are dropped (they would name the owner),
+    format=flowed text is unflowed, and Content-IDs are renamed onto the public domain.
     """
+    guard = Guard(private_mailbox, reply_domain=reply_domain, tokens=tokens, allowed=[public_address])
+    guard = guard.with_tokens(guard.tokens_in(bytes(raw)))
     ctx = _Reply(
         public_address=public_address,
         public_domain=public_address.rsplit("@", 1)[-1].strip(" >") or "localhost",
         message_id=message_id,
-        private=_address_pattern(private_mailbox),
+        guard=guard,
         strip=frozenset(s.strip() for s in strip if s and s.strip()),
         html_strip=[p for p in (_html_line_pattern(s) for s in strip if s) if p is not None],
         limits=limits,
@@ -1410,14 +1400,18 @@ def build_reply(
             body.set_content("")
         _reply_headers(body, ctx, date=date, **headers)
         data = _serialise(body)
-        check = _parse(data, limits)
-        if not any(ctx.leaks(text) for text in [*_all_text(check), data.decode("ascii", "replace")]):
-            return data
-        body = _text_only(check, ctx)
     except Exception:
+        if ctx.held:
+            raise PartsHeld(ctx.held) from None
         body = _reply_fallback_body(raw, ctx)
-    _reply_headers(body, ctx, date=date, **headers)
-    return _serialise(body)
+        _reply_headers(body, ctx, date=date, **headers)
+        data = _serialise(body)
+    if ctx.held:
+        raise PartsHeld(ctx.held)
+    found = guard.findings(data)  # the last word, on the very bytes returned
+    if found:
+        raise PartsHeld(found)
+    return data
 
 
 def build_notice(*, public_address: str, public_name: str, private_mailbox: str, subject: str, text: str,

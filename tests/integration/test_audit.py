@@ -241,7 +241,7 @@ def test_audit_combines_checks() -> None:
     report = audit(snapshot, shards=4)
     assert report["ok"]
     assert [c["name"] for c in report["checks"]] == ["decisions", "forwards", "acknowledgements", "dlqs",
-                                                     "projection"]
+                                                     "projection", "leaks"]
     broken = audit(Snapshot(["inbox/s1", "inbox/s9"], events, [], {"crm-ack-dlq": 0}), shards=4)
     assert not broken["ok"]
     assert {c["name"] for c in broken["checks"] if not c["ok"]} == {"decisions", "projection"}
@@ -291,7 +291,7 @@ def test_cli_audit_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str
     capsys.readouterr()
     assert main(["--state", state, "audit"]) == 0
     out = capsys.readouterr().out
-    assert "FAIL" not in out and out.count("ok  ") == 5
+    assert "FAIL" not in out and out.count("ok  ") == 6
 
     # a raw mail restored from the state folder with no decision: exit status 1
     stray = tmp_path / "state" / "mail" / "inbox" / "stray"
@@ -299,3 +299,81 @@ def test_cli_audit_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["--state", state, "audit"]) == 1
     out = capsys.readouterr().out
     assert "FAIL decisions" in out and "inbox/stray" in out
+
+
+# --- leaks: nothing sent to a correspondent carries the private mailbox or a thread token ---------------
+
+
+PRIVATE = "owner@private.example.net"
+THREAD = "jane-doe-acme-3f2a1c.k5v2q7xw3mzd4rta@reply.example.com"
+
+
+def sent_mail(tmp_path: Path, name: str, kind: str, to: list[str], body: str, **attachment: Any) -> Any:
+    from email.message import EmailMessage
+
+    from crm.audit_leaks import SentMail
+
+    mail = EmailMessage()
+    mail["From"] = "hello@example.com"
+    mail["To"] = ", ".join(to)
+    mail["Subject"] = "Re: hi"
+    mail.set_content(body)
+    if attachment:
+        data = attachment.pop("data")
+        mail.add_attachment(data, **attachment)
+    path = tmp_path / name
+    path.write_bytes(mail.as_bytes())
+    return SentMail(kind, to, str(path), path.read_bytes())
+
+
+@pytest.mark.parametrize("leak", [
+    {"body": f"write to {PRIVATE}"},
+    {"body": "hi", "data": f"EMAIL:{PRIVATE}".encode("utf-16"), "maintype": "application",
+     "subtype": "octet-stream", "filename": "card.vcf"},
+    {"body": f"Reply-To: Jane <{THREAD}>"},
+    {"body": "owner&#064;private.example.net"},
+])
+def test_leak_check_names_the_mail_to_a_correspondent_that_carries_a_secret(tmp_path: Path,
+                                                                             leak: dict[str, Any]) -> None:
+    from crm.audit_leaks import Outbox, check_leaks
+
+    forward = sent_mail(tmp_path, "1-forward.eml", "forward", [PRIVATE], f"Reply-To: Jane <{THREAD}>\n{PRIVATE}")
+    clean = sent_mail(tmp_path, "2-ack.eml", "ack", ["jane@acme.com"], "thanks, we will answer")
+    assert check_leaks(Outbox([forward, clean], PRIVATE, "reply.example.com", ["hello@example.com"]))["ok"]
+    doctored = sent_mail(tmp_path, "3-reply.eml", "reply", ["jane@acme.com"], **leak)
+    check = check_leaks(Outbox([forward, clean, doctored], PRIVATE, "reply.example.com", ["hello@example.com"]))
+    assert not check["ok"]
+    assert "3-reply.eml" in check["detail"] and "2-ack.eml" not in check["detail"]
+
+
+def test_leak_check_learns_the_tokens_from_the_forwards() -> None:
+    from crm.audit_leaks import Outbox, SentMail, check_leaks
+
+    forward = SentMail("forward", [PRIVATE], "f.eml", f"Reply-To: <{THREAD}>\r\n\r\nhi\r\n".encode())
+    bare = SentMail("ack", ["jane@acme.com"], "a.eml", b"Subject: x\r\n\r\nref k5v2q7xw3mzd4rta\r\n")
+    assert not check_leaks(Outbox([forward, bare], PRIVATE, "reply.example.com"))["ok"]
+    assert check_leaks(Outbox([bare], PRIVATE, "reply.example.com"))["ok"]  # unknown: not a token
+
+
+def test_leak_check_without_an_outbox_passes_and_says_so() -> None:
+    from crm.audit_leaks import check_leaks
+
+    check = check_leaks(None)
+    assert check["ok"] and "not checked" in check["detail"]
+
+
+def test_cli_audit_fails_on_a_doctored_outbox_entry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from crm.cli import main
+
+    state = tmp_path / "state"
+    assert main(["--state", str(state), "ingest", str(EXAMPLES)]) == 0
+    capsys.readouterr()
+    records = [json.loads(line) for line in (state / "outbox" / "index.jsonl").read_text().splitlines()]
+    ack = next(r for r in records if r["kind"] == "ack")
+    path = Path(ack["file"])
+    path.write_bytes(b"Comments: write to owner&#x40;private.example.net\r\n" + path.read_bytes())
+    assert main(["--state", str(state), "audit"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL leaks" in out and path.name in out and "private mailbox" in out

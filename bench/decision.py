@@ -38,6 +38,9 @@ class _NobodyKnown:
     def address_suppressed(self, address: str) -> str | None:
         return None
 
+    def last_version(self, stream_id: str) -> int:
+        return 0
+
 
 @dataclass
 class _PerMail:

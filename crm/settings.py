@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     ack_text: str = DEFAULT_ACK_TEXT
     ack_html: str = DEFAULT_ACK_HTML
     ack_templates_parameter: str | None = None  # SSM JSON {subject, text, html}; null keeps the setting
+    ack_cap_per_hour: int = Field(100, ge=0)  # acknowledgements allowed per hour; a burst over it is recorded, not sent
 
     # projection and hooks
     statuses: list[str] = ["new", "awaiting_reply", "replied", "closed", "interviewing", "offer", "rejected", "archived"]

@@ -41,7 +41,8 @@ class Outcome:
 def policy_of(svc: Services) -> Policy:
     s = svc.settings
     return Policy(accepted_addresses=s.accepted_addresses, private_mailbox=s.private_mailbox,
-                  relay_domains=s.relay_domains, public_domain=s.domain)
+                  relay_domains=s.relay_domains, public_domain=s.domain, reply_domain=s.reply_domain,
+                  ack_cap_per_hour=s.ack_cap_per_hour)
 
 
 def fetch_raw(svc: Services, receipt: Receipt) -> tuple[bytes, str, str, list[str]]:
@@ -76,6 +77,7 @@ def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_
             events=[(p.stream_id, p.event) for p in decision.planned],
             message_ids={m: decision.conversation_id for m in decision.message_ids if decision.conversation_id},
             first_in_stream=frozenset(p.stream_id for p in decision.planned if type(p.event).__name__ == "FirstContact"),
+            expected_versions=decision.expected_versions,
         )
 
     commit = svc.recorder.record(plan, dedupe_key=dedupe_key or f"message#{receipt.ses_message_id}",

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from email.utils import getaddresses, parseaddr
 
-_NOREPLY = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|noreply|donotreply|bounces?|notifications?|"
-                      r"mailer-daemon|postmaster|auto[-_.]?(reply|confirm)|daemon)([-+_.].*)?$", re.IGNORECASE)
+from mail.noreply import noreply_marker
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]")
 
 
@@ -76,7 +76,7 @@ def domain_of(address: str | None) -> str:
 
 
 def is_noreply(address: str | None) -> bool:
-    """RFC 3834 §2-style: addresses that exist to send, not to be answered."""
+    """RFC 3834 §2-style: addresses that exist to send, not to be answered (``noreply.txt``)."""
     if not address or "@" not in address:
         return True
-    return bool(_NOREPLY.match(local_part(address)))
+    return noreply_marker(address) is not None

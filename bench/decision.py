@@ -92,7 +92,7 @@ def run(samples: list[Sample], repetitions: int) -> dict[str, Any]:
                 t3 = time.perf_counter()
                 for version, planned in enumerate(decision.planned, start=1):
                     envelope = Envelope.new(planned.event, stream_id=planned.stream_id, version=version,
-                                            seed=f"message#{receipt.ses_message_id}",
+                                            seed=f"message#inbound#{receipt.ses_message_id}",
                                             correlation_id=receipt.ses_message_id)
                     to_record(envelope)
                     to_entry(envelope, "crm")

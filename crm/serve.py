@@ -37,6 +37,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from crm.errors import UsageError
 from crm.settings import Settings
+from crm.verdicts import VerdictFlags
 
 log = logging.getLogger("crm.serve")
 
@@ -149,7 +150,8 @@ def _check_free(host: str, port: int, what: str) -> None:
             raise UsageError(f"cannot listen for {what} on {host}:{port}: {exc.strerror or exc}") from exc
 
 
-def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: int, once: bool = False) -> int:
+def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: int, once: bool = False,
+          flags: VerdictFlags | None = None) -> int:
     """Run the local stack with an SMTP listener and an AWS endpoint until stopped.
 
     ``once`` (for tests): serve exactly one SMTP message, then stop and return 0.
@@ -183,7 +185,7 @@ def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: in
                     if closing.is_set():
                         raise RuntimeError("shutting down")
                     try:
-                        return ingest_one(stack.settings, Delivery(source, raw), recipients)
+                        return ingest_one(stack.settings, Delivery(source, raw), recipients, flags)
                     finally:
                         save(stack)
 

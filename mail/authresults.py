@@ -34,6 +34,7 @@ class MethodResult:
 class AuthResults:
     authserv_id: str
     methods: list[MethodResult]
+    raw: str = ""  # the header value, comments and all (some servers say p=reject only in a comment)
 
     def first(self, method: str) -> MethodResult | None:
         return next((m for m in self.methods if m.method == method), None)
@@ -71,7 +72,7 @@ def parse_results(value: str) -> AuthResults | None:
             methods.append(MethodResult(method, result.lower(), dict(pairs[1:])))
         elif methods:  # SES writes envelope-from=, helo= … as items of their own, after spf
             methods[-1].properties.update(pairs)
-    return AuthResults(authserv_id, methods)
+    return AuthResults(authserv_id, methods, value)
 
 
 def trusted_results(values: list[str], authserv_id: str) -> AuthResults | None:

@@ -16,6 +16,7 @@ from adapters.recorder import Plan
 from adapters.wiring import Services, services
 from mail.parsing import headers_only, parse
 from producers.decide import InboundDecision, Policy, decide
+from producers.decision_keys import key_for
 from producers.observability import logger_for, metrics_for
 from producers.receipt import INBOX_PREFIX, Receipt, receipts_of
 from producers.spam_config import load_patterns
@@ -80,7 +81,7 @@ def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_
             expected_versions=decision.expected_versions,
         )
 
-    commit = svc.recorder.record(plan, dedupe_key=dedupe_key or f"message#{receipt.ses_message_id}",
+    commit = svc.recorder.record(plan, dedupe_key=dedupe_key or key_for(svc.store, "inbound", receipt.ses_message_id),
                                  correlation_id=receipt.ses_message_id)
     decision = decisions[-1]
     types = [e.type for e in commit.envelopes]

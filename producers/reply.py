@@ -31,6 +31,7 @@ from mail.commands import parse_commands
 from mail.parsing import ParsedMail, parse
 from mail.tokens import verify
 from producers.decide import conversation_stream
+from producers.decision_keys import key_for
 from producers.identity import strip_reply_prefix
 from producers.inbound import Outcome, fetch_raw
 from producers.observability import logger_for, metrics_for
@@ -134,7 +135,7 @@ def process(svc: Services, receipt: Receipt) -> Outcome:
         outcomes.append(outcome)
         return Plan(events=events, message_ids=ids)
 
-    commit = svc.recorder.record(plan, dedupe_key=f"message#{receipt.ses_message_id}",
+    commit = svc.recorder.record(plan, dedupe_key=key_for(svc.store, "reply", receipt.ses_message_id),
                                  correlation_id=receipt.ses_message_id)
     types = [e.type for e in commit.envelopes]
     first = commit.envelopes[0].event if commit.envelopes else None

@@ -19,6 +19,7 @@ why no acknowledgement went out.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from events.catalogue import Verdicts
@@ -48,10 +49,35 @@ class OwnAddresses:
         return any(domain == d or domain.endswith("." + d) for d in self.domains)
 
 
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
+
+
+def from_addresses(values: list[str]) -> list[str]:
+    """The addresses of ``From`` header values. Display names (encoded words, quoted
+    strings, comments) are dropped first: what a name says is never an address.
+
+    >>> from_addresses(['=?utf-8?q?Eve=0D=0ABcc:_v@evil.test?= <eve@attacker.test>'])
+    ['eve@attacker.test']
+    >>> from_addresses(['"Doe, Jane (x@y.org)" <jane@acme.com>']), from_addresses(['g: a@x.org, b@y.org;'])
+    (['jane@acme.com'], ['a@x.org', 'b@y.org'])
+    """
+    cleaned = []
+    for value in values:
+        text = _ENCODED_WORD.sub(" ", value)
+        text = _QUOTED.sub(" ", text)
+        previous = None
+        while previous != text:
+            previous, text = text, _COMMENT.sub(" ", text)
+        cleaned.append(text)
+    return all_addresses(cleaned)
+
+
 def ack_refusal(mail: ParsedMail, *, verdicts: Verdicts, envelope_sender: str | None, ack_to: str | None,
                 own: OwnAddresses) -> str | None:
     """None when ``ack_to`` may be acknowledged, else why not (recorded on the decision)."""
-    senders = all_addresses(mail.headers.get("from", []))
+    senders = from_addresses(mail.headers.get("from", []))
     if len(mail.headers.get("from", [])) != 1 or len(senders) != 1 or senders[0] != mail.from_address:
         return f"not exactly one From address ({', '.join(senders) or 'none'})"
     sender = senders[0]

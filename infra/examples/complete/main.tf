@@ -34,6 +34,7 @@ locals {
     CRM_PATTERNS_PARAMETER  = var.patterns_parameter
     CRM_ACK_TEMPLATES_PARAMETER = var.ack_templates_parameter
     CRM_MAX_RECEIVE_COUNT   = tostring(var.max_receive_count)
+    CRM_ACK_CAP_PER_HOUR    = tostring(var.ack_cap_per_hour)
     # not in LAMBDA_ENVIRONMENT: Settings.region defaults to us-east-1
     CRM_REGION = data.aws_region.current.name
   }

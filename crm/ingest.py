@@ -12,6 +12,7 @@ from typing import Any
 
 from crm.settings import Settings
 from crm.verdicts import VerdictFlags, verdicts_of
+from mail.limits import DEFAULT_LIMITS, MailLimits
 from producers.receipt import INBOX_PREFIX, receipt_event
 
 _SKIP_NAMES = {"readme", "readme.md", "readme.txt", "license", ".ds_store"}
@@ -62,7 +63,7 @@ def delivery_id(raw: bytes, recipients: list[str]) -> str:
     return f"local-{digest[:32]}"
 
 
-def envelope_sender(raw: bytes) -> str | None:
+def envelope_sender(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> str | None:
     """The envelope sender as the final delivery recorded it (``Return-Path``), else ``From``.
 
     ``Return-Path: <>`` is the null sender of a bounce or a report (RFC 5321 §4.5.5):
@@ -75,7 +76,7 @@ def envelope_sender(raw: bytes) -> str | None:
     """
     from mail.parsing import parse
 
-    mail = parse(raw[:64 * 1024] if len(raw) > 64 * 1024 else raw, scan_bytes=1024)
+    mail = parse(raw[:64 * 1024] if len(raw) > 64 * 1024 else raw, scan_bytes=1024, limits=limits)
     return_path = mail.header("return-path")
     if return_path is not None:
         return return_path.strip().strip("<>").strip()
@@ -103,7 +104,7 @@ def deliver(settings: Settings, delivery: Delivery, recipients: list[str],
     key = f"{INBOX_PREFIX}{ses_id}"
     services().blobs.put(key, delivery.raw, "message/rfc822")
     now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    sender, verdicts = envelope_sender(delivery.raw), verdicts_of(delivery.raw, flags)
+    sender, verdicts = envelope_sender(delivery.raw, settings.mail_limits), verdicts_of(delivery.raw, flags)
     public_side, reply_side = split_recipients(settings, recipients)
     results: list[dict[str, Any]] = []
     for side, handler, name in ((public_side, inbound.handler, "crm-inbound"), (reply_side, reply.handler, "crm-reply")):

@@ -32,7 +32,7 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
         data = build_reply(raw, public_address=s.public_address, public_name=s.public_name,
                            private_mailbox=s.private_mailbox, to=event.to, subject=event.subject,
                            in_reply_to=event.in_reply_to, references=event.references, message_id=message_id,
-                           strip=event.strip_lines)
+                           strip=event.strip_lines, limits=s.mail_limits)
         return Outgoing("reply", s.public_address, event.to, data, event.subject, message_id, event.conversation_id)
 
     send_once(svc, envelope, kind="reply", conversation_id=event.conversation_id, build=build,

@@ -134,12 +134,15 @@ class EventStore:
         markers: dict[str, dict[str, Any]] | None = None,
         first_in_stream: frozenset[str] = frozenset(),
         source: str | None = None,
+        expected_versions: dict[str, int] | None = None,
     ) -> Commit:
         """Append ``planned`` events and the dedupe item in one transaction.
 
         Returns the stored events with ``duplicate=True`` when ``dedupe_key`` was
         already committed (a retried delivery), raises :class:`StreamConflict`
-        when another writer took a version first.
+        when another writer took a version first. ``expected_versions`` pins a
+        stream's first new event to the version after the one the decision read, so
+        a decision that depends on how long a stream is (a quota) cannot overshoot.
         """
         stored = self.get(dedupe_key)
         if stored is not None:
@@ -149,7 +152,9 @@ class EventStore:
         envelopes = []
         for index, (stream_id, event) in enumerate(planned):
             if stream_id not in versions:
-                versions[stream_id] = 0 if stream_id in first_in_stream else self.last_version(stream_id)
+                pinned = (expected_versions or {}).get(stream_id)
+                versions[stream_id] = (0 if stream_id in first_in_stream else pinned if pinned is not None
+                                       else self.last_version(stream_id))
             versions[stream_id] += 1
             envelope = Envelope.new(event, stream_id=stream_id, version=versions[stream_id], seed=dedupe_key,
                                     correlation_id=correlation_id, causation_id=causation_id, occurred_at=now,

@@ -24,6 +24,7 @@ class Plan:
     message_ids: dict[str, str] = field(default_factory=dict)
     markers: dict[str, dict[str, Any]] = field(default_factory=dict)
     first_in_stream: frozenset[str] = frozenset()
+    expected_versions: dict[str, int] = field(default_factory=dict)
 
 
 class Recorder:
@@ -45,7 +46,7 @@ class Recorder:
                 commit = self.store.commit(current.events, dedupe_key=dedupe_key, correlation_id=correlation_id,
                                            causation_id=causation_id, message_ids=current.message_ids,
                                            markers=current.markers, first_in_stream=current.first_in_stream,
-                                           source=source)
+                                           source=source, expected_versions=current.expected_versions)
             except StreamConflict:
                 continue
             self.bus.publish(commit.envelopes)

@@ -38,6 +38,9 @@ class _NobodyKnown:
     def address_suppressed(self, address: str) -> str | None:
         return None
 
+    def last_version(self, stream_id: str) -> int:
+        return 0
+
 
 @dataclass
 class _PerMail:
@@ -89,7 +92,7 @@ def run(samples: list[Sample], repetitions: int) -> dict[str, Any]:
                 t3 = time.perf_counter()
                 for version, planned in enumerate(decision.planned, start=1):
                     envelope = Envelope.new(planned.event, stream_id=planned.stream_id, version=version,
-                                            seed=f"message#{receipt.ses_message_id}",
+                                            seed=f"message#inbound#{receipt.ses_message_id}",
                                             correlation_id=receipt.ses_message_id)
                     to_record(envelope)
                     to_entry(envelope, "crm")

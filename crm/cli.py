@@ -55,10 +55,12 @@ def _require_local(args: argparse.Namespace, what: str) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     _require_local(args, "crm ingest")
     from crm.flows import ingest_paths
+    from crm.verdicts import parse_flags
 
+    flags = parse_flags(args.verdict, args.dmarc_policy)  # a bad value stops here, before any mail moves
     with stack(args) as settings:
         rcpts = [r.strip().lower() for r in args.rcpt] or [settings.public_address]
-        results = ingest_paths(settings, [Path(p) for p in args.paths], rcpts)
+        results = ingest_paths(settings, [Path(p) for p in args.paths], rcpts, flags)
     _emit(results, args.json, lambda r: f"{r['outcome']:<9} {r['source']}  {r.get('conversation_id') or ''}  "
                                         f"{r.get('reason') or ''}".rstrip())
     return 0
@@ -212,12 +214,23 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     _require_local(args, "crm serve")
     from crm.serve import serve
+    from crm.verdicts import parse_flags
 
+    flags = parse_flags(args.verdict, args.dmarc_policy)
     return serve(load_settings(), Path(args.state), host=args.host, port=args.port, aws_port=args.aws_port,
-                 once=args.once)
+                 once=args.once, flags=flags)
 
 
 # --- parser ---------------------------------------------------------------------------
+
+
+def add_verdict_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--verdict", action="append", default=[], metavar="NAME=STATUS",
+                   help="SES verdict for the delivered mail (repeatable): NAME spam|virus|spf|dkim|dmarc, STATUS "
+                        "PASS|FAIL|GRAY|PROCESSING_FAILED; unset: the mail's amazonses.com Authentication-Results, "
+                        "else PASS")
+    p.add_argument("--dmarc-policy", choices=["none", "quarantine", "reject"], type=str.lower,
+                   help="the sender domain's DMARC policy SES reports")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -243,6 +256,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="start from an empty state folder")
     p = add("ingest", cmd_ingest, "deliver .eml/mbox/Maildir mail as SES would")
     p.add_argument("--rcpt", action="append", default=[], metavar="ADDR", help="envelope recipient (repeatable)")
+    add_verdict_flags(p)
     p.add_argument("paths", nargs="+", metavar="PATH")
     p = add("conversations", cmd_conversations, "list, show or annotate conversations")
     p.add_argument("words", nargs="*", metavar="ACTION", help="show ID | set-status ID STATUS")
@@ -298,6 +312,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=2525)
     p.add_argument("--aws-port", type=int, default=5005)
     p.add_argument("--once", action="store_true", help=argparse.SUPPRESS)
+    add_verdict_flags(p)
     return top
 
 

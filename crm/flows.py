@@ -9,6 +9,7 @@ from typing import Any
 from crm.ingest import Delivery, deliver, discover
 from crm.runner import drain
 from crm.settings import Settings
+from crm.verdicts import VerdictFlags
 
 
 def drain_all(settings: Settings) -> None:
@@ -19,9 +20,10 @@ def drain_all(settings: Settings) -> None:
     drain(settings, consumers(patterns))
 
 
-def ingest_one(settings: Settings, delivery: Delivery, recipients: list[str]) -> dict[str, Any]:
+def ingest_one(settings: Settings, delivery: Delivery, recipients: list[str],
+               flags: VerdictFlags | None = None) -> dict[str, Any]:
     try:
-        result = deliver(settings, delivery, recipients)
+        result = deliver(settings, delivery, recipients, flags)
     except Exception as exc:
         return {"source": delivery.source, "message_id": None, "outcome": "error",
                 "reason": f"{type(exc).__name__}: {exc}", "conversation_id": None, "events": []}
@@ -43,9 +45,10 @@ def attach_events(settings: Settings, results: list[dict[str, Any]]) -> list[dic
     return results
 
 
-def ingest_paths(settings: Settings, paths: list[Path], recipients: list[str]) -> list[dict[str, Any]]:
+def ingest_paths(settings: Settings, paths: list[Path], recipients: list[str],
+                 flags: VerdictFlags | None = None) -> list[dict[str, Any]]:
     results = []
     for path in paths:
         for delivery in discover(path):
-            results.append(ingest_one(settings, delivery, recipients))
+            results.append(ingest_one(settings, delivery, recipients, flags))
     return attach_events(settings, results)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crm.settings import Settings
+from crm.verdicts import VerdictFlags, verdicts_of
 from mail.limits import DEFAULT_LIMITS, MailLimits
 from producers.receipt import INBOX_PREFIX, receipt_event
 
@@ -63,14 +64,38 @@ def delivery_id(raw: bytes, recipients: list[str]) -> str:
 
 
 def envelope_sender(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> str | None:
+    """The envelope sender as the final delivery recorded it (``Return-Path``), else ``From``.
+
+    ``Return-Path: <>`` is the null sender of a bounce or a report (RFC 5321 §4.5.5):
+    it stays null (``""``), never becomes the ``From``, so nothing answers it.
+
+    >>> envelope_sender(b"Return-Path: <>\\r\\nFrom: MAILER-DAEMON@mx.example\\r\\n\\r\\nbounce")
+    ''
+    >>> envelope_sender(b"From: Jane <jane@acme.com>\\r\\n\\r\\nhi")
+    'jane@acme.com'
+    """
     from mail.parsing import parse
 
     mail = parse(raw[:64 * 1024] if len(raw) > 64 * 1024 else raw, scan_bytes=1024, limits=limits)
-    return (mail.header("return-path") or "").strip().strip("<>") or mail.from_address
+    return_path = mail.header("return-path")
+    if return_path is not None:
+        return return_path.strip().strip("<>").strip()
+    return mail.from_address
 
 
-def deliver(settings: Settings, delivery: Delivery, recipients: list[str]) -> dict[str, Any]:
-    """Store the raw mail as SES's S3 action would, then invoke the right producer."""
+def split_recipients(settings: Settings, recipients: list[str]) -> tuple[list[str], list[str]]:
+    """(public side, reply side): what each SES receipt rule would match. Anything not on
+    the reply subdomain goes to the public rule, which rejects what it does not accept."""
+    reply_side = [r for r in recipients if r.lower().endswith("@" + settings.reply_domain)]
+    return [r for r in recipients if r not in reply_side], reply_side
+
+
+def deliver(settings: Settings, delivery: Delivery, recipients: list[str],
+            flags: VerdictFlags | None = None) -> dict[str, Any]:
+    """Store the raw mail as SES's S3 action would, then invoke each producer whose
+    receipt rule matches, with its own recipients (as SES does: one message id, one
+    invocation per rule). The result is the public side's, with the reply side's
+    under ``"reply"`` when the mail went to both."""
     from adapters.wiring import services
     from crm.lambda_runtime import LocalContext, end_invocation
     from producers import inbound, reply
@@ -79,13 +104,20 @@ def deliver(settings: Settings, delivery: Delivery, recipients: list[str]) -> di
     key = f"{INBOX_PREFIX}{ses_id}"
     services().blobs.put(key, delivery.raw, "message/rfc822")
     now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    sender = envelope_sender(delivery.raw, settings.mail_limits)
-    event = receipt_event(ses_message_id=ses_id, recipients=recipients, envelope_sender=sender,
-                          bucket=settings.bucket, object_key=key, timestamp=now)
-    to_reply = any(r.lower().endswith("@" + settings.reply_domain) for r in recipients)
-    handler = reply.handler if to_reply else inbound.handler
-    try:
-        result: dict[str, Any] = handler(event, LocalContext("crm-reply" if to_reply else "crm-inbound"))["results"][0]
-    finally:
-        end_invocation()
+    sender, verdicts = envelope_sender(delivery.raw, settings.mail_limits), verdicts_of(delivery.raw, flags)
+    public_side, reply_side = split_recipients(settings, recipients)
+    results: list[dict[str, Any]] = []
+    for side, handler, name in ((public_side, inbound.handler, "crm-inbound"), (reply_side, reply.handler, "crm-reply")):
+        if not side:
+            continue
+        event = receipt_event(ses_message_id=ses_id, recipients=side, envelope_sender=sender, bucket=settings.bucket,
+                              object_key=key, timestamp=now, verdicts=verdicts)
+        event["Records"][0]["ses"]["mail"]["destination"] = recipients
+        try:
+            results.append(handler(event, LocalContext(name))["results"][0])
+        finally:
+            end_invocation()
+    result = results[0]
+    if len(results) > 1:
+        result = {**result, "reply": results[1]}
     return result

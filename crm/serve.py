@@ -39,6 +39,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from crm.errors import UsageError
 from crm.settings import Settings
+from crm.verdicts import VerdictFlags
 
 if TYPE_CHECKING:
     from adapters.rule_routing import OutsideEvents
@@ -165,7 +166,8 @@ def watch_outside_events(settings: Settings) -> OutsideEvents:
                          patterns=lambda: default_registry(settings.rules_module).patterns())
 
 
-def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: int, once: bool = False) -> int:
+def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: int, once: bool = False,
+          flags: VerdictFlags | None = None) -> int:
     """Run the local stack with an SMTP listener and an AWS endpoint until stopped.
 
     ``once`` (for tests): serve exactly one SMTP message, then stop and return 0.
@@ -199,7 +201,7 @@ def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: in
                     if closing.is_set():
                         raise RuntimeError("shutting down")
                     try:
-                        return ingest_one(stack.settings, Delivery(source, raw), recipients)
+                        return ingest_one(stack.settings, Delivery(source, raw), recipients, flags)
                     finally:
                         save(stack)
 

@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     ack_text: str = DEFAULT_ACK_TEXT
     ack_html: str = DEFAULT_ACK_HTML
     ack_templates_parameter: str | None = None  # SSM JSON {subject, text, html}; null keeps the setting
+    ack_cap_per_hour: int = Field(100, ge=0)  # acknowledgements allowed per hour; a burst over it is recorded, not sent
 
     # bounds on every parse of a mail (mail.limits.MailLimits; README "Limits on hostile mail")
     mail_max_headers: int = Field(DEFAULT_LIMITS.headers, ge=1)
@@ -214,4 +215,5 @@ LAMBDA_ENVIRONMENT: tuple[str, ...] = (
     "CRM_MAIL_MAX_PARTS",
     "CRM_MAIL_MAX_PARAMS",
     "CRM_MAIL_MAX_COMMENT_DEPTH",
+    "CRM_ACK_CAP_PER_HOUR",
 )

@@ -13,7 +13,6 @@ from crm.errors import UsageError
 from crm.local import local_running
 from crm.settings import Settings
 from events import SpamRejected, SpamReleased
-from events.catalogue import Verdicts
 from producers.decide import quarantine_stream
 from producers.receipt import Receipt
 
@@ -47,9 +46,10 @@ def release(svc: Services, ses_message_id: str) -> dict[str, Any]:
     svc.recorder.record(Plan(events=[(quarantine_stream(ses_message_id), SpamReleased(
         ses_message_id=ses_message_id, quarantine_key=rejected.quarantine_key))]),
         dedupe_key=f"release#{ses_message_id}", correlation_id=ses_message_id)
+    # judged as it arrived: its own verdicts and envelope sender (a null one stays null: no ack to a bounce)
     receipt = Receipt(ses_message_id=ses_message_id, timestamp=rejected.received_at,
-                      envelope_sender=rejected.envelope_sender or rejected.from_address,
-                      recipients=rejected.recipients, verdicts=Verdicts(), bucket=rejected.bucket,
+                      envelope_sender=rejected.envelope_sender,
+                      recipients=rejected.recipients, verdicts=rejected.verdicts, bucket=rejected.bucket,
                       object_key=rejected.raw_key)
     outcome = process(svc, receipt, skip_spam=True, dedupe_key=f"released#{ses_message_id}")
     return outcome.as_dict()

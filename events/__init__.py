@@ -10,6 +10,7 @@ True
 from events.base import DomainEvent, Envelope, Meta, event_id
 from events.catalogue import (
     CATALOGUE,
+    AcknowledgementAllowed,
     AcknowledgementSent,
     AttachmentExtracted,
     ConversationStatusChanged,
@@ -42,6 +43,7 @@ from events.codec import (
 
 __all__ = [
     "CATALOGUE",
+    "AcknowledgementAllowed",
     "AcknowledgementSent",
     "AttachmentExtracted",
     "ConversationStatusChanged",

@@ -125,6 +125,8 @@ class SpamRejected(DomainEvent):
     subject: str = ""
     recipients: list[str] = []
     received_at: str
+    # SES's verdicts, so a released mail is judged as it arrived (events from before: GRAY, never acknowledged)
+    verdicts: Verdicts = Verdicts()
 
     @classmethod
     def upcast(cls, data: dict[str, Any], from_version: int) -> dict[str, Any]:
@@ -147,6 +149,25 @@ class FirstContact(DomainEvent):
     ack_to: str | None = None
     subject: str = ""
     message_id: str | None = None
+
+
+class AcknowledgementAllowed(DomainEvent):
+    """One acknowledgement of an hour's budget is spent (``ack_cap_per_hour``).
+
+    The events of one hour form the stream ``ack-quota#<hour>``; an event's version
+    is its place in the hour, written conditionally, so no more than the cap are
+    ever allowed however many producers race. A first contact past the cap is
+    recorded with ``acknowledge = false`` and the reason, and gets no mail.
+    """
+
+    source: ClassVar[str] = "crm.inbound"
+
+    hour: str
+    slot: int
+    cap: int
+    contact: str
+    conversation_id: str
+    ses_message_id: str
 
 
 class SpamReleased(DomainEvent):
@@ -360,6 +381,7 @@ CATALOGUE: dict[str, type[DomainEvent]] = {
         MessageReceived,
         SpamRejected,
         FirstContact,
+        AcknowledgementAllowed,
         SpamReleased,
         ReplyRouted,
         ReplyRejected,

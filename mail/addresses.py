@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import getaddresses, parseaddr
 
-_NOREPLY = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|noreply|donotreply|bounces?|notifications?|"
-                      r"mailer-daemon|postmaster|auto[-_.]?(reply|confirm)|daemon)([-+_.].*)?$", re.IGNORECASE)
+from mail.noreply import noreply_marker
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]")
 
 
@@ -78,19 +78,10 @@ def domain_of(address: str | None) -> str:
 
 
 def is_noreply(address: str | None) -> bool:
-    """RFC 3834 §2-style: addresses that exist to send, not to be answered."""
+    """RFC 3834 §2-style: addresses that exist to send, not to be answered (``noreply.txt``)."""
     if not address or "@" not in address:
         return True
-    return bool(_NOREPLY.match(local_part(address)))
-
-
-def aligned(domain: str | None, other: str | None) -> bool:
-    """DMARC relaxed alignment, without the public suffix list: equal domains, or one a
-    subdomain of the other. Stricter than the RFC for sibling subdomains, never looser."""
-    a, b = (domain or "").strip(". ").lower(), (other or "").strip(". ").lower()
-    if not a or not b:
-        return False
-    return a == b or a.endswith("." + b) or b.endswith("." + a)
+    return noreply_marker(address) is not None
 
 
 _DAEMON_LOCAL_PARTS = frozenset({"mailer-daemon", "postmaster"})

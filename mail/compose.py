@@ -39,6 +39,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mail.bounded import POLICY, parse_message
+from mail.echo import NAME_LIMIT, SUBJECT_LIMIT, echo
 from mail.leaks import Finding, Guard, PartsHeld
 from mail.limits import DEFAULT_LIMITS, MailLimits, safe_charset
 from mail.parsing import html_to_text
@@ -970,9 +971,10 @@ def build_ack(
     a template that does not format falls back to the default wording. The text and
     HTML templates fall back together, so both alternatives always say the same thing.
     """
-    clean_name = clean_display_name(name) or "there"
+    # the sender's words go out under our DKIM signature: bounded, no links (mail.echo)
+    clean_name = echo(clean_display_name(name), NAME_LIMIT) or "there"
     clean_public = clean_display_name(public_name) or ""
-    topic = _strip_re(_clean_subject(subject)) or "your message"
+    topic = echo(_strip_re(_clean_subject(subject)), SUBJECT_LIMIT) or "your message"
     values = {
         "name": clean_name,
         "subject": topic,

@@ -16,6 +16,8 @@ from events.catalogue import AttachmentInfo, RuleScore
 from mail.addresses import normalise
 from mail.parsing import ParsedMail
 from producers import identity
+from producers.ack_policy import OwnAddresses, ack_refusal
+from producers.ack_quota import Slot, hour_of, quota_stream, take_slot
 from producers.loops import suppression_reason
 from producers.patterns import DEFAULT_THRESHOLD, CompiledPatterns, Verdict, score_texts
 from producers.receipt import QUARANTINE_PREFIX, Receipt
@@ -31,6 +33,8 @@ class Policy:
     relay_domains: list[str]
     public_domain: str
     spam_threshold: float = DEFAULT_THRESHOLD
+    reply_domain: str = ""
+    ack_cap_per_hour: int = 100
 
 
 class Knowledge(Protocol):
@@ -41,6 +45,8 @@ class Knowledge(Protocol):
     def contact_known(self, contact: str) -> bool: ...
 
     def address_suppressed(self, address: str) -> str | None: ...
+
+    def last_version(self, stream_id: str) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,8 @@ class InboundDecision:
     # Message-IDs that will identify this conversation in later replies
     message_ids: list[str] = field(default_factory=list)
     quarantine_key: str | None = None
+    # stream → the version its first planned event must follow (the hourly ack quota)
+    expected_versions: dict[str, int] = field(default_factory=dict)
 
 
 def conversation_stream(conversation_id: str) -> str:
@@ -74,6 +82,11 @@ def quarantine_stream(ses_message_id: str) -> str:
 
 def ack_message_id(conversation_id: str, ses_message_id: str, domain: str) -> str:
     return f"<ack.{ses_message_id}.{conversation_id}@{domain}>"
+
+
+def own_addresses(policy: Policy) -> OwnAddresses:
+    return OwnAddresses.of(addresses=policy.accepted_addresses, private_mailbox=policy.private_mailbox,
+                           domains=[policy.public_domain, policy.reply_domain])
 
 
 def verdict_stage(receipt: Receipt) -> str | None:
@@ -148,7 +161,7 @@ def decide(
             event = SpamRejected(
                 ses_message_id=receipt.ses_message_id, stage=stage, reason=reason, **details,
                 bucket=bucket, raw_key=raw_key, quarantine_key=quarantine_key, from_address=mail.from_address,
-                envelope_sender=receipt.envelope_sender,
+                envelope_sender=receipt.envelope_sender, verdicts=receipt.verdicts,
                 subject=mail.subject[:500], recipients=receipt.recipients, received_at=receipt.timestamp,
             )
             return InboundDecision("rejected", reason, None, [Planned(quarantine_stream(receipt.ses_message_id), event)],
@@ -161,12 +174,18 @@ def decide(
     conversation_id = (knowledge.conversation_for(known_ids) if known_ids else None) or who.conversation_id
     ack_to = next((a for a in mail.reply_to if a), None) or mail.from_address
     suppressed = suppression_reason(mail, envelope_sender=receipt.envelope_sender, ack_to=ack_to)
-    if suppressed is None and ack_to and (ack_to == policy.private_mailbox or ack_to in policy.accepted_addresses
-                                          or ack_to.endswith("@" + policy.public_domain)
-                                          or ack_to.endswith("." + policy.public_domain)):  # the thread subdomain
-        suppressed = f"acknowledgement would go to our own address {ack_to}"
+    if suppressed is None:
+        suppressed = ack_refusal(mail, verdicts=receipt.verdicts, envelope_sender=receipt.envelope_sender,
+                                 ack_to=ack_to, own=own_addresses(policy))
     if suppressed is None and ack_to:
         suppressed = knowledge.address_suppressed(ack_to)
+    new_contact = not from_owner and not knowledge.contact_known(who.contact)
+    slot: Slot | None = None
+    if new_contact and suppressed is None:
+        hour = hour_of(receipt.timestamp)
+        taken = take_slot(taken=knowledge.last_version(quota_stream(hour)), cap=policy.ack_cap_per_hour, hour=hour,
+                          contact=who.contact, conversation_id=conversation_id, ses_message_id=receipt.ses_message_id)
+        slot, suppressed = (taken, None) if isinstance(taken, Slot) else (None, taken)
 
     received = MessageReceived(
         conversation_id=conversation_id,
@@ -204,7 +223,8 @@ def decide(
     )
     planned = [Planned(conversation_stream(conversation_id), received)]
     message_ids = [i for i in [mail.message_id] if i]
-    if not from_owner and not knowledge.contact_known(who.contact):
+    expected: dict[str, int] = {}
+    if new_contact:
         planned.append(Planned(contact_stream(who.contact), FirstContact(
             contact=who.contact, conversation_id=conversation_id, name=_short(who.name), ses_message_id=receipt.ses_message_id,
             acknowledge=suppressed is None, suppressed_reason=suppressed, ack_to=ack_to if suppressed is None else None,
@@ -212,7 +232,11 @@ def decide(
         )))
         if suppressed is None:
             message_ids.append(ack_message_id(conversation_id, receipt.ses_message_id, policy.public_domain))
-    return InboundDecision("accepted", suppressed, conversation_id, planned, message_ids=message_ids)
+    if slot is not None:
+        planned.append(Planned(slot.stream_id, slot.event))
+        expected[slot.stream_id] = slot.expected_version
+    return InboundDecision("accepted", suppressed, conversation_id, planned, message_ids=message_ids,
+                           expected_versions=expected)
 
 
 def unparseable(receipt: Receipt, *, bucket: str, raw_key: str, error: BaseException,
@@ -225,7 +249,7 @@ def unparseable(receipt: Receipt, *, bucket: str, raw_key: str, error: BaseExcep
         ses_message_id=receipt.ses_message_id, stage="unparseable", reason=reason, bucket=bucket, raw_key=raw_key,
         quarantine_key=quarantine_key, from_address=mail.from_address if mail else None,
         envelope_sender=receipt.envelope_sender, subject=mail.subject[:500] if mail else "",
-        recipients=receipt.recipients[:50], received_at=receipt.timestamp,
+        recipients=receipt.recipients[:50], received_at=receipt.timestamp, verdicts=receipt.verdicts,
     )
     return InboundDecision("rejected", reason, None, [Planned(quarantine_stream(receipt.ses_message_id), event)],
                            quarantine_key=quarantine_key)

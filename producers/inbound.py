@@ -17,6 +17,7 @@ from adapters.recorder import Plan
 from adapters.wiring import Services, services
 from mail.parsing import ParsedMail, headers_only, parse
 from producers.decide import InboundDecision, Policy, decide, unparseable
+from producers.decision_keys import key_for
 from producers.observability import logger_for, metrics_for
 from producers.receipt import INBOX_PREFIX, Receipt, receipts_of
 from producers.spam_config import load_patterns
@@ -42,7 +43,8 @@ class Outcome:
 def policy_of(svc: Services) -> Policy:
     s = svc.settings
     return Policy(accepted_addresses=s.accepted_addresses, private_mailbox=s.private_mailbox,
-                  relay_domains=s.relay_domains, public_domain=s.domain, spam_threshold=s.spam_threshold)
+                  relay_domains=s.relay_domains, public_domain=s.domain, spam_threshold=s.spam_threshold,
+                  reply_domain=s.reply_domain, ack_cap_per_hour=s.ack_cap_per_hour)
 
 
 def fetch_raw(svc: Services, receipt: Receipt) -> tuple[bytes, str, str, list[str]]:
@@ -95,9 +97,10 @@ def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_
             events=[(p.stream_id, p.event) for p in decision.planned],
             message_ids={m: decision.conversation_id for m in decision.message_ids if decision.conversation_id},
             first_in_stream=frozenset(p.stream_id for p in decision.planned if type(p.event).__name__ == "FirstContact"),
+            expected_versions=decision.expected_versions,
         )
 
-    commit = svc.recorder.record(plan, dedupe_key=dedupe_key or f"message#{receipt.ses_message_id}",
+    commit = svc.recorder.record(plan, dedupe_key=dedupe_key or key_for(svc.store, "inbound", receipt.ses_message_id),
                                  correlation_id=receipt.ses_message_id)
     decision = decisions[-1]
     types = [e.type for e in commit.envelopes]

@@ -69,10 +69,12 @@ def receipt_event(
     object_key: str,
     timestamp: str,
     verdict: str = "PASS",
+    verdicts: Verdicts | None = None,
 ) -> dict[str, Any]:
     """An SES receipt event as SES sends it for an S3 action: what the local stack
-    hands the producers, since moto does not simulate inbound mail."""
-    status = {"status": verdict}
+    hands the producers, since moto does not simulate inbound mail. ``verdicts``
+    gives each verdict (and the DMARC policy); else every one is ``verdict``."""
+    chosen = verdicts or Verdicts(spam=verdict, virus=verdict, spf=verdict, dkim=verdict, dmarc=verdict)
     return {
         "Records": [
             {
@@ -92,11 +94,12 @@ def receipt_event(
                         "timestamp": timestamp,
                         "processingTimeMillis": 1,
                         "recipients": recipients,
-                        "spamVerdict": status,
-                        "virusVerdict": status,
-                        "spfVerdict": status,
-                        "dkimVerdict": status,
-                        "dmarcVerdict": status,
+                        "spamVerdict": {"status": chosen.spam},
+                        "virusVerdict": {"status": chosen.virus},
+                        "spfVerdict": {"status": chosen.spf},
+                        "dkimVerdict": {"status": chosen.dkim},
+                        "dmarcVerdict": {"status": chosen.dmarc},
+                        **({"dmarcPolicy": chosen.dmarc_policy.upper()} if chosen.dmarc_policy else {}),
                         "action": {"type": "S3", "bucketName": bucket, "objectKey": object_key},
                     },
                 },

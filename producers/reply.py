@@ -42,6 +42,7 @@ from mail.commands import parse_commands
 from mail.parsing import ParsedMail
 from mail.tokens import conversation_of, resolve
 from producers.decide import conversation_stream
+from producers.decision_keys import key_for
 from producers.identity import strip_reply_prefix
 from producers.inbound import Outcome, fetch_raw, parse_bounded
 from producers.loops import suppression_reason
@@ -229,7 +230,7 @@ def process(svc: Services, receipt: Receipt) -> Outcome:
         outcomes.append(outcome)
         return Plan(events=events, message_ids=ids)
 
-    commit = svc.recorder.record(plan, dedupe_key=f"message#{receipt.ses_message_id}",
+    commit = svc.recorder.record(plan, dedupe_key=key_for(svc.store, "reply", receipt.ses_message_id),
                                  correlation_id=receipt.ses_message_id)
     types = [e.type for e in commit.envelopes]
     first = commit.envelopes[0].event if commit.envelopes else None

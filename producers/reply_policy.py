@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import re
 
-from mail.addresses import aligned, domain_of, normalise
+from mail.addresses import domain_of, normalise
+from mail.domains import aligned
 from mail.parsing import ParsedMail
 from producers.receipt import Receipt
 

@@ -311,7 +311,7 @@ def test_a_crash_after_the_quarantine_copy_before_the_commit_quarantines_once(st
     event = ses_event(stack, "spam-crash-1", make_mail(body="cheap viagra today", sender="x@spam.test"))
     with mock.patch.object(Recorder, "record", crash_after_plan), pytest.raises(RuntimeError):
         invoke(event)
-    assert crashed == ["message#spam-crash-1"]
+    assert crashed == ["message#inbound#spam-crash-1"]
     assert services().blobs.exists("quarantine/spam-crash-1")  # the copy exists ...
     assert event_types() == []  # ... and nothing points at it yet
     first = invoke(event)  # Lambda's retry: the copy is made again (same key) and committed

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from events import FirstContact, MessageReceived, SpamRejected
+from events import AcknowledgementAllowed, FirstContact, MessageReceived, SpamRejected
 from events.catalogue import Verdicts
 from mail.parsing import parse
 from producers.decide import Policy, decide
@@ -16,7 +16,7 @@ from tests.conftest import make_mail
 
 POLICY = Policy(accepted_addresses=frozenset({"hello@example.com", "info@example.com"}),
                 private_mailbox="owner@private.example.net", relay_domains=["linkedin.com"],
-                public_domain="example.com")
+                public_domain="example.com", reply_domain="reply.example.com")
 PATTERNS = compile_patterns(DEFAULT_PATTERNS)
 
 
@@ -25,6 +25,7 @@ class FakeKnowledge:
     conversations: dict[str, str] = field(default_factory=dict)
     contacts: set[str] = field(default_factory=set)
     suppressed: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
 
     def conversation_for(self, message_ids: list[str]) -> str | None:
         return next((self.conversations[m] for m in message_ids if m in self.conversations), None)
@@ -34,6 +35,9 @@ class FakeKnowledge:
 
     def address_suppressed(self, address: str) -> str | None:
         return self.suppressed.get(address)
+
+    def last_version(self, stream_id: str) -> int:
+        return self.versions.get(stream_id, 0)
 
 
 def receipt(recipients: list[str] | None = None, sender: str | None = "jane.doe@acmerobotics.com",
@@ -53,7 +57,10 @@ def test_a_new_correspondent_is_received_and_a_first_contact() -> None:
     decision = run(make_mail())
     assert decision.outcome == "accepted"
     events = [p.event for p in decision.planned]
-    assert [type(e) for e in events] == [MessageReceived, FirstContact]
+    # an acknowledgement spends one slot of the hour's quota
+    assert [type(e) for e in events] == [MessageReceived, FirstContact, AcknowledgementAllowed]
+    assert decision.planned[2].stream_id == "ack-quota#2026-11-20T10"
+    assert decision.expected_versions == {"ack-quota#2026-11-20T10": 0}
     first = events[1]
     assert isinstance(first, FirstContact) and first.acknowledge and first.ack_to == "jane.doe@acmerobotics.com"
     assert decision.planned[1].stream_id == "contact#jane.doe@acmerobotics.com"
@@ -148,9 +155,11 @@ def test_our_own_acknowledgement_coming_back_is_not_answered() -> None:
 
 
 def test_ack_goes_to_reply_to_not_the_envelope_sender() -> None:
-    decision = run(make_mail(headers={"Reply-To": "jane.private@acme.org"}), receipt(sender="bounces@esp.example"))
+    # the Reply-To must be in the authenticated From's domain (issue 11): a subdomain of it is
+    decision = run(make_mail(headers={"Reply-To": "jane@careers.acmerobotics.com"}),
+                   receipt(sender="bounces@esp.example"))
     first = decision.planned[1].event
-    assert isinstance(first, FirstContact) and first.ack_to == "jane.private@acme.org"
+    assert isinstance(first, FirstContact) and first.ack_to == "jane@careers.acmerobotics.com"
 
 
 def test_a_suppressed_address_is_never_acknowledged_again() -> None:

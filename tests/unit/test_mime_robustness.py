@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from events import FirstContact, MessageReceived, SpamRejected
+from events import AcknowledgementAllowed, FirstContact, MessageReceived, SpamRejected
 from mail.parsing import parse
 from tests.unit.test_decide import PATTERNS, POLICY, FakeKnowledge, receipt
 
@@ -59,7 +59,8 @@ def one_outcome(raw: bytes) -> None:
     decisions = [p.event for p in decision.planned if isinstance(p.event, (MessageReceived, SpamRejected))]
     assert len(decisions) == 1
     assert decision.outcome == ("accepted" if isinstance(decisions[0], MessageReceived) else "rejected")
-    assert all(isinstance(p.event, (MessageReceived, SpamRejected, FirstContact)) for p in decision.planned)
+    assert all(isinstance(p.event, (MessageReceived, SpamRejected, FirstContact, AcknowledgementAllowed))
+               for p in decision.planned)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

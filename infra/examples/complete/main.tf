@@ -45,6 +45,7 @@ locals {
     CRM_MAIL_MAX_PARTS         = tostring(var.mail_limits.parts)
     CRM_MAIL_MAX_PARAMS        = tostring(var.mail_limits.params)
     CRM_MAIL_MAX_COMMENT_DEPTH = tostring(var.mail_limits.comment_depth)
+    CRM_ACK_CAP_PER_HOUR       = tostring(var.ack_cap_per_hour)
     # not in LAMBDA_ENVIRONMENT: Settings.region defaults to us-east-1
     CRM_REGION = data.aws_region.current.name
   }

@@ -128,6 +128,7 @@ output "settings" {
     mail_from_domain    = module.mail.mail_from_domain
     patterns_parameter  = module.params.spam_patterns_parameter_name
     max_receive_count   = var.max_receive_count
+    ack_cap_per_hour    = var.ack_cap_per_hour
     ack_templates_parameter = module.params.ack_templates_parameter_name
     mail_max_headers        = var.mail_limits.headers
     mail_max_header_line    = var.mail_limits.header_line

@@ -169,6 +169,12 @@ variable "max_receive_count" {
   default     = 5
 }
 
+variable "ack_cap_per_hour" {
+  description = "Acknowledgements allowed per hour; a burst past it is recorded, not sent (Settings.ack_cap_per_hour)."
+  type        = number
+  default     = 100
+}
+
 variable "token_key" {
   description = "HMAC key of reply tokens, e.g. `openssl rand -base64 48` (sensitive; ends up in the state)."
   type        = string

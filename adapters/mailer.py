@@ -8,13 +8,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    HTTPClientError,
+    ProxyConnectionError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from adapters.aws import client, error_code
+from adapters.aws import error_code, send_client
 
 # SES error codes that no retry can fix: the send is failed for good.
 PERMANENT = {"MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
              "SendingPausedException", "BadRequestException", "NotFoundException", "InvalidParameterValue"}
+# SES refused the request without sending (its rate or quota): safe to send again later.
+THROTTLING = {"Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException",
+              "MaxSendingRateExceeded", "RequestLimitExceeded"}
+# The connection was never made, so the request never left: safe to send again later.
+# Every other transport failure (read timeout, connection closed or reset, TLS) may
+# come after SES received the request.
+NOT_SENT = (ConnectTimeoutError, EndpointConnectionError, ProxyConnectionError)
 
 
 def _tag(value: str) -> str:
@@ -23,10 +38,38 @@ def _tag(value: str) -> str:
 
 
 class SendError(Exception):
-    def __init__(self, message: str, *, permanent: bool, code: str = "") -> None:
+    """A send that did not clearly succeed. ``permanent``: no retry can fix it.
+    ``in_doubt``: SES may have accepted the mail (its answer was lost), so sending
+    again may send it twice; only a person can decide."""
+
+    def __init__(self, message: str, *, permanent: bool, code: str = "", in_doubt: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.code = code
+        self.in_doubt = in_doubt
+
+
+def send_error(exc: BotoCoreError | ClientError) -> SendError:
+    """What a failed SES send means: permanent, safe to retry, or in doubt.
+
+    In doubt: any 5xx answer (SES may have accepted the mail before failing), a read
+    timeout, a connection closed or reset once the request was written. Safe to retry:
+    throttling, other 4xx refusals, a connection that was never established."""
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code in THROTTLING or "Throttl" in code:
+            return SendError(f"SES {code}: {exc}", permanent=False, code=code)
+        if status >= 500:
+            return SendError(f"SES {code or status} (HTTP {status}) after the request was sent: {exc}",
+                             permanent=False, code=code, in_doubt=True)
+        return SendError(f"SES {code}: {exc}", permanent=code in PERMANENT, code=code)
+    name = type(exc).__name__
+    if isinstance(exc, NOT_SENT) or not isinstance(exc, (HTTPClientError, BotoConnectionError)):
+        # never connected, or failed in the SDK before the transport (credentials, ...)
+        return SendError(f"SES not reached ({name}): {exc}", permanent=False, code=name)
+    return SendError(f"SES answer lost ({name}) after the request was sent: {exc}", permanent=False, code=name,
+                     in_doubt=True)
 
 
 @dataclass(frozen=True)
@@ -41,7 +84,7 @@ class Mailer(Protocol):
 
 class SesMailer:
     def __init__(self, region: str, endpoint_url: str | None = None, configuration_set: str | None = None) -> None:
-        self._ses = client("sesv2", region, endpoint_url)
+        self._ses = send_client("sesv2", region, endpoint_url)
         self.configuration_set = configuration_set
 
     def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
@@ -60,9 +103,8 @@ class SesMailer:
             kwargs["ConfigurationSetName"] = self.configuration_set
         try:
             response = self._ses.send_email(**kwargs)
-        except ClientError as exc:
-            code = error_code(exc)
-            raise SendError(f"SES {code}: {exc}", permanent=code in PERMANENT, code=code) from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise send_error(exc) from exc
         return Sent(str(response["MessageId"]))
 
 

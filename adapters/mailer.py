@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -124,7 +125,17 @@ class OutboxMailer:
         index = len(list(self.folder.glob("*.eml"))) + 1
         path = self.folder / f"{index:05d}-{kind}.eml"
         path.write_bytes(raw)
+        # the Message-ID is the mail's identity (one per cause): how the audit sees a mail sent twice
+        message_id = str(BytesHeaderParser().parsebytes(raw).get("Message-ID", "") or "").strip()
         with (self.folder / "index.jsonl").open("a", encoding="utf-8") as out:
             out.write(json.dumps({"kind": kind, "to": recipients, "subject": subject, "file": str(path),
-                                  "ses_message_id": sent.ses_message_id}) + "\n")
+                                  "ses_message_id": sent.ses_message_id, "message_id": message_id}) + "\n")
         return sent
+
+
+def read_outbox(folder: Path) -> list[dict[str, Any]]:
+    """The outbox's index: one entry per mail SES accepted, in sending order."""
+    index = folder / "index.jsonl"
+    if not index.exists():
+        return []
+    return [json.loads(line) for line in index.read_text(encoding="utf-8").splitlines() if line.strip()]

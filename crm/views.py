@@ -145,10 +145,9 @@ def set_status(settings: Settings, conversation_id: str, status: str, note: str 
 
 
 def outbox_records(state: Path) -> list[dict[str, Any]]:
-    index = state / "outbox" / "index.jsonl"
-    if not index.exists():
-        return []
-    records = [json.loads(line) for line in index.read_text(encoding="utf-8").splitlines() if line.strip()]
+    from adapters.mailer import read_outbox
+
+    records = read_outbox(state / "outbox")
     return [{"kind": r["kind"], "to": r["to"], "subject": r["subject"], "file": r["file"]} for r in records]
 
 

@@ -33,8 +33,8 @@ class Queues:
         if not policy:
             raise ValueError(f"{queue_arn} has no dead-letter queue (no RedrivePolicy) to park a message in")
         dlq_arn = str(json.loads(policy)["deadLetterTargetArn"])
-        self._sqs.send_message(QueueUrl=url_of_arn(self._sqs, dlq_arn), MessageBody=body, MessageAttributes={
-            name: {"DataType": "String", "StringValue": value} for name, value in attributes.items() if value})
+        self._sqs.send_message(QueueUrl=url_of_arn(self._sqs, dlq_arn), MessageBody=body,
+                               **_message_attributes(attributes))
         return dlq_arn.split(":")[5]
 
     def set_visibility(self, name: str, receipt_handle: str, seconds: int) -> None:
@@ -109,11 +109,16 @@ class Queues:
         messages: list[dict[str, Any]] = response.get("Messages") or []
         return messages
 
-    def send(self, name: str, body: str) -> None:
-        self._sqs.send_message(QueueUrl=self.url(name), MessageBody=body)
+    def send(self, name: str, body: str, attributes: Mapping[str, str] | None = None) -> None:
+        self._sqs.send_message(QueueUrl=self.url(name), MessageBody=body, **_message_attributes(attributes or {}))
 
     def delete(self, name: str, receipt_handle: str) -> None:
         self._sqs.delete_message(QueueUrl=self.url(name), ReceiptHandle=receipt_handle)
+
+
+def _message_attributes(attributes: Mapping[str, str]) -> dict[str, Any]:
+    values = {name: {"DataType": "String", "StringValue": value} for name, value in attributes.items() if value}
+    return {"MessageAttributes": values} if values else {}
 
 
 def string_attributes(message: Mapping[str, Any]) -> dict[str, str]:

@@ -232,24 +232,30 @@ def test_a_send_that_never_reached_ses_is_retried_with_backoff_and_sent_once(sta
     assert all(r["count"] == 0 for r in dlq_records(stack.settings))
 
 
-def test_the_cli_lists_the_send_in_doubt_with_its_reason(stack: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    import argparse
+def test_on_the_command_line_the_send_in_doubt_survives_restarts_until_the_owner_redrives(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each ``crm`` call starts the local stack from the state folder: the parked message
+    and why it is parked must survive that, or it could never be approved."""
+    from crm.cli import main
 
-    from crm import cli
+    def run(*argv: str) -> tuple[int, str]:
+        code = main(["--state", str(tmp_path / "state"), *argv])
+        return code, capsys.readouterr().out
 
-    with wire_fault("forward", True, LOST["read-timeout"][1]):
-        deliver(stack, make_mail())
-
-    @contextmanager
-    def running(_args: argparse.Namespace, *, fresh: bool = False) -> Iterator[Any]:
-        yield stack.settings
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli, "stack", running)
-        assert cli.main(["dlq", "list"]) == 0
-        text = capsys.readouterr().out
-        assert cli.main(["dlq", "list", "--json"]) == 0
-        records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert "crm-forward: 1 message(s)" in text and "IN DOUBT" in text and "ReadTimeoutError" in text
-    forward = next(r for r in records if r["queue"] == "crm-forward")
+    mail = tmp_path / "first.eml"
+    mail.write_bytes(make_mail())
+    with wire_fault("forward", True, LOST["read-timeout"][1]) as wire:
+        assert run("ingest", str(mail))[0] == 0
+    assert wire.failed == ["forward"]
+    code, text = run("dlq", "list")
+    assert code == 0 and "crm-forward: 1 message(s)" in text and "IN DOUBT" in text and "ReadTimeoutError" in text
+    code, out = run("dlq", "list", "--json")
+    forward = next(r for r in map(json.loads, out.splitlines()) if r["queue"] == "crm-forward")
     assert forward["in_doubt"][0]["kind"] == "forward" and "Read timeout" in forward["in_doubt"][0]["reason"]
+    code, text = run("audit")
+    assert code == 1 and "crm-forward-dlq holds 1" in text and "in doubt, parked for the owner" in text
+    assert [r["kind"] for r in map(json.loads, run("outbox", "--json")[1].splitlines())] == ["ack"]
+    assert run("dlq", "redrive", "forward") == (0, "redrove 1 message(s) from forward-dlq to forward\n")
+    assert sorted(r["kind"] for r in map(json.loads, run("outbox", "--json")[1].splitlines())) == ["ack", "forward"]
+    code, text = run("audit")
+    assert code == 0, text

@@ -148,6 +148,8 @@ module "consumer" {
     maximum_concurrency = max(2, coalesce(each.value.reserved_concurrency, var.default_reserved_concurrency))
   }
 
+  # a send whose outcome is unknown is parked in the consumer's own DLQ (never retried blindly)
+  queue_send_arns            = [module.queue[each.key].dlq_arn]
   dynamodb_tables            = [for grant in local.consumer_access[each.key].tables : local.table_grants[grant]]
   bucket_arn                 = module.storage.bucket_arn
   bucket_read_prefixes       = local.consumer_access[each.key].read

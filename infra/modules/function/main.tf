@@ -100,6 +100,7 @@ data "aws_iam_policy_document" "this" {
         "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility",
         "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl", # backoff and parking find the queue's URL from its ARN
       ]
       resources = [statement.value]
     }
@@ -109,7 +110,7 @@ data "aws_iam_policy_document" "this" {
     for_each = length(local.queue_send_arns) > 0 ? [local.queue_send_arns] : []
     content {
       sid       = "SendToQueues"
-      actions   = ["sqs:SendMessage"]
+      actions   = ["sqs:SendMessage", "sqs:GetQueueUrl"]
       resources = statement.value
     }
   }

@@ -241,7 +241,7 @@ def test_audit_combines_checks() -> None:
     report = audit(snapshot, shards=4)
     assert report["ok"]
     assert [c["name"] for c in report["checks"]] == ["decisions", "forwards", "acknowledgements", "dlqs",
-                                                     "projection"]
+                                                     "projection", "sends"]
     broken = audit(Snapshot(["inbox/s1", "inbox/s9"], events, [], {"crm-ack-dlq": 0}), shards=4)
     assert not broken["ok"]
     assert {c["name"] for c in broken["checks"] if not c["ok"]} == {"decisions", "projection"}
@@ -291,7 +291,7 @@ def test_cli_audit_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str
     capsys.readouterr()
     assert main(["--state", state, "audit"]) == 0
     out = capsys.readouterr().out
-    assert "FAIL" not in out and out.count("ok  ") == 5
+    assert "FAIL" not in out and out.count("ok  ") == 6
 
     # a raw mail restored from the state folder with no decision: exit status 1
     stray = tmp_path / "state" / "mail" / "inbox" / "stray"

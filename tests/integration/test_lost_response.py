@@ -259,3 +259,20 @@ def test_on_the_command_line_the_send_in_doubt_survives_restarts_until_the_owner
     assert sorted(r["kind"] for r in map(json.loads, run("outbox", "--json")[1].splitlines())) == ["ack", "forward"]
     code, text = run("audit")
     assert code == 0, text
+
+
+def test_the_audit_on_the_local_stack_names_a_mail_of_the_outbox_sent_twice_or_unrecorded(stack: Any) -> None:
+    from crm.audit import run_audit
+
+    deliver(stack, make_mail())
+    assert run_audit(stack.settings)["ok"]
+    index = stack.outbox / "index.jsonl"
+    lines = index.read_text(encoding="utf-8").splitlines()
+    forward = json.loads(next(line for line in lines if json.loads(line)["kind"] == "forward"))
+    # the same mail again in the sent log, under a send nobody recorded
+    index.write_text("\n".join([*lines, json.dumps({**forward, "ses_message_id": "unrecorded-1"})]) + "\n",
+                     encoding="utf-8")
+    report = run_audit(stack.settings)
+    sends = next(c for c in report["checks"] if c["name"] == "sends")
+    assert not report["ok"] and not sends["ok"]
+    assert "unrecorded-1" in sends["detail"] and forward["message_id"] in sends["detail"]

@@ -11,6 +11,10 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+# For calls that are not idempotent on AWS's side (sending mail): one attempt only.
+# botocore retries a timeout or a 5xx by sending the request again, and when the
+# first request was accepted and only its answer was lost, that retry is a second mail.
+_ONE_ATTEMPT = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=30)
 
 
 @cache
@@ -19,9 +23,18 @@ def client(service: str, region: str, endpoint_url: str | None = None) -> Any:
     return session.client(service, region_name=region, endpoint_url=endpoint_url, config=_CONFIG)
 
 
+@cache
+def send_client(service: str, region: str, endpoint_url: str | None = None) -> Any:
+    """A client that never retries by itself: for calls whose repetition is a new effect
+    (SES SendEmail). Our code decides what a failure means (``adapters.mailer.send_error``)."""
+    session: Any = boto3.session.Session()
+    return session.client(service, region_name=region, endpoint_url=endpoint_url, config=_ONE_ATTEMPT)
+
+
 def clear_clients() -> None:
     """Forget cached clients (the local stack changes endpoint between runs)."""
     client.cache_clear()
+    send_client.cache_clear()
 
 
 # What code outside adapters/ catches when an AWS call is refused (it never imports botocore).

@@ -5,16 +5,32 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    HTTPClientError,
+    ProxyConnectionError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from adapters.aws import client, error_code
+from adapters.aws import error_code, send_client
 
 # SES error codes that no retry can fix: the send is failed for good.
 PERMANENT = {"MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
              "SendingPausedException", "BadRequestException", "NotFoundException", "InvalidParameterValue"}
+# SES refused the request without sending (its rate or quota): safe to send again later.
+THROTTLING = {"Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException",
+              "MaxSendingRateExceeded", "RequestLimitExceeded"}
+# The connection was never made, so the request never left: safe to send again later.
+# Every other transport failure (read timeout, connection closed or reset, TLS) may
+# come after SES received the request.
+NOT_SENT = (ConnectTimeoutError, EndpointConnectionError, ProxyConnectionError)
 
 
 def _tag(value: str) -> str:
@@ -23,10 +39,38 @@ def _tag(value: str) -> str:
 
 
 class SendError(Exception):
-    def __init__(self, message: str, *, permanent: bool, code: str = "") -> None:
+    """A send that did not clearly succeed. ``permanent``: no retry can fix it.
+    ``in_doubt``: SES may have accepted the mail (its answer was lost), so sending
+    again may send it twice; only a person can decide."""
+
+    def __init__(self, message: str, *, permanent: bool, code: str = "", in_doubt: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.code = code
+        self.in_doubt = in_doubt
+
+
+def send_error(exc: BotoCoreError | ClientError) -> SendError:
+    """What a failed SES send means: permanent, safe to retry, or in doubt.
+
+    In doubt: any 5xx answer (SES may have accepted the mail before failing), a read
+    timeout, a connection closed or reset once the request was written. Safe to retry:
+    throttling, other 4xx refusals, a connection that was never established."""
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code in THROTTLING or "Throttl" in code:
+            return SendError(f"SES {code}: {exc}", permanent=False, code=code)
+        if status >= 500:
+            return SendError(f"SES {code or status} (HTTP {status}) after the request was sent: {exc}",
+                             permanent=False, code=code, in_doubt=True)
+        return SendError(f"SES {code}: {exc}", permanent=code in PERMANENT, code=code)
+    name = type(exc).__name__
+    if isinstance(exc, NOT_SENT) or not isinstance(exc, (HTTPClientError, BotoConnectionError)):
+        # never connected, or failed in the SDK before the transport (credentials, ...)
+        return SendError(f"SES not reached ({name}): {exc}", permanent=False, code=name)
+    return SendError(f"SES answer lost ({name}) after the request was sent: {exc}", permanent=False, code=name,
+                     in_doubt=True)
 
 
 @dataclass(frozen=True)
@@ -41,7 +85,7 @@ class Mailer(Protocol):
 
 class SesMailer:
     def __init__(self, region: str, endpoint_url: str | None = None, configuration_set: str | None = None) -> None:
-        self._ses = client("sesv2", region, endpoint_url)
+        self._ses = send_client("sesv2", region, endpoint_url)
         self.configuration_set = configuration_set
 
     def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
@@ -60,9 +104,8 @@ class SesMailer:
             kwargs["ConfigurationSetName"] = self.configuration_set
         try:
             response = self._ses.send_email(**kwargs)
-        except ClientError as exc:
-            code = error_code(exc)
-            raise SendError(f"SES {code}: {exc}", permanent=code in PERMANENT, code=code) from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise send_error(exc) from exc
         return Sent(str(response["MessageId"]))
 
 
@@ -82,7 +125,17 @@ class OutboxMailer:
         index = len(list(self.folder.glob("*.eml"))) + 1
         path = self.folder / f"{index:05d}-{kind}.eml"
         path.write_bytes(raw)
+        # the Message-ID is the mail's identity (one per cause): how the audit sees a mail sent twice
+        message_id = str(BytesHeaderParser().parsebytes(raw).get("Message-ID", "") or "").strip()
         with (self.folder / "index.jsonl").open("a", encoding="utf-8") as out:
             out.write(json.dumps({"kind": kind, "to": recipients, "subject": subject, "file": str(path),
-                                  "ses_message_id": sent.ses_message_id}) + "\n")
+                                  "ses_message_id": sent.ses_message_id, "message_id": message_id}) + "\n")
         return sent
+
+
+def read_outbox(folder: Path) -> list[dict[str, Any]]:
+    """The outbox's index: one entry per mail SES accepted, in sending order."""
+    index = folder / "index.jsonl"
+    if not index.exists():
+        return []
+    return [json.loads(line) for line in index.read_text(encoding="utf-8").splitlines() if line.strip()]

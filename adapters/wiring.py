@@ -55,8 +55,8 @@ class Services:
     @cached_property
     def mailer(self) -> Mailer:
         mailer: Mailer = SesMailer(*self._where, configuration_set=self.settings.configuration_set)
-        outbox = os.environ.get("CRM_OUTBOX_DIR")
-        return OutboxMailer(mailer, Path(outbox)) if outbox else mailer
+        outbox = outbox_folder()
+        return OutboxMailer(mailer, outbox) if outbox else mailer
 
     def token_keys(self) -> list[bytes]:
         """The current thread-token key, then the previous one (accepted during rotation)."""
@@ -66,6 +66,12 @@ class Services:
             return [k.encode() for k in keys]
         keys = [self.settings.token_key, *([self.settings.previous_token_key] if self.settings.previous_token_key else [])]
         return [k.encode() for k in keys]
+
+
+def outbox_folder() -> Path | None:
+    """Where the local stack keeps a copy of every mail sent (none in AWS)."""
+    outbox = os.environ.get("CRM_OUTBOX_DIR")
+    return Path(outbox) if outbox else None
 
 
 _services: Services | None = None

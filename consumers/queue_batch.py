@@ -33,6 +33,16 @@ class Transient(Exception):
     """A failure worth retrying later (throttling, 5xx, timeouts)."""
 
 
+class Parked(Exception):
+    """A message that must not be retried automatically (a send whose outcome is
+    unknown): it goes to its queue's DLQ now, with ``attributes`` saying why, and
+    leaves the source queue. Only a person redrives it."""
+
+    def __init__(self, reason: str, attributes: dict[str, str]) -> None:
+        super().__init__(reason)
+        self.attributes = attributes
+
+
 def body_of(record: SQSRecord) -> dict[str, Any]:
     body = json.loads(record.body)
     if not isinstance(body, dict):
@@ -70,6 +80,14 @@ def run_batch(
             Queues(svc.settings.region, svc.settings.endpoint_url).delay(record.event_source_arn,
                                                                         record.receipt_handle, delay)
             raise
+        except Parked as exc:
+            # parked, then reported processed (so deleted from the source queue); a crash
+            # in between parks it again on redelivery, and the consumer is idempotent
+            dlq = Queues(svc.settings.region, svc.settings.endpoint_url).park(record.event_source_arn, record.body,
+                                                                             exc.attributes)
+            logger.error("parked in the dead-letter queue; a person decides", event_id=envelope.event_id, dlq=dlq,
+                         reason=str(exc))
+            metrics.add_metric(name="RecordsParked", unit=MetricUnit.Count, value=1)
 
     response: dict[str, Any] = dict(process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                              context=context))

@@ -10,6 +10,9 @@
 5. the conversations projection equals a fresh fold of the events;
 6. nothing sent to a correspondent carries the private mailbox or a thread address or
    token (``crm.audit_leaks``; the local stack's outbox).
+7. every mail in the outbox (the local stack's sent log) has exactly one recorded
+   send, no cause was sent twice, and no send in doubt was sent again without the
+   owner's approval.
 
 The checks are pure functions over plain lists (raw keys, envelopes, projection
 items, DLQ depths); :func:`read_snapshot` is the only code that reads AWS.
@@ -26,13 +29,18 @@ from crm.audit_leaks import Outbox, check_leaks, read_outbox
 from crm.settings import Settings
 from events import (
     AcknowledgementSent,
+    DomainEvent,
     Envelope,
     FirstContact,
+    MailSent,
     MessageForwarded,
     MessageReceived,
+    ReplyDelivered,
     ReplyRejected,
     ReplyRouted,
     SendFailed,
+    SendInDoubt,
+    SendRetryApproved,
     SpamRejected,
 )
 from producers.receipt import INBOX_PREFIX
@@ -57,7 +65,8 @@ class Snapshot:
     projection_items: list[dict[str, Any]]
     dlq_depths: dict[str, int]
     dlq_errors: dict[str, str] = field(default_factory=dict)
-    outbox: Outbox | None = None  # what was sent, where a copy is kept (the local stack)
+    outbox: list[dict[str, Any]] | None = None  # the local sent log; None where there is none (AWS)
+    sent: Outbox | None = None  # what was sent, with its bytes, for the leak check (the local stack)
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -215,6 +224,66 @@ def check_dlqs(depths: Mapping[str, int], errors: Mapping[str, str] | None = Non
     ], f"{len(depths)} dead-letter queue(s), all empty")
 
 
+SENT_KINDS: dict[type[DomainEvent], str] = {AcknowledgementSent: "ack", MessageForwarded: "forward",
+                                            ReplyDelivered: "reply"}
+SENDS = (AcknowledgementSent, MessageForwarded, ReplyDelivered, MailSent)
+
+
+def _sent_kind(event: Any) -> str:
+    return str(event.kind) if isinstance(event, MailSent) else SENT_KINDS[type(event)]
+
+
+def check_sends(envelopes: Sequence[Envelope], outbox: Sequence[Mapping[str, Any]] | None) -> Check:
+    """Each cause sent at most once; each outbox mail recorded exactly once; nothing in
+    doubt sent again without the owner's approval."""
+    sends = [e.event for e in envelopes if isinstance(e.event, SENDS)]
+    by_cause: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for event in sends:
+        by_cause[(_sent_kind(event), event.cause_event_id)].append(event)
+    twice = [f"{kind} of event {cause} sent {len(found)} times (SES ids {', '.join(e.ses_message_id for e in found)})"
+             for (kind, cause), found in sorted(by_cause.items()) if len(found) > 1]
+    doubts: dict[tuple[str, str], set[int]] = defaultdict(set)
+    approved: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for envelope in envelopes:
+        if isinstance(envelope.event, SendInDoubt):
+            doubts[(envelope.event.kind, envelope.event.cause_event_id)].add(envelope.event.attempt)
+        elif isinstance(envelope.event, SendRetryApproved):
+            approved[(envelope.event.kind, envelope.event.cause_event_id)].add(envelope.event.attempt)
+    unapproved = [f"{kind} of event {cause}: attempt(s) {sorted(attempts - approved[(kind, cause)])} in doubt, "
+                  f"sent again without `crm dlq redrive`"
+                  for (kind, cause), attempts in sorted(doubts.items())
+                  if (kind, cause) in by_cause and attempts - approved[(kind, cause)]]
+    waiting = sorted(f"{kind} of event {cause}" for (kind, cause) in doubts if (kind, cause) not in by_cause)
+    notes = [f"{len(waiting)} send(s) in doubt, parked for the owner (`crm dlq list`): {_listing(waiting)}"] \
+        if waiting else []
+    unrecorded: list[str] = []
+    recorded_twice: list[str] = []
+    repeated: list[str] = []
+    if outbox is not None:
+        recorded = Counter(e.ses_message_id for e in sends)
+        for entry in outbox:
+            what = f"{entry.get('kind')} to {', '.join(entry.get('to') or [])} ({entry.get('file')})"
+            count = recorded.get(str(entry.get("ses_message_id") or ""), 0)
+            if count == 0:
+                unrecorded.append(f"{what}, SES id {entry.get('ses_message_id')}")
+            elif count > 1:
+                recorded_twice.append(f"{what} recorded {count} times")
+        ids = Counter(str(entry.get("message_id")) for entry in outbox if entry.get("message_id"))
+        repeated = sorted(f"{message_id} ({n}×)" for message_id, n in ids.items() if n > 1)
+        in_outbox = {str(entry.get("ses_message_id")) for entry in outbox}
+        missing = sorted(e.ses_message_id for e in sends if e.ses_message_id not in in_outbox)
+        if missing:
+            notes.append(f"{len(missing)} recorded send(s) not in the outbox: {_listing(missing)}")
+    where = f"{len(outbox)} mail(s) in the outbox, each recorded once; " if outbox is not None else ""
+    return _report("sends", [
+        ("cause(s) sent more than once", twice),
+        ("send(s) in doubt sent again without the owner's approval", unapproved),
+        ("outbox mail(s) with no recorded send", unrecorded),
+        ("outbox mail(s) with more than one recorded send", recorded_twice),
+        ("mail(s) in the outbox more than once (same Message-ID)", repeated),
+    ], f"{where}{len(sends)} recorded send(s), no cause sent twice", notes)
+
+
 def expected_items(envelopes: Iterable[Envelope], *, shards: int) -> dict[str, dict[str, Any]]:
     """conversation id → the fold of its ``conversation#`` stream, as DynamoDB would store it."""
     from adapters.projection_store import deserialise, serialise
@@ -270,7 +339,8 @@ def audit(snapshot: Snapshot, *, shards: int) -> dict[str, Any]:
         check_acks(snapshot.envelopes),
         check_dlqs(snapshot.dlq_depths, snapshot.dlq_errors),
         check_projection(snapshot.envelopes, snapshot.projection_items, shards=shards),
-        check_leaks(snapshot.outbox),
+        check_leaks(snapshot.sent),
+        check_sends(snapshot.envelopes, snapshot.outbox),
     ]
     return {"ok": all(c["ok"] for c in checks), "checks": checks}
 
@@ -289,7 +359,8 @@ def dlq_names(settings: Settings) -> list[str]:
 def read_snapshot(settings: Settings) -> Snapshot:
     """Read what the checks need. Raw keys first and events after, so a mail that
     arrives meanwhile is not reported undecided; projection items before events, so
-    a projector that runs meanwhile shows as behind rather than ahead."""
+    a projector that runs meanwhile shows as behind rather than ahead; the outbox
+    before events, so a send meanwhile is not reported unrecorded."""
     from adapters.aws import AwsError
     from adapters.queues import Queues
     from adapters.wiring import services
@@ -298,6 +369,7 @@ def read_snapshot(settings: Settings) -> Snapshot:
     svc = services()
     raw_keys = svc.blobs.keys(INBOX_PREFIX)
     items = table(settings).scan()
+    outbox = _read_outbox()  # before the events: a send meanwhile is recorded, not unrecorded
     envelopes = svc.store.all_events()
     queues = Queues(settings.region, settings.endpoint_url)
     depths: dict[str, int] = {}
@@ -309,7 +381,15 @@ def read_snapshot(settings: Settings) -> Snapshot:
             errors[name] = str(exc)
             continue
         depths[name] = visible + in_flight
-    return Snapshot(raw_keys, envelopes, items, depths, errors, read_outbox(settings))
+    return Snapshot(raw_keys, envelopes, items, depths, errors, outbox=outbox, sent=read_outbox(settings))
+
+
+def _read_outbox() -> list[dict[str, Any]] | None:
+    from adapters.mailer import read_outbox
+    from adapters.wiring import outbox_folder
+
+    folder = outbox_folder()
+    return read_outbox(folder) if folder is not None else None
 
 
 def run_audit(settings: Settings) -> dict[str, Any]:

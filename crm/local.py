@@ -167,7 +167,7 @@ def _restore(settings: Settings, state: Path) -> None:
         for line in dlq_file.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 entry = json.loads(line)
-                queues.send(entry["queue"], entry["body"])
+                queues.send(entry["queue"], entry["body"], entry.get("attributes"))
     from projections.replay import replay
 
     replay(settings, quiet=True)
@@ -199,7 +199,9 @@ def save(stack: LocalStack) -> None:
         dlq = settings.queue_name(consumer.name) + "-dlq"
         for message in queues.peek(dlq, limit=10_000):
             body = message["body"]
-            lines.append(json.dumps({"queue": dlq, "body": body if isinstance(body, str) else json.dumps(body)}))
+            # the attributes say why a message is parked (a send in doubt): they must survive
+            lines.append(json.dumps({"queue": dlq, "body": body if isinstance(body, str) else json.dumps(body),
+                                     "attributes": message.get("attributes") or {}}))
     from adapters.parameters import ParameterStore
 
     parameters = {name: ParameterStore(settings.region).get(name, ttl_seconds=0) for name in _saved_parameters(settings)}

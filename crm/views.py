@@ -13,10 +13,11 @@ from adapters.projection_store import ProjectionTable, decode_token, encode_toke
 from adapters.queues import Queues
 from adapters.recorder import Plan
 from adapters.wiring import services
+from consumers.senders.sending import ParkedSend, approval_key
 from crm.errors import UsageError
 from crm.local import local_running
 from crm.settings import Settings
-from events import ConversationStatusChanged, Envelope, SpamRejected
+from events import ConversationStatusChanged, Envelope, SendRetryApproved, SpamRejected
 from projections.pointer import current_table
 from projections.queries import Filters, query
 
@@ -31,6 +32,9 @@ TIMELINE: dict[str, Callable[[dict[str, Any]], str]] = {
     "ReplyDelivered": lambda d: f"→ reply to {', '.join(d.get('to', []))}: {d.get('subject')!r}",
     "SendFailed": lambda d: f"  ✗ {d.get('kind')} failed: {d.get('reason')}",
     "ReplyHeld": lambda d: f"  ✗ reply held (not sent): {d.get('reason')}",
+    "SendInDoubt": lambda d: f"  ? {d.get('kind')} in doubt (attempt {d.get('attempt')}): {d.get('reason')}",
+    "SendRetryApproved": lambda d: f"  {d.get('kind')} resend approved (after attempt {d.get('attempt')})",
+    "MailSent": lambda d: f"→ {d.get('kind')} to {', '.join(d.get('to', []))}: {d.get('subject')!r}",
     "ConversationUpdated": lambda d: f"  updated {d.get('fields')}",
     "ConversationStatusChanged": lambda d: f"  status → {d.get('status')}" + (f" ({d['note']})" if d.get("note") else ""),
     "LeadScored": lambda d: f"  lead score {d.get('score')} ({d.get('band')}): {'; '.join(d.get('reasons', []))}",
@@ -142,10 +146,9 @@ def set_status(settings: Settings, conversation_id: str, status: str, note: str 
 
 
 def outbox_records(state: Path) -> list[dict[str, Any]]:
-    index = state / "outbox" / "index.jsonl"
-    if not index.exists():
-        return []
-    records = [json.loads(line) for line in index.read_text(encoding="utf-8").splitlines() if line.strip()]
+    from adapters.mailer import read_outbox
+
+    records = read_outbox(state / "outbox")
     return [{"kind": r["kind"], "to": r["to"], "subject": r["subject"], "file": r["file"]} for r in records]
 
 
@@ -157,15 +160,38 @@ def dlq_records(settings: Settings) -> list[dict[str, Any]]:
     for consumer in consumers(_patterns(settings)):
         name = settings.queue_name(consumer.name) + "-dlq"
         messages = queues.peek(name, limit=100)
-        summaries = []
+        summaries, in_doubt = [], []
         for message in messages:
             body = message["body"]
             inner = body.get("event", body) if isinstance(body, dict) else {}
-            summaries.append(f"{inner.get('detail-type', '?')} {inner.get('detail', {}).get('meta', {}).get('event_id', '')}"
-                             if isinstance(inner, dict) else str(body)[:80])
+            summary = (f"{inner.get('detail-type', '?')} {inner.get('detail', {}).get('meta', {}).get('event_id', '')}"
+                       if isinstance(inner, dict) else str(body)[:80])
+            parked = ParkedSend.from_attributes(message.get("attributes") or {})
+            if parked is not None:
+                summary += (f" — {parked.kind} send IN DOUBT (attempt {parked.attempt}): {parked.reason} "
+                            f"[SES may have sent it: check before `crm dlq redrive {consumer.name}` sends it again]")
+                in_doubt.append({"kind": parked.kind, "cause_event_id": parked.cause_event_id,
+                                 "attempt": parked.attempt, "conversation_id": parked.conversation_id,
+                                 "reason": parked.reason})
+            summaries.append(summary)
         records.append({"queue": settings.queue_name(consumer.name), "dlq": name, "count": len(messages),
-                        "summaries": summaries})
+                        "summaries": summaries, "in_doubt": in_doubt})
     return records
+
+
+def approve_resend(body: str, attributes: dict[str, str]) -> None:
+    """A parked send in doubt is redriven on the owner's word: record that word, which
+    is what lets the sender make its next attempt (a blind move of the message parks
+    it again)."""
+    parked = ParkedSend.from_attributes(attributes)
+    if parked is None:
+        return
+    approval = SendRetryApproved(conversation_id=parked.conversation_id, cause_event_id=parked.cause_event_id,
+                                 kind=parked.kind, attempt=parked.attempt)
+    services().recorder.record(Plan(events=[(parked.stream_id, approval)]),
+                               dedupe_key=approval_key(parked.kind, parked.cause_event_id, parked.attempt),
+                               correlation_id=parked.conversation_id or parked.cause_event_id,
+                               causation_id=parked.cause_event_id)
 
 
 def _patterns(settings: Settings) -> dict[str, Any]:
@@ -178,7 +204,7 @@ def redrive(settings: Settings, queue: str) -> int:
     name = queue.removesuffix("-dlq")
     if not name.startswith(settings.queue_prefix):
         name = settings.queue_name(name)
-    moved = Queues(settings.region, settings.endpoint_url).redrive(f"{name}-dlq", name)
+    moved = Queues(settings.region, settings.endpoint_url).redrive(f"{name}-dlq", name, before=approve_resend)
     if local_running():
         from crm.flows import drain_all
 

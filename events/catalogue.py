@@ -283,6 +283,40 @@ class ReplyHeld(DomainEvent):
     notice_message_id: str | None = None
 
 
+class MailSent(_Sent):
+    """A send with no more specific outcome event (a rule's notice or reminder to the
+    owner): every mail that leaves is recorded with its SES message id."""
+
+    kind: str
+
+
+class SendInDoubt(DomainEvent):
+    """SES may or may not have accepted a mail: the request was sent and its answer
+    lost (timeout, connection reset, 5xx). The message is parked in its DLQ and is not
+    sent again until the owner approves (``crm dlq redrive``): a blind retry could
+    send it twice. ``attempt`` counts the sends of this cause (1 for the first)."""
+
+    source: ClassVar[str] = "crm.senders"
+
+    conversation_id: str
+    cause_event_id: str
+    kind: str
+    reason: str
+    attempt: int = 1
+
+
+class SendRetryApproved(DomainEvent):
+    """The owner looked at a send in doubt and asked for it to be sent again
+    (``crm dlq redrive``): ``attempt`` is the in-doubt attempt this approval answers."""
+
+    source: ClassVar[str] = "crm.admin"
+
+    conversation_id: str
+    cause_event_id: str
+    kind: str
+    attempt: int = 1
+
+
 class SendFailed(DomainEvent):
     source: ClassVar[str] = "crm.senders"
 
@@ -390,6 +424,9 @@ CATALOGUE: dict[str, type[DomainEvent]] = {
         ReplyDelivered,
         ReplyHeld,
         SendFailed,
+        MailSent,
+        SendInDoubt,
+        SendRetryApproved,
         DeliveryBounced,
         ConversationUpdated,
         ConversationStatusChanged,

@@ -5,6 +5,13 @@ A crash after SES accepted the mail but before the idempotency record completes
 leaves the record IN_PROGRESS with no expiry we set, so a redelivery is refused
 (not re-sent) until the message reaches the DLQ, where a person sees it: we prefer
 one visible stuck message to a mail sent twice.
+
+A send whose outcome is unknown (SES's answer was lost: a read timeout, a connection
+reset, a 5xx) is never retried blindly: it completes its idempotency record as "in
+doubt", is recorded as ``SendInDoubt`` and its message is parked in the DLQ with the
+reason. Only the owner's ``crm dlq redrive`` (a recorded ``SendRetryApproved``)
+lets the next attempt go, under its own idempotency key, so approving twice still
+sends once more, not twice.
 """
 
 from __future__ import annotations
@@ -23,8 +30,8 @@ from aws_lambda_powertools.utilities.idempotency import (
 from adapters.aws import client, is_transient
 from adapters.mailer import SendError
 from adapters.wiring import Services
-from consumers.queue_batch import Transient
-from events import DomainEvent, Envelope, SendFailed
+from consumers.queue_batch import Parked, Transient
+from events import DomainEvent, Envelope, MailSent, SendFailed, SendInDoubt
 
 # We deliberately do not register the Lambda context (see the module docstring):
 # an IN_PROGRESS record must not expire into a second send.
@@ -48,6 +55,69 @@ class Outgoing:
     conversation_id: str | None = None
 
 
+ATTRIBUTE_PREFIX = "crm-in-doubt-"
+
+
+@dataclass(frozen=True)
+class ParkedSend:
+    """A send in doubt, as the attributes of its parked DLQ message: what ``crm dlq``
+    shows and what an approval names."""
+
+    kind: str
+    cause_event_id: str
+    attempt: int
+    stream_id: str
+    conversation_id: str
+    reason: str
+
+    def attributes(self) -> dict[str, str]:
+        return {f"{ATTRIBUTE_PREFIX}{name}": value for name, value in (
+            ("reason", self.reason[:1000]), ("kind", self.kind), ("cause", self.cause_event_id),
+            ("attempt", str(self.attempt)), ("stream", self.stream_id), ("conversation", self.conversation_id))}
+
+    @classmethod
+    def from_attributes(cls, attributes: dict[str, str]) -> ParkedSend | None:
+        """The send in doubt a parked message carries, or None for any other message."""
+        values = {k.removeprefix(ATTRIBUTE_PREFIX): v for k, v in attributes.items() if k.startswith(ATTRIBUTE_PREFIX)}
+        if not {"kind", "cause", "attempt", "stream"} <= set(values) or not values["attempt"].isdigit():
+            return None
+        return cls(values["kind"], values["cause"], int(values["attempt"]), values["stream"],
+                   values.get("conversation", ""), values.get("reason", ""))
+
+
+def in_doubt_key(kind: str, cause_event_id: str, attempt: int) -> str:
+    return f"indoubt#{kind}#{cause_event_id}#{attempt}"
+
+
+def approval_key(kind: str, cause_event_id: str, attempt: int) -> str:
+    return f"approved#{kind}#{cause_event_id}#{attempt}"
+
+
+def _idempotency_key(kind: str, cause_event_id: str, attempt: int) -> str:
+    # attempt 1 keeps the key of every send before attempts existed
+    return f"{kind}:{cause_event_id}" if attempt == 1 else f"{kind}:{cause_event_id}#{attempt}"
+
+
+def _next_attempt(svc: Services, kind: str, cause_event_id: str) -> tuple[int, bool]:
+    """(the attempt to make, whether it waits for the owner): each attempt in doubt
+    needs an approval before the next one may go."""
+    attempt = 1
+    while svc.store.exists(in_doubt_key(kind, cause_event_id, attempt)):
+        if not svc.store.exists(approval_key(kind, cause_event_id, attempt)):
+            return attempt, True
+        attempt += 1
+    return attempt, False
+
+
+def _in_doubt_reason(svc: Services, stream_id: str, kind: str, cause_event_id: str, attempt: int) -> str:
+    for envelope in reversed(svc.store.read(stream_id)):
+        event = envelope.event
+        if isinstance(event, SendInDoubt) and (event.kind, event.cause_event_id, event.attempt) == (
+                kind, cause_event_id, attempt):
+            return event.reason
+    return "the outcome of an earlier attempt is unknown"
+
+
 def _idempotent_send(svc: Services, kind: str) -> Callable[..., dict[str, Any]]:
     key = (id(svc), kind)
     if key not in _senders:
@@ -61,9 +131,15 @@ def _idempotent_send(svc: Services, kind: str) -> Callable[..., dict[str, Any]]:
                              config=config)
         def send(request: dict[str, Any], build: Callable[[], Outgoing]) -> dict[str, Any]:
             outgoing = build()
-            sent = svc.mailer.send(kind=outgoing.kind, sender=outgoing.sender, recipients=outgoing.recipients,
-                                   raw=outgoing.raw, subject=outgoing.subject,
-                                   conversation_id=outgoing.conversation_id)
+            try:
+                sent = svc.mailer.send(kind=outgoing.kind, sender=outgoing.sender, recipients=outgoing.recipients,
+                                       raw=outgoing.raw, subject=outgoing.subject,
+                                       conversation_id=outgoing.conversation_id)
+            except SendError as exc:
+                if not exc.in_doubt:
+                    raise  # Powertools deletes the record: the send may be retried
+                # a completed record: a redelivery of this attempt never sends again
+                return {"in_doubt": str(exc)[:1000], "to": outgoing.recipients, "subject": outgoing.subject}
             return {"ses_message_id": sent.ses_message_id, "to": outgoing.recipients, "subject": outgoing.subject,
                     "outbound_message_id": outgoing.outbound_message_id}
 
@@ -85,13 +161,18 @@ def send_once(
 
     Two guards: the outcome's dedupe item in the event store (durable, survives
     everything) and the idempotency record (covers the window between the send and
-    the write of the outcome)."""
+    the write of the outcome). A send in doubt raises :class:`Parked`."""
     dedupe_key = f"sent#{kind}#{cause.event_id}"
     if svc.store.exists(dedupe_key):
         return None
+    attempt, waiting = _next_attempt(svc, kind, cause.event_id)
+    if waiting:
+        reason = _in_doubt_reason(svc, stream_id, kind, cause.event_id, attempt)
+        raise Parked(f"{kind} send in doubt, waiting for the owner: {reason}",
+                     ParkedSend(kind, cause.event_id, attempt, stream_id, conversation_id, reason).attributes())
     send = _idempotent_send(svc, kind)
     try:
-        result = send(request={"key": f"{kind}:{cause.event_id}"}, build=build)
+        result = send(request={"key": _idempotency_key(kind, cause.event_id, attempt)}, build=build)
     except SendError as exc:
         if not exc.permanent:
             raise Transient(str(exc)) from exc
@@ -104,7 +185,20 @@ def send_once(
         if is_transient(exc):
             raise Transient(str(exc)) from exc
         raise
-    events = [(stream_id, sent_event(result))] if sent_event is not None else []
+    if "in_doubt" in result:
+        reason = str(result["in_doubt"])
+        doubt = SendInDoubt(conversation_id=conversation_id, cause_event_id=cause.event_id, kind=kind, reason=reason,
+                            attempt=attempt)
+        svc.recorder.record(_plan([(stream_id, doubt)]), dedupe_key=in_doubt_key(kind, cause.event_id, attempt),
+                            correlation_id=cause.meta.correlation_id, causation_id=cause.event_id)
+        raise Parked(f"{kind} send in doubt: {reason}",
+                     ParkedSend(kind, cause.event_id, attempt, stream_id, conversation_id, reason).attributes())
+    if sent_event is None:
+        def sent_event(r: dict[str, Any]) -> DomainEvent:
+            return MailSent(conversation_id=conversation_id, cause_event_id=cause.event_id, kind=kind, to=r["to"],
+                            subject=r["subject"], outbound_message_id=r["outbound_message_id"],
+                            ses_message_id=r["ses_message_id"])
+    events = [(stream_id, sent_event(result))]
     svc.recorder.record(_plan(events, ses_message_ids(result["ses_message_id"], svc.settings.region), conversation_id),
                         dedupe_key=dedupe_key, correlation_id=cause.meta.correlation_id, causation_id=cause.event_id)
     return result

@@ -241,7 +241,7 @@ def test_audit_combines_checks() -> None:
     report = audit(snapshot, shards=4)
     assert report["ok"]
     assert [c["name"] for c in report["checks"]] == ["decisions", "forwards", "acknowledgements", "dlqs",
-                                                     "projection", "leaks"]
+                                                     "projection", "leaks", "sends"]
     broken = audit(Snapshot(["inbox/s1", "inbox/s9"], events, [], {"crm-ack-dlq": 0}), shards=4)
     assert not broken["ok"]
     assert {c["name"] for c in broken["checks"] if not c["ok"]} == {"decisions", "projection"}

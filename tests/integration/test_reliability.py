@@ -12,7 +12,8 @@ Faults are injected at the botocore level, on the cached clients every adapter u
 * half of them are raised straight to our code (as if the SDK's retries were already
   spent), the other half are error responses on the wire for 1 to 5 consecutive
   attempts, which botocore's standard retry mode (5 attempts) absorbs, or not when
-  all 5 attempts fail or its retry quota runs dry;
+  all 5 attempts fail or its retry quota runs dry (SES sends are never retried by
+  botocore: every SES fault reaches our code, which backs off);
 * ``PutEvents`` answers with a partial failure: some entries come back with an
   ``ErrorCode``, the others are published.
 """
@@ -177,7 +178,7 @@ class Faults:
 def injected_faults(monkeypatch: pytest.MonkeyPatch, rate: float, seed: int) -> Iterator[Faults]:
     from moto.core.botocore_stubber import BotocoreStubber
 
-    from adapters.aws import client
+    from adapters.aws import client, send_client
 
     faults = Faults(rate, seed)
     original_call = BotocoreStubber.__call__
@@ -192,7 +193,9 @@ def injected_faults(monkeypatch: pytest.MonkeyPatch, rate: float, seed: int) -> 
     # the retries still happen, only without the sleep
     monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, context: 0)
     region = services().settings.region
-    clients = [client(service, region, None) for service in ("dynamodb", "s3", "sesv2")]
+    # SES sends go through their own client, which never retries by itself (a retried
+    # send whose answer was lost is a second mail): its wire faults all reach our code
+    clients = [client("dynamodb", region, None), client("s3", region, None), send_client("sesv2", region, None)]
     for each in clients:
         each.meta.events.register_first("before-send", faults.before_send, unique_id="test-faults-send")
         each.meta.events.register("after-call", faults.after_call, unique_id="test-faults-after")

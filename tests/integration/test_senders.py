@@ -212,3 +212,17 @@ def test_a_transient_failure_backs_off_through_the_visibility_timeout(stack: Any
     # full jitter: uniform in [0, base * 2^(attempt-1)], attempts 1, 2, 3 of one message or spread over two
     assert all(0 <= d <= 8 for d in delays)
     assert kinds(stack) == ["ack", "forward"] and event_types().count("MessageForwarded") == 1
+
+
+def test_the_backoff_finds_the_queue_of_its_arn_and_hides_the_message(stack: Any) -> None:
+    """Regression: the queue URL was asked with a parameter boto3 does not know
+    (``QueueOwnerAccountId``), so every backoff failed and retries came at once."""
+    from adapters.queues import Queues
+
+    queues = Queues(stack.settings.region)
+    name = stack.settings.queue_name("forward")
+    queues.send(name, json.dumps({"probe": 1}))
+    message = queues.receive(name, visibility=0)[0]
+    queues.delay(queues.arn(name), message["ReceiptHandle"], 600)
+    assert queues.receive(name, visibility=0) == []  # hidden for the backoff
+    assert queues.depth(name) == (0, 1)

@@ -159,6 +159,8 @@ module "consumer" {
     maximum_concurrency = each.value.reserved_concurrency == null ? null : max(2, each.value.reserved_concurrency)
   }
 
+  # a send whose outcome is unknown is parked in the consumer's own DLQ (never retried blindly)
+  queue_send_arns            = [module.queue[each.key].dlq_arn]
   dynamodb_tables            = [for grant in local.consumer_access[each.key].tables : local.table_grants[grant]]
   bucket_arn                 = module.storage.bucket_arn
   bucket_read_prefixes       = local.consumer_access[each.key].read

@@ -92,7 +92,7 @@ data "aws_iam_policy_document" "this" {
         "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility",
         "sqs:GetQueueAttributes",
-        "sqs:GetQueueUrl",
+        "sqs:GetQueueUrl", # backoff and parking find the queue's URL from its ARN
       ]
       resources = [statement.value]
     }

@@ -20,34 +20,12 @@ why no acknowledgement went out.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from events.catalogue import Verdicts
-from mail.addresses import all_addresses, domain_of, normalise
-from mail.domains import aligned, clean_domain
+from mail.addresses import OwnAddresses, all_addresses, domain_of, normalise
+from mail.domains import aligned
 from mail.parsing import ParsedMail
 from producers.authentication import dkim_domains, unauthenticated
-
-
-@dataclass(frozen=True)
-class OwnAddresses:
-    """Every address that is ours: mail to or from one of them is never acknowledged."""
-
-    addresses: frozenset[str]  # public address, aliases, private mailbox
-    domains: frozenset[str]  # the public domain, the reply subdomain: every address on them is ours
-
-    @classmethod
-    def of(cls, *, addresses: frozenset[str] | set[str], private_mailbox: str, domains: list[str]) -> OwnAddresses:
-        return cls(frozenset(normalise(a) for a in [*addresses, private_mailbox]),
-                   frozenset(clean_domain(d) for d in domains if clean_domain(d)))
-
-    def owns(self, address: str | None) -> bool:
-        address = normalise(address)
-        if address in self.addresses:
-            return True
-        domain = domain_of(address)
-        return any(domain == d or domain.endswith("." + d) for d in self.domains)
-
 
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -81,11 +59,11 @@ def ack_refusal(mail: ParsedMail, *, verdicts: Verdicts, envelope_sender: str | 
     if len(mail.headers.get("from", [])) != 1 or len(senders) != 1 or senders[0] != mail.from_address:
         return f"not exactly one From address ({', '.join(senders) or 'none'})"
     sender = senders[0]
-    if own.owns(sender):
+    if sender in own:
         return f"From is our own address {sender} (forged, or our own mail come back)"
     if not ack_to:
         return "no address to answer"
-    if own.owns(ack_to):
+    if ack_to in own:
         return f"acknowledgement would go to our own address {ack_to}"
     why = unauthenticated(verdicts, from_address=sender, envelope_sender=envelope_sender,
                           dkim_domains=dkim_domains(mail))

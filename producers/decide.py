@@ -13,10 +13,10 @@ from typing import Protocol
 
 from events import DomainEvent, FirstContact, MessageReceived, SpamRejected
 from events.catalogue import AttachmentInfo, RuleScore
-from mail.addresses import normalise
+from mail.addresses import OwnAddresses, normalise
 from mail.parsing import ParsedMail
 from producers import identity
-from producers.ack_policy import OwnAddresses, ack_refusal
+from producers.ack_policy import ack_refusal
 from producers.ack_quota import Slot, hour_of, quota_stream, take_slot
 from producers.loops import suppression_reason
 from producers.patterns import DEFAULT_THRESHOLD, CompiledPatterns, Verdict, score_texts
@@ -85,8 +85,9 @@ def ack_message_id(conversation_id: str, ses_message_id: str, domain: str) -> st
 
 
 def own_addresses(policy: Policy) -> OwnAddresses:
-    return OwnAddresses.of(addresses=policy.accepted_addresses, private_mailbox=policy.private_mailbox,
-                           domains=[policy.public_domain, policy.reply_domain])
+    # every address on the public domain is ours too: an ack there would only loop back
+    return OwnAddresses.of([*policy.accepted_addresses, policy.private_mailbox],
+                           [policy.public_domain, policy.reply_domain])
 
 
 def verdict_stage(receipt: Receipt) -> str | None:

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from events import AcknowledgementAllowed, FirstContact, MessageReceived
 from events.catalogue import Verdicts
+from mail.addresses import OwnAddresses
 from mail.parsing import parse
-from producers.ack_policy import OwnAddresses, ack_refusal
+from producers.ack_policy import ack_refusal
 from producers.ack_quota import quota_stream
 from producers.authentication import unauthenticated
 from producers.decide import Policy, decide
@@ -133,7 +134,7 @@ def test_reply_to_on_another_domain_is_not_acknowledged_even_when_authenticated(
 
 
 def test_dkim_pass_counts_only_when_every_signature_aligns() -> None:
-    own = OwnAddresses.of(addresses={"hello@example.com"}, private_mailbox="o@p.net", domains=["example.com"])
+    own = OwnAddresses.of(["hello@example.com", "o@p.net"], ["example.com"])
     base = b"From: jane@acme.com\r\nTo: hello@example.com\r\nSubject: hi\r\n"
     aligned_only = parse(b"DKIM-Signature: v=1; d=mail.acme.com; s=x; b=y\r\n" + base + b"\r\nhi")
     mixed = parse(b"DKIM-Signature: v=1; d=acme.com; s=x\r\nDKIM-Signature: v=1; d=evil.org; s=x\r\n" + base + b"\r\nhi")

@@ -86,11 +86,16 @@ def is_noreply(address: str | None) -> bool:
 
 def aligned(domain: str | None, other: str | None) -> bool:
     """DMARC relaxed alignment, without the public suffix list: equal domains, or one a
-    subdomain of the other. Stricter than the RFC for sibling subdomains, never looser."""
+    subdomain of the other. Stricter than the RFC for sibling subdomains, never looser.
+
+    >>> aligned("mail.example.net", "example.net"), aligned("example.net", "net"), aligned("a.x.org", "b.x.org")
+    (True, False, False)
+    """
     a, b = (domain or "").strip(". ").lower(), (other or "").strip(". ").lower()
     if not a or not b:
         return False
-    return a == b or a.endswith("." + b) or b.endswith("." + a)
+    # a parent counts only with two labels at least: a bare TLD aligns with nothing
+    return a == b or (a.endswith("." + b) and "." in b) or (b.endswith("." + a) and "." in a)
 
 
 _DAEMON_LOCAL_PARTS = frozenset({"mailer-daemon", "postmaster"})

@@ -47,9 +47,10 @@ def author_problem(mail: ParsedMail, private_mailbox: str) -> str | None:
     if len(field.mailboxes) != 1:
         return (f"From names {len(field.mailboxes)} addresses ({_shown(field.mailboxes)}): "
                 "a reply has exactly one author")
-    if field.defects:
-        return f"From does not parse cleanly ({field.defects[0]})"
     (author,) = field.mailboxes
+    # Two parsers must agree: the header registry's address and the one a client shows
+    # (``from_address``, where a trailing <addr-spec> wins). Cosmetic defects (``J. Owner``
+    # unquoted) are real clients' habits and do not matter once both name the owner.
     if author != private_mailbox or mail.from_address != private_mailbox:
         return f"From {mail.from_address or author} is not the owner's mailbox"
     return None

@@ -417,3 +417,20 @@ def test_no_spelling_of_our_own_addresses_receives_a_reply(reply_to: list[str], 
         assert outcome == "accepted" and isinstance(event, ReplyRouted) and event.to == [JANE]
     else:
         assert outcome == "rejected" and isinstance(event, ReplyRejected) and event.code == "no-recipient"
+
+
+def _with_attachment(address: str, text: str) -> bytes:
+    return (f"From: Owner <{OWNER}>\r\nTo: {address}\r\nSubject: Re: role\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+            f"{text}\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; "
+            'filename="cv.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n').encode()
+
+
+def test_attachments_of_a_commands_only_reply_are_named_for_a_notice() -> None:
+    thread, address = _one_message_thread()
+    outcome, event = answer(thread, _with_attachment(address, "[STATUS: closed]"), owner_receipt(address))
+    assert outcome == "annotated" and isinstance(event, ReplyRouted)
+    assert event.unsent_attachments == ["cv.pdf"] and event.has_unsent_attachments
+    outcome, event = answer(thread, _with_attachment(address, "[STATUS: closed]\nMy CV."), owner_receipt(address))
+    assert outcome == "accepted" and isinstance(event, ReplyRouted)
+    assert event.unsent_attachments == [] and not event.has_unsent_attachments

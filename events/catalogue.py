@@ -204,9 +204,13 @@ class ReplyRouted(DomainEvent):
     unknown_commands: list[str] = []
     has_unknown_commands: bool = False
     strip_lines: list[str] = []  # the command lines, removed from what the correspondent receives
+    # a reply of commands only sends nothing: attachments it carried are named, and the owner told
+    unsent_attachments: list[str] = []
+    has_unsent_attachments: bool = False
 
     def model_post_init(self, __context: Any) -> None:
         object.__setattr__(self, "has_unknown_commands", bool(self.unknown_commands))
+        object.__setattr__(self, "has_unsent_attachments", bool(self.unsent_attachments))
 
 
 class ReplyRejected(DomainEvent):

@@ -47,6 +47,8 @@ class FromField:
     mailboxes: tuple[str, ...] = ()  # every addr-spec of every From header, normalised
     groups: tuple[str, ...] = ()  # display names of group syntax (``g: a@b;``)
     defects: tuple[str, ...] = ()
+    # the address of each raw header value as a client shows it (a trailing <addr-spec> wins)
+    shown: tuple[str | None, ...] = ()
 
 
 def _from_field(message: Message) -> FromField:
@@ -54,7 +56,9 @@ def _from_field(message: Message) -> FromField:
     mailboxes: list[str] = []
     groups: list[str] = []
     defects: list[str] = []
+    shown: list[str | None] = []
     for value in values:
+        shown.append(split_address(printable(value))[1])
         try:
             parsed = policy.default.header_factory("from", printable(value))
         except Exception as exc:
@@ -65,7 +69,7 @@ def _from_field(message: Message) -> FromField:
             if group.display_name is not None:
                 groups.append(printable(group.display_name)[:200])
             mailboxes.extend(normalise(a.addr_spec) for a in group.addresses)
-    return FromField(len(values), tuple(mailboxes), tuple(groups), tuple(defects))
+    return FromField(len(values), tuple(mailboxes), tuple(groups), tuple(defects), tuple(shown))
 
 
 @dataclass(frozen=True)

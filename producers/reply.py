@@ -198,6 +198,7 @@ def decide_reply(mail: ParsedMail, receipt: Receipt, history_of: Callable[[str],
         to=[to], subject=subject, in_reply_to=theirs.message_id, references=references, send=send,
         commands=[ReplyCommand(name=n, value=v) for n, v in parsed.commands], unknown_commands=unknown,
         strip_lines=parsed.lines,
+        unsent_attachments=[] if send else [a.filename for a in mail.attachments[:20]],
     ))]
     if fields:
         planned.append((stream, ConversationUpdated(conversation_id=conversation_id, fields=fields)))

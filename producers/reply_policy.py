@@ -48,11 +48,16 @@ def author_problem(mail: ParsedMail, private_mailbox: str) -> str | None:
     if len(field.mailboxes) != 1:
         return (f"From names {len(field.mailboxes)} addresses ({_shown(field.mailboxes)}): "
                 "a reply has exactly one author")
-    if field.defects:
-        return f"From does not parse cleanly ({field.defects[0]})"
     (author,) = field.mailboxes
-    if author != private_mailbox or mail.from_address != private_mailbox:
-        return f"From {mail.from_address or author} is not the owner's mailbox"
+    # Every reading must name the owner: the header registry's, and the raw value's as a
+    # client shows it (a trailing <addr-spec> wins), so ``owner@x <eve@y>`` is not the owner.
+    shown = [a for a in field.shown if a != private_mailbox]
+    if author != private_mailbox or mail.from_address != private_mailbox or shown:
+        return f"From {shown[0] if shown else mail.from_address or author} is not the owner's mailbox"
+    # cosmetic defects (an unquoted ``J. Owner``) are real clients' habits; address ones are not
+    broken = [d for d in field.defects if any(w in d.lower() for w in ("address", "addr-spec", "local part", "domain"))]
+    if broken:
+        return f"From does not parse cleanly ({broken[0]})"
     return None
 
 

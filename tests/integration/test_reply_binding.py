@@ -136,3 +136,12 @@ def test_the_owners_vacation_reply_and_an_empty_reply_reach_nobody(stack: Any) -
     sent = outbox(stack)[before:]
     assert [m["kind"] for m in sent] == ["notice"] and sent[0]["to"] == [OWNER]
     assert "cv.pdf" in Path(sent[0]["file"]).read_text()
+
+    commands = make_mail(sender=f"Owner <{OWNER}>", to=thread, subject="Re: role", body="[STATUS: closed]\n",
+                         attachments=[("cv.pdf", "application/pdf", b"%PDF-1.4\n")])
+    before = len(outbox(stack))
+    result = arrive(stack, commands, recipient=thread, envelope_sender=OWNER, ses_id="commands")
+    assert result["outcome"] == "annotated"
+    sent = outbox(stack)[before:]
+    assert [(m["kind"], m["to"]) for m in sent] == [("notice", [OWNER])]
+    assert sent[0]["subject"].startswith("Attachments not sent")

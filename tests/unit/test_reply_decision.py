@@ -228,11 +228,13 @@ def owner_spellings(draw: st.DrawFn) -> str:
     (plain, quoted, encoded), or a trailing comment."""
     address = "".join(c.upper() if draw(st.booleans()) else c for c in OWNER)
     name = draw(st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")), max_size=20))
-    style = draw(st.sampled_from(["bare", "angle", "quoted", "encoded", "comment"]))
+    style = draw(st.sampled_from(["bare", "angle", "quoted", "encoded", "comment", "dotted"]))
     if style == "bare":
         return address
     if style == "angle":
         return f"<{address}>"
+    if style == "dotted":  # obsolete phrase syntax real clients still write
+        return f"J. Owner <{address}>"
     if style == "quoted":
         return '"' + name.replace("\\", "").replace('"', "") + f'" <{address}>'
     if style == "encoded":
@@ -278,6 +280,10 @@ def test_the_owner_is_accepted_however_the_client_spells_the_address(sender: str
 
 @settings(max_examples=80, deadline=None)
 @given(froms=hostile_froms(), seed=st.integers(0, 2**16))
+@example(froms=[f"{OWNER} <{ATTACKER}>"], seed=0)  # the header registry alone reads the owner here
+@example(froms=[f"Owner <{OWNER}>, {ATTACKER}"], seed=0)
+@example(froms=[f"g: {OWNER};"], seed=0)
+@example(froms=[OWNER, ATTACKER], seed=0)
 def test_a_from_that_hides_another_author_is_rejected(froms: list[str], seed: int) -> None:
     thread, address = _one_message_thread()
     raw = owner_reply(address, sender=froms[0], headers=[("From", f) for f in froms[1:]])
@@ -300,14 +306,15 @@ SIGNERS = {"owner": "private.example.net", "sub": "mail.private.example.net", "p
 @example(spf="PASS", dkim="PASS", dmarc="FAIL", signers=["owner"])  # DMARC FAIL was ignored
 @example(spf="FAIL", dkim="PASS", dmarc="GRAY", signers=["stranger"])  # unaligned DKIM was enough
 @example(spf="FAIL", dkim="PASS", dmarc="GRAY", signers=["owner", "stranger"])
+@example(spf="FAIL", dkim="PASS", dmarc="GRAY", signers=["parent", "sub"])
 def test_only_dmarc_or_aligned_spf_dkim_authenticates_the_owner(spf: str, dkim: str, dmarc: str,
                                                                  signers: list[str]) -> None:
     thread, address = _one_message_thread()
     headers = [("DKIM-Signature", f"v=1; a=rsa-sha256; d={SIGNERS[s]}; s=k; b=xyz") for s in signers]
     outcome, _event = answer(thread, owner_reply(address, headers=headers),
                              owner_receipt(address, spf=spf, dkim=dkim, dmarc=dmarc))
-    domains = [SIGNERS[s] for s in signers]
-    dkim_aligned = dkim == "PASS" and bool(domains) and all(d.endswith("private.example.net") for d in domains)
+    # relaxed alignment: the owner's domain, a subdomain, or its organisational parent
+    dkim_aligned = dkim == "PASS" and bool(signers) and all(s != "stranger" for s in signers)
     authenticated = dmarc == "PASS" or (dmarc != "FAIL" and (spf == "PASS" or dkim_aligned))
     assert (outcome == "accepted") == authenticated
 
@@ -414,3 +421,20 @@ def test_no_spelling_of_our_own_addresses_receives_a_reply(reply_to: list[str], 
         assert outcome == "accepted" and isinstance(event, ReplyRouted) and event.to == [JANE]
     else:
         assert outcome == "rejected" and isinstance(event, ReplyRejected) and event.code == "no-recipient"
+
+
+def _with_attachment(address: str, text: str) -> bytes:
+    return (f"From: Owner <{OWNER}>\r\nTo: {address}\r\nSubject: Re: role\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+            f"{text}\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; "
+            'filename="cv.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n').encode()
+
+
+def test_attachments_of_a_commands_only_reply_are_named_for_a_notice() -> None:
+    thread, address = _one_message_thread()
+    outcome, event = answer(thread, _with_attachment(address, "[STATUS: closed]"), owner_receipt(address))
+    assert outcome == "annotated" and isinstance(event, ReplyRouted)
+    assert event.unsent_attachments == ["cv.pdf"] and event.has_unsent_attachments
+    outcome, event = answer(thread, _with_attachment(address, "[STATUS: closed]\nMy CV."), owner_receipt(address))
+    assert outcome == "accepted" and isinstance(event, ReplyRouted)
+    assert event.unsent_attachments == [] and not event.has_unsent_attachments

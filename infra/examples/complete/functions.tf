@@ -6,7 +6,6 @@ locals {
   # Exactly the actions the code calls (tests/infra/test_iam.py runs the flow and
   # checks every call against these grants, and every grant against the calls).
   table_actions = {
-    read        = ["dynamodb:GetItem", "dynamodb:Query"]
     append      = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]
     project     = ["dynamodb:GetItem", "dynamodb:PutItem"]
     idempotency = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
@@ -18,10 +17,12 @@ locals {
 
   # grant name => table ARNs and actions
   table_grants = {
-    events_read        = { arns = [module.tables.events_table_arn], actions = ["dynamodb:Query"] }
-    events_append      = { arns = [module.tables.events_table_arn], actions = local.table_actions.append }
-    conversations_read = { arns = local.conversations_arns, actions = local.table_actions.read }
-    conversations_rw   = { arns = local.conversations_arns, actions = local.table_actions.project }
+    events_read       = { arns = [module.tables.events_table_arn], actions = ["dynamodb:Query"] }
+    events_append     = { arns = [module.tables.events_table_arn], actions = local.table_actions.append }
+    conversations_get = { arns = local.conversations_arns, actions = ["dynamodb:GetItem"] }
+    # the follow-up scheduler queries the by_followup index only
+    conversations_due = { arns = [for arn in local.conversations_arns : "${arn}/index/by_followup"], actions = ["dynamodb:Query"] }
+    conversations_rw  = { arns = local.conversations_arns, actions = local.table_actions.project }
     idempotency        = { arns = [module.tables.idempotency_table_arn], actions = local.table_actions.idempotency }
   }
 
@@ -58,7 +59,7 @@ locals {
     }
     followups = {
       timeout = 300, memory = 512
-      tables  = ["events_append", "conversations_read"]
+      tables  = ["events_append", "conversations_due"]
       read    = [], write = []
       publish = true, parameters = ["pointer"], send_mail = null
     }
@@ -92,7 +93,7 @@ locals {
     }
     # runs the owner's rules (user code): it may mail the owner only
     rules = {
-      tables = ["events_append", "conversations_read", "idempotency"]
+      tables = ["events_append", "conversations_get", "idempotency"]
       read   = [], write = []
       publish = true, parameters = ["pointer"], send_mail = "owner", own_dlq = false
     }

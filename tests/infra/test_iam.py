@@ -47,13 +47,18 @@ FUNCTIONS = (*(f"consumer-{c}" for c in CONSUMERS), "producer-inbound", "produce
 IDEMPOTENCY = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/crm-idempotency"
 STANDBY = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/crm-conversations-b"
 
+KMS_THROUGH_S3_OR_SSM = {("consumer-attachments", "kms:Decrypt"), ("consumer-attachments", "kms:GenerateDataKey"),
+                         ("consumer-forward", "kms:Decrypt"), ("consumer-reply", "kms:Decrypt"),
+                         ("producer-inbound", "kms:Decrypt"), ("producer-inbound", "kms:GenerateDataKey"),
+                         ("producer-reply", "kms:Decrypt")}
+
 # (function, action, resource) -> why the grant stays although the flow does not use it
 KNOWN_UNUSED: dict[tuple[str, str, str], str] = {
     **{(f"consumer-{c}", "sqs:GetQueueUrl", f"arn:aws:sqs:{REGION}:{ACCOUNT}:crm-{c}"):
        "the backoff after a transient failure; the flow injects one into the SES senders only"
        for c in ("attachments", "projector", "reply")},
     **{(f, a, KEY_ARN): "the stack key also encrypts the tables; the flow models KMS for S3 and SSM only"
-       for f in FUNCTIONS for a in ("kms:Decrypt", "kms:GenerateDataKey")},
+       for f in FUNCTIONS for a in ("kms:Decrypt", "kms:GenerateDataKey") if (f, a) not in KMS_THROUGH_S3_OR_SSM},
     **{(f, a, STANDBY + suffix): "the standby conversations table: used once `crm replay --into` switches to it"
        for f, a, suffix in (("consumer-projector", "dynamodb:GetItem", ""), ("consumer-projector", "dynamodb:PutItem", ""),
                             ("consumer-rules", "dynamodb:GetItem", ""),

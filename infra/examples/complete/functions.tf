@@ -23,7 +23,7 @@ locals {
     # the follow-up scheduler queries the by_followup index only
     conversations_due = { arns = [for arn in local.conversations_arns : "${arn}/index/by_followup"], actions = ["dynamodb:Query"] }
     conversations_rw  = { arns = local.conversations_arns, actions = local.table_actions.project }
-    idempotency        = { arns = [module.tables.idempotency_table_arn], actions = local.table_actions.idempotency }
+    idempotency       = { arns = [module.tables.idempotency_table_arn], actions = local.table_actions.idempotency }
   }
 
   parameter_arns = {
@@ -67,34 +67,34 @@ locals {
 
   consumer_access = {
     ack = {
-      tables = ["events_append", "idempotency"]
-      read   = [], write = []
+      tables  = ["events_append", "idempotency"]
+      read    = [], write = []
       publish = true, parameters = ["ack_templates"], send_mail = "anyone", own_dlq = true
     }
     forward = {
-      tables = ["events_append", "idempotency"]
-      read   = ["inbox/"], write = []
+      tables  = ["events_append", "idempotency"]
+      read    = ["inbox/"], write = []
       publish = true, parameters = ["token_key"], send_mail = "owner", own_dlq = true
     }
     reply = {
-      tables = ["events_append", "idempotency"]
-      read   = ["inbox/"], write = []
+      tables  = ["events_append", "idempotency"]
+      read    = ["inbox/"], write = []
       publish = true, parameters = [], send_mail = "anyone", own_dlq = true
     }
     projector = {
-      tables = ["events_read", "conversations_rw"]
-      read   = [], write = []
+      tables  = ["events_read", "conversations_rw"]
+      read    = [], write = []
       publish = false, parameters = ["pointer"], send_mail = null, own_dlq = false
     }
     attachments = {
-      tables = ["events_append"]
-      read   = ["inbox/"], write = ["attachments/", "extracted/"]
+      tables  = ["events_append"]
+      read    = ["inbox/"], write = ["attachments/", "extracted/"]
       publish = true, parameters = [], send_mail = null, own_dlq = false
     }
     # runs the owner's rules (user code): it may mail the owner only
     rules = {
-      tables = ["events_append", "conversations_get", "idempotency"]
-      read   = [], write = []
+      tables  = ["events_append", "conversations_get", "idempotency"]
+      read    = [], write = []
       publish = true, parameters = ["pointer"], send_mail = "owner", own_dlq = false
     }
   }

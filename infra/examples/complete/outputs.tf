@@ -110,24 +110,24 @@ output "kms_key_arn" {
 output "settings" {
   description = "crm.settings.Settings fields of this stack, for `crm --stack aws` (tofu output -json > stack.json)."
   value = {
-    region              = data.aws_region.current.name
-    public_address      = var.public_address
-    public_name         = var.public_name
-    aliases             = var.aliases
-    reply_domain        = var.reply_domain
-    private_mailbox     = var.private_mailbox
-    relay_domains       = var.relay_domains
-    token_key_parameter = module.params.token_key_parameter_name
-    bus_name            = module.bus.bus_name
-    events_table        = module.tables.events_table_name
-    conversations_table = module.tables.conversations_table_name
-    idempotency_table   = module.tables.idempotency_table_name
-    bucket              = module.storage.bucket_name
-    queue_prefix        = var.queue_prefix
-    configuration_set   = module.mail.configuration_set_name
-    mail_from_domain    = module.mail.mail_from_domain
-    patterns_parameter  = module.params.spam_patterns_parameter_name
-    max_receive_count   = var.max_receive_count
+    region                  = data.aws_region.current.name
+    public_address          = var.public_address
+    public_name             = var.public_name
+    aliases                 = var.aliases
+    reply_domain            = var.reply_domain
+    private_mailbox         = var.private_mailbox
+    relay_domains           = var.relay_domains
+    token_key_parameter     = module.params.token_key_parameter_name
+    bus_name                = module.bus.bus_name
+    events_table            = module.tables.events_table_name
+    conversations_table     = module.tables.conversations_table_name
+    idempotency_table       = module.tables.idempotency_table_name
+    bucket                  = module.storage.bucket_name
+    queue_prefix            = var.queue_prefix
+    configuration_set       = module.mail.configuration_set_name
+    mail_from_domain        = module.mail.mail_from_domain
+    patterns_parameter      = module.params.spam_patterns_parameter_name
+    max_receive_count       = var.max_receive_count
     ack_templates_parameter = module.params.ack_templates_parameter_name
   }
 }

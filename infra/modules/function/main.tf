@@ -62,8 +62,8 @@ data "aws_iam_policy_document" "this" {
   dynamic "statement" {
     for_each = var.dynamodb_tables
     content {
-      sid     = "DynamoDB${statement.key}"
-      actions = statement.value.actions
+      sid       = "DynamoDB${statement.key}"
+      actions   = statement.value.actions
       resources = statement.value.arns
     }
   }

@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -345,7 +346,9 @@ class Parser:
         return lambda env: "".join(p if isinstance(p, str) else _string(p(env)) for p in frozen)
 
 
+@cache
 def parse(text: str) -> Body:
+    """The body of one file (cached by text: the mutation test renders the same files often; never mutated)."""
     return Parser(text).body()
 
 

@@ -118,5 +118,8 @@ def schema(package_version: str) -> dict[str, Any]:
         raise SchemaUnavailable(f"@cdktf/provider-aws@{package_version} is for aws {provider}, not {PACKAGES[package_version]}")
     extracted = {"provider_version": provider, **extract(assembly)}
     cached.parent.mkdir(parents=True, exist_ok=True)
-    cached.write_text(json.dumps(extracted, sort_keys=True), encoding="utf-8")
+    # two test workers may fetch at once: write aside, then rename (atomic)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(extracted, sort_keys=True), encoding="utf-8")
+    partial.replace(cached)
     return extracted

@@ -6,7 +6,7 @@ assembly (``.jsii``) describes every resource's arguments and blocks, each linke
 to its registry doc anchor (``.../docs/resources/dynamodb_table#billing_mode``),
 which is the HCL name. ``schema(package_version)`` extracts, per resource and data
 source type, its argument and block names (blocks recursively) and caches the
-result under ``~/.cache/crm-provider-schema`` (or ``$CRM_SCHEMA_CACHE``); the
+result under ``~/.cache/crm-provider-schema`` (or ``$PROVIDER_SCHEMA_CACHE``); the
 package is fetched with ``npm pack`` when the cache lacks it.
 """
 
@@ -32,7 +32,7 @@ class SchemaUnavailable(Exception):
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("CRM_SCHEMA_CACHE") or Path.home() / ".cache" / "crm-provider-schema")
+    return Path(os.environ.get("PROVIDER_SCHEMA_CACHE") or Path.home() / ".cache" / "crm-provider-schema")
 
 
 def _link(docs: dict[str, Any]) -> re.Match[str] | None:

@@ -213,8 +213,8 @@ def _covers(pattern: str, value: str) -> bool:
 # --- tests ----------------------------------------------------------------------------------------
 
 
-def test_the_flow_reaches_every_function_and_every_call_succeeds(flow: dict[str, Any],
-                                                                 policies: dict[str, dict[str, Any]]) -> None:
+def check_the_flow_reaches_every_function_and_every_call_succeeds(flow: dict[str, Any],
+                                                                  policies: dict[str, dict[str, Any]]) -> None:
     assert flow["invoked"] == set(policies), "the flow must run every deployed function"
     failures = [f"{c.function}: {c.service}.{c.operation}: {c.failed}" for c in flow["calls"]
                 if c.failed and c.function != HARNESS and c.failed != "Throttling"]  # Throttling: injected
@@ -223,13 +223,13 @@ def test_the_flow_reaches_every_function_and_every_call_succeeds(flow: dict[str,
     assert backoff >= {"consumer-ack", "consumer-forward"}, "the senders' backoff did not run"
 
 
-def test_every_call_is_allowed_by_the_functions_policy(flow: dict[str, Any],
-                                                        policies: dict[str, dict[str, Any]]) -> None:
+def check_every_call_is_allowed_by_the_functions_policy(flow: dict[str, Any],
+                                                         policies: dict[str, dict[str, Any]]) -> None:
     problems = denied(flow["requests"], policies)
     assert not problems, "AWS would deny:\n" + "\n".join(problems)
 
 
-def test_every_grant_is_used_or_known_unused(flow: dict[str, Any], policies: dict[str, dict[str, Any]]) -> None:
+def check_every_grant_is_used_or_known_unused(flow: dict[str, Any], policies: dict[str, dict[str, Any]]) -> None:
     unused = []
     for function, policy in sorted(policies.items()):
         used = flow["requests"].get(function, [])
@@ -267,7 +267,7 @@ def _without(text: str, action: str) -> str:
     return text.replace(quoted, "")
 
 
-def test_removing_any_needed_action_from_the_function_module_denies_a_call(flow: dict[str, Any]) -> None:
+def check_removing_any_needed_action_from_the_function_module_denies_a_call(flow: dict[str, Any]) -> None:
     main = (MODULES / "function" / "main.tf").read_text(encoding="utf-8")
     needed = {a for entries in flow["requests"].values() for (a, _r, _c), _call in entries}
     actions = [a for a in _actions_in(main) if a in needed]
@@ -279,6 +279,14 @@ def test_removing_any_needed_action_from_the_function_module_denies_a_call(flow:
         if not denied(flow["requests"], render_policies({"function/main.tf": mutated})):
             survivors.append(action)
     assert not survivors, f"removing these actions denies nothing: {survivors}"
+
+
+def test_iam_agreement(flow: dict[str, Any], policies: dict[str, dict[str, Any]]) -> None:
+    """One test over the one flow run (pytest-xdist would run a module fixture once per worker)."""
+    check_the_flow_reaches_every_function_and_every_call_succeeds(flow, policies)
+    check_every_call_is_allowed_by_the_functions_policy(flow, policies)
+    check_every_grant_is_used_or_known_unused(flow, policies)
+    check_removing_any_needed_action_from_the_function_module_denies_a_call(flow)
 
 
 def test_the_policies_render_from_the_hcl_not_a_copy() -> None:

@@ -57,7 +57,7 @@ def test_long_term_keys_keep_the_requested_lifetime(monkeypatch: pytest.MonkeyPa
     clear_clients()
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(left=st.integers(min_value=1800, max_value=2 * WEEK), asked=st.integers(min_value=60, max_value=WEEK))
 def test_refreshable_credentials_cap_the_link_at_their_expiry(left: int, asked: int) -> None:
     with pytest.MonkeyPatch.context() as monkeypatch:

@@ -3,6 +3,9 @@ attachments and their text under ``attachments/`` and ``extracted/``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
 from botocore.exceptions import ClientError
 
 from adapters.aws import client, error_code
@@ -10,6 +13,18 @@ from adapters.aws import client, error_code
 
 class BlobNotFound(KeyError):
     pass
+
+
+# A link signed with temporary credentials dies with them (S3 checks the session
+# token): in Lambda those are the role's session credentials, whose expiry the
+# function is not told. The link then promises no more than this.
+TEMPORARY_CREDENTIALS_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class SignedLink:
+    url: str
+    expires_at: datetime  # the latest moment the link works (UTC)
 
 
 class BlobStore:
@@ -56,7 +71,20 @@ class BlobStore:
             found.extend(str(o["Key"]) for o in page.get("Contents") or [])
         return found
 
-    def presigned_url(self, key: str, seconds: int = 7 * 24 * 3600) -> str:
+    def signing_lifetime(self, seconds: int) -> int:
+        """How long a link signed now can work: ``seconds``, capped by the signing credentials' lifetime."""
+        credentials = getattr(getattr(self._s3, "_request_signer", None), "_credentials", None)
+        expiry = getattr(credentials, "_expiry_time", None)  # refreshable credentials know their expiry
+        if isinstance(expiry, datetime):
+            left = int((expiry - datetime.now(expiry.tzinfo or UTC)).total_seconds())
+            return max(60, min(seconds, left))
+        if getattr(credentials, "token", None):
+            return min(seconds, TEMPORARY_CREDENTIALS_SECONDS)
+        return seconds
+
+    def presigned_url(self, key: str, seconds: int = 7 * 24 * 3600) -> SignedLink:
+        """A GET link for ``key`` and the latest moment it works (never later than the credentials)."""
+        lifetime = self.signing_lifetime(seconds)
         url: str = self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
-                                                   ExpiresIn=seconds)
-        return url
+                                                   ExpiresIn=lifetime)
+        return SignedLink(url, datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=lifetime))

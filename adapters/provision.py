@@ -13,7 +13,16 @@ from typing import Any
 from adapters.aws import client
 from crm.settings import Settings
 from crm.topology import Consumer, consumers, rule_input_template
-from projections.tables import IDEMPOTENCY_TTL_ATTRIBUTE, conversations_table, events_table, idempotency_table
+from projections.tables import (
+    IDEMPOTENCY_TTL_ATTRIBUTE,
+    conversations_table,
+    conversations_tables,
+    events_table,
+    idempotency_table,
+)
+
+# A table with 8 GSIs can take minutes to become ACTIVE after infra creates it.
+TABLE_WAIT = {"Delay": 5, "MaxAttempts": 180}
 
 
 def provision(settings: Settings, rule_patterns: dict[str, dict[str, Any]] | None = None,
@@ -28,7 +37,9 @@ def provision(settings: Settings, rule_patterns: dict[str, dict[str, Any]] | Non
     sesv2 = client("sesv2", region, endpoint)
 
     s3.create_bucket(Bucket=settings.bucket)
-    for definition in (events_table(settings.events_table), conversations_table(settings.conversations_table),
+    # both conversations tables, as infra/modules/tables declares them (live + standby)
+    for definition in (events_table(settings.events_table),
+                       *(conversations_table(name) for name in conversations_tables(settings.conversations_table)),
                        idempotency_table(settings.idempotency_table)):
         ddb.create_table(**definition)
     ddb.update_time_to_live(TableName=settings.idempotency_table,
@@ -75,13 +86,36 @@ def create_consumer(settings: Settings, consumer: Consumer, sqs: Any, events: An
         events.put_targets(Rule=rule_name, EventBusName=settings.bus_name, Targets=[target])
 
 
-def reset_projection_table(settings: Settings, name: str) -> None:
-    """Create (or empty by re-creating) a conversations table."""
+class TableMissing(LookupError):
+    """The table replay should fill does not exist: infra creates tables, the code never does."""
+
+
+def empty_projection_table(settings: Settings, name: str) -> int:
+    """Wait until the conversations table ``name`` is ACTIVE, then delete every item; -> items deleted.
+
+    The table is infra's (CMK, PITR, deletion protection): it is emptied, never
+    deleted and re-created from code.
+    """
     ddb = client("dynamodb", settings.region, settings.endpoint_url)
     try:
-        ddb.delete_table(TableName=name)
-        ddb.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+        keys = [k["AttributeName"] for k in ddb.describe_table(TableName=name)["Table"]["KeySchema"]]
     except ddb.exceptions.ResourceNotFoundException:
-        pass
-    ddb.create_table(**conversations_table(name))
-    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        raise TableMissing(f"table {name!r} does not exist; infra/modules/tables creates it (tofu apply)") from None
+    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig=TABLE_WAIT)
+    deleted = 0
+    start: dict[str, Any] | None = None
+    while True:
+        kwargs: dict[str, Any] = {"TableName": name, "ProjectionExpression": ", ".join(f"#k{i}" for i in range(len(keys))),
+                                  "ExpressionAttributeNames": {f"#k{i}": k for i, k in enumerate(keys)}}
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = ddb.scan(**kwargs)
+        items = page.get("Items") or []
+        for begin in range(0, len(items), 25):
+            pending: dict[str, Any] = {name: [{"DeleteRequest": {"Key": item}} for item in items[begin:begin + 25]]}
+            while pending:
+                pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        deleted += len(items)
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return deleted

@@ -154,8 +154,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
             print(json.dumps(archive_replay(settings, args.start, args.end), indent=2))
             return 0
-        report = replay(settings, projection=args.projection, into=args.into, stream=args.stream,
-                        workers=args.workers)
+        from adapters.provision import TableMissing
+
+        try:
+            report = replay(settings, projection=args.projection, into=args.into, stream=args.stream,
+                            workers=args.workers)
+        except (TableMissing, ValueError) as exc:
+            raise UsageError(str(exc).strip("'\"")) from None
     summary = report.as_dict()
     if args.json:
         print(json.dumps(summary, sort_keys=True))
@@ -288,7 +293,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("queue", nargs="?")
     p = add("replay", cmd_replay, "rebuild a projection from the event store")
     p.add_argument("--projection", default="conversations")
-    p.add_argument("--into", metavar="TABLE", help="rebuild into a fresh table and switch readers to it")
+    p.add_argument("--into", metavar="TABLE", help="rebuild into the standby table (<table>-b) and switch readers to it")
     p.add_argument("--stream")
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--archive", action="store_true", help="EventBridge archive replay (deployed stack)")

@@ -558,6 +558,7 @@ class _Forward:
     raw_link: str | None
     limits: MailLimits = DEFAULT_LIMITS
     top: tuple[str, ...] = ()  # lines the owner must read first (authentication warnings, who a reply reaches)
+    raw_link_until: str | None = None  # when the link stops working, as the mail states it
 
 
 @dataclass
@@ -728,7 +729,9 @@ def _attachment_names(msg: Message, keep: Sequence[Message | None]) -> list[str]
 
 def _removed_note(fwd: _Forward, names: Sequence[str]) -> list[str]:
     link = _clean(fwd.raw_link or "")
-    note = f"{ATTACHMENTS_REMOVED}; the original: {link}" if link else f"{ATTACHMENTS_REMOVED}."
+    until = _clean(fwd.raw_link_until or "")
+    where = f"the original (this link works until {until} at the latest)" if until else "the original"
+    note = f"{ATTACHMENTS_REMOVED}; {where}: {link}" if link else f"{ATTACHMENTS_REMOVED}."
     lines = [note]
     if names:
         shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
@@ -857,6 +860,7 @@ def build_forward(
     raw_link: str | None = None,
     limits: MailLimits = DEFAULT_LIMITS,
     top: Sequence[str] = (),
+    raw_link_until: str | None = None,
 ) -> bytes:
     """The copy of an inbound mail sent to the owner's private mailbox.
 
@@ -865,7 +869,8 @@ def build_forward(
     Date and Subject is put at the top of the first text/plain and text/html parts.
     A signed or encrypted mail, or one without a text body, gets the block as a new
     first part instead. When the result would exceed ``max_bytes`` (0 or less: no
-    limit) the attachments are dropped and the block says so, with ``raw_link``.
+    limit) the attachments are dropped and the block says so, with ``raw_link`` (and
+    ``raw_link_until``, when the link stops working).
     ``top`` lines open the block (an authentication warning, who a reply reaches).
     """
     fwd = _Forward(
@@ -880,6 +885,7 @@ def build_forward(
         raw_link=raw_link,
         limits=limits,
         top=tuple(top),
+        raw_link_until=raw_link_until,
     )
     try:
         data = _forward_full(raw, fwd)

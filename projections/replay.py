@@ -1,7 +1,9 @@
 """Rebuild a projection from the event store, in parallel by stream.
 
-Into a fresh table (``into``): create it, fill it, then switch readers to it
-through the pointer and catch up whatever arrived meanwhile. In place: overwrite
+Into the standby table (``into``): empty it, fill it, then switch readers to it
+through the pointer and catch up whatever arrived meanwhile. The standby is the
+other table of the pair infra declares (``projections.tables.conversations_tables``);
+any other name is refused: the code never creates a table. In place: overwrite
 each item with the fold of its whole stream.
 """
 
@@ -16,6 +18,7 @@ from typing import Any
 
 from events import Envelope, from_record
 from projections.conversations import NAME, fold
+from projections.tables import conversations_tables
 
 PROJECTIONS = (NAME,)
 
@@ -50,11 +53,22 @@ def group_streams(store: Any, stream: str | None) -> dict[str, list[Envelope]]:
     return grouped
 
 
+def check_target(into: str, live: str, configured: str) -> None:
+    """``--into`` must name the standby of the pair infra manages, never the live table."""
+    managed = conversations_tables(configured)
+    if into not in managed:
+        raise ValueError(f"--into {into!r}: not a conversations table infra manages ({' or '.join(managed)}); "
+                         "the code never creates tables (declare new ones in infra/modules/tables)")
+    if into == live:
+        raise ValueError(f"--into {into!r} is the live table readers use now; rebuild it in place (no --into) "
+                         f"or into {next(t for t in managed if t != into)!r}")
+
+
 def replay(settings: Any, *, projection: str = NAME, into: str | None = None, stream: str | None = None,
            workers: int = 4, quiet: bool = False) -> ReplayReport:
     from adapters.event_store import EventStore
     from adapters.projection_store import ProjectionTable, VersionConflict
-    from adapters.provision import reset_projection_table
+    from adapters.provision import empty_projection_table
     from adapters.wiring import services
     from projections.catch_up import catch_up
     from projections.pointer import current_table, switch_to
@@ -64,9 +78,11 @@ def replay(settings: Any, *, projection: str = NAME, into: str | None = None, st
     started = time.perf_counter()
     store = EventStore(settings.events_table, settings.region, settings.endpoint_url)
     svc = services()
-    table_name = into or current_table(svc)
+    live = current_table(svc)
+    table_name = into or live
     if into:
-        reset_projection_table(settings, into)
+        check_target(into, live, settings.conversations_table)
+        empty_projection_table(settings, into)
     table = ProjectionTable(table_name, settings.region, settings.endpoint_url)
     grouped = group_streams(store, stream)
     items = []

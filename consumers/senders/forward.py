@@ -63,15 +63,18 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
             raw = svc.blobs.get(event.raw_key, event.bucket)
         except BlobNotFound:
             raw = headers_only([("From", event.from_address or ""), ("Subject", event.subject)])
-        link = None
+        link = until = None
         if len(raw) > s.ses_max_bytes - 64 * 1024:
             oversize[0] = True
-            link = svc.blobs.presigned_url(event.raw_key, PRESIGNED_SECONDS)
+            # the mail states when the link stops working: the credentials may end it sooner than asked
+            signed = svc.blobs.presigned_url(event.raw_key, PRESIGNED_SECONDS)
+            link, until = signed.url, signed.expires_at.strftime("%Y-%m-%d %H:%M UTC")
         data = build_forward(raw, public_address=s.public_address, public_name=s.public_name,
                              private_mailbox=s.private_mailbox, reply_to=reply_to,
                              correspondent_name=event.from_name, correspondent_address=event.from_address,
                              message_id=message_id, max_bytes=s.ses_max_bytes, raw_link=link,
-                             limits=s.mail_limits, top=forward_notes(event, s.own_addresses))
+                             limits=s.mail_limits, top=forward_notes(event, s.own_addresses),
+                             raw_link_until=until)
         return Outgoing("forward", s.public_address, [s.private_mailbox], data, event.subject, message_id,
                         event.conversation_id)
 

@@ -101,8 +101,15 @@ def test_replay_leaves_the_conversations_exactly_as_they_were(tmp_path: Path,
     assert json.loads(out)["streams"] == 3
     _, after, _ = run(capsys, "--state", state, "conversations", "--json")
     assert after == before and len(records(after)) == 3
-    code, out, _ = run(capsys, "--state", state, "replay", "--into", "crm-conversations-v2", "--json")
-    assert json.loads(out)["table"] == "crm-conversations-v2"
+    code, out, _ = run(capsys, "--state", state, "replay", "--into", "crm-conversations-b", "--json")
+    assert json.loads(out)["table"] == "crm-conversations-b"
+    _, switched, _ = run(capsys, "--state", state, "conversations", "--json")
+    assert records(switched) == records(before)
+    # only the standby of the pair infra manages: never a new table, never the live one
+    # (each CLI run starts the local stack afresh: the pointer names crm-conversations)
+    for name in ("crm-conversations-v2", "crm-conversations"):
+        code, _, err = run(capsys, "--state", state, "replay", "--into", name)
+        assert code == 2 and name in err, err
 
 
 def test_mbox_and_maildir_are_ingested(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -89,11 +89,12 @@ class CallRecorder:
         function = self.functions_by_handler[handler_path]
 
         def invoke(event: Any, context: Any) -> Any:
-            from adapters.wiring import reset
+            import adapters.wiring
 
             # every invocation is a cold start: no function rides on what another one
-            # read and cached in this shared process (parameters, token keys, clients)
-            reset()
+            # read and cached in this shared process (parameters, token keys); the
+            # boto3 clients hold no such state and stay (building them is slow)
+            adapters.wiring._services = None
             previous = getattr(self._current, "function", None)
             self._current.function = function
             self.invoked.add(function)

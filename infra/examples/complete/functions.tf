@@ -6,7 +6,6 @@ locals {
   # Exactly the actions the code calls (tests/infra/test_iam.py runs the flow and
   # checks every call against these grants, and every grant against the calls).
   table_actions = {
-    read        = ["dynamodb:GetItem", "dynamodb:Query"]
     append      = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]
     project     = ["dynamodb:GetItem", "dynamodb:PutItem"]
     idempotency = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
@@ -18,11 +17,13 @@ locals {
 
   # grant name => table ARNs and actions
   table_grants = {
-    events_read        = { arns = [module.tables.events_table_arn], actions = ["dynamodb:Query"] }
-    events_append      = { arns = [module.tables.events_table_arn], actions = local.table_actions.append }
-    conversations_read = { arns = local.conversations_arns, actions = local.table_actions.read }
-    conversations_rw   = { arns = local.conversations_arns, actions = local.table_actions.project }
-    idempotency        = { arns = [module.tables.idempotency_table_arn], actions = local.table_actions.idempotency }
+    events_read       = { arns = [module.tables.events_table_arn], actions = ["dynamodb:Query"] }
+    events_append     = { arns = [module.tables.events_table_arn], actions = local.table_actions.append }
+    conversations_get = { arns = local.conversations_arns, actions = ["dynamodb:GetItem"] }
+    # the follow-up scheduler queries the by_followup index only
+    conversations_due = { arns = [for arn in local.conversations_arns : "${arn}/index/by_followup"], actions = ["dynamodb:Query"] }
+    conversations_rw  = { arns = local.conversations_arns, actions = local.table_actions.project }
+    idempotency       = { arns = [module.tables.idempotency_table_arn], actions = local.table_actions.idempotency }
   }
 
   parameter_arns = {
@@ -58,7 +59,7 @@ locals {
     }
     followups = {
       timeout = 300, memory = 512
-      tables  = ["events_append", "conversations_read"]
+      tables  = ["events_append", "conversations_due"]
       read    = [], write = []
       publish = true, parameters = ["pointer"], send_mail = null
     }
@@ -66,35 +67,35 @@ locals {
 
   consumer_access = {
     ack = {
-      tables = ["events_append", "idempotency"]
-      read   = [], write = []
+      tables  = ["events_append", "idempotency"]
+      read    = [], write = []
       publish = true, parameters = ["ack_templates"], send_mail = "anyone", own_dlq = true
     }
     forward = {
-      tables = ["events_append", "idempotency"]
-      read   = ["inbox/"], write = []
+      tables  = ["events_append", "idempotency"]
+      read    = ["inbox/"], write = []
       publish = true, parameters = ["token_key"], send_mail = "owner", own_dlq = true
     }
     reply = {
-      tables = ["events_append", "idempotency"]
-      read   = ["inbox/"], write = []
+      tables  = ["events_append", "idempotency"]
+      read    = ["inbox/"], write = []
       publish = true, parameters = [], send_mail = "anyone", own_dlq = true
     }
     projector = {
-      tables = ["events_read", "conversations_rw"]
-      read   = [], write = []
+      tables  = ["events_read", "conversations_rw"]
+      read    = [], write = []
       publish = false, parameters = ["pointer"], send_mail = null, own_dlq = false
     }
     attachments = {
-      tables = ["events_append"]
-      read   = ["inbox/"], write = ["attachments/", "extracted/"]
+      tables  = ["events_append"]
+      read    = ["inbox/"], write = ["attachments/", "extracted/"]
       publish = true, parameters = [], send_mail = null, own_dlq = false
     }
     # runs the owner's rules (user code): it may mail the owner only
     rules = {
-      tables = ["events_append", "conversations_read", "idempotency"]
-      read   = [], write = []
-      publish = true, parameters = ["pointer"], send_mail = "owner", own_dlq = false
+      tables  = ["events_append", "conversations_get", "idempotency"]
+      read    = [], write = []
+      publish = true, parameters = ["pointer"], send_mail = "owner", own_dlq = true
     }
   }
 }
@@ -159,8 +160,6 @@ module "consumer" {
     maximum_concurrency = each.value.reserved_concurrency == null ? null : max(2, each.value.reserved_concurrency)
   }
 
-  # a send whose outcome is unknown is parked in the consumer's own DLQ (never retried blindly)
-  queue_send_arns            = [module.queue[each.key].dlq_arn]
   dynamodb_tables            = [for grant in local.consumer_access[each.key].tables : local.table_grants[grant]]
   bucket_arn                 = module.storage.bucket_arn
   bucket_read_prefixes       = local.consumer_access[each.key].read

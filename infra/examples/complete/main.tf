@@ -16,25 +16,25 @@ locals {
   # Every name of crm.settings.LAMBDA_ENVIRONMENT (a test checks the list); the
   # names are known before apply, so no function waits for another resource.
   lambda_environment = {
-    CRM_PUBLIC_ADDRESS      = var.public_address
-    CRM_PUBLIC_NAME         = var.public_name
-    CRM_ALIASES             = jsonencode(var.aliases)
-    CRM_REPLY_DOMAIN        = var.reply_domain
-    CRM_PRIVATE_MAILBOX     = var.private_mailbox
-    CRM_RELAY_DOMAINS       = jsonencode(var.relay_domains)
-    CRM_TOKEN_KEY_PARAMETER = var.token_key_parameter
-    CRM_BUS_NAME            = var.bus_name
-    CRM_EVENTS_TABLE        = var.events_table
-    CRM_CONVERSATIONS_TABLE = var.conversations_table
-    CRM_IDEMPOTENCY_TABLE   = var.idempotency_table
-    CRM_BUCKET              = var.bucket
-    CRM_QUEUE_PREFIX        = var.queue_prefix
-    CRM_CONFIGURATION_SET   = var.configuration_set
-    CRM_MAIL_FROM_DOMAIN    = local.mail_from_domain
-    CRM_PATTERNS_PARAMETER  = var.patterns_parameter
-    CRM_SPAM_THRESHOLD      = tostring(var.spam_threshold)
+    CRM_PUBLIC_ADDRESS          = var.public_address
+    CRM_PUBLIC_NAME             = var.public_name
+    CRM_ALIASES                 = jsonencode(var.aliases)
+    CRM_REPLY_DOMAIN            = var.reply_domain
+    CRM_PRIVATE_MAILBOX         = var.private_mailbox
+    CRM_RELAY_DOMAINS           = jsonencode(var.relay_domains)
+    CRM_TOKEN_KEY_PARAMETER     = var.token_key_parameter
+    CRM_BUS_NAME                = var.bus_name
+    CRM_EVENTS_TABLE            = var.events_table
+    CRM_CONVERSATIONS_TABLE     = var.conversations_table
+    CRM_IDEMPOTENCY_TABLE       = var.idempotency_table
+    CRM_BUCKET                  = var.bucket
+    CRM_QUEUE_PREFIX            = var.queue_prefix
+    CRM_CONFIGURATION_SET       = var.configuration_set
+    CRM_MAIL_FROM_DOMAIN        = local.mail_from_domain
+    CRM_PATTERNS_PARAMETER      = var.patterns_parameter
+    CRM_SPAM_THRESHOLD          = tostring(var.spam_threshold)
     CRM_ACK_TEMPLATES_PARAMETER = var.ack_templates_parameter
-    CRM_MAX_RECEIVE_COUNT   = tostring(var.max_receive_count)
+    CRM_MAX_RECEIVE_COUNT       = tostring(var.max_receive_count)
     # bounds on every parse of a mail (Settings.mail_max_*)
     CRM_MAIL_MAX_HEADERS       = tostring(var.mail_limits.headers)
     CRM_MAIL_MAX_HEADER_LINE   = tostring(var.mail_limits.header_line)

@@ -8,7 +8,6 @@ locals {
     POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
   })
 
-  index_actions    = ["dynamodb:Query", "dynamodb:Scan"]
   kms_via_services = [for s in ["s3", "ssm", "dynamodb", "sqs"] : "${s}.${data.aws_region.current.name}.amazonaws.com"]
   bucket_grants = {
     Read   = { actions = ["s3:GetObject"], prefixes = var.bucket_read_prefixes }
@@ -63,12 +62,9 @@ data "aws_iam_policy_document" "this" {
   dynamic "statement" {
     for_each = var.dynamodb_tables
     content {
-      sid     = "DynamoDB${statement.key}"
-      actions = statement.value.actions
-      resources = concat(
-        statement.value.arns,
-        length(setintersection(statement.value.actions, local.index_actions)) > 0 ? [for arn in statement.value.arns : "${arn}/index/*"] : [],
-      )
+      sid       = "DynamoDB${statement.key}"
+      actions   = statement.value.actions
+      resources = statement.value.arns
     }
   }
 

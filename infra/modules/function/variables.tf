@@ -116,7 +116,7 @@ variable "sqs_event_source" {
 # --- least-privilege policy: every grant is explicit -------------------------
 
 variable "dynamodb_tables" {
-  description = "Tables the function uses (each grant: table ARNs and the exact actions); Query and Scan also apply to the tables' indexes."
+  description = "Tables the function uses (each grant: table or index ARNs, \"<table>/index/*\", and the exact actions)."
   type = list(object({
     arns    = list(string)
     actions = list(string)

@@ -339,7 +339,13 @@ def import_rules(paths: Iterable[Path], match_limit: int = 1_000_000) -> ImportR
                 skipped.append((name, f"meta over skipped rules: {', '.join(missing[:5])}"))
                 changed = True
             else:
-                entry["meta"] = re.sub(rf"\b(?:{'|'.join(map(re.escape, missing))})\b", "0", entry["meta"])
+                rewritten = re.sub(rf"\b(?:{'|'.join(map(re.escape, missing))})\b", "0", entry["meta"])
+                expression, left = compile_meta(rewritten)
+                if not expression(dict.fromkeys(left, 1.0)):  # monotone: all-true is its best case
+                    del converted[name]
+                    skipped.append((name, f"meta over skipped rules: {', '.join(missing[:5])}"))
+                else:
+                    entry["meta"] = rewritten
                 changed = True
 
     # keep what scores, and what a kept meta reads

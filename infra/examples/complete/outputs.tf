@@ -127,6 +127,7 @@ output "settings" {
     configuration_set   = module.mail.configuration_set_name
     mail_from_domain    = module.mail.mail_from_domain
     patterns_parameter  = module.params.spam_patterns_parameter_name
+    spam_threshold      = var.spam_threshold
     max_receive_count   = var.max_receive_count
     ack_templates_parameter = module.params.ack_templates_parameter_name
   }

@@ -47,6 +47,7 @@ FIELDS = ("subject", "from", "body")
 TEXT_FIELDS = ("subject", "from", "body", "rawbody", "uri")
 HEADER_MODIFIERS = ("addr", "name", "raw")
 _HEADER_FIELD = re.compile(r"header:([!-9;-~]+)(?::(addr|name|raw))?")  # printable, no colon in the name
+_DERIVED_FIELD = re.compile(r"derived:[a-z_]+(?:\([-0-9.,' a-z]*\))?")
 _FLAGS = {"i": pcre2.IGNORECASE, "m": pcre2.MULTILINE, "s": pcre2.DOTALL, "x": pcre2.VERBOSE}
 MAX_SCORE = 1000.0
 
@@ -171,7 +172,8 @@ def compile_one(entry: Any, match_limit: int = 1_000_000) -> CompiledPattern:
     if not isinstance(pattern, str) or not pattern:
         raise ValueError("'pattern' must be a non-empty string")
     fields = tuple(entry.get("fields") or FIELDS)
-    unknown = [f for f in fields if not isinstance(f, str) or not (f in TEXT_FIELDS or _HEADER_FIELD.fullmatch(f))]
+    unknown = [f for f in fields if not isinstance(f, str) or not (f in TEXT_FIELDS or _HEADER_FIELD.fullmatch(f)
+                                                                   or _DERIVED_FIELD.fullmatch(f))]
     if unknown:
         raise ValueError(f"unknown fields {unknown} (known: {', '.join(TEXT_FIELDS)}, header:NAME[:addr|:name])")
     flags = 0

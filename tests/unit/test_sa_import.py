@@ -44,6 +44,8 @@ body     ZERO_RULE     /never scored/
 score    ZERO_RULE     0
 
 body     EVAL_RULE     eval:check_for_something()
+header   SUBJ_CAPS     eval:subject_is_all_caps()
+score    SUBJ_CAPS     0.5
 full     FULL_RULE     /whole message/
 mimeheader MIME_RULE   Content-Type =~ /x/
 header   RELAY_RULE    X-Spam-Relays-External =~ /x/
@@ -109,13 +111,15 @@ def test_imported_rules_score_a_mail_as_spamassassin_would(imported: dict[str, d
     patterns = [v for k, v in imported.items() if k != "__skipped__"]
     compiled = compile_patterns(patterns)
     assert compiled.errors == []
+    caps = score_texts(compiled, MailTexts(parse(make_mail(subject="BEST PRICES TODAY"))), threshold=5.0)
+    assert "SUBJ_CAPS" in {h.id for h in caps.hits}  # an eval test computed here
     raw = make_mail(sender="Shop <deals@pills.biz>", subject="FREE offer",
                     body="Cheap   pills at http://10.1.2.3/buy\n\nV.I.A.gra and v1agra", headers={"X-Mailer": "M"})
     verdict = score_texts(compiled, MailTexts(parse(raw)), threshold=5.0)
     hits = {h.id: h.score for h in verdict.hits}
     assert {"CHEAP_PILLS", "IP_LINK", "PILLS_AND_IP", "SUBJ_FREE", "FROM_BIZ", "MAILER_NO_UA", "OBFU_VIAGRA",
             "META_POSITIVE"} <= set(hits)
-    assert "LIST_MAIL" not in hits and "DATE_UNSET" not in hits and verdict.spam  # the mail has a Date
+    assert "SUBJ_CAPS" not in hits and "LIST_MAIL" not in hits and "DATE_UNSET" not in hits and verdict.spam
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), max_size=30),

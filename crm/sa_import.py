@@ -70,7 +70,7 @@ class ImportResult:
     rules_read: int
 
     def reasons(self) -> Counter[str]:
-        return Counter(reason.split(":")[0] for _rule, reason in self.skipped)
+        return Counter(reason.split(": ")[0] for _rule, reason in self.skipped)
 
 
 def default_paths() -> list[Path]:
@@ -327,7 +327,9 @@ def import_rules(paths: Iterable[Path], match_limit: int = 1_000_000) -> ImportR
                 compile_one({"id": name, **entry}, match_limit)
         except (ValueError, MetaError) as exc:
             message = str(exc)
-            if message.startswith("does not compile"):
+            if isinstance(exc, UnicodeError):
+                message = "encoding: the regex holds bytes that are not UTF-8 text"
+            elif message.startswith("does not compile"):
                 message = f"pcre2: {message}"
             skipped.append((name, message))
             continue

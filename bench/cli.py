@@ -20,7 +20,7 @@ from typing import Any
 
 from bench import prices, report
 
-SECTIONS = ("decision", "patterns", "coldstart", "replay", "calls")
+SECTIONS = ("decision", "patterns", "coldstart", "replay", "calls", "spam")
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
 
 
@@ -33,6 +33,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="generated mails added to the file corpus for sections 1-2 (default 300; quick 30)")
     parser.add_argument("--repeat", type=int, help="timing repetitions per mail in sections 1-2 (default 15; quick 3)")
     parser.add_argument("--cold-repeat", type=int, help="fresh processes per module in section 3 (default 7; quick 3)")
+    parser.add_argument("--spam-limit", type=int,
+                        help="mails per corpus group in section 6 (default all; quick 40)")
+    parser.add_argument("--sa-sample", type=int, help="held-out mails SpamAssassin itself checks (default 200; quick 10)")
     parser.add_argument("--only", help=f"comma-separated sections to run, of: {', '.join(SECTIONS)}")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the JSON results")
     args = parser.parse_args(argv)
@@ -42,6 +45,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.generated = args.generated if args.generated is not None else (30 if quick else 300)
     args.repeat = args.repeat if args.repeat is not None else (3 if quick else 15)
     args.cold_repeat = args.cold_repeat if args.cold_repeat is not None else (3 if quick else 7)
+    args.spam_limit = args.spam_limit if args.spam_limit is not None else (40 if quick else None)
+    args.sa_sample = args.sa_sample if args.sa_sample is not None else (10 if quick else 200)
     selected = [s.strip() for s in (args.only or ",".join(SECTIONS)).split(",") if s.strip()]
     unknown = [s for s in selected if s not in SECTIONS]
     if unknown:
@@ -77,14 +82,15 @@ def _versions() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    from bench import coldstart, corpus, decision, end_to_end, regex_stage, replay_load
+    from bench import coldstart, corpus, decision, end_to_end, regex_stage, replay_load, spam_stage
 
     started = time.perf_counter()
     results: dict[str, Any] = {
         "meta": {
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "mode": "quick" if args.quick else "full",
-            "options": {k: getattr(args, k) for k in ("events", "ham", "generated", "repeat", "cold_repeat")},
+            "options": {k: getattr(args, k) for k in ("events", "ham", "generated", "repeat", "cold_repeat",
+                                                      "spam_limit", "sa_sample")},
             "sections": args.sections,
             "python": sys.version.split()[0],
             "platform": platform.platform(),
@@ -105,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         "coldstart": (lambda: coldstart.run(args.cold_repeat), report.coldstart),
         "replay": (lambda: replay_load.run(args.events), report.replay),
         "calls": (lambda: end_to_end.run(args.ham), report.calls),
+        "spam": (lambda: spam_stage.run(args.spam_limit, args.sa_sample), report.spam),
     }
     print(f"Conversation CRM benchmarks ({results['meta']['mode']}, python {results['meta']['python']}, "
           f"{os.cpu_count()} CPUs)\n", flush=True)

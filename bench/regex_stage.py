@@ -51,7 +51,7 @@ def _re_compile(entries: list[dict[str, Any]]) -> list[tuple[str, tuple[str, ...
 def _re_first_match(compiled: list[tuple[str, tuple[str, ...], re.Pattern[str]]], texts: dict[str, str]) -> str | None:
     for pattern_id, fields, regex in compiled:
         for name in fields:
-            if regex.search(texts.get(name) or ""):
+            if name in texts and regex.search(texts[name]):  # a field the texts lack (a header) is absent
                 return pattern_id
     return None
 
@@ -115,11 +115,12 @@ def run(samples: list[Sample], repetitions: int) -> dict[str, Any]:
     from producers.patterns import DEFAULT_PATTERNS
 
     texts = _texts(samples)
+    default = [e for e in DEFAULT_PATTERNS if "pattern" in e]  # meta rules have no regex to compare
     return {
         "mails": len(texts),
         "repetitions": repetitions,
         "lists": {
-            "default": _one_list(DEFAULT_PATTERNS, texts, repetitions),
-            "extended": _one_list(extended_patterns(DEFAULT_PATTERNS), texts, repetitions),
+            "default": _one_list(default, texts, repetitions),
+            "extended": _one_list(extended_patterns(default), texts, repetitions),
         },
     }

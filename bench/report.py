@@ -156,3 +156,58 @@ def calls(r: dict[str, Any]) -> str:
     out.append(f"  prices: us-east-1 list prices taken {prices.PRICES_TAKEN_ON} ({prices.PRICES_SOURCE}). "
                f"{prices.PRICES_WARNING}")
     return "\n".join(out)
+
+
+def spam(r: dict[str, Any]) -> str:
+    if r.get("skipped"):
+        return f"6. Pattern stage on the labelled corpus: skipped — {r['skipped']}"
+    corpus = ", ".join(f"{g} {n}" for g, n in r["corpus"].items())
+    lines = [f"6. Pattern stage on the labelled corpus ({corpus}; trained on easy-ham-1 + spam-1, "
+             "held out: the rest; no SES verdicts)"]
+    sa_import = r.get("sa_import", {})
+    if sa_import.get("skipped"):
+        lines.append(f"  SpamAssassin's rules: skipped — {sa_import['skipped']}")
+    else:
+        reasons = ", ".join(f"{k} {v}" for k, v in sa_import["skipped_by_reason"].items())
+        lines.append(f"  SpamAssassin's rules ({', '.join(sa_import['paths'])}): {sa_import['rules_read']} read, "
+                     f"{sa_import['converted']} converted, {sa_import['skipped_rules']} skipped ({reasons})")
+    rows = []
+    for name, data in r["lists"].items():
+        for threshold, parts in data["thresholds"].items():
+            for part in ("train", "held_out", "all"):
+                p = parts[part]
+                rows.append([f"{name} ≥ {threshold}", part.replace("_", "-"),
+                             f"{p['ham_rejected']}/{p['ham']}", p["ham_rejected_pct"],
+                             f"{p['spam_caught']}/{p['spam']}", p["spam_caught_pct"]])
+    lines.append(table(["list", "groups", "ham rejected", "ham %", "spam caught", "spam %"], rows))
+    sa = r.get("spamassassin_itself", {})
+    speed = [[name, data["rules"], data["stage_mails_per_cpu_s"], data["parse_and_stage_mails_per_cpu_s"],
+              data["parse_and_stage_mails_per_cpu_s"] / sa["mails_per_cpu_s"] if sa.get("mails_per_cpu_s") else "-"]
+             for name, data in r["lists"].items()]
+    lines.append("")
+    lines.append(table(["list", "rules", "stage mails/s", "parse+stage mails/s", "× spamassassin"], speed))
+    lines.append(f"  (CPU seconds; parse alone {r['parse_mails_per_cpu_s']:.0f} mails/s)")
+    if sa.get("skipped"):
+        lines.append(f"  spamassassin itself: skipped — {sa['skipped']}")
+    elif sa:
+        lines.append(f"  spamassassin itself (local tests, no Bayes, {sa['mails']} held-out mails): "
+                     f"{sa['mails_per_cpu_s']:.1f} mails/s, spam caught {sa['spam_caught']}/{sa['spam']}, "
+                     f"ham flagged {sa['ham_flagged']}/{sa['ham']}")
+    lines.append("  goals (held-out figures):")
+    defaults = r["lists"]["defaults"]["thresholds"].get("5", {}).get("held_out")
+    if defaults:
+        met = defaults["ham_rejected_pct"] <= 0.3 and defaults["spam_caught_pct"] >= 20
+        lines.append(f"    defaults ≥ 5: ham ≤ 0.3 % and spam ≥ 20 %: {'met' if met else 'NOT met'} "
+                     f"({defaults['ham_rejected_pct']:.2f} %, {defaults['spam_caught_pct']:.1f} %)")
+    imported = r["lists"].get("spamassassin")
+    if imported:
+        best = max(imported["thresholds"].items(), key=lambda kv: kv[1]["all"]["spam_caught_pct"]
+                   if kv[1]["all"]["ham_rejected_pct"] <= 0.5 else -1)
+        p = best[1]["all"]
+        met = p["ham_rejected_pct"] <= 0.5 and p["spam_caught_pct"] >= 75
+        lines.append(f"    SpamAssassin imported ≥ {best[0]} (full corpus): spam ≥ 75 % at ham ≤ 0.5 %: "
+                     f"{'met' if met else 'NOT met'} ({p['spam_caught_pct']:.1f} %, {p['ham_rejected_pct']:.2f} %)")
+        if sa.get("mails_per_cpu_s"):
+            ratio = imported["parse_and_stage_mails_per_cpu_s"] / sa["mails_per_cpu_s"]
+            lines.append(f"    ≥ 10× spamassassin's mails/s: {'met' if ratio >= 10 else 'NOT met'} ({ratio:.1f}×)")
+    return "\n".join(lines)

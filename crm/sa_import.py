@@ -19,8 +19,9 @@ What converts:
   ``replace_pre`` / ``replace_post`` / ``replace_inter``; ``tflags`` are read
   (``multiple`` counts once).
 
-What is skipped, with the reason per rule: ``eval:`` tests (code inside
-SpamAssassin), ``full`` and ``mimeheader`` rules, SpamAssassin's internal
+One ``eval:`` test is computed here instead (``subject_is_all_caps``, see
+``producers.spam_texts.derived``). What is skipped, with the reason per rule: the
+other ``eval:`` tests (code inside SpamAssassin), ``full`` and ``mimeheader`` rules, SpamAssassin's internal
 pseudo-headers (``X-Spam-Relays-*``, ``ALL-TRUSTED`` …), capture tags (``%{…}``),
 regexes PCRE2 rejects, metas over skipped rules, and rules whose set-0 score is 0
 that no meta reads.
@@ -31,7 +32,7 @@ from __future__ import annotations
 import argparse
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,7 @@ class ImportResult:
     rules_read: int
 
     def reasons(self) -> Counter[str]:
-        return Counter(reason.split(":")[0] for _rule, reason in self.skipped)
+        return Counter(reason.split(": ")[0] for _rule, reason in self.skipped)
 
 
 def default_paths() -> list[Path]:
@@ -200,7 +201,7 @@ class _Tags:
 def _header_entry(rule: SaRule) -> dict[str, Any]:
     definition = rule.definition
     if definition.startswith("eval:"):
-        raise ValueError("eval: a test written in Perl inside SpamAssassin")
+        return _eval_entry(definition)
     if definition.startswith("exists:"):
         name = definition.removeprefix("exists:").strip()
         return {"pattern": "^", "fields": [f"header:{_header_name(name)}"]}
@@ -231,6 +232,18 @@ def _header_name(spec: str) -> str:
     return f"{name}:{modifier}" if modifier else name
 
 
+_EVALS: dict[str, Callable[[str], str]] = {  # SpamAssassin eval test → the derived field computing the same
+    "subject_is_all_caps": lambda args: "derived:subject_all_caps",
+}
+
+
+def _eval_entry(definition: str) -> dict[str, Any]:
+    match = re.fullmatch(r"eval:(\w+)\((.*)\)", definition.strip())
+    if not match or match.group(1) not in _EVALS:
+        raise ValueError("eval: a test written in Perl inside SpamAssassin")
+    return {"pattern": "^1$", "fields": [_EVALS[match.group(1)](match.group(2))]}
+
+
 def convert(rule: SaRule, tags: _Tags) -> dict[str, Any]:
     """One rule as a pattern entry (without id/score), or ValueError with the reason."""
     if rule.kind in ("full", "mimeheader"):
@@ -244,7 +257,7 @@ def convert(rule: SaRule, tags: _Tags) -> dict[str, Any]:
         entry = _header_entry(rule)
     else:
         if rule.definition.startswith("eval:"):
-            raise ValueError("eval: a test written in Perl inside SpamAssassin")
+            return _eval_entry(rule.definition)
         pattern, flags, tail = split_regex(rule.definition)
         if tail:
             raise ValueError(f"unexpected {tail[:30]!r} after the regex")
@@ -314,7 +327,9 @@ def import_rules(paths: Iterable[Path], match_limit: int = 1_000_000) -> ImportR
                 compile_one({"id": name, **entry}, match_limit)
         except (ValueError, MetaError) as exc:
             message = str(exc)
-            if message.startswith("does not compile"):
+            if isinstance(exc, UnicodeError):
+                message = "encoding: the regex holds bytes that are not UTF-8 text"
+            elif message.startswith("does not compile"):
                 message = f"pcre2: {message}"
             skipped.append((name, message))
             continue
@@ -339,7 +354,13 @@ def import_rules(paths: Iterable[Path], match_limit: int = 1_000_000) -> ImportR
                 skipped.append((name, f"meta over skipped rules: {', '.join(missing[:5])}"))
                 changed = True
             else:
-                entry["meta"] = re.sub(rf"\b(?:{'|'.join(map(re.escape, missing))})\b", "0", entry["meta"])
+                rewritten = re.sub(rf"\b(?:{'|'.join(map(re.escape, missing))})\b", "0", entry["meta"])
+                expression, left = compile_meta(rewritten)
+                if not expression(dict.fromkeys(left, 1.0)):  # monotone: all-true is its best case
+                    del converted[name]
+                    skipped.append((name, f"meta over skipped rules: {', '.join(missing[:5])}"))
+                else:
+                    entry["meta"] = rewritten
                 changed = True
 
     # keep what scores, and what a kept meta reads

@@ -132,8 +132,9 @@ class _Parser:
         token = self.take()
         if token == "(":
             inner = self.either()
-            if self.take() != ")":
+            if self.peek() != ")":
                 raise MetaError("missing ')' in meta expression")
+            self.take()
             return inner
         if token[0].isdigit():
             number = float(token)

@@ -34,6 +34,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import pcre2
@@ -46,6 +47,7 @@ FIELDS = ("subject", "from", "body")
 TEXT_FIELDS = ("subject", "from", "body", "rawbody", "uri")
 HEADER_MODIFIERS = ("addr", "name", "raw")
 _HEADER_FIELD = re.compile(r"header:([!-9;-~]+)(?::(addr|name|raw))?")  # printable, no colon in the name
+_DERIVED_FIELD = re.compile(r"derived:[a-z_]+(?:\([-0-9.,' a-z]*\))?")
 _FLAGS = {"i": pcre2.IGNORECASE, "m": pcre2.MULTILINE, "s": pcre2.DOTALL, "x": pcre2.VERBOSE}
 MAX_SCORE = 1000.0
 
@@ -85,6 +87,11 @@ class CompiledPatterns:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (pattern id, problem)
     metas: tuple[CompiledMeta, ...] = ()  # in dependency order
     threshold: float | None = None  # the document's own threshold, if it sets one
+
+    @cached_property
+    def fields(self) -> frozenset[str]:
+        """Every field some rule reads."""
+        return frozenset(name for pattern in self.patterns for name in pattern.fields)
 
 
 @dataclass(frozen=True)
@@ -165,7 +172,8 @@ def compile_one(entry: Any, match_limit: int = 1_000_000) -> CompiledPattern:
     if not isinstance(pattern, str) or not pattern:
         raise ValueError("'pattern' must be a non-empty string")
     fields = tuple(entry.get("fields") or FIELDS)
-    unknown = [f for f in fields if not isinstance(f, str) or not (f in TEXT_FIELDS or _HEADER_FIELD.fullmatch(f))]
+    unknown = [f for f in fields if not isinstance(f, str) or not (f in TEXT_FIELDS or _HEADER_FIELD.fullmatch(f)
+                                                                   or _DERIVED_FIELD.fullmatch(f))]
     if unknown:
         raise ValueError(f"unknown fields {unknown} (known: {', '.join(TEXT_FIELDS)}, header:NAME[:addr|:name])")
     flags = 0
@@ -258,7 +266,10 @@ def _matches(pattern: CompiledPattern, name: str, text: str, folded: dict[str, s
         low = folded.get(name)
         if low is None:
             low = folded[name] = fold(text)
-        if not any(literal in low for literal in pattern.literals):
+        for literal in pattern.literals:
+            if literal in low:
+                break
+        else:
             return None  # a literal every match contains is missing: the regex cannot match
     return pattern.regex.search(text)
 
@@ -301,8 +312,12 @@ def score_texts(compiled: CompiledPatterns, texts: Mapping[str, str | None], *, 
     values: dict[str, float] = {}
     hits: list[RuleHit] = []
     folded: dict[str, str] = {}
+    # each field's text read once: a plain dict is much cheaper to consult per rule than a Mapping
+    resolved = {name: texts.get(name) for name in compiled.fields}
+    if absent_unknown:
+        resolved = {k: v for k, v in resolved.items() if v is not None}
     for pattern in compiled.patterns:
-        found = _search(pattern, texts, absent_unknown, folded)
+        found = _search(pattern, resolved, absent_unknown, folded)
         values[pattern.id] = 1.0 if found else 0.0
         if found and pattern.score != 0:
             hits.append(RuleHit(pattern.id, pattern.score, found[0], found[1], pattern.describe))

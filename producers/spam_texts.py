@@ -4,7 +4,9 @@
 the rendered text body (HTML turned into text), whitespace collapsed, one paragraph
 a line. ``rawbody`` is every text part decoded but not rendered (HTML tags kept).
 ``uri`` is the mail's links, one a line. ``header:NAME`` is every value of the
-header, one a line, or None when the mail has no such header.
+header, one a line, or None when the mail has no such header. ``derived:TEST`` is
+``1`` or ``0``: a test no regex can express, computed here (SpamAssassin's
+``eval:`` tests of the same name, see :data:`DERIVED`).
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ class MailTexts(Mapping[str, str | None]):
             return mail.rawbody or mail.text
         if name == "uri":
             return uris(mail.rawbody, mail.text)
+        if name.startswith("derived:"):
+            return derived(mail, name.removeprefix("derived:"))
         if not name.startswith("header:"):
             return None
         header, _, modifier = name.removeprefix("header:").partition(":")
@@ -99,3 +103,27 @@ class MailTexts(Mapping[str, str | None]):
         if modifier == "name":
             return "\n".join(filter(None, (split_address(v)[0] for v in values)))
         return "\n".join(values)
+
+
+_REPLY_PREFIX = re.compile(r"^(?:(?:re|fwd|fw|aw|antwort|sv)\s*:\s*)+", re.IGNORECASE)
+
+
+def subject_all_caps(mail: ParsedMail) -> bool:
+    """SpamAssassin's ``subject_is_all_caps``: a subject of words, all capitals."""
+    subject = _REPLY_PREFIX.sub("", mail.subject.strip())
+    if " " not in subject or len(subject) < 10:
+        return False
+    letters = re.sub(r"[^a-zA-Z]", "", subject)
+    return bool(letters) and letters == letters.upper()
+
+
+def derived(mail: ParsedMail, test: str) -> str | None:
+    """``1``/``0`` for a test of :data:`DERIVED`; None for one unknown here."""
+    if test == "subject_all_caps":
+        return "1" if subject_all_caps(mail) else "0"
+    return None
+
+
+# The date and Message-ID tests SpamAssassin computes need its relay analysis (which
+# Received header is ours): read naively they flag mailing-list ham, so they stay out.
+DERIVED = ("subject_all_caps",)

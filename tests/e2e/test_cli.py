@@ -48,7 +48,7 @@ def test_demo_shows_what_a_person_expects(tmp_path: Path, capsys: pytest.Capture
     assert [c["contact"] for c in records(out)] == ["jane.doe@acmerobotics.com"]
     spam = Path(state).parent / "spam.eml"
     spam.write_bytes(b"From: Jane Doe <jane.doe@acmerobotics.com>\r\nTo: hello@example.com\r\n"
-                     b"Subject: free spins at our online casino\r\n\r\nhi\r\n")
+                     b"Subject: free spins at our online casino - act now!!\r\n\r\nhi\r\n")
     run(capsys, "--state", state, "ingest", str(spam))
     code, out, _ = run(capsys, "--state", state, "conversations", "show", jane["id"])
     assert "owner replied" in out and "job-description.txt" in out and "lead score" in out

@@ -68,6 +68,9 @@ FAULTS: dict[tuple[str, str], tuple[tuple[str, ...], int, str]] = {
     ("sesv2", "SendEmail"): (("ThrottlingException", "TooManyRequestsException"), 429, "Maximum sending rate exceeded."),
 }
 
+# scored patterns: several signs together reject, one keyword does not
+SPAM_BODY = "Cheap viagra, no prescription! Order now, 100% guaranteed. This message is not spam."
+
 
 def _text(value: str | bytes) -> str:
     return value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
@@ -311,7 +314,7 @@ def test_a_crash_after_the_quarantine_copy_before_the_commit_quarantines_once(st
             raise RuntimeError("Lambda died after the quarantine copy, before the commit")
         return real(self, plan, **kwargs)
 
-    event = ses_event(stack, "spam-crash-1", make_mail(body="cheap viagra today", sender="x@spam.test"))
+    event = ses_event(stack, "spam-crash-1", make_mail(body=SPAM_BODY, sender="x@spam.test"))
     with mock.patch.object(Recorder, "record", crash_after_plan), pytest.raises(RuntimeError):
         invoke(event)
     assert crashed == ["message#inbound#spam-crash-1"]
@@ -334,7 +337,7 @@ def test_a_crash_after_the_quarantine_copy_before_the_commit_quarantines_once(st
 def test_a_crash_during_the_quarantine_copy_is_retried_to_one_rejection(stack: Any) -> None:
     from adapters.blobs import BlobStore
 
-    event = ses_event(stack, "spam-crash-2", make_mail(body="my casino bonus offer", sender="y@spam.test"))
+    event = ses_event(stack, "spam-crash-2", make_mail(body=SPAM_BODY, sender="y@spam.test"))
     with mock.patch.object(BlobStore, "copy", side_effect=RuntimeError("Lambda died during the copy")), \
             pytest.raises(RuntimeError):
         invoke(event)

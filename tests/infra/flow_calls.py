@@ -85,6 +85,20 @@ class CallRecorder:
         finally:
             botocore.client.BaseClient._make_api_call = original  # type: ignore[attr-defined]
 
+    def as_eventbridge(self, route: Callable[..., Any]) -> Callable[..., Any]:
+        """The local bus's in-process rule routing stands in for EventBridge's delivery to
+        the rules queue: its calls are EventBridge's (the queue policy), not the function's."""
+
+        def routed(*args: Any, **kwargs: Any) -> Any:
+            previous = getattr(self._current, "function", None)
+            self._current.function = None
+            try:
+                return route(*args, **kwargs)
+            finally:
+                self._current.function = previous
+
+        return routed
+
     def wrap(self, handler_path: str, handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         function = self.functions_by_handler[handler_path]
 
@@ -129,6 +143,7 @@ def _ses_event(kind: str, settings: Any, recipient: str, ses_id: str) -> dict[st
 
 def run_flow() -> CallRecorder:
     """One end-to-end run; returns the recorder with every call."""
+    import adapters.rule_routing
     import crm.runner
     import producers.inbound
     import producers.reply
@@ -157,6 +172,8 @@ def run_flow() -> CallRecorder:
             return recorder.wrap(path, real_load(path))
 
         setattr(crm.runner, "load_handler", load)  # noqa: B010 - the runner looks it up at call time
+        real_route = adapters.rule_routing.route
+        setattr(adapters.rule_routing, "route", recorder.as_eventbridge(real_route))  # noqa: B010
         for path, (module, handler) in real_producers.items():
             setattr(module, "handler", recorder.wrap(path, handler))  # noqa: B010 - crm.ingest.deliver does too
         try:
@@ -169,6 +186,7 @@ def run_flow() -> CallRecorder:
                 _transient_send_failures(s, recorder, examples_folder(), ingest_one, Delivery)
         finally:
             setattr(crm.runner, "load_handler", real_load)  # noqa: B010
+            setattr(adapters.rule_routing, "route", real_route)  # noqa: B010
             for module, handler in real_producers.values():
                 setattr(module, "handler", handler)  # noqa: B010
     return recorder

@@ -70,10 +70,11 @@ KNOWN_UNUSED: dict[tuple[str, str, str], str] = {
     ("consumer-ack", "ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/crm/ack-templates"):
         "read when CRM_ACK_TEMPLATES_PARAMETER is set, as infra sets it (the local flow leaves it unset)",
     **{(f"consumer-{c}", a, f"arn:aws:sqs:{REGION}:{ACCOUNT}:crm-{c}-dlq"):
-       "the sender parks an in-doubt send on its own DLQ (branch i11-send; used once merged)"
-       for c in ("ack", "forward", "reply") for a in ("sqs:SendMessage", "sqs:GetQueueUrl")},
+       "a sender parks a send whose SES answer was lost on its own DLQ (the flow loses no answer; "
+       "tests/integration/test_lost_response.py does)"
+       for c in ("ack", "forward", "reply", "rules") for a in ("sqs:SendMessage", "sqs:GetQueueUrl")},
     ("producer-inbound", "s3:GetObject", "arn:aws:s3:::crm-mail/config/spam-patterns/*"):
-        "spam patterns too large for SSM live in the bucket (branch i18-spam; used once merged)",
+        "spam patterns too large for SSM live in the bucket (`crm spam patterns import`; the flow keeps the defaults)",
 }  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """The rules consumer: runs the one rule EventBridge matched, records what it returns.
 
-Each rule's EventBridge target wraps the event as ``{"rule": name, "event": ...}``,
-so this consumer never matches patterns itself. A failing rule fails only its own
+Each rule's EventBridge target wraps the event as ``{"rule": name, "event": ...}``
+(on the local stack the bus does the same after matching in-process,
+:mod:`adapters.rule_routing`), so this consumer never matches patterns itself. A failing rule fails only its own
 message (partial batch failure): it retries with backoff, then goes to the DLQ,
 while other rules and the mail flow go on.
 """

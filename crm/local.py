@@ -5,7 +5,9 @@ State lives in one folder: ``events.jsonl`` (every event-store item), ``mail/``
 (messages parked in dead-letter queues), ``parameters.json`` (the parameters an
 owner edits: the spam pattern list) and ``outbox/`` (every mail sent, as .eml).
 At start the stack is provisioned afresh and the rest (the conversations table)
-is rebuilt from the events by replay.
+is rebuilt from the events by replay. Hook rules are not EventBridge rules here: the
+bus matches them in-process with EventBridge's semantics (``rule_matching =
+"in-process"``, :mod:`adapters.rule_routing`), since moto's matching is not AWS's.
 """
 
 from __future__ import annotations

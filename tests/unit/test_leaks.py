@@ -64,6 +64,7 @@ def _plain(text: str) -> str:
         for _ in range(3):
             reading = html.unescape(unquote(reading))
         reading = re.sub(r"=([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), reading)
+        reading = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), reading)  # PDF string escapes
         readings.append(_INVISIBLE.sub("", unicodedata.normalize("NFKC", reading)).casefold())
     return "\n".join(readings)
 
@@ -446,3 +447,61 @@ def test_headers_of_attached_mails_and_parts_are_rewritten(header: str, spelt: s
 def test_normalise_is_what_the_guard_reads() -> None:
     assert normalise("ＯＷＮＥＲ&#064;Pri\u00advate%2Eexample.net") == "owner@private.example.net"
     assert normalise("<span>o</span>wner", markup=True) == "owner"
+
+
+# --- regressions: each case of issue 11, finding 2 (every one of them reached the correspondent) ----------
+
+
+def _with(attach: str) -> Callable[[], bytes]:
+    def make() -> bytes:
+        mail = owner_reply()
+        HELD_PARTS[attach][0](mail, PRIVATE)
+        return mail.as_bytes()
+
+    return make
+
+
+def _html(markup: str) -> Callable[[], bytes]:
+    return lambda: owner_reply("Thursday works.\n", f"<p>Thursday works. Write to {markup}</p>").as_bytes()
+
+
+def _forward_attached() -> bytes:
+    forwarded = EmailMessage()
+    forwarded["From"] = f"Alice Smith via Hello <{PUBLIC}>"
+    forwarded["To"] = PRIVATE
+    forwarded["Reply-To"] = f"Alice Smith via Hello <{THREAD}>"
+    forwarded["Subject"] = "The job"
+    forwarded.set_content("the forwarded copy\n")
+    mail = owner_reply()
+    mail.add_attachment(forwarded, filename="forward.eml")
+    return mail.as_bytes()
+
+
+REGRESSIONS: dict[str, tuple[Callable[[], bytes], str]] = {
+    "vcard-as-octet-stream": (_with("vcard-as-octet-stream"), "held"),
+    "text-calendar": (_with("text-calendar"), "held"),
+    "application-ics": (_with("application-ics"), "held"),
+    "winmail-dat": (_with("winmail-dat"), "held"),
+    "pdf-metadata": (_with("pdf-metadata"), "held"),
+    "jpeg-xmp": (_with("jpeg-xmp"), "held"),
+    "html-&#064;": (_html("owner&#064;private.example.net"), "rewritten"),
+    "html-&#x040;": (_html("owner&#x040;private.example.net"), "rewritten"),
+    "html-<span>@</span>": (_html("owner<span>@</span>private.example.net"), "rewritten"),
+    "html-%40": (_html('<a href="mailto:owner%40private%2Eexample%2Enet">me</a>'), "rewritten"),
+    "html-fullwidth-at": (_html("owner＠private.example.net"), "rewritten"),
+    "html-zero-width": (_html("own\u200ber@pri\u200dvate.example.net"), "rewritten"),
+    "html-soft-hyphen": (_html("owner@pri&shy;vate.exam\u00adple.net"), "rewritten"),
+    "attached-forward-keeps-reply-to": (_forward_attached, "rewritten"),
+}
+
+
+@pytest.mark.parametrize("case", REGRESSIONS)
+def test_regression_nothing_of_finding_2_reaches_the_correspondent(case: str) -> None:
+    make, expected = REGRESSIONS[case]
+    sent, findings = outcome(make())
+    if expected == "held":
+        assert sent is None and findings, "sent although a part carries the private mailbox"
+    else:
+        assert sent is not None, [f.describe() for f in findings]
+        assert not leaks(sent)
+        assert PUBLIC in sent.decode("latin-1") or case == "attached-forward-keeps-reply-to"

@@ -27,13 +27,18 @@ class BlobStore:
         body: bytes = response["Body"].read()
         return body
 
+    # No ServerSideEncryption argument: the bucket's default (SSE-KMS with the
+    # stack's key, infra/modules/storage) applies; naming one here would override it.
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream",
-            metadata: dict[str, str] | None = None) -> None:
-        self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
-                            Metadata=metadata or {}, ServerSideEncryption="AES256")
+            metadata: dict[str, str] | None = None) -> str | None:
+        """Store the object; its version id when the bucket keeps versions."""
+        response = self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
+                                       Metadata=metadata or {})
+        version: str | None = response.get("VersionId")
+        return version
 
     def copy(self, source_key: str, target_key: str, source_bucket: str | None = None) -> None:
-        self._s3.copy_object(Bucket=self.bucket, Key=target_key, ServerSideEncryption="AES256",
+        self._s3.copy_object(Bucket=self.bucket, Key=target_key,
                              CopySource={"Bucket": source_bucket or self.bucket, "Key": source_key})
 
     def exists(self, key: str) -> bool:

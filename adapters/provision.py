@@ -6,6 +6,7 @@ settings come from the same definitions (``crm.topology``, ``projections.tables`
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -41,7 +42,9 @@ def provision(settings: Settings, rule_patterns: dict[str, dict[str, Any]] | Non
 
     from producers.spam_config import default_document
 
-    ssm.put_parameter(Name=settings.patterns_parameter, Value=default_document(), Type="String", Overwrite=True)
+    # seeded once: a list an owner edited or imported is never reset by a (re)start
+    with contextlib.suppress(ssm.exceptions.ParameterAlreadyExists):
+        ssm.put_parameter(Name=settings.patterns_parameter, Value=default_document(), Type="String", Overwrite=False)
     from projections.pointer import POINTER_PARAMETER
 
     ssm.put_parameter(Name=POINTER_PARAMETER, Value=settings.conversations_table, Type="String", Overwrite=True)
@@ -60,6 +63,8 @@ def create_consumer(settings: Settings, consumer: Consumer, sqs: Any, events: An
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}),
     })["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    if consumer.wraps_rule_name and settings.rule_matching == "in-process":
+        return  # the bus routes hook rules itself (adapters.rule_routing): no EventBridge rule
     for rule_name, pattern in consumer.patterns.items():
         events.put_rule(Name=rule_name, EventBusName=settings.bus_name, EventPattern=json.dumps(pattern),
                         State="ENABLED")

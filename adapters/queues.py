@@ -10,7 +10,7 @@ from adapters.aws import client
 
 def url_of_arn(sqs: Any, arn: str) -> str:
     parts = arn.split(":")
-    url: str = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAccountId=parts[4])["QueueUrl"]
+    url: str = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
     return url
 
 

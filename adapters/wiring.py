@@ -30,6 +30,14 @@ class Services:
 
     @cached_property
     def bus(self) -> EventBus:
+        if self.settings.rule_matching == "in-process":
+            from adapters.rule_routing import RuleRoutingBus
+            from consumers.rules.registry import default_registry
+            from crm.topology import RULES_CONSUMER
+
+            rules_module = self.settings.rules_module
+            return RuleRoutingBus(self.settings.bus_name, *self._where, rules_queue=self.settings.queue_name(
+                RULES_CONSUMER), patterns=lambda: default_registry(rules_module).patterns())
         return EventBus(self.settings.bus_name, *self._where)
 
     @cached_property

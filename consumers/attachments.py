@@ -1,12 +1,19 @@
 """The attachment extractor: ``MessageReceived`` with attachments → each file under
 ``attachments/<conversation>/<message>/`` and its text under ``extracted/``, with one
-``AttachmentExtracted`` per file. Limits bound size, pages and time; whatever a file
-holds, it gets a recorded outcome."""
+``AttachmentExtracted`` per file. Limits bound size, pages and time, per file and per
+mail; whatever a file holds, it gets a recorded outcome.
+
+The attachments are found in the raw mail with the same bounded parse and the same
+rule as the inbound decision (the event lists at most 100). They are recorded in
+batches of :data:`BATCH` events, each batch a transaction with its own dedupe item
+``attachments#<event id>[#<n>]``: a mail with 1,000 files stays within DynamoDB's 100
+items a transaction, and a redelivery still records each file once.
+"""
 
 from __future__ import annotations
 
 import re
-from email import message_from_bytes, policy
+import time
 from email.message import Message
 from typing import Any
 
@@ -17,7 +24,9 @@ from adapters.wiring import Services
 from consumers.extraction import Extraction, Limits, extract_text
 from consumers.queue_batch import run_batch
 from events import AttachmentExtracted, DomainEvent, Envelope, MessageReceived
-from mail.parsing import walk_leaves
+from mail.bounded import parse_message
+from mail.limits import DEFAULT_LIMITS, MailLimits
+from mail.parsing import Attachment, attachments_of
 from producers.decide import conversation_stream
 from producers.observability import logger_for, metrics_for
 
@@ -25,6 +34,7 @@ logger = logger_for("attachments")
 metrics = metrics_for("attachments")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 LIMITS = Limits()
+BATCH = 50  # events per transaction: 50 puts and the dedupe item, half DynamoDB's 100
 
 
 def safe_name(filename: str) -> str:
@@ -38,11 +48,14 @@ def safe_name(filename: str) -> str:
 
 
 def payload_of(part: Message) -> bytes:
-    if part.get_content_type() == "message/rfc822":
-        inner = part.get_payload()
-        if isinstance(inner, list) and inner and isinstance(inner[0], Message):
-            return bytes(inner[0].as_bytes())
-    payload = part.get_payload(decode=True)
+    try:
+        if part.get_content_type() == "message/rfc822":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                return bytes(inner[0].as_bytes())
+        payload = part.get_payload(decode=True)
+    except Exception:
+        return b""
     return payload if isinstance(payload, bytes) else b""
 
 
@@ -50,28 +63,45 @@ def first_lines(text: str, count: int = 3) -> str:
     return "\n".join([line for line in text.splitlines() if line.strip()][:count])[:300]
 
 
-def extract_all(raw: bytes, data: MessageReceived, limits: Limits = LIMITS) -> list[tuple[str, bytes, Extraction, Any]]:
-    """(part path, bytes, extraction, attachment info) for each attachment of the event."""
-    wanted = {a.part: a for a in data.attachments}
-    message = message_from_bytes(raw, policy=policy.default)
+def extract_all(raw: bytes, limits: Limits = LIMITS, mail_limits: MailLimits = DEFAULT_LIMITS,
+                budget_seconds: float | None = None) -> list[tuple[str, bytes, Extraction, Attachment]]:
+    """(part path, bytes, extraction, attachment) for each attachment of the mail.
+
+    Past ``budget_seconds`` for the whole mail, the remaining files are not read: each
+    is recorded as skipped, with the reason."""
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    message, _defects = parse_message(raw, mail_limits)
     found = []
-    for part, path in walk_leaves(message):
-        info = wanted.get(path)
-        if info is None:
-            continue
+    for part, info in attachments_of(message, mail_limits):
         payload = payload_of(part)
-        found.append((path, payload, extract_text(info.filename, info.content_type, payload, limits), info))
+        if deadline is not None and time.monotonic() > deadline:
+            extraction = Extraction("skipped", f"time budget of {budget_seconds:g} s for the mail used up", "",
+                                    "unknown")
+        else:
+            extraction = extract_text(info.filename, info.content_type, payload, limits)
+        found.append((info.part, payload, extraction, info))
     return found
+
+
+def batches(events: list[DomainEvent], event_id: str, size: int = BATCH) -> list[tuple[str, list[DomainEvent]]]:
+    """(dedupe key, events) per transaction; the first key is the one-batch key of old.
+
+    >>> [k for k, _ in batches(list(range(120)), "e1")]
+    ['attachments#e1', 'attachments#e1#1', 'attachments#e1#2']
+    """
+    return [(f"attachments#{event_id}" + (f"#{n}" if n else ""), events[start:start + size])
+            for n, start in enumerate(range(0, len(events), size))]
 
 
 def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
     data = envelope.event
-    if not isinstance(data, MessageReceived) or not data.attachments:
+    if not isinstance(data, MessageReceived) or not (data.attachments or data.attachment_count):
         return
     raw = svc.blobs.get(data.raw_key, data.bucket)
     prefix = f"{data.conversation_id}/{data.ses_message_id}"
     events: list[DomainEvent] = []
-    for path, payload, extraction, info in extract_all(raw, data):
+    found = extract_all(raw, LIMITS, svc.settings.mail_limits, svc.settings.attachments_budget_seconds)
+    for path, payload, extraction, info in found:
         name = f"{path}-{safe_name(info.filename)}"
         key = f"attachments/{prefix}/{name}"
         svc.blobs.put(key, payload, info.content_type)
@@ -84,9 +114,9 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
             content_type=info.content_type, size=len(payload), outcome=extraction.outcome, reason=extraction.reason,
             characters=len(extraction.text), key=key, text_key=text_key, first_lines=first_lines(extraction.text),
         ))
-    if events:
-        stream = conversation_stream(data.conversation_id)
-        svc.recorder.record(Plan(events=[(stream, e) for e in events]), dedupe_key=f"attachments#{envelope.event_id}",
+    stream = conversation_stream(data.conversation_id)
+    for dedupe_key, batch in batches(events, envelope.event_id):
+        svc.recorder.record(Plan(events=[(stream, e) for e in batch]), dedupe_key=dedupe_key,
                             correlation_id=envelope.meta.correlation_id, causation_id=envelope.event_id)
 
 

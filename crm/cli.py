@@ -185,8 +185,11 @@ def cmd_followups(args: argparse.Namespace) -> int:
 
 
 def cmd_infra(args: argparse.Namespace) -> int:
+    from consumers.rules.registry import default_registry
     from crm.infra_export import write_export
+    from crm.rules_admin import check_registered
 
+    check_registered(default_registry(load_settings().rules_module))
     target = Path(args.output)
     write_export(target)
     print(f"wrote {target}")
@@ -255,9 +258,17 @@ def parser() -> argparse.ArgumentParser:
     p = add("spam", cmd_spam, "quarantined mail and the pattern list")
     p.add_argument("words", nargs="+", metavar="ACTION",
                    help="list | release ID | patterns list | patterns add ID PATTERN | patterns remove ID | "
-                        "patterns test TEXT")
+                        "patterns test TEXT | patterns import PATH... | threshold [VALUE|default]")
     p.add_argument("--fields", default="subject,from,body", help="for patterns add")
     p.add_argument("--flags", default="i", help="for patterns add")
+    p.add_argument("--score", help="for patterns add: what the pattern adds (none: a sure hit)")
+    p.add_argument("--description", help="for patterns add: what the pattern means")
+    p.add_argument("--file", metavar="MAIL.eml", help="for patterns test: score a whole mail")
+    p.add_argument("--describe", action="store_true", help="for patterns list/test: show each rule's description")
+    p.add_argument("--verbose", action="store_true", help="for patterns test/import: show every match or skip")
+    p.add_argument("--threshold", help="for patterns import: the list's threshold")
+    p.add_argument("--keep-defaults", action="store_true", help="for patterns import: add to the shipped defaults")
+    p.add_argument("--dry-run", action="store_true", help="for patterns import: report, store nothing")
     p = add("dlq", cmd_dlq, "dead-letter queues: list or redrive")
     p.add_argument("action", choices=["list", "redrive"])
     p.add_argument("queue", nargs="?")
@@ -269,9 +280,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--archive", action="store_true", help="EventBridge archive replay (deployed stack)")
     p.add_argument("--from", dest="start")
     p.add_argument("--to", dest="end")
-    p = add("rules", cmd_rules, "hook rules: list, test, export")
-    p.add_argument("action", choices=["list", "test", "export"])
-    p.add_argument("name", nargs="?")
+    p = add("rules", cmd_rules, "hook rules: list | validate PATTERN.json | match PATTERN.json EVENT.json | "
+                                "test NAME EVENT.json | export")
+    p.add_argument("action", choices=["list", "validate", "match", "test", "export"])
+    p.add_argument("name", nargs="?", metavar="NAME|PATTERN.json")
     p.add_argument("event_file", nargs="?", metavar="EVENT.json")
     p.add_argument("--output", default="infra/topology.json")
     p = add("followups", cmd_followups, "follow-ups: run the schedule or list what is due")

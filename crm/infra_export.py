@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from crm import topology
+from crm.errors import UsageError
 from crm.settings import LAMBDA_ENVIRONMENT, Settings
 from projections import tables
 
@@ -61,12 +62,26 @@ def _table(create_table: dict[str, Any], ttl_attribute: str | None = None) -> di
     }
 
 
+def check_patterns(consumers: list[topology.Consumer]) -> None:
+    """Refuse to export a pattern EventBridge would refuse (``tofu apply`` would fail late)."""
+    from events.pattern_rules import InvalidPattern, validate_pattern
+
+    for consumer in consumers:
+        for name, pattern in consumer.patterns.items():
+            try:
+                validate_pattern(pattern)
+            except InvalidPattern as exc:
+                raise UsageError(f"EventBridge rule {name!r}: {exc}") from None
+
+
 def build_export(rule_patterns: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Everything OpenTofu needs from the code, as plain data."""
+    """Everything OpenTofu needs from the code, as plain data; every pattern validated."""
+    check_patterns(topology.consumers(rule_patterns))
     data = topology.export(rule_patterns, prefix=_default("queue_prefix"))
     data["tables"] = {
         "events": _table(tables.events_table(_default("events_table"))),
-        "conversations": _table(tables.conversations_table(_default("conversations_table"))),
+        "conversations": {**_table(tables.conversations_table(_default("conversations_table"))),
+                          "standby_suffix": tables.STANDBY_SUFFIX},
         "idempotency": _table(
             tables.idempotency_table(_default("idempotency_table")), ttl_attribute=tables.IDEMPOTENCY_TTL_ATTRIBUTE
         ),

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crm.settings import Settings
+from mail.limits import DEFAULT_LIMITS, MailLimits
 from producers.receipt import INBOX_PREFIX, receipt_event
 
 _SKIP_NAMES = {"readme", "readme.md", "readme.txt", "license", ".ds_store"}
@@ -61,10 +62,10 @@ def delivery_id(raw: bytes, recipients: list[str]) -> str:
     return f"local-{digest[:32]}"
 
 
-def envelope_sender(raw: bytes) -> str | None:
+def envelope_sender(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> str | None:
     from mail.parsing import parse
 
-    mail = parse(raw[:64 * 1024] if len(raw) > 64 * 1024 else raw, scan_bytes=1024)
+    mail = parse(raw[:64 * 1024] if len(raw) > 64 * 1024 else raw, scan_bytes=1024, limits=limits)
     return (mail.header("return-path") or "").strip().strip("<>") or mail.from_address
 
 
@@ -78,7 +79,8 @@ def deliver(settings: Settings, delivery: Delivery, recipients: list[str]) -> di
     key = f"{INBOX_PREFIX}{ses_id}"
     services().blobs.put(key, delivery.raw, "message/rfc822")
     now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    event = receipt_event(ses_message_id=ses_id, recipients=recipients, envelope_sender=envelope_sender(delivery.raw),
+    sender = envelope_sender(delivery.raw, settings.mail_limits)
+    event = receipt_event(ses_message_id=ses_id, recipients=recipients, envelope_sender=sender,
                           bucket=settings.bucket, object_key=key, timestamp=now)
     to_reply = any(r.lower().endswith("@" + settings.reply_domain) for r in recipients)
     handler = reply.handler if to_reply else inbound.handler

@@ -2,7 +2,8 @@
 
 State lives in one folder: ``events.jsonl`` (every event-store item), ``mail/``
 (every object of the bucket: raw mail, quarantine, attachments), ``dlq.jsonl``
-(messages parked in dead-letter queues) and ``outbox/`` (every mail sent, as .eml).
+(messages parked in dead-letter queues), ``parameters.json`` (the parameters an
+owner edits: the spam pattern list) and ``outbox/`` (every mail sent, as .eml).
 At start the stack is provisioned afresh and the rest (the conversations table)
 is rebuilt from the events by replay.
 """
@@ -69,6 +70,11 @@ def _serialise_moto_requests() -> None:
     BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
 
 
+def _saved_parameters(settings: Settings) -> list[str]:
+    """The parameters an owner edits, kept in the state folder across starts."""
+    return [settings.patterns_parameter]
+
+
 def local_running() -> bool:
     """True inside :func:`local_stack`: flows drain the queues themselves."""
     return _running
@@ -100,7 +106,8 @@ def local_stack(settings: Settings, state: Path, *, fresh: bool = False, persist
     os.environ["AWS_DEFAULT_REGION"] = settings.region
     os.environ["CRM_OUTBOX_DIR"] = str(state / "outbox")
     # the handlers build their own settings from the environment, like a Lambda
-    local_settings = settings.model_copy(update={"endpoint_url": None, "backoff_base_seconds": float(
+    local_settings = settings.model_copy(update={"endpoint_url": None, "rule_matching": "in-process",
+                                                 "backoff_base_seconds": float(
         os.environ.get("CRM_BACKOFF_BASE_SECONDS", settings.backoff_base_seconds))})
     os.environ.update(settings_environment(local_settings))
     os.environ.pop("CRM_ENDPOINT_URL", None)
@@ -147,6 +154,13 @@ def _restore(settings: Settings, state: Path) -> None:
     if mail_dir.exists():
         for path in sorted(p for p in mail_dir.rglob("*") if p.is_file()):
             blobs.put(path.relative_to(mail_dir).as_posix(), path.read_bytes())
+    parameters_file = state / "parameters.json"
+    if parameters_file.exists():
+        from adapters.parameters import ParameterStore
+
+        store = ParameterStore(settings.region)
+        for name, value in json.loads(parameters_file.read_text(encoding="utf-8")).items():
+            store.put(name, value)
     dlq_file = state / "dlq.jsonl"
     if dlq_file.exists():
         queues = Queues(settings.region)
@@ -186,4 +200,10 @@ def save(stack: LocalStack) -> None:
         for message in queues.peek(dlq, limit=10_000):
             body = message["body"]
             lines.append(json.dumps({"queue": dlq, "body": body if isinstance(body, str) else json.dumps(body)}))
+    from adapters.parameters import ParameterStore
+
+    parameters = {name: ParameterStore(settings.region).get(name, ttl_seconds=0) for name in _saved_parameters(settings)}
+    tmp = state / "parameters.json.tmp"
+    tmp.write_text(json.dumps(parameters, indent=2, sort_keys=True), encoding="utf-8")
+    tmp.replace(state / "parameters.json")
     (state / "dlq.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")

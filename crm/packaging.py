@@ -82,6 +82,9 @@ NETWORK_SIGNS = (
     "Could not fetch URL",
 )
 DROPPED_DIRS = {"__pycache__", "bin", "tests"}
+# Modules only the command line runs (the local stack on moto, the SMTP service,
+# the demo, this builder): no handler imports them, so no function carries them.
+CLI_ONLY_MODULES = {"crm/local.py", "crm/serve.py", "crm/demo.py", "crm/packaging.py"}
 
 
 class PackagingError(RuntimeError):
@@ -228,7 +231,7 @@ def pip_install(
 
 
 def _wanted(relative: Path, patterns: Sequence[str]) -> bool:
-    if any(part in DROPPED_DIRS for part in relative.parts[:-1]):
+    if any(part in DROPPED_DIRS for part in relative.parts[:-1]) or relative.as_posix() in CLI_ONLY_MODULES:
         return False
     return any(fnmatch.fnmatch(relative.name, pattern) for pattern in patterns)
 

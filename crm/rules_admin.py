@@ -1,4 +1,8 @@
-"""`crm rules`: list the registered rules, test one against an event, export for OpenTofu."""
+"""`crm rules`: list the registered rules, validate a pattern, match one against an event,
+test a rule against an event, export for OpenTofu.
+
+Matching is :mod:`events.pattern_match` (EventBridge's semantics, in-process): the
+same answer locally and for a deployed stack, with no AWS call."""
 
 from __future__ import annotations
 
@@ -7,10 +11,13 @@ import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crm.errors import UsageError
 from crm.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from consumers.rules.registry import Registry
 
 
 def delivered_form(data: dict[str, Any]) -> dict[str, Any]:
@@ -20,16 +27,61 @@ def delivered_form(data: dict[str, Any]) -> dict[str, Any]:
         data = data["event"]
     if "DetailType" in data:
         detail = data["Detail"]
-        return {"source": data["Source"], "detail-type": data["DetailType"],
-                "detail": json.loads(detail) if isinstance(detail, str) else detail}
+        event = {"source": data["Source"], "detail-type": data["DetailType"],
+                 "detail": json.loads(detail) if isinstance(detail, str) else detail}
+        if "Resources" in data:
+            event["resources"] = data["Resources"]
+        if "Time" in data:
+            event["time"] = str(data["Time"])
+        return event
     if "detail-type" in data and "detail" in data:
         return data
     raise UsageError("the event file holds neither an EventBridge event nor a PutEvents entry")
 
 
+def _json_file(path: str | None, what: str) -> Any:
+    if not path:
+        raise UsageError(f"usage: crm rules {what}")
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+
+
+def _checked_pattern(path: str | None, what: str) -> Any:
+    """The pattern in ``path``, or a UsageError (exit 2) saying why EventBridge would refuse it."""
+    from events.pattern_rules import InvalidPattern, validate_pattern
+
+    pattern = _json_file(path, what)
+    try:
+        validate_pattern(pattern)
+    except InvalidPattern as exc:
+        raise UsageError(f"{path}: invalid {exc}") from None
+    return pattern
+
+
+def check_registered(registry: Registry) -> None:
+    """Refuse to export while a rule is refused: OpenTofu would fail at apply."""
+    if registry.refused:
+        raise UsageError("cannot export, refused rule(s): " + "; ".join(registry.refused.values()))
+
+
 def run(args: argparse.Namespace, stack: Callable[[argparse.Namespace], AbstractContextManager[Settings]]) -> int:
     from consumers.rules.registry import default_registry
 
+    if args.action == "validate":
+        _checked_pattern(args.name, "validate PATTERN.json")
+        print("valid")
+        return 0
+    if args.action == "match":
+        from events.pattern_match import matches
+
+        pattern = _checked_pattern(args.name, "match PATTERN.json EVENT.json")
+        event = _json_file(args.event_file, "match PATTERN.json EVENT.json")
+        if not isinstance(event, dict):
+            raise UsageError(f"{args.event_file}: an event is a JSON object")
+        print("match" if matches(pattern, event) else "no match")
+        return 0
     registry = default_registry(load_settings().rules_module)
     if args.action == "list":
         for rule in registry.rules():
@@ -37,10 +89,16 @@ def run(args: argparse.Namespace, stack: Callable[[argparse.Namespace], Abstract
                 print(json.dumps({"name": rule.name, "pattern": rule.pattern, "description": rule.description}))
             else:
                 print(f"{rule.name}: {json.dumps(rule.pattern)}\n    {rule.description}")
+        for name, reason in sorted(registry.refused.items()):
+            if args.json:
+                print(json.dumps({"name": name, "refused": reason}))
+            else:
+                print(f"{name}: REFUSED\n    {reason}")
         return 0
     if args.action == "export":
         from crm.infra_export import write_export
 
+        check_registered(registry)
         write_export(Path(args.output))
         print(f"wrote {args.output}")
         return 0
@@ -49,31 +107,28 @@ def run(args: argparse.Namespace, stack: Callable[[argparse.Namespace], Abstract
     try:
         rule = registry.get(args.name)
     except KeyError as exc:
-        raise UsageError(str(exc.args[0])) from None
-    try:
-        event = delivered_form(json.loads(Path(args.event_file).read_text(encoding="utf-8")))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read {args.event_file}: {exc}") from None
-    from adapters.eventbridge_admin import matches_on_scratch_bus, test_event_pattern
+        raise UsageError(registry.refused.get(args.name) or str(exc.args[0])) from None
+    data = _json_file(args.event_file, "test NAME EVENT.json")
+    if not isinstance(data, dict):
+        raise UsageError(f"{args.event_file}: an event is a JSON object")
+    event = delivered_form(data)
     from adapters.wiring import services
     from consumers.hooks import ServiceContext, outputs_of
     from events import DecodeError, from_delivered
+    from events.pattern_match import matches
 
-    with stack(args) as settings:
-        if args.stack == "aws":
-            matched = test_event_pattern(settings.region, settings.endpoint_url, rule.pattern, event)
-        else:
-            matched = matches_on_scratch_bus(settings.region, rule.pattern, event)
+    matched = matches(rule.pattern, event)
+    outputs: list[dict[str, Any]] = []
+    if matched:
         try:
             envelope = from_delivered(event)
         except DecodeError as exc:
             raise UsageError(str(exc)) from None
-        outputs: list[dict[str, Any]] = []
-        if matched:
+        with stack(args):
             # the function runs with the read-only context and nothing is recorded or sent
             new_events, mails = outputs_of(rule.function(envelope, ServiceContext(services(), envelope.meta.occurred_at)))
-            outputs = [{"event": type(e).__name__, "data": e.model_dump(mode="json")} for e in new_events]
-            outputs += [{"mail": m.kind, "subject": m.subject, "text": m.text} for m in mails]
+        outputs = [{"event": type(e).__name__, "data": e.model_dump(mode="json")} for e in new_events]
+        outputs += [{"mail": m.kind, "subject": m.subject, "text": m.text} for m in mails]
     if args.json:
         print(json.dumps({"rule": rule.name, "matches": matched, "outputs": outputs}, sort_keys=True))
     else:

@@ -12,7 +12,9 @@ to look. So this keeps the embedded local stack running and adds:
   ``451`` so the sending client keeps the mail and retries; the delivery id is a hash
   of the mail and its recipients, so a retry is recorded once.
 - moto's HTTP server on the same in-process backends, so ``aws --endpoint-url`` and
-  other processes see the queues, tables and bucket the flows use.
+  other processes see the queues, tables and bucket the flows use. Events they put on
+  the bus reach the hook rules too (:class:`adapters.rule_routing.OutsideEvents`),
+  matched in-process like the stack's own.
 
 The flows are not thread-safe: deliveries run one at a time on one worker thread, and
 the state folder is saved after each so a crash loses nothing. SIGTERM and Ctrl-C
@@ -30,13 +32,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from crm.errors import UsageError
 from crm.settings import Settings
+
+if TYPE_CHECKING:
+    from adapters.rule_routing import OutsideEvents
 
 log = logging.getLogger("crm.serve")
 
@@ -149,6 +154,17 @@ def _check_free(host: str, port: int, what: str) -> None:
             raise UsageError(f"cannot listen for {what} on {host}:{port}: {exc.strerror or exc}") from exc
 
 
+def watch_outside_events(settings: Settings) -> OutsideEvents:
+    """Events other programs put on the bus through the AWS endpoint reach the hook rules too."""
+    from adapters.rule_routing import OutsideEvents
+    from consumers.rules.registry import default_registry
+    from crm.topology import RULES_CONSUMER
+
+    return OutsideEvents(settings.bus_name, settings.region, settings.endpoint_url,
+                         queue=settings.queue_name("rules-outside"), rules_queue=settings.queue_name(RULES_CONSUMER),
+                         patterns=lambda: default_registry(settings.rules_module).patterns())
+
+
 def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: int, once: bool = False) -> int:
     """Run the local stack with an SMTP listener and an AWS endpoint until stopped.
 
@@ -156,7 +172,7 @@ def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: in
     """
     from moto.server import ThreadedMotoServer
 
-    from crm.flows import ingest_one
+    from crm.flows import drain_all, ingest_one
     from crm.ingest import Delivery
     from crm.local import local_stack, save
 
@@ -187,6 +203,16 @@ def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: in
                     finally:
                         save(stack)
 
+            def route_outside_events() -> None:
+                with lock:
+                    try:
+                        if not closing.is_set() and outside.forward():
+                            drain_all(stack.settings)
+                            save(stack)
+                    except Exception:  # the listeners keep serving; the events wait in their queue
+                        log.exception("routing events put on the bus from outside failed")
+
+            outside = watch_outside_events(stack.settings)
             handler = InboundHandler(stack.settings, deliver, once=once)
             moto_server = ThreadedMotoServer(ip_address=host, port=aws_port, verbose=False)
             moto_server.start()
@@ -215,6 +241,7 @@ def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: in
                         handler.finished.wait(STOP_GRACE_SECONDS)
                         break
                     stop.wait(0.2)
+                    route_outside_events()
             finally:
                 if controller.server is not None:
                     controller.stop()

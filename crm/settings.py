@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from mail.limits import DEFAULT_LIMITS, MailLimits
 
 DEFAULT_ACK_SUBJECT = "Re: {subject}"
 DEFAULT_ACK_TEXT = (
@@ -63,6 +65,8 @@ class Settings(BaseSettings):
     patterns_ttl_seconds: int = Field(300, ge=0)
     scan_kb: int = Field(64, ge=1, le=4096)
     match_limit: int = Field(1_000_000, ge=1000)
+    # the pattern stage rejects at this total score (a pattern list may set its own)
+    spam_threshold: float = Field(5.0, gt=0, le=1000)
 
     # senders
     max_receive_count: int = Field(5, ge=1)
@@ -74,12 +78,27 @@ class Settings(BaseSettings):
     ack_html: str = DEFAULT_ACK_HTML
     ack_templates_parameter: str | None = None  # SSM JSON {subject, text, html}; null keeps the setting
 
+    # bounds on every parse of a mail (mail.limits.MailLimits; README "Limits on hostile mail")
+    mail_max_headers: int = Field(DEFAULT_LIMITS.headers, ge=1)
+    mail_max_header_line: int = Field(DEFAULT_LIMITS.header_line, ge=78)
+    mail_max_header_bytes: int = Field(DEFAULT_LIMITS.header_bytes, ge=1024)
+    mail_max_addresses: int = Field(DEFAULT_LIMITS.addresses, ge=1)
+    mail_max_references: int = Field(DEFAULT_LIMITS.references, ge=1)
+    mail_max_depth: int = Field(DEFAULT_LIMITS.depth, ge=1, le=100)  # the parser recurses per level
+    mail_max_parts: int = Field(DEFAULT_LIMITS.parts, ge=1)
+    mail_max_params: int = Field(DEFAULT_LIMITS.params, ge=1)
+    mail_max_comment_depth: int = Field(DEFAULT_LIMITS.comment_depth, ge=1, le=100)
+    attachments_budget_seconds: float = Field(80.0, gt=0)  # per mail; the extractor's Lambda times out at 120
+
     # projection and hooks
     statuses: list[str] = ["new", "awaiting_reply", "replied", "closed", "interviewing", "offer", "rejected", "archived"]
     status_shards: int = Field(4, ge=1, le=64)
     followup_days: float = Field(5, gt=0)
     nudge_hours: float = Field(48, gt=0)
     rules_module: str | None = None
+    # hook rules matched by EventBridge rules (AWS), or in-process by the bus with
+    # EventBridge's semantics (the local stack sets this: moto's matching is not AWS's)
+    rule_matching: Literal["eventbridge", "in-process"] = "eventbridge"
     lead_weights: dict[str, int] = {}
 
     @field_validator("public_address", "private_mailbox")
@@ -118,6 +137,13 @@ class Settings(BaseSettings):
     @property
     def accepted_addresses(self) -> frozenset[str]:
         return frozenset([self.public_address, *self.aliases])
+
+    @property
+    def mail_limits(self) -> MailLimits:
+        return MailLimits(headers=self.mail_max_headers, header_line=self.mail_max_header_line,
+                          header_bytes=self.mail_max_header_bytes, addresses=self.mail_max_addresses,
+                          references=self.mail_max_references, depth=self.mail_max_depth, parts=self.mail_max_parts,
+                          params=self.mail_max_params, comment_depth=self.mail_max_comment_depth)
 
     def queue_name(self, consumer: str) -> str:
         return f"{self.queue_prefix}{consumer}"
@@ -171,6 +197,16 @@ LAMBDA_ENVIRONMENT: tuple[str, ...] = (
     "CRM_CONFIGURATION_SET",
     "CRM_MAIL_FROM_DOMAIN",
     "CRM_PATTERNS_PARAMETER",
+    "CRM_SPAM_THRESHOLD",
     "CRM_ACK_TEMPLATES_PARAMETER",
     "CRM_MAX_RECEIVE_COUNT",
+    "CRM_MAIL_MAX_HEADERS",
+    "CRM_MAIL_MAX_HEADER_LINE",
+    "CRM_MAIL_MAX_HEADER_BYTES",
+    "CRM_MAIL_MAX_ADDRESSES",
+    "CRM_MAIL_MAX_REFERENCES",
+    "CRM_MAIL_MAX_DEPTH",
+    "CRM_MAIL_MAX_PARTS",
+    "CRM_MAIL_MAX_PARAMS",
+    "CRM_MAIL_MAX_COMMENT_DEPTH",
 )

@@ -1,4 +1,5 @@
-"""`crm spam`: the quarantine (list, release) and the pattern list (list, add, remove, test)."""
+"""`crm spam`: the quarantine (list, release); the pattern list and threshold are in
+:mod:`crm.spam_patterns`."""
 
 from __future__ import annotations
 
@@ -14,9 +15,7 @@ from crm.settings import Settings
 from events import SpamRejected, SpamReleased
 from events.catalogue import Verdicts
 from producers.decide import quarantine_stream
-from producers.patterns import FIELDS, compile_one, compile_patterns, first_match, parse_document
 from producers.receipt import Receipt
-from producers.spam_config import default_document
 
 
 def quarantined(svc: Services) -> list[dict[str, Any]]:
@@ -29,7 +28,9 @@ def quarantined(svc: Services) -> list[dict[str, Any]]:
         data = rejected.event
         assert isinstance(data, SpamRejected)
         records.append({"id": data.ses_message_id, "stage": data.stage, "reason": data.reason,
-                        "pattern_id": data.pattern_id, "from": data.from_address, "subject": data.subject,
+                        "pattern_id": data.pattern_id, "score": data.score, "threshold": data.threshold,
+                        "rules": [r.model_dump() for r in data.rules], "rules_total": data.rules_total,
+                        "from": data.from_address, "subject": data.subject,
                         "received_at": data.received_at, "quarantine_key": data.quarantine_key,
                         "released": any(isinstance(e.event, SpamReleased) for e in envelopes)})
     return sorted(records, key=lambda r: str(r["received_at"]))
@@ -54,70 +55,6 @@ def release(svc: Services, ses_message_id: str) -> dict[str, Any]:
     return outcome.as_dict()
 
 
-def _document(svc: Services, settings: Settings) -> list[dict[str, Any]]:
-    try:
-        text = svc.parameters.get(settings.patterns_parameter, ttl_seconds=0)
-    except Exception:
-        text = default_document()
-    return parse_document(text)
-
-
-def _save(svc: Services, settings: Settings, entries: list[dict[str, Any]]) -> None:
-    svc.parameters.put(settings.patterns_parameter, json.dumps(entries, indent=2))
-
-
-def patterns(settings: Settings, words: list[str], args: argparse.Namespace) -> int:
-    svc = services()
-    action = words[0] if words else "list"
-    entries = _document(svc, settings)
-    if action == "list":
-        compiled = compile_patterns(entries, settings.match_limit)
-        broken = dict(compiled.errors)
-        for entry in entries:
-            problem = broken.get(str(entry.get("id")))
-            record = {**entry, "error": problem}
-            print(json.dumps(record, sort_keys=True) if args.json else
-                  f"{entry.get('id')}: /{entry.get('pattern')}/{entry.get('flags', '')} on "
-                  f"{','.join(entry.get('fields') or FIELDS)}" + (f"  ✗ {problem}" if problem else ""))
-        return 0
-    if action == "add":
-        if len(words) != 3:
-            raise UsageError("usage: crm spam patterns add ID PATTERN [--fields subject,from,body] [--flags i]")
-        entry = {"id": words[1], "pattern": words[2], "fields": [f.strip() for f in args.fields.split(",") if f],
-                 "flags": args.flags}
-        try:
-            compile_one(entry, settings.match_limit)
-        except ValueError as exc:
-            raise UsageError(f"pattern {words[1]!r} {exc}") from None
-        entries = [e for e in entries if e.get("id") != words[1]] + [entry]
-        _save(svc, settings, entries)
-        print(f"added {words[1]} ({len(entries)} patterns)")
-        return 0
-    if action == "remove":
-        if len(words) != 2:
-            raise UsageError("usage: crm spam patterns remove ID")
-        kept = [e for e in entries if e.get("id") != words[1]]
-        if len(kept) == len(entries):
-            raise UsageError(f"no pattern with id {words[1]!r}")
-        _save(svc, settings, kept)
-        print(f"removed {words[1]} ({len(kept)} patterns)")
-        return 0
-    if action == "test":
-        if len(words) < 2:
-            raise UsageError("usage: crm spam patterns test TEXT")
-        text = " ".join(words[1:])
-        compiled = compile_patterns(entries, settings.match_limit)
-        hit = first_match(compiled, {"subject": text, "from": text, "body": text})
-        if args.json:
-            print(json.dumps({"match": hit.__dict__ if hit else None, "errors": compiled.errors}))
-        else:
-            print(f"spam: pattern {hit.pattern_id!r} matches ({hit.excerpt!r})" if hit else "not spam: no pattern matches")
-            for pattern_id, problem in compiled.errors:
-                print(f"  skipped {pattern_id}: {problem}")
-        return 0
-    raise UsageError(f"unknown patterns action {action!r} (list, add, remove, test)")
-
-
 def run(settings: Settings, args: argparse.Namespace) -> int:
     words = list(args.words)
     svc = services()
@@ -140,5 +77,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
               f"released {words[1]}: {result['outcome']} → conversation {result['conversation_id']}")
         return 0
     if words[0] == "patterns":
+        from crm.spam_patterns import patterns
+
         return patterns(settings, words[1:], args)
-    raise UsageError(f"unknown spam action {words[0]!r} (list, release, patterns)")
+    if words[0] == "threshold":
+        from crm.spam_patterns import threshold
+
+        return threshold(settings, words[1:], args)
+    raise UsageError(f"unknown spam action {words[0]!r} (list, release, patterns, threshold)")

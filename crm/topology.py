@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 ALL_OUR_EVENTS: dict[str, Any] = {"source": [{"prefix": "crm."}]}
+RULES_CONSUMER = "rules"  # the consumer (and queue suffix) every hook rule feeds
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,10 @@ def consumers(rule_patterns: dict[str, dict[str, Any]] | None = None) -> list[Co
             {"crm-attachments": {"source": ["crm.inbound", "crm.admin"], "detail-type": ["MessageReceived"],
                                  "detail": {"data": {"attachment_count": [{"numeric": [">", 0]}]}}}},
             timeout_seconds=120,
+            batch_size=1,  # one mail may use most of the timeout (Settings.attachments_budget_seconds)
         ),
         Consumer(
-            "rules",
+            RULES_CONSUMER,
             "consumers.hooks.handler",
             {f"crm-rule-{name}": pattern for name, pattern in sorted(rule_patterns.items())},
             wraps_rule_name=True,

@@ -85,13 +85,38 @@ class MessageReceived(DomainEvent):
         return data
 
 
+class RuleScore(BaseModel):
+    """One pattern rule that matched a rejected mail."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    score: float | None = Field(None, description="What the rule added; null for a sure hit (rejects alone)")
+    field: str | None = Field(None, description="Where it matched (subject, body, header:NAME…); null for a meta rule")
+    describe: str = ""
+
+
 class SpamRejected(DomainEvent):
+    """A mail was rejected by a spam stage and kept under ``quarantine/``.
+
+    Schema 2 records the pattern stage's scoring: ``score`` (the sum of the matched
+    rules' scores), ``threshold`` (in force then) and ``rules`` (every matched rule
+    with its score, highest first, at most ``MAX_RULES``; ``rules_total`` counts them
+    all). A schema-1 event is upcast: its ``pattern_id`` becomes the one rule, a sure hit.
+    """
+
+    schema_version: ClassVar[int] = 2
     source: ClassVar[str] = "crm.inbound"
+    MAX_RULES: ClassVar[int] = 50
 
     ses_message_id: str
     stage: str  # verdicts | recipients | patterns
     reason: str
-    pattern_id: str | None = None
+    pattern_id: str | None = None  # the deciding rule: the sure hit, else the highest score
+    score: float | None = None
+    threshold: float | None = None
+    rules: list[RuleScore] = []
+    rules_total: int = 0
     bucket: str
     raw_key: str
     quarantine_key: str
@@ -100,6 +125,12 @@ class SpamRejected(DomainEvent):
     subject: str = ""
     recipients: list[str] = []
     received_at: str
+
+    @classmethod
+    def upcast(cls, data: dict[str, Any], from_version: int) -> dict[str, Any]:
+        if from_version < 2 and "rules" not in data and data.get("pattern_id"):
+            data = {**data, "rules": [{"id": data["pattern_id"], "score": None}], "rules_total": 1}
+        return data
 
 
 class FirstContact(DomainEvent):

@@ -29,18 +29,21 @@ import string
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from email import message_from_bytes, policy
+from email import policy
 from email.header import decode_header
 from email.headerregistry import Address
 from email.message import EmailMessage, Message, MIMEPart
-from email.utils import collapse_rfc2231_value, format_datetime, formatdate, parseaddr
+from email.utils import collapse_rfc2231_value, encode_rfc2231, format_datetime, formatdate, parseaddr
+from email.utils import quote as quote_param
 from typing import Any
 from urllib.parse import quote
 
+from mail.bounded import POLICY, parse_message
 from mail.leaks import Finding, Guard, PartsHeld
+from mail.limits import DEFAULT_LIMITS, MailLimits, safe_charset
 from mail.parsing import html_to_text
 
-_IN = policy.default
+_IN = POLICY  # policy.default, each distinct header value parsed once
 # refold_source="none": headers copied verbatim (References, In-Reply-To, ...) keep their
 # own folding; re-folding them would turn long message ids into RFC 2047 encoded words.
 _OUT = policy.SMTP.clone(cte_type="7bit", refold_source="none")
@@ -120,23 +123,21 @@ def _clean(value: str, *, collapse: bool = True) -> str:
 def _decode_bytes(data: bytes, charset: str | None) -> str:
     """Decode with the declared charset, else UTF-8, else with replacement characters."""
     declared_ok = False
-    if charset:
+    codec = safe_charset(charset)  # idna, punycode, rot13 ...: never decoded with
+    if codec:
         try:
-            text = data.decode(charset)
-            return text
-        except LookupError:
-            pass
+            return data.decode(codec)
         except UnicodeDecodeError:
             declared_ok = True
-        except Exception:  # a codec that is not a text codec
+        except Exception:  # a stateful codec failing otherwise
             pass
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if declared_ok and charset:
+    if declared_ok and codec:
         try:
-            return data.decode(charset, "replace")
+            return data.decode(codec, "replace")
         except Exception:
             pass
     return data.decode("cp1252", "replace")
@@ -239,8 +240,9 @@ def _clean_subject(value: str | None) -> str:
 # message helpers
 
 
-def _parse(raw: bytes) -> EmailMessage:
-    return message_from_bytes(bytes(raw), policy=_IN)
+def _parse(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> EmailMessage:
+    """The mail within ``limits``: no parse of it recurses or slows down with its size."""
+    return parse_message(bytes(raw), limits, _IN)[0]
 
 
 def _serialise(msg: Message) -> bytes:
@@ -420,6 +422,31 @@ def _params(part: Message, *, skip: Iterable[str] = ()) -> dict[str, str]:
     return out
 
 
+def _formatparam(key: str, value: str) -> str:
+    """``key="value"``, or RFC 2231 ``key*=utf-8''...`` for non-ASCII (as ``set_param`` writes)."""
+    if not value:
+        return key
+    if not value.isascii():
+        return f"{key}*={encode_rfc2231(value, 'utf-8', '')}"
+    return f'{key}="{quote_param(value)}"'
+
+
+def _add_params(part: Message, params: Mapping[str, str] | None) -> None:
+    """Add parameters to Content-Type in one header write: ``set_param`` (and
+    ``set_content(params=...)``) re-parse the whole header once per parameter, which
+    made a mail with 2,000 parameters take over a minute."""
+    if not params:
+        return
+    existing = {str(k).lower() for k, _ in (part.get_params() or [])[1:]}
+    for key in [k for k in params if k.lower() in existing]:
+        part.set_param(key, params[key])  # a replacement (charset): one at most
+    fresh = [_formatparam(k, v) for k, v in params.items() if k.lower() not in existing]
+    if fresh:
+        value = "; ".join([str(part.get("Content-Type", "text/plain")), *fresh])
+        del part["Content-Type"]
+        part["Content-Type"] = value
+
+
 def _filename(part: Message) -> str | None:
     try:
         name = part.get_filename()
@@ -454,7 +481,8 @@ def _reset_text(part: MIMEPart, subtype: str, text: str, *, keep_flowed: bool) -
     disposition = _disposition(part)
     filename = _filename(part)
     had_version = "MIME-Version" in part
-    part.set_content(text, subtype=subtype, disposition=disposition, filename=filename, params=params or None)
+    part.set_content(text, subtype=subtype, disposition=disposition, filename=filename)
+    _add_params(part, params)
     if not had_version:
         del part["MIME-Version"]  # parsed sub-parts are EmailMessage, which adds one
     for key, value in extras:
@@ -527,6 +555,7 @@ class _Forward:
     message_id: str
     max_bytes: int
     raw_link: str | None
+    limits: MailLimits = DEFAULT_LIMITS
 
 
 @dataclass
@@ -720,7 +749,7 @@ def _rewrap_long_lines(part: Message) -> None:
 
 
 def _forward_full(raw: bytes, fwd: _Forward) -> bytes:
-    msg = _parse(raw)
+    msg = _parse(raw, fwd.limits)
     if msg.get_content_maintype() == "multipart" and not _children(msg):
         raise ValueError("multipart mail without parts")
     orig = _original(msg, fwd)
@@ -751,7 +780,7 @@ def _forward_full(raw: bytes, fwd: _Forward) -> bytes:
 
 
 def _forward_bodies_only(raw: bytes, fwd: _Forward) -> bytes:
-    msg = _parse(raw)
+    msg = _parse(raw, fwd.limits)
     orig = _original(msg, fwd)
     plain_part, html_part = _bodies(msg, through_signed=True)
     notes = _removed_note(fwd, _attachment_names(msg, (plain_part, html_part)))
@@ -797,7 +826,7 @@ def _forward_text(fwd: _Forward, orig: _Original, text: str, notes: Sequence[str
 def _forward_fallback(raw: bytes, fwd: _Forward) -> bytes:
     msg: Message | None
     try:
-        msg = _parse(raw)
+        msg = _parse(raw, fwd.limits)
     except Exception:
         msg = None
     try:
@@ -821,6 +850,7 @@ def build_forward(
     message_id: str,
     max_bytes: int,
     raw_link: str | None = None,
+    limits: MailLimits = DEFAULT_LIMITS,
 ) -> bytes:
     """The copy of an inbound mail sent to the owner's private mailbox.
 
@@ -841,6 +871,7 @@ def build_forward(
         message_id=message_id,
         max_bytes=max_bytes,
         raw_link=raw_link,
+        limits=limits,
     )
     try:
         data = _forward_full(raw, fwd)
@@ -1027,6 +1058,7 @@ class _Reply:
     html_strip: list[re.Pattern[str]]
     cids: dict[str, str] = field(default_factory=dict)
     held: list[Finding] = field(default_factory=list)
+    limits: MailLimits = DEFAULT_LIMITS
 
     def scrub(self, text: str, *, html: bool = False) -> str:
         """Every spelling of the private mailbox or a thread address becomes the public address."""
@@ -1119,6 +1151,13 @@ def _leaf_options(part: Message, ctx: _Reply, *, skip: Iterable[str] = ()) -> di
     }
 
 
+def _set_leaf(new: MIMEPart, content: Any, *args: Any, **options: Any) -> None:
+    """``set_content`` with the parameters added in one write (see :func:`_add_params`)."""
+    params = options.pop("params", None)
+    new.set_content(content, *args, **options)
+    _add_params(new, params)
+
+
 def _reply_text(part: Message, ctx: _Reply, new: MIMEPart, path: str) -> MIMEPart | None:
     subtype = _subtype(part, "plain") if part.get_content_maintype() == "text" else "plain"
     if subtype not in ("plain", "html") and ctx.hold(part, path):
@@ -1142,10 +1181,10 @@ def _reply_text(part: Message, ctx: _Reply, new: MIMEPart, path: str) -> MIMEPar
             charset = part.get_content_charset()
             if charset and _TOKEN.fullmatch(charset):
                 options["params"] = {**(options["params"] or {}), "charset": charset}
-            new.set_content(data, "text", subtype, **options)
+            _set_leaf(new, data, "text", subtype, **options)
             _leaf_extras(part, new, ctx)
             return new
-    new.set_content(scrubbed, subtype=subtype, **options)
+    _set_leaf(new, scrubbed, subtype=subtype, **options)
     _leaf_extras(part, new, ctx)
     return new
 
@@ -1181,10 +1220,12 @@ def _reply_tree(part: Message, ctx: _Reply, depth: int, *, root: bool = False, p
         if not built:
             return None
         new["Content-Type"] = "multipart/" + _subtype(part, "mixed")
+        params = {}
         for key, value in _params(part).items():
             if key == "start":  # the Content-ID of the root part of a multipart/related
                 value = "<" + ctx.cid(value) + ">"
-            new.set_param(key, ctx.scrub(value))
+            params[key] = ctx.scrub(value)
+        _add_params(new, params)
         for child in built:
             new.attach(child)
         return new
@@ -1209,7 +1250,7 @@ def _reply_tree(part: Message, ctx: _Reply, depth: int, *, root: bool = False, p
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
         data = b""
-    new.set_content(data, maintype, _subtype(part, "octet-stream"), **_leaf_options(part, ctx))
+    _set_leaf(new, data, maintype, _subtype(part, "octet-stream"), **_leaf_options(part, ctx))
     _leaf_extras(part, new, ctx)
     return new
 
@@ -1222,7 +1263,7 @@ def _reply_fallback_body(raw: bytes, ctx: _Reply) -> EmailMessage:
     """The reply's text when the mail could not be rebuilt: its text parts, else the raw body."""
     found: list[str] = []
     try:
-        for part in _walk_no_nested(_parse(raw)):
+        for part in _walk_no_nested(_parse(raw, ctx.limits)):
             if part.get_content_type() == "text/plain" and not _is_attachment(part):
                 found.append(_part_text(part))
     except Exception:
@@ -1300,6 +1341,7 @@ def build_reply(
     references: list[str],
     message_id: str,
     strip: list[str],
+    limits: MailLimits = DEFAULT_LIMITS,
     reply_domain: str | None = None,
     tokens: Sequence[str] = (),
 ) -> bytes:
@@ -1325,6 +1367,7 @@ def build_reply(
         guard=guard,
         strip=frozenset(s.strip() for s in strip if s and s.strip()),
         html_strip=[p for p in (_html_line_pattern(s) for s in strip if s) if p is not None],
+        limits=limits,
     )
     headers: dict[str, Any] = {
         "public_name": public_name,
@@ -1337,7 +1380,7 @@ def build_reply(
     body: Message | None
     date: str | None = None
     try:
-        msg = _parse(raw)
+        msg = _parse(raw, limits)
         try:
             when = getattr(msg["date"], "datetime", None)
             date = format_datetime(when) if when is not None else None

@@ -19,7 +19,8 @@ members (DOCX, XLSX …), gzip data, PDF streams, strings and metadata, PNG text
 and mails inside attachments are opened, within a budget. The walk over a mail is
 iterative and bounded: hostile mail can nest thousands of levels deep.
 
-Pure: no AWS, only the standard library (and pypdf, when installed, for PDF text).
+Pure: no AWS, only the standard library (and pypdf, when installed, for PDF text); mails
+are parsed with ``mail.bounded`` (linear, never raises).
 
 >>> guard = Guard("owner@private.example.net", reply_domain="reply.example.com")
 >>> guard.found("write to owner&#064;private.example.net")
@@ -43,11 +44,13 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from email import message_from_bytes, policy
+from email import policy
 from email.message import Message
 from email.parser import BytesHeaderParser
 from functools import cache
 from typing import Any
+
+from mail.bounded import parse_message
 
 PRIVATE = "private mailbox"
 THREAD = "thread address"
@@ -404,7 +407,7 @@ class Guard:
     def findings(self, mail: bytes | Message) -> list[Finding]:
         """Everything in a mail that carries a secret: every header, text, HTML, every
         attachment's decoded bytes and what they contain, mails inside at any depth."""
-        message = message_from_bytes(bytes(mail), policy=policy.default) if isinstance(mail, bytes) else mail
+        message = parse_message(bytes(mail))[0] if isinstance(mail, bytes) else mail
         found = self.part_findings(message)
         if isinstance(mail, bytes):
             # the raw bytes too: preambles, epilogues, boundaries and anything a parser skips
@@ -461,10 +464,7 @@ class Guard:
             if label == UNCHECKED:
                 add(inner.decode("utf-8", "replace"), [UNCHECKED])
             elif label.startswith("mail"):
-                try:
-                    stack.append((message_from_bytes(inner, policy=policy.default), path, depth + 1, shown))
-                except Exception:
-                    continue
+                stack.append((parse_message(inner)[0], path, depth + 1, shown))
             else:
                 add(label, self._kinds_of(inner))
         return found

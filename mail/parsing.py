@@ -12,11 +12,12 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
 from html.parser import HTMLParser
 
 from mail.addresses import all_addresses, normalise, printable, split_address
+from mail.bounded import parse_message, walk
+from mail.limits import DEFAULT_LIMITS, MailLimits, decode_text
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 MAX_ID = 250  # longer Message-IDs exist only in hostile mail; DynamoDB keys stop at 2 KB
@@ -51,6 +52,10 @@ class ParsedMail:
     defects: list[str]
     headers: dict[str, list[str]] = field(repr=False)
     content_type: str = "text/plain"
+    # what spam rules read besides ``text``: every text part decoded but unrendered
+    # (HTML kept), and every header as sent (name as written, value unfolded, in order)
+    rawbody: str = field(default="", repr=False)
+    header_items: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def header(self, name: str) -> str | None:
         values = self.headers.get(name.lower())
@@ -98,14 +103,28 @@ def html_to_text(markup: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _safe_header(message: Message, name: str, defects: list[str]) -> list[str]:
-    try:
-        values = message.get_all(name) or []
-        return [printable(v) for v in values]
-    except Exception as exc:
-        defects.append(f"header {name}: {type(exc).__name__}: {exc}")
-        raw = [v for k, v in message.raw_items() if k.lower() == name.lower()] if hasattr(message, "raw_items") else []
-        return [printable(v) for v in raw]
+# Headers whose meaning the header registry's parse changes (addresses, dates, ids);
+# any other value is read as it is unless it holds encoded words: the registry's
+# parse costs about a millisecond per hundred words, which 1,000 fields multiply.
+_STRUCTURED = frozenset({"from", "sender", "reply-to", "to", "cc", "bcc", "date", "message-id", "content-type",
+                         "content-disposition"})
+MAX_PARSED_HEADER = 4096  # longer values are read raw: only hostile mail has them
+_FOLDING = re.compile(r"\r?\n|\r")
+
+
+def _read_headers(message: Message, defects: list[str]) -> dict[str, list[str]]:
+    """Every header of the message, lower-cased name → values, in one pass."""
+    headers: dict[str, list[str]] = {}
+    for key, value in message.raw_items():
+        name = key.lower()
+        text = value if isinstance(value, str) else str(value)
+        if len(text) <= MAX_PARSED_HEADER and (name in _STRUCTURED or "=?" in text):
+            try:
+                text = str(message.policy.header_fetch_parse(key, value))
+            except Exception as exc:
+                defects.append(f"header {name}: {type(exc).__name__}: {exc}")
+        headers.setdefault(name, []).append(printable(_FOLDING.sub("", text)).strip())
+    return headers
 
 
 def _decode_part(part: Message, defects: list[str]) -> str:
@@ -117,37 +136,71 @@ def _decode_part(part: Message, defects: list[str]) -> str:
             return content.decode("utf-8", errors="replace")
     except Exception as exc:
         defects.append(f"part {part.get_content_type()}: {type(exc).__name__}: {exc}")
-    payload = part.get_payload(decode=True)
+    try:
+        payload = part.get_payload(decode=True)
+        charset = part.get_content_charset()
+    except Exception:
+        return ""
     if isinstance(payload, bytes):
-        charset = part.get_content_charset() or "utf-8"
-        try:
-            return payload.decode(charset, errors="replace")
-        except LookupError:
-            return payload.decode("latin-1", errors="replace")
+        return decode_text(payload, charset, fallback="latin-1" if charset else "utf-8")
     return ""
 
 
-def walk_leaves(message: Message, path: str = "1", depth: int = 0) -> Iterator[tuple[Message, str]]:
-    """(part, path) for every leaf part, depth-bounded against hostile nesting."""
-    if depth > 30:
-        return
-    if message.is_multipart():
-        payload = message.get_payload()
-        if isinstance(payload, list):
-            for index, child in enumerate(payload, start=1):
-                yield from walk_leaves(child, f"{path}.{index}" if depth else str(index), depth + 1)
-        return
-    yield message, path
+def walk_leaves(message: Message, max_depth: int = DEFAULT_LIMITS.depth) -> Iterator[tuple[Message, str]]:
+    """(part, path) for every leaf part, iteratively; paths are ``1``, ``2.1`` ... and
+    a single-part mail's body is ``1``."""
+    for part, path, _depth in walk(message, max_depth):
+        if not part.is_multipart():
+            yield part, path or "1"
 
 
-def parse(raw: bytes, scan_bytes: int = 64 * 1024) -> ParsedMail:
+MAX_NAME = 200  # file names and content types longer than this are cut: they become event fields
+
+
+def attachment_of(part: Message, path: str, defects: list[str] | None = None) -> Attachment | None:
+    """The attachment a leaf part is, or None for body text: the one rule the inbound
+    decision and the extractor share, so both name the same parts."""
+    content_type = part.get_content_type()[:MAX_NAME]
+    filename = None
+    try:
+        disposition = (part.get_content_disposition() or "").lower()
+        filename = part.get_filename()
+    except Exception:
+        disposition = ""
+        if defects is not None:
+            defects.append(f"part {path}: unreadable filename")
+    if not (disposition == "attachment" or filename or not content_type.startswith("text/")):
+        return None
+    if not (content_type == "message/rfc822" or not (content_type.startswith("text/") and not filename)):
+        return None
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    size = len(payload) if isinstance(payload, bytes) else 0
+    return Attachment(printable(filename)[:MAX_NAME] if filename else f"part-{path}", content_type, size, path)
+
+
+def attachments_of(message: Message, limits: MailLimits = DEFAULT_LIMITS) -> Iterator[tuple[Message, Attachment]]:
+    """(part, attachment) for every attachment of a parsed mail, in document order."""
+    for part, path in walk_leaves(message, limits.depth):
+        attachment = attachment_of(part, path)
+        if attachment is not None:
+            yield part, attachment
+
+
+def parse(raw: bytes, scan_bytes: int = 64 * 1024, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
+    """The facts of one mail, within ``limits`` (see :mod:`mail.bounded`). Never raises."""
     defects: list[str] = []
     if b"\x00" in raw:
         defects.append("NUL bytes in the raw mail")
-    message = message_from_bytes(raw, policy=policy.default)
+    message, bounded = parse_message(raw, limits)
+    defects.extend(bounded)
+
+    headers = _read_headers(message, defects)
 
     def header(name: str) -> list[str]:
-        return _safe_header(message, name, defects)
+        return headers.get(name, [])
 
     from_values = header("from")
     from_name, from_address = split_address(from_values[0] if from_values else None)
@@ -162,37 +215,28 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024) -> ParsedMail:
 
     text_parts: list[str] = []
     html_parts: list[str] = []
+    raw_parts: list[str] = []
     attachments: list[Attachment] = []
     budget = scan_bytes
-    for part, path in walk_leaves(message):
-        content_type = part.get_content_type()
-        disposition = (part.get_content_disposition() or "").lower()
-        filename = None
-        try:
-            filename = part.get_filename()
-        except Exception:
-            defects.append(f"part {path}: unreadable filename")
-        if disposition == "attachment" or filename or not content_type.startswith("text/"):
-            payload = part.get_payload(decode=True)
-            size = len(payload) if isinstance(payload, bytes) else 0
-            if content_type == "message/rfc822" or not (content_type.startswith("text/") and not filename):
-                attachments.append(Attachment(filename or f"part-{path}", content_type, size, path))
-                continue
+    for part, path in walk_leaves(message, limits.depth):
+        attachment = attachment_of(part, path, defects)
+        if attachment is not None:
+            attachments.append(attachment)
+            continue
         if budget <= 0:
             continue
+        content_type = part.get_content_type()
         text = _decode_part(part, defects)[:budget]
         budget -= len(text)
         (html_parts if content_type == "text/html" else text_parts).append(text)
+        raw_parts.append(text)
     for msg_defect in message.defects:
         defects.append(type(msg_defect).__name__)
-    for part in message.walk():
+    for part, _path, _depth in walk(message, limits.depth):
         if part is not message:
             defects.extend(f"{type(d).__name__} in {part.get_content_type()}" for d in part.defects)
 
     text = "\n".join(text_parts).strip() or html_to_text("\n".join(html_parts))
-    headers: dict[str, list[str]] = {}
-    for key in {k.lower() for k in message}:
-        headers[key] = header(key)
     return ParsedMail(
         size=len(raw),
         from_address=from_address,
@@ -210,7 +254,19 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024) -> ParsedMail:
         defects=[d[:200] for d in dict.fromkeys(defects)][:50],
         headers=headers,
         content_type=message.get_content_type(),
+        rawbody="\n".join(raw_parts).replace("\x00", "")[:scan_bytes],
+        header_items=_header_items(message),
     )
+
+
+def _header_items(message: Message, limit: int = 200) -> tuple[tuple[str, str], ...]:
+    """The first ``limit`` headers as written: name, then the value unfolded and printable."""
+    items: list[tuple[str, str]] = []
+    for name, value in message.raw_items() if hasattr(message, "raw_items") else []:
+        if len(items) >= limit:
+            break
+        items.append((printable(str(name))[:100], printable(_WS.sub(" ", re.sub(r"\r?\n", " ", str(value))))[:2000]))
+    return tuple(items)
 
 
 def _bounded_references(references: list[str]) -> list[str]:
@@ -231,4 +287,4 @@ def headers_only(header_pairs: list[tuple[str, str]]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", errors="replace")
 
 
-__all__ = ["Attachment", "ParsedMail", "headers_only", "html_to_text", "normalise", "parse"]
+__all__ = ["Attachment", "ParsedMail", "attachment_of", "attachments_of", "headers_only", "html_to_text", "normalise", "parse"]

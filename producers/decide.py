@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from events import DomainEvent, FirstContact, MessageReceived, SpamRejected
-from events.catalogue import AttachmentInfo
+from events.catalogue import AttachmentInfo, RuleScore
 from mail.addresses import normalise
 from mail.parsing import ParsedMail
 from producers import identity
 from producers.loops import suppression_reason
-from producers.patterns import CompiledPatterns, first_match
+from producers.patterns import DEFAULT_THRESHOLD, CompiledPatterns, Verdict, score_texts
 from producers.receipt import QUARANTINE_PREFIX, Receipt
+from producers.spam_texts import MailTexts
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Policy:
     private_mailbox: str
     relay_domains: list[str]
     public_domain: str
+    spam_threshold: float = DEFAULT_THRESHOLD
 
 
 class Knowledge(Protocol):
@@ -93,12 +95,27 @@ def recipient_stage(receipt: Receipt, accepted: frozenset[str]) -> str | None:
     return f"recipient {shown} is not a public address of this system"
 
 
-def pattern_stage(mail: ParsedMail, patterns: CompiledPatterns) -> tuple[str, str] | None:
-    sender = " ".join(filter(None, [mail.from_name, mail.from_address]))
-    hit = first_match(patterns, {"subject": mail.subject, "from": sender, "body": mail.text})
-    if hit is None:
-        return None
-    return hit.pattern_id, f"pattern {hit.pattern_id!r} matched the {hit.field}: {hit.excerpt!r}"
+def pattern_stage(mail: ParsedMail, patterns: CompiledPatterns, threshold: float = DEFAULT_THRESHOLD) -> Verdict:
+    """Every rule over the mail; the verdict says whether their scores reach the threshold."""
+    return score_texts(patterns, MailTexts(mail), threshold=threshold)
+
+
+def pattern_reason(verdict: Verdict) -> str:
+    sure = verdict.sure
+    if sure is not None:
+        where = f" the {sure.field}" if sure.field else ""
+        return f"pattern {sure.id!r} matched{where}: {sure.excerpt!r}"
+    shown = ", ".join(f"{h.id} {h.score:+g}" for h in verdict.hits[:8] if h.score is not None)
+    more = f" and {len(verdict.hits) - 8} more" if len(verdict.hits) > 8 else ""
+    return f"pattern score {verdict.total:g} ≥ threshold {verdict.threshold:g}: {shown}{more}"
+
+
+def _rejection_details(verdict: Verdict) -> dict[str, object]:
+    rules = [RuleScore(id=h.id[:100], score=h.score, field=h.field, describe=h.describe[:120])
+             for h in verdict.hits[:SpamRejected.MAX_RULES]]
+    deciding = verdict.sure or (verdict.hits[0] if verdict.hits else None)
+    return {"pattern_id": deciding.id[:100] if deciding else None, "score": verdict.total,
+            "threshold": verdict.threshold, "rules": rules, "rules_total": len(verdict.hits)}
 
 
 def _short(value: str | None, limit: int = 200) -> str | None:
@@ -117,19 +134,19 @@ def decide(
     skip_spam: bool = False,
 ) -> InboundDecision:
     if not skip_spam:
-        rejection: tuple[str, str, str | None] | None = None
+        rejection: tuple[str, str, dict[str, object]] | None = None
         reason = verdict_stage(receipt)
         if reason:
-            rejection = ("verdicts", reason, None)
+            rejection = ("verdicts", reason, {})
         elif reason := recipient_stage(receipt, policy.accepted_addresses):
-            rejection = ("recipients", reason, None)
-        elif hit := pattern_stage(mail, patterns):
-            rejection = ("patterns", hit[1], hit[0])
+            rejection = ("recipients", reason, {})
+        elif (verdict := pattern_stage(mail, patterns, policy.spam_threshold)).spam:
+            rejection = ("patterns", pattern_reason(verdict), _rejection_details(verdict))
         if rejection:
-            stage, reason, pattern_id = rejection
+            stage, reason, details = rejection
             quarantine_key = f"{QUARANTINE_PREFIX}{receipt.ses_message_id}"
             event = SpamRejected(
-                ses_message_id=receipt.ses_message_id, stage=stage, reason=reason, pattern_id=pattern_id,
+                ses_message_id=receipt.ses_message_id, stage=stage, reason=reason, **details,
                 bucket=bucket, raw_key=raw_key, quarantine_key=quarantine_key, from_address=mail.from_address,
                 envelope_sender=receipt.envelope_sender,
                 subject=mail.subject[:500], recipients=receipt.recipients, received_at=receipt.timestamp,
@@ -196,3 +213,19 @@ def decide(
         if suppressed is None:
             message_ids.append(ack_message_id(conversation_id, receipt.ses_message_id, policy.public_domain))
     return InboundDecision("accepted", suppressed, conversation_id, planned, message_ids=message_ids)
+
+
+def unparseable(receipt: Receipt, *, bucket: str, raw_key: str, error: BaseException,
+                mail: ParsedMail | None = None) -> InboundDecision:
+    """The decision when deciding itself failed: the mail is quarantined with the
+    error as its reason (it can be released), so it is never left without one."""
+    reason = f"unparseable: {type(error).__name__}: {str(error)[:300]}"
+    quarantine_key = f"{QUARANTINE_PREFIX}{receipt.ses_message_id}"
+    event = SpamRejected(
+        ses_message_id=receipt.ses_message_id, stage="unparseable", reason=reason, bucket=bucket, raw_key=raw_key,
+        quarantine_key=quarantine_key, from_address=mail.from_address if mail else None,
+        envelope_sender=receipt.envelope_sender, subject=mail.subject[:500] if mail else "",
+        recipients=receipt.recipients[:50], received_at=receipt.timestamp,
+    )
+    return InboundDecision("rejected", reason, None, [Planned(quarantine_stream(receipt.ses_message_id), event)],
+                           quarantine_key=quarantine_key)

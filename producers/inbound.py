@@ -11,11 +11,12 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from adapters.aws import AwsError, is_transient
 from adapters.blobs import BlobNotFound
 from adapters.recorder import Plan
 from adapters.wiring import Services, services
-from mail.parsing import headers_only, parse
-from producers.decide import InboundDecision, Policy, decide
+from mail.parsing import ParsedMail, headers_only, parse
+from producers.decide import InboundDecision, Policy, decide, unparseable
 from producers.observability import logger_for, metrics_for
 from producers.receipt import INBOX_PREFIX, Receipt, receipts_of
 from producers.spam_config import load_patterns
@@ -41,7 +42,7 @@ class Outcome:
 def policy_of(svc: Services) -> Policy:
     s = svc.settings
     return Policy(accepted_addresses=s.accepted_addresses, private_mailbox=s.private_mailbox,
-                  relay_domains=s.relay_domains, public_domain=s.domain)
+                  relay_domains=s.relay_domains, public_domain=s.domain, spam_threshold=s.spam_threshold)
 
 
 def fetch_raw(svc: Services, receipt: Receipt) -> tuple[bytes, str, str, list[str]]:
@@ -55,19 +56,37 @@ def fetch_raw(svc: Services, receipt: Receipt) -> tuple[bytes, str, str, list[st
         return headers_only(receipt.headers), bucket, key, [f"raw mail not found at s3://{bucket}/{key}"]
 
 
+def parse_bounded(svc: Services, raw: bytes, receipt: Receipt) -> ParsedMail:
+    """The mail within the configured limits; should the parser still fail, the SES
+    headers alone, with the error as a defect: the decision goes on either way."""
+    try:
+        return parse(raw, scan_bytes=svc.settings.scan_kb * 1024, limits=svc.settings.mail_limits)
+    except Exception as exc:
+        logger.exception("mail did not parse; deciding on the SES headers", ses_message_id=receipt.ses_message_id)
+        mail = parse(headers_only(receipt.headers), scan_bytes=1024)
+        return type(mail)(**{**mail.__dict__, "defects": [f"unparseable: {type(exc).__name__}: {exc}"[:200],
+                                                          *mail.defects]})
+
+
 def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_key: str | None = None) -> Outcome:
     raw, bucket, key, missing = fetch_raw(svc, receipt)
-    mail = parse(raw, scan_bytes=svc.settings.scan_kb * 1024)
+    mail = parse_bounded(svc, raw, receipt)
     if missing:
         mail = type(mail)(**{**mail.__dict__, "defects": [*missing, *mail.defects]})
     patterns = load_patterns(svc.parameters, svc.settings.patterns_parameter,
                              ttl_seconds=svc.settings.patterns_ttl_seconds, match_limit=svc.settings.match_limit,
-                             logger=logger, metrics=metrics)
+                             logger=logger, metrics=metrics, blobs=svc.blobs)
     decisions: list[InboundDecision] = []
 
     def plan() -> Plan:
-        decision = decide(mail, receipt, bucket=bucket, raw_key=key, policy=policy_of(svc), patterns=patterns,
-                          knowledge=svc.store, skip_spam=skip_spam)
+        try:
+            decision = decide(mail, receipt, bucket=bucket, raw_key=key, policy=policy_of(svc), patterns=patterns,
+                              knowledge=svc.store, skip_spam=skip_spam)
+        except Exception as exc:
+            if isinstance(exc, AwsError) or is_transient(exc):
+                raise  # the store could not be read: retry, the mail is not at fault
+            logger.exception("decision failed; quarantining", ses_message_id=receipt.ses_message_id)
+            decision = unparseable(receipt, bucket=bucket, raw_key=key, error=exc, mail=mail)
         decisions.append(decision)
         if decision.quarantine_key:
             # copy first: the event that points at quarantine/ is only written once the copy exists

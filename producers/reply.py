@@ -14,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from adapters.aws import AwsError, is_transient
 from adapters.recorder import Plan
 from adapters.wiring import Services, services
 from events import (
@@ -28,11 +29,11 @@ from events import (
 from events.catalogue import ReplyCommand
 from mail.addresses import domain_of, local_part, normalise
 from mail.commands import parse_commands
-from mail.parsing import ParsedMail, parse
+from mail.parsing import ParsedMail
 from mail.tokens import verify
 from producers.decide import conversation_stream
 from producers.identity import strip_reply_prefix
-from producers.inbound import Outcome, fetch_raw
+from producers.inbound import Outcome, fetch_raw, parse_bounded
 from producers.observability import logger_for, metrics_for
 from producers.receipt import Receipt, receipts_of
 
@@ -122,15 +123,24 @@ def decide_reply(mail: ParsedMail, receipt: Receipt, history: list[Envelope], ct
 
 def process(svc: Services, receipt: Receipt) -> Outcome:
     raw, bucket, key, _missing = fetch_raw(svc, receipt)
-    mail = parse(raw, scan_bytes=svc.settings.scan_kb * 1024)
+    mail = parse_bounded(svc, raw, receipt)
     s = svc.settings
     ctx = ReplyContext(s.reply_domain, s.private_mailbox, svc.token_keys(), s.statuses, s.domain)
     outcomes: list[str] = []
 
     def plan() -> Plan:
-        conversation_id, _ = authorise(mail, receipt, ctx)
-        history = svc.store.read(conversation_stream(conversation_id)) if conversation_id else []
-        outcome, events, ids = decide_reply(mail, receipt, history, ctx, bucket=bucket, raw_key=key)
+        try:
+            conversation_id, _ = authorise(mail, receipt, ctx)
+            history = svc.store.read(conversation_stream(conversation_id)) if conversation_id else []
+            outcome, events, ids = decide_reply(mail, receipt, history, ctx, bucket=bucket, raw_key=key)
+        except Exception as exc:
+            if isinstance(exc, AwsError) or is_transient(exc):
+                raise  # the store could not be read: retry, the mail is not at fault
+            logger.exception("reply decision failed; rejecting", ses_message_id=receipt.ses_message_id)
+            outcome, events, ids = "rejected", [(rejected_stream(receipt.ses_message_id), ReplyRejected(
+                ses_message_id=receipt.ses_message_id, reason=f"unparseable: {type(exc).__name__}: {exc}"[:400],
+                bucket=bucket, raw_key=key, from_address=mail.from_address, recipients=receipt.recipients[:50],
+            ))], {}
         outcomes.append(outcome)
         return Plan(events=events, message_ids=ids)
 

@@ -36,6 +36,23 @@ CONVERSATION_INDEXES: tuple[Index, ...] = (
 )
 
 
+# The conversations projection has two tables, both declared in infra/: the live
+# one (the projection pointer names it) and its standby, which `crm replay --into`
+# rebuilds before switching the pointer. The code never creates a table in AWS.
+STANDBY_SUFFIX = "-b"
+
+
+def standby_table(name: str) -> str:
+    """The standby of the conversations table ``name`` (and of the standby: ``name`` again)."""
+    return name.removesuffix(STANDBY_SUFFIX) if name.endswith(STANDBY_SUFFIX) else f"{name}{STANDBY_SUFFIX}"
+
+
+def conversations_tables(name: str) -> tuple[str, str]:
+    """The pair of conversations tables the configured ``conversations_table`` belongs to."""
+    primary = name.removesuffix(STANDBY_SUFFIX)
+    return primary, f"{primary}{STANDBY_SUFFIX}"
+
+
 def conversations_table(name: str) -> dict[str, Any]:
     """``CreateTable`` arguments for the conversations projection."""
     attributes = {"id": "S"}

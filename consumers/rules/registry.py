@@ -2,9 +2,15 @@
 
 A rule receives the typed event (an :class:`~events.Envelope`) and a read-only
 :class:`RuleContext`, and returns new events and/or outbound mails. It never calls
-AWS: the hooks consumer records what it returns. Matching is EventBridge's own:
-each rule becomes an EventBridge rule (locally on the embedded EventBridge), so the
-pattern is validated here but never evaluated here.
+AWS: the hooks consumer records what it returns. Each rule becomes an EventBridge
+rule in AWS; locally its pattern is matched in-process by :mod:`events.pattern_match`
+with EventBridge's semantics. Either way the pattern is checked here, at
+registration, with EventBridge's rules (:mod:`events.pattern_rules`).
+
+A built-in rule, or one registered directly, with a bad pattern raises at once. A
+user's rule file is loaded leniently (:func:`load_user_rules`): a rule EventBridge
+would refuse is refused with its error (``registry.refused``, logged), and the other
+rules and the mail flow go on.
 
 >>> registry = Registry()
 >>> @registry.rule("hello", pattern={"detail-type": ["FirstContact"]})
@@ -12,16 +18,17 @@ pattern is validated here but never evaluated here.
 ...     return []
 >>> [r.name for r in registry.rules()]
 ['hello']
->>> registry.rule("bad", pattern={"detail-type": "FirstContact"})(hello)
+>>> registry.rule("bad", pattern={"source": [{"exists": 1}]})(hello)
 Traceback (most recent call last):
 ...
-consumers.rules.registry.PatternError: rule 'bad': pattern at 'detail-type' must be a list or an object, got str
+consumers.rules.registry.PatternError: rule 'bad': pattern at 'source[0].exists': 'exists' takes true or false, got a number
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -30,10 +37,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from events import DomainEvent, Envelope
+from events.pattern_rules import InvalidPattern, validate_pattern
 
+log = logging.getLogger("crm.rules")
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
-_OPERATORS = {"prefix", "suffix", "anything-but", "numeric", "exists", "equals-ignore-case", "wildcard", "cidr"}
-_NUMERIC_OPS = {"<", "<=", "=", ">", ">="}
 
 
 class PatternError(ValueError):
@@ -73,66 +80,26 @@ class Rule:
     description: str = ""
 
 
-def _validate_leaf(path: str, values: list[Any]) -> None:
-    if not values:
-        raise ValueError(f"pattern at {path!r} is an empty list, which matches nothing")
-    for value in values:
-        if isinstance(value, dict):
-            if len(value) != 1:
-                raise ValueError(f"pattern at {path!r}: an operator object holds exactly one operator, got {value}")
-            (op, arg), = value.items()
-            if op not in _OPERATORS:
-                raise ValueError(f"pattern at {path!r}: unknown operator {op!r} (known: {', '.join(sorted(_OPERATORS))})")
-            if op == "exists" and not isinstance(arg, bool):
-                raise ValueError(f"pattern at {path!r}: 'exists' takes true or false")
-            if op in {"prefix", "suffix", "equals-ignore-case", "wildcard", "cidr"} and not isinstance(arg, (str, dict)):
-                raise ValueError(f"pattern at {path!r}: {op!r} takes a string")
-            if op == "numeric":
-                if not isinstance(arg, list) or len(arg) not in (2, 4):
-                    raise ValueError(f"pattern at {path!r}: 'numeric' takes [op, n] or [op, n, op, n]")
-                for i in range(0, len(arg), 2):
-                    if arg[i] not in _NUMERIC_OPS or isinstance(arg[i + 1], bool) or not isinstance(
-                        arg[i + 1], (int, float)
-                    ):
-                        raise ValueError(f"pattern at {path!r}: bad numeric comparison {arg[i:i + 2]}")
-        elif value is not None and not isinstance(value, (str, int, float, bool)):
-            raise ValueError(f"pattern at {path!r}: {value!r} is not a value EventBridge can match")
-
-
-def validate_pattern(pattern: Any, path: str = "") -> None:
-    """Raise ValueError unless ``pattern`` is a well-formed EventBridge event pattern."""
-    if not isinstance(pattern, dict) or not pattern:
-        raise ValueError(f"pattern at {path or 'top'!r} must be a non-empty object")
-    for key, value in pattern.items():
-        here = f"{path}.{key}" if path else key
-        if key == "$or":
-            if not isinstance(value, list) or len(value) < 2:
-                raise ValueError(f"pattern at {here!r}: '$or' takes a list of at least two patterns")
-            for i, alternative in enumerate(value):
-                validate_pattern(alternative, f"{here}[{i}]")
-        elif isinstance(value, dict):
-            validate_pattern(value, here)
-        elif isinstance(value, list):
-            _validate_leaf(here, value)
-        else:
-            raise ValueError(f"pattern at {here!r} must be a list or an object, got {type(value).__name__}")
-
-
 @dataclass
 class Registry:
     _rules: dict[str, Rule] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)  # rule name -> why (lenient loading only)
+    lenient: bool = False
 
     def rule(self, name: str, *, pattern: dict[str, Any], description: str = "") -> Callable[[RuleFunction], RuleFunction]:
         def register(function: RuleFunction) -> RuleFunction:
-            if not NAME.match(name):
-                raise PatternError(f"rule {name!r}: a name is 1-41 lowercase letters, digits and dashes")
             try:
-                validate_pattern(pattern)
-            except ValueError as exc:
-                raise PatternError(f"rule {name!r}: {exc}") from None
-            existing = self._rules.get(name)
-            if existing is not None and existing.function is not function:
-                raise PatternError(f"rule {name!r} is registered twice")
+                check_rule(name, pattern)
+                existing = self._rules.get(name)
+                if existing is not None and existing.function is not function:
+                    raise PatternError(f"rule {name!r} is registered twice")
+            except PatternError as exc:
+                if not self.lenient:
+                    raise
+                self.refused[name if name not in self._rules else f"{name} (again)"] = str(exc)
+                log.error("refused %s", exc)
+                return function
+            self.refused.pop(name, None)
             self._rules[name] = Rule(name, pattern, function, description or (function.__doc__ or "").strip())
             return function
 
@@ -141,11 +108,26 @@ class Registry:
     def rules(self) -> list[Rule]:
         return sorted(self._rules.values(), key=lambda r: r.name)
 
+    def patterns(self) -> dict[str, dict[str, Any]]:
+        """Each registered rule's pattern, by rule name."""
+        return {r.name: r.pattern for r in self.rules()}
+
     def get(self, name: str) -> Rule:
         try:
             return self._rules[name]
         except KeyError:
             raise KeyError(f"no rule named {name!r}; registered: {', '.join(sorted(self._rules)) or 'none'}") from None
+
+
+def check_rule(name: str, pattern: Any) -> None:
+    """Raise PatternError (naming the rule, the place in the pattern and the problem)
+    unless EventBridge would accept a rule with this name and pattern."""
+    if not isinstance(name, str) or not NAME.match(name):
+        raise PatternError(f"rule {name!r}: a name is 1-41 lowercase letters, digits and dashes")
+    try:
+        validate_pattern(pattern)
+    except InvalidPattern as exc:
+        raise PatternError(f"rule {name!r}: {exc}") from None
 
 
 BUILTINS = Registry()
@@ -155,7 +137,17 @@ rule = BUILTINS.rule
 def load_user_rules(target: str) -> None:
     """Import a user's rules: a module name (``my_rules``) or a folder of ``*.py`` files.
 
-    Their ``@rule`` decorators register into the same registry as the built-ins."""
+    Their ``@rule`` decorators register into the same registry as the built-ins; a rule
+    whose name or pattern EventBridge would refuse is refused (``BUILTINS.refused``)
+    and the others still load."""
+    previous, BUILTINS.lenient = BUILTINS.lenient, True
+    try:
+        _load(target)
+    finally:
+        BUILTINS.lenient = previous
+
+
+def _load(target: str) -> None:
     path = Path(target)
     if path.is_dir():
         for file in sorted(path.glob("*.py")):
@@ -174,8 +166,15 @@ def _load_file(file: Path) -> None:
     if spec is None or spec.loader is None:
         raise PatternError(f"cannot load rules from {file}")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    sys.modules[module_name] = module  # kept even if it fails: a broken file is not re-run per event
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        if not BUILTINS.lenient:
+            raise
+        # the rules it registered before failing stay; the others, and the mail flow, go on
+        BUILTINS.refused[str(file)] = f"rules file {file}: {type(exc).__name__}: {exc}"
+        log.error("refused %s", BUILTINS.refused[str(file)])
 
 
 def default_registry(rules_module: str | None = None) -> Registry:

@@ -48,7 +48,8 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
         data = build_forward(raw, public_address=s.public_address, public_name=s.public_name,
                              private_mailbox=s.private_mailbox, reply_to=reply_to,
                              correspondent_name=event.from_name, correspondent_address=event.from_address,
-                             message_id=message_id, max_bytes=s.ses_max_bytes, raw_link=link)
+                             message_id=message_id, max_bytes=s.ses_max_bytes, raw_link=link,
+                             limits=s.mail_limits)
         return Outgoing("forward", s.public_address, [s.private_mailbox], data, event.subject, message_id,
                         event.conversation_id)
 

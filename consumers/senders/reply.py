@@ -52,7 +52,8 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
         data = build_reply(raw, public_address=s.public_address, public_name=s.public_name,
                            private_mailbox=s.private_mailbox, to=event.to, subject=event.subject,
                            in_reply_to=event.in_reply_to, references=event.references, message_id=message_id,
-                           strip=event.strip_lines, reply_domain=s.reply_domain, tokens=sorted(guard.tokens))
+                           strip=event.strip_lines, limits=s.mail_limits, reply_domain=s.reply_domain,
+                           tokens=sorted(guard.tokens))
         findings = guard.findings(data)  # the last check, on the exact bytes handed to the mailer
     except PartsHeld as held:
         findings = held.findings

@@ -97,10 +97,13 @@ def test_stage_2_only_public_addresses_on_the_envelope_count() -> None:
     assert run(make_mail(), receipt(["INFO@Example.com"])).outcome == "accepted"
 
 
-def test_stage_3_patterns_reject_with_the_pattern_id() -> None:
-    decision = run(make_mail(subject="You won a FREE iPhone", body="claim your prize"))
+def test_stage_3_a_pattern_without_score_is_a_sure_hit_and_names_the_pattern() -> None:
+    patterns = compile_patterns([{"id": "prize", "pattern": "claim your prize", "fields": ["body"], "flags": "i"}])
+    decision = decide(parse(make_mail(subject="You won", body="claim your PRIZE")), receipt(), bucket="b",
+                      raw_key="inbox/ses-1", policy=POLICY, patterns=patterns, knowledge=FakeKnowledge())
     event = decision.planned[0].event
     assert isinstance(event, SpamRejected) and event.stage == "patterns" and event.pattern_id == "prize"
+    assert [(r.id, r.score, r.field) for r in event.rules] == [("prize", None, "body")]
 
 
 def test_the_first_stage_that_rejects_decides() -> None:

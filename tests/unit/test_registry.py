@@ -11,20 +11,25 @@ def noop(event: Any, context: Any) -> list[Any]:
     return []
 
 
-@pytest.mark.parametrize(("pattern", "problem"), [
-    ({"detail-type": "FirstContact"}, "must be a list or an object"),
-    ({"detail-type": []}, "empty list"),
-    ({"detail": {"data": {"score": [{"numeric": [">", "ten"]}]}}}, "bad numeric"),
-    ({"source": [{"startswith": "crm."}]}, "unknown operator 'startswith'"),
-    ({"source": [{"exists": "yes"}]}, "'exists' takes true or false"),
-    ({"$or": [{"source": ["a"]}]}, "at least two"),
-    ({}, "non-empty object"),
+@pytest.mark.parametrize(("pattern", "path", "problem"), [
+    ({"detail-type": "FirstContact"}, "detail-type", "an array of match values or an object"),
+    ({"detail-type": []}, "detail-type", "empty array"),
+    ({"detail": {"data": {"score": [{"numeric": [">", "ten"]}]}}}, "detail.data.score[0].numeric",
+     "compares with a number"),
+    ({"source": [{"startswith": "crm."}]}, "source[0]", "unknown operator 'startswith'"),
+    ({"source": [{"exists": "yes"}]}, "source[0].exists", "'exists' takes true or false"),
+    ({"$or": [{"source": ["a"]}]}, "$or", "at least two"),
+    ({}, "top", "empty object"),
+    ({"source": [{"anything-but": {"prefix": 123}}]}, "source[0].anything-but.prefix", "takes strings, got a number"),
 ])
-def test_a_bad_pattern_is_refused_naming_the_rule_and_the_problem(pattern: dict[str, Any], problem: str) -> None:
+def test_a_bad_pattern_is_refused_naming_the_rule_the_path_and_the_problem(pattern: dict[str, Any], path: str,
+                                                                          problem: str) -> None:
     registry = Registry()
     with pytest.raises(PatternError) as error:
         registry.rule("my-rule", pattern=pattern)(noop)
-    assert "my-rule" in str(error.value) and problem in str(error.value)
+    assert str(error.value).startswith(f"rule 'my-rule': pattern at {path!r}: ")
+    assert problem in str(error.value)
+    assert registry.rules() == []
 
 
 def test_bad_names_and_duplicates_are_refused() -> None:

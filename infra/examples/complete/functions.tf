@@ -3,21 +3,26 @@
 # the plan until it is given its grants below (a missing key is an error).
 
 locals {
+  # Exactly the actions the code calls (tests/infra/test_iam.py runs the flow and
+  # checks every call against these grants, and every grant against the calls).
   table_actions = {
-    read        = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
-    append      = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"]
-    write       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]
+    read        = ["dynamodb:GetItem", "dynamodb:Query"]
+    append      = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]
+    project     = ["dynamodb:GetItem", "dynamodb:PutItem"]
     idempotency = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
   }
 
-  # grant name => table and actions
+  # Both conversations tables: readers follow the projection pointer to the live
+  # one; `crm replay --into` rebuilds the other and switches the pointer.
+  conversations_arns = module.tables.conversations_table_arns
+
+  # grant name => table ARNs and actions
   table_grants = {
-    events_read        = { arn = module.tables.events_table_arn, actions = local.table_actions.read }
-    events_append      = { arn = module.tables.events_table_arn, actions = local.table_actions.append }
-    # "<table>*": also the tables `crm replay --into <table>-v2` builds and switches readers to
-    conversations_read = { arn = "${module.tables.conversations_table_arn}*", actions = local.table_actions.read }
-    conversations_rw   = { arn = "${module.tables.conversations_table_arn}*", actions = local.table_actions.write }
-    idempotency        = { arn = module.tables.idempotency_table_arn, actions = local.table_actions.idempotency }
+    events_read        = { arns = [module.tables.events_table_arn], actions = ["dynamodb:Query"] }
+    events_append      = { arns = [module.tables.events_table_arn], actions = local.table_actions.append }
+    conversations_read = { arns = local.conversations_arns, actions = local.table_actions.read }
+    conversations_rw   = { arns = local.conversations_arns, actions = local.table_actions.project }
+    idempotency        = { arns = [module.tables.idempotency_table_arn], actions = local.table_actions.idempotency }
   }
 
   parameter_arns = {
@@ -27,66 +32,69 @@ locals {
     pointer       = module.params.projection_pointer_parameter_arn
   }
 
-  # What each function may touch. tables: keys of table_grants; read/write/delete:
-  # bucket prefixes; publish: events:PutEvents on the bus; parameters: keys of
-  # parameter_arns; send_mail: SES sends from the domain identity.
+  # What each function may touch. tables: keys of table_grants; read/write: bucket
+  # prefixes; publish: events:PutEvents on the bus; parameters: keys of
+  # parameter_arns; send_mail: SES sends from the public address (to anyone, or
+  # only to the owner's mailbox: "owner"); own_dlq: the sender parks an in-doubt
+  # send on its own DLQ.
   producer_access = {
     inbound = {
-      timeout = 60, memory = 1024, concurrency = 10
-      tables  = ["events_append", "conversations_read", "idempotency"]
-      read    = ["inbox/"], write = ["quarantine/"], delete = ["inbox/"]
-      publish = true, parameters = ["patterns"], send_mail = false
+      timeout = 60, memory = 1024
+      tables  = ["events_append"]
+      read    = ["inbox/", "config/spam-patterns/"], write = ["quarantine/"]
+      publish = true, parameters = ["patterns"], send_mail = null
     }
     reply = {
-      timeout = 60, memory = 1024, concurrency = 5
-      tables  = ["events_append", "conversations_read", "idempotency"]
-      read    = ["inbox/"], write = ["quarantine/"], delete = ["inbox/"]
-      publish = true, parameters = ["token_key"], send_mail = false
+      timeout = 60, memory = 1024
+      tables  = ["events_append"]
+      read    = ["inbox/"], write = []
+      publish = true, parameters = ["token_key"], send_mail = null
     }
     ses-feedback = {
-      timeout = 30, memory = 256, concurrency = 2
-      tables  = ["events_append", "conversations_read", "idempotency"]
-      read    = [], write = [], delete = []
-      publish = true, parameters = [], send_mail = false
+      timeout = 30, memory = 256
+      tables  = ["events_append"]
+      read    = [], write = []
+      publish = true, parameters = [], send_mail = null
     }
     followups = {
-      timeout = 300, memory = 512, concurrency = 1
-      tables  = ["events_append", "conversations_read", "idempotency"]
-      read    = [], write = [], delete = []
-      publish = true, parameters = ["pointer"], send_mail = false
+      timeout = 300, memory = 512
+      tables  = ["events_append", "conversations_read"]
+      read    = [], write = []
+      publish = true, parameters = ["pointer"], send_mail = null
     }
   }
 
   consumer_access = {
     ack = {
-      tables = ["events_append", "conversations_read", "idempotency"]
-      read   = ["inbox/", "quarantine/"], write = [], delete = []
-      publish = true, parameters = ["ack_templates"], send_mail = true
+      tables = ["events_append", "idempotency"]
+      read   = [], write = []
+      publish = true, parameters = ["ack_templates"], send_mail = "anyone", own_dlq = true
     }
     forward = {
-      tables = ["events_append", "conversations_read", "idempotency"]
-      read   = ["inbox/", "quarantine/", "attachments/"], write = [], delete = []
-      publish = true, parameters = ["token_key"], send_mail = true
+      tables = ["events_append", "idempotency"]
+      read   = ["inbox/"], write = []
+      publish = true, parameters = ["token_key"], send_mail = "owner", own_dlq = true
     }
     reply = {
-      tables = ["events_append", "conversations_read", "idempotency"]
-      read   = ["inbox/"], write = [], delete = []
-      publish = true, parameters = [], send_mail = true
+      tables = ["events_append", "idempotency"]
+      read   = ["inbox/"], write = []
+      publish = true, parameters = [], send_mail = "anyone", own_dlq = true
     }
     projector = {
-      tables = ["events_read", "conversations_rw", "idempotency"]
-      read   = [], write = [], delete = []
-      publish = false, parameters = ["pointer"], send_mail = false
+      tables = ["events_read", "conversations_rw"]
+      read   = [], write = []
+      publish = false, parameters = ["pointer"], send_mail = null, own_dlq = false
     }
     attachments = {
-      tables = ["events_append", "idempotency"]
-      read   = ["inbox/", "quarantine/"], write = ["attachments/", "extracted/"], delete = []
-      publish = true, parameters = [], send_mail = false
+      tables = ["events_append"]
+      read   = ["inbox/"], write = ["attachments/", "extracted/"]
+      publish = true, parameters = [], send_mail = null, own_dlq = false
     }
+    # runs the owner's rules (user code): it may mail the owner only
     rules = {
       tables = ["events_append", "conversations_read", "idempotency"]
-      read   = [], write = [], delete = []
-      publish = true, parameters = ["pointer"], send_mail = true
+      read   = [], write = []
+      publish = true, parameters = ["pointer"], send_mail = "owner", own_dlq = false
     }
   }
 }
@@ -102,7 +110,8 @@ module "producer" {
   architectures                  = [var.lambda_architecture]
   timeout                        = local.producer_access[each.key].timeout
   memory_size                    = local.producer_access[each.key].memory
-  reserved_concurrent_executions = local.producer_access[each.key].concurrency
+  reserved_concurrent_executions = lookup(var.reserved_concurrency, "producer-${each.key}", null)
+  tracing_mode                   = var.tracing_mode
   environment                    = local.lambda_environment
   service_name                   = "producer-${each.key}"
   kms_key_arn                    = aws_kms_key.crm.arn
@@ -115,11 +124,12 @@ module "producer" {
   bucket_arn                 = module.storage.bucket_arn
   bucket_read_prefixes       = local.producer_access[each.key].read
   bucket_write_prefixes      = local.producer_access[each.key].write
-  bucket_delete_prefixes     = local.producer_access[each.key].delete
   event_bus_arns             = local.producer_access[each.key].publish ? [module.bus.bus_arn] : []
   ssm_parameter_arns         = [for p in local.producer_access[each.key].parameters : local.parameter_arns[p]]
-  ses_identity_arns          = local.producer_access[each.key].send_mail ? [module.mail.identity_arn] : []
-  ses_configuration_set_arns = local.producer_access[each.key].send_mail ? [module.mail.configuration_set_arn] : []
+  ses_identity_arns          = local.producer_access[each.key].send_mail == null ? [] : [module.mail.identity_arn]
+  ses_configuration_set_arns = local.producer_access[each.key].send_mail == null ? [] : [module.mail.configuration_set_arn]
+  ses_from_addresses         = local.producer_access[each.key].send_mail == null ? [] : [var.public_address]
+  ses_recipients             = local.producer_access[each.key].send_mail == "owner" ? [var.private_mailbox] : []
   kms_key_arns               = [aws_kms_key.crm.arn]
   alarm_topic_arn            = module.alarms.topic_arn
 }
@@ -134,7 +144,8 @@ module "consumer" {
   filename                       = local.package
   architectures                  = [var.lambda_architecture]
   timeout                        = each.value.timeout
-  reserved_concurrent_executions = coalesce(each.value.reserved_concurrency, var.default_reserved_concurrency)
+  reserved_concurrent_executions = lookup(var.reserved_concurrency, "consumer-${each.key}", null)
+  tracing_mode                   = var.tracing_mode
   environment                    = local.lambda_environment
   service_name                   = "consumer-${each.key}"
   kms_key_arn                    = aws_kms_key.crm.arn
@@ -143,20 +154,22 @@ module "consumer" {
   sqs_event_source = {
     queue_arn  = module.queue[each.key].arn
     batch_size = each.value.batch_size
-    # the poller stays within the reserved concurrency (throttled batches would
-    # count as receives and reach the DLQ); SQS requires at least 2
-    maximum_concurrency = max(2, coalesce(each.value.reserved_concurrency, var.default_reserved_concurrency))
+    # the senders' cap from the code (SES sending rate) limits the poller, which
+    # needs no reserved concurrency; SQS requires at least 2
+    maximum_concurrency = each.value.reserved_concurrency == null ? null : max(2, each.value.reserved_concurrency)
   }
 
   dynamodb_tables            = [for grant in local.consumer_access[each.key].tables : local.table_grants[grant]]
   bucket_arn                 = module.storage.bucket_arn
   bucket_read_prefixes       = local.consumer_access[each.key].read
   bucket_write_prefixes      = local.consumer_access[each.key].write
-  bucket_delete_prefixes     = local.consumer_access[each.key].delete
+  queue_send_arns            = local.consumer_access[each.key].own_dlq ? [module.queue[each.key].dlq_arn] : []
   event_bus_arns             = local.consumer_access[each.key].publish ? [module.bus.bus_arn] : []
   ssm_parameter_arns         = [for p in local.consumer_access[each.key].parameters : local.parameter_arns[p]]
-  ses_identity_arns          = local.consumer_access[each.key].send_mail ? [module.mail.identity_arn] : []
-  ses_configuration_set_arns = local.consumer_access[each.key].send_mail ? [module.mail.configuration_set_arn] : []
+  ses_identity_arns          = local.consumer_access[each.key].send_mail == null ? [] : [module.mail.identity_arn]
+  ses_configuration_set_arns = local.consumer_access[each.key].send_mail == null ? [] : [module.mail.configuration_set_arn]
+  ses_from_addresses         = local.consumer_access[each.key].send_mail == null ? [] : [var.public_address]
+  ses_recipients             = local.consumer_access[each.key].send_mail == "owner" ? [var.private_mailbox] : []
   kms_key_arns               = [aws_kms_key.crm.arn]
   alarm_topic_arn            = module.alarms.topic_arn
 }

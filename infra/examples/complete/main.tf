@@ -32,8 +32,19 @@ locals {
     CRM_CONFIGURATION_SET   = var.configuration_set
     CRM_MAIL_FROM_DOMAIN    = local.mail_from_domain
     CRM_PATTERNS_PARAMETER  = var.patterns_parameter
+    CRM_SPAM_THRESHOLD      = tostring(var.spam_threshold)
     CRM_ACK_TEMPLATES_PARAMETER = var.ack_templates_parameter
     CRM_MAX_RECEIVE_COUNT   = tostring(var.max_receive_count)
+    # bounds on every parse of a mail (Settings.mail_max_*)
+    CRM_MAIL_MAX_HEADERS       = tostring(var.mail_limits.headers)
+    CRM_MAIL_MAX_HEADER_LINE   = tostring(var.mail_limits.header_line)
+    CRM_MAIL_MAX_HEADER_BYTES  = tostring(var.mail_limits.header_bytes)
+    CRM_MAIL_MAX_ADDRESSES     = tostring(var.mail_limits.addresses)
+    CRM_MAIL_MAX_REFERENCES    = tostring(var.mail_limits.references)
+    CRM_MAIL_MAX_DEPTH         = tostring(var.mail_limits.depth)
+    CRM_MAIL_MAX_PARTS         = tostring(var.mail_limits.parts)
+    CRM_MAIL_MAX_PARAMS        = tostring(var.mail_limits.params)
+    CRM_MAIL_MAX_COMMENT_DEPTH = tostring(var.mail_limits.comment_depth)
     # not in LAMBDA_ENVIRONMENT: Settings.region defaults to us-east-1
     CRM_REGION = data.aws_region.current.name
   }
@@ -42,9 +53,11 @@ locals {
 module "alarms" {
   source = "../../modules/alarms"
 
-  topic_name  = var.alarm_topic_name
-  kms_key_arn = aws_kms_key.crm.arn
-  email       = var.alarm_email
+  topic_name                     = var.alarm_topic_name
+  kms_key_arn                    = aws_kms_key.crm.arn
+  email                          = var.alarm_email
+  bounce_rate_alarm_threshold    = var.bounce_rate_alarm_threshold
+  complaint_rate_alarm_threshold = var.complaint_rate_alarm_threshold
 }
 
 module "tables" {
@@ -66,6 +79,7 @@ module "storage" {
   inbox_prefix               = local.inbox_prefix
   quarantine_expiration_days = var.quarantine_expiration_days
   access_logging             = { bucket = aws_s3_bucket.access_logs.id }
+  ses_receipt_rule_arns      = module.mail.receipt_rule_arns
 }
 
 module "params" {
@@ -91,6 +105,7 @@ module "queue" {
   max_receive_count        = var.max_receive_count
   source_rule_arns         = module.bus.rule_arns_by_consumer[each.key]
   alarm_topic_arn          = module.alarms.topic_arn
+  max_message_age_seconds  = var.max_message_age_seconds
 }
 
 module "bus" {
@@ -118,4 +133,5 @@ module "mail" {
   reply_function_arn     = module.producer["reply"].function_arn
   dmarc_policy           = var.dmarc_policy
   dmarc_rua              = var.dmarc_rua
+  activate_rule_set      = var.activate_receipt_rule_set
 }

@@ -129,5 +129,15 @@ output "settings" {
     patterns_parameter  = module.params.spam_patterns_parameter_name
     max_receive_count   = var.max_receive_count
     ack_templates_parameter = module.params.ack_templates_parameter_name
+    mail_max_headers        = var.mail_limits.headers
+    mail_max_header_line    = var.mail_limits.header_line
+    mail_max_header_bytes   = var.mail_limits.header_bytes
+    mail_max_addresses      = var.mail_limits.addresses
+    mail_max_references     = var.mail_limits.references
+    mail_max_depth          = var.mail_limits.depth
+    mail_max_parts          = var.mail_limits.parts
+    mail_max_params         = var.mail_limits.params
+    mail_max_comment_depth  = var.mail_limits.comment_depth
+    spam_threshold          = var.spam_threshold
   }
 }

@@ -5,12 +5,15 @@
 locals {
   default_bus = "default"
 
-  # SES events of our configuration set only (ses-feedback turns them into
-  # SendFailed / delivery events). Not from topology.json: it is an AWS event, not
-  # one of ours, and the configuration set name is a variable.
+  # Bounces and complaints of our configuration set only: what ses-feedback
+  # handles (the configuration set publishes no other type). Not from
+  # topology.json: it is an AWS event, and the configuration set is a variable.
   ses_feedback_pattern = jsonencode({
     source = ["aws.ses"]
-    detail = { mail = { tags = { "ses:configuration-set" = [var.configuration_set] } } }
+    detail = {
+      eventType = ["Bounce", "Complaint"]
+      mail      = { tags = { "ses:configuration-set" = [var.configuration_set] } }
+    }
   })
 
   producer_triggers = {

@@ -115,6 +115,12 @@ variable "patterns_parameter" {
   default     = "/crm/spam-patterns"
 }
 
+variable "spam_threshold" {
+  description = "Total pattern score at which the pattern stage rejects (a pattern list may set its own, see `crm spam threshold`)."
+  type        = number
+  default     = 5
+}
+
 variable "token_key_parameter" {
   description = "SSM SecureString of the reply-token key."
   type        = string
@@ -141,6 +147,22 @@ variable "alarm_topic_name" {
 
 # --- behaviour ---------------------------------------------------------------------
 
+variable "mail_limits" {
+  description = "Bounds on every parse of a mail (Settings.mail_max_*, CRM_MAIL_MAX_*); defaults as mail.limits.MailLimits."
+  type = object({
+    headers       = optional(number, 1000)
+    header_line   = optional(number, 8192)
+    header_bytes  = optional(number, 131072)
+    addresses     = optional(number, 100)
+    references    = optional(number, 20)
+    depth         = optional(number, 20)
+    parts         = optional(number, 1100)
+    params        = optional(number, 100)
+    comment_depth = optional(number, 20)
+  })
+  default = {}
+}
+
 variable "max_receive_count" {
   description = "Receives before a consumer's message goes to its DLQ."
   type        = number
@@ -165,10 +187,39 @@ variable "alarm_email" {
   default     = null
 }
 
-variable "default_reserved_concurrency" {
-  description = "Reserved concurrency of functions topology.json leaves open (senders have their own, from the code)."
+variable "reserved_concurrency" {
+  description = "Reserved concurrency by function (\"producer-inbound\", \"consumer-ack\" ...); unlisted functions are unreserved. Reservations come out of the account's concurrency quota, which must keep 100 unreserved: leave this empty on an account whose quota is below ~110 (new accounts often have 10). The senders' SES rate cap is the event source mapping's maximum_concurrency and needs no reservation."
+  type        = map(number)
+  default     = {}
+}
+
+variable "tracing_mode" {
+  description = "X-Ray tracing of every function: PassThrough (default; the code adds no subsegments) or Active."
+  type        = string
+  default     = "PassThrough"
+}
+
+variable "activate_receipt_rule_set" {
+  description = "Make this stack's receipt rule set the region's active one. A region has ONE active set: true replaces whatever set is active now (mail another application receives in this region stops). Set false to merge the two rules into an existing active set yourself."
+  type        = bool
+}
+
+variable "bounce_rate_alarm_threshold" {
+  description = "Alarm when the account's SES bounce rate reaches this (SES reviews an account at 5%)."
   type        = number
-  default     = 5
+  default     = 0.04
+}
+
+variable "complaint_rate_alarm_threshold" {
+  description = "Alarm when the account's SES complaint rate reaches this (SES reviews an account at 0.1%)."
+  type        = number
+  default     = 0.0008
+}
+
+variable "max_message_age_seconds" {
+  description = "Alarm when a consumer queue's oldest message is older than this (a stuck or throttled consumer)."
+  type        = number
+  default     = 3600
 }
 
 variable "followups_schedule" {

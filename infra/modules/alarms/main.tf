@@ -52,3 +52,27 @@ resource "aws_sns_topic_subscription" "email" {
   protocol  = "email"
   endpoint  = var.email
 }
+
+# SES reputation of the account (the configuration set publishes reputation
+# metrics): SES reviews, then pauses, sending at 5% bounces or 0.1% complaints.
+resource "aws_cloudwatch_metric_alarm" "ses_reputation" {
+  for_each = {
+    BounceRate    = var.bounce_rate_alarm_threshold
+    ComplaintRate = var.complaint_rate_alarm_threshold
+  }
+
+  alarm_name          = "${var.topic_name}-ses-${lower(each.key)}"
+  alarm_description   = "The account's SES ${each.key} reached ${each.value}: SES may put sending under review or pause it."
+  namespace           = "AWS/SES"
+  metric_name         = "Reputation.${each.key}"
+  statistic           = "Maximum"
+  period              = 3600
+  evaluation_periods  = 1
+  threshold           = each.value
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = [aws_sns_topic.this.arn]
+  ok_actions          = [aws_sns_topic.this.arn]
+  tags                = var.tags
+}

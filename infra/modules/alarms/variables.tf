@@ -15,6 +15,18 @@ variable "email" {
   default     = null
 }
 
+variable "bounce_rate_alarm_threshold" {
+  description = "Alarm at this SES bounce rate of the account (SES reviews at 0.05)."
+  type        = number
+  default     = 0.04
+}
+
+variable "complaint_rate_alarm_threshold" {
+  description = "Alarm at this SES complaint rate of the account (SES reviews at 0.001)."
+  type        = number
+  default     = 0.0008
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)

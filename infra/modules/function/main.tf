@@ -15,7 +15,6 @@ locals {
     Write  = { actions = ["s3:PutObject"], prefixes = var.bucket_write_prefixes }
     Delete = { actions = ["s3:DeleteObject"], prefixes = var.bucket_delete_prefixes }
   }
-  queue_send_arns = concat(var.queue_send_arns, var.dead_letter_queue_arn == null ? [] : [var.dead_letter_queue_arn])
 }
 
 resource "aws_cloudwatch_log_group" "this" {
@@ -50,23 +49,14 @@ data "aws_iam_policy_document" "this" {
     resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
   }
 
-  # X-Ray has no resource-level permissions: AWS requires "*".
-  statement {
-    sid       = "XRayTracing"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
-  }
-
-  # PutMetricData has no resource-level permissions: AWS requires "*"; the namespace
-  # condition keeps the function to its own metrics.
-  statement {
-    sid       = "OwnMetricsNamespace"
-    actions   = ["cloudwatch:PutMetricData"]
-    resources = ["*"]
-    condition {
-      test     = "StringEquals"
-      variable = "cloudwatch:namespace"
-      values   = [var.metrics_namespace]
+  # X-Ray has no resource-level permissions: AWS requires "*". Only with Active
+  # tracing, when Lambda sends the function's segments.
+  dynamic "statement" {
+    for_each = var.tracing_mode == "Active" ? ["Active"] : []
+    content {
+      sid       = "XRayTracing"
+      actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+      resources = ["*"]
     }
   }
 
@@ -76,8 +66,8 @@ data "aws_iam_policy_document" "this" {
       sid     = "DynamoDB${statement.key}"
       actions = statement.value.actions
       resources = concat(
-        [statement.value.arn],
-        length(setintersection(statement.value.actions, local.index_actions)) > 0 ? ["${statement.value.arn}/index/*"] : [],
+        statement.value.arns,
+        length(setintersection(statement.value.actions, local.index_actions)) > 0 ? [for arn in statement.value.arns : "${arn}/index/*"] : [],
       )
     }
   }
@@ -91,6 +81,8 @@ data "aws_iam_policy_document" "this" {
     }
   }
 
+  # The event source mapping receives and deletes; the code's backoff looks the
+  # queue up (GetQueueUrl) and changes the failed message's visibility.
   dynamic "statement" {
     for_each = var.sqs_event_source == null ? [] : [var.sqs_event_source.queue_arn]
     content {
@@ -100,17 +92,29 @@ data "aws_iam_policy_document" "this" {
         "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility",
         "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
       ]
       resources = [statement.value]
     }
   }
 
+  # Queues the code sends to by name: it looks their URL up first.
   dynamic "statement" {
-    for_each = length(local.queue_send_arns) > 0 ? [local.queue_send_arns] : []
+    for_each = length(var.queue_send_arns) > 0 ? [var.queue_send_arns] : []
     content {
       sid       = "SendToQueues"
-      actions   = ["sqs:SendMessage"]
+      actions   = ["sqs:SendMessage", "sqs:GetQueueUrl"]
       resources = statement.value
+    }
+  }
+
+  # Lambda itself sends failed asynchronous invocations to the DLQ, with this role.
+  dynamic "statement" {
+    for_each = var.dead_letter_queue_arn == null ? [] : [var.dead_letter_queue_arn]
+    content {
+      sid       = "AsyncDeadLetterQueue"
+      actions   = ["sqs:SendMessage"]
+      resources = [statement.value]
     }
   }
 
@@ -127,17 +131,32 @@ data "aws_iam_policy_document" "this" {
     for_each = length(var.ssm_parameter_arns) > 0 ? [var.ssm_parameter_arns] : []
     content {
       sid       = "ReadParameters"
-      actions   = ["ssm:GetParameter", "ssm:GetParameters"]
+      actions   = ["ssm:GetParameter"]
       resources = statement.value
     }
   }
 
+  # SES v2 SendEmail authorizes the identity and the configuration set; the
+  # conditions keep the function to the sender addresses (and recipients) it has.
   dynamic "statement" {
     for_each = length(var.ses_identity_arns) > 0 ? [concat(var.ses_identity_arns, var.ses_configuration_set_arns)] : []
     content {
       sid       = "SendMail"
-      actions   = ["ses:SendEmail", "ses:SendRawEmail"]
+      actions   = ["ses:SendEmail"]
       resources = statement.value
+      condition {
+        test     = "StringEquals"
+        variable = "ses:FromAddress"
+        values   = var.ses_from_addresses
+      }
+      dynamic "condition" {
+        for_each = length(var.ses_recipients) > 0 ? [var.ses_recipients] : []
+        content {
+          test     = "ForAllValues:StringEquals"
+          variable = "ses:Recipients"
+          values   = condition.value
+        }
+      }
     }
   }
 
@@ -185,7 +204,7 @@ resource "aws_lambda_function" "this" {
   }
 
   tracing_config {
-    mode = "Active"
+    mode = var.tracing_mode
   }
 
   dynamic "dead_letter_config" {
@@ -222,6 +241,26 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   alarm_description   = "The ${var.name} Lambda reported errors."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
+}
+
+# Throttled invocations: the account's concurrency (or this function's reserved
+# concurrency) is exhausted; queue-fed messages wait, asynchronous ones are retried.
+resource "aws_cloudwatch_metric_alarm" "throttles" {
+  alarm_name          = "${var.name}-throttles"
+  alarm_description   = "The ${var.name} Lambda was throttled (account or reserved concurrency exhausted)."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Throttles"
   dimensions          = { FunctionName = aws_lambda_function.this.function_name }
   statistic           = "Sum"
   period              = 300

@@ -56,13 +56,24 @@ variable "service_name" {
 }
 
 variable "metrics_namespace" {
-  description = "POWERTOOLS_METRICS_NAMESPACE, and the only namespace the function may put metrics into."
+  description = "POWERTOOLS_METRICS_NAMESPACE: where the function's metrics land (EMF log lines, no PutMetricData call)."
   type        = string
   default     = "crm"
 }
 
+variable "tracing_mode" {
+  description = "X-Ray tracing: PassThrough (the code adds no subsegments) or Active (Lambda traces every invocation; grants xray:PutTraceSegments)."
+  type        = string
+  default     = "PassThrough"
+
+  validation {
+    condition     = contains(["PassThrough", "Active"], var.tracing_mode)
+    error_message = "tracing_mode must be PassThrough or Active."
+  }
+}
+
 variable "reserved_concurrent_executions" {
-  description = "Reserved concurrency: a cap (senders: SES rate) and a guarantee; null leaves the function unreserved."
+  description = "Reserved concurrency, taken from the account's quota (which must keep 100 unreserved); null leaves the function unreserved."
   type        = number
   default     = null
 }
@@ -105,9 +116,9 @@ variable "sqs_event_source" {
 # --- least-privilege policy: every grant is explicit -------------------------
 
 variable "dynamodb_tables" {
-  description = "Tables the function uses, each with the exact actions; Query and Scan also apply to the table's indexes."
+  description = "Tables the function uses (each grant: table ARNs and the exact actions); Query and Scan also apply to the tables' indexes."
   type = list(object({
-    arn     = string
+    arns    = list(string)
     actions = list(string)
   }))
   default = []
@@ -138,7 +149,7 @@ variable "bucket_delete_prefixes" {
 }
 
 variable "queue_send_arns" {
-  description = "Queues the function may send to (besides its dead_letter_queue_arn)."
+  description = "Queues the code sends to by name (sqs:GetQueueUrl + sqs:SendMessage); the async dead_letter_queue_arn needs no entry."
   type        = list(string)
   default     = []
 }
@@ -161,6 +172,18 @@ variable "ses_identity_arns" {
   default     = []
 }
 
+variable "ses_from_addresses" {
+  description = "The only From addresses the function's sends may use (condition ses:FromAddress); required with ses_identity_arns."
+  type        = list(string)
+  default     = []
+}
+
+variable "ses_recipients" {
+  description = "When not empty, the only recipients the function may mail (condition ses:Recipients), e.g. the owner's mailbox."
+  type        = list(string)
+  default     = []
+}
+
 variable "ses_configuration_set_arns" {
   description = "SES configuration sets the function's sends use (SES authorizes them too)."
   type        = list(string)
@@ -174,7 +197,7 @@ variable "kms_key_arns" {
 }
 
 variable "alarm_topic_arn" {
-  description = "SNS topic the Errors alarm notifies."
+  description = "SNS topic the Errors and Throttles alarms notify."
   type        = string
 }
 

@@ -49,8 +49,8 @@ resource "aws_sesv2_configuration_set" "this" {
   tags = var.tags
 }
 
-# Bounces, complaints, deliveries and rejects go to the default bus, where the
-# ses-feedback Lambda turns them into domain events.
+# Bounces and complaints go to the default bus, where the ses-feedback Lambda
+# turns them into domain events (deliveries and rejects would only wake it up).
 resource "aws_sesv2_configuration_set_event_destination" "eventbridge" {
   configuration_set_name = aws_sesv2_configuration_set.this.configuration_set_name
   event_destination_name = "eventbridge"
@@ -91,7 +91,11 @@ resource "aws_ses_receipt_rule_set" "this" {
   rule_set_name = var.rule_set_name
 }
 
+# A region has ONE active rule set: activating this one deactivates any other
+# (another application's receiving in this region stops). Explicit, never implied.
 resource "aws_ses_active_receipt_rule_set" "this" {
+  count = var.activate_rule_set ? 1 : 0
+
   rule_set_name = aws_ses_receipt_rule_set.this.rule_set_name
 }
 

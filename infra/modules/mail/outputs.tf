@@ -27,3 +27,8 @@ output "dkim_tokens" {
   description = "Easy DKIM tokens (published as CNAMEs)."
   value       = aws_sesv2_email_identity.domain.dkim_signing_attributes[0].tokens
 }
+
+output "receipt_rule_arns" {
+  description = "ARNs of the two receipt rules (the bucket policy lets only they write inbox/)."
+  value       = [for rule in local.receipt_rules : "${local.rule_arn_prefix}/${rule.name}"]
+}

@@ -31,13 +31,18 @@ variable "configuration_set_name" {
 }
 
 variable "feedback_event_types" {
-  description = "SES events sent to the default EventBridge bus (for the ses-feedback Lambda)."
+  description = "SES events sent to the default EventBridge bus: what the ses-feedback Lambda handles (permanent bounces, complaints)."
   type        = list(string)
-  default     = ["DELIVERY", "BOUNCE", "COMPLAINT", "REJECT"]
+  default     = ["BOUNCE", "COMPLAINT"]
+}
+
+variable "activate_rule_set" {
+  description = "Make the rule set the region's active one, replacing any other active set (a region has only one). false: add the rules to your active set yourself."
+  type        = bool
 }
 
 variable "rule_set_name" {
-  description = "Receipt rule set; it becomes the active one (a region has only one active set)."
+  description = "Receipt rule set (active only with activate_rule_set; a region has one active set)."
   type        = string
   default     = "crm"
 }

@@ -82,3 +82,23 @@ resource "aws_cloudwatch_metric_alarm" "dlq" {
   ok_actions          = [var.alarm_topic_arn]
   tags                = var.tags
 }
+
+# A consumer that stopped (throttled, failing every message, disabled mapping)
+# shows here before its DLQ fills.
+resource "aws_cloudwatch_metric_alarm" "age" {
+  alarm_name          = "${var.name}-oldest-message"
+  alarm_description   = "The oldest message of ${var.name} waits more than ${var.max_message_age_seconds} s: its consumer is not keeping up."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = aws_sqs_queue.this.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.max_message_age_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
+}

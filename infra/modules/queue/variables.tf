@@ -48,8 +48,14 @@ variable "source_rule_arns" {
   type        = list(string)
 }
 
+variable "max_message_age_seconds" {
+  description = "Alarm when the queue's oldest message is older than this."
+  type        = number
+  default     = 3600
+}
+
 variable "alarm_topic_arn" {
-  description = "SNS topic the DLQ-depth alarm notifies."
+  description = "SNS topic the DLQ-depth and message-age alarms notify."
   type        = string
 }
 

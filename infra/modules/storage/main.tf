@@ -1,6 +1,5 @@
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
   account = data.aws_caller_identity.current.account_id
@@ -127,7 +126,7 @@ data "aws_iam_policy_document" "bucket" {
     condition {
       test     = "ArnLike"
       variable = "aws:SourceArn"
-      values   = ["arn:${data.aws_partition.current.partition}:ses:${data.aws_region.current.name}:${local.account}:receipt-rule-set/*"]
+      values   = var.ses_receipt_rule_arns
     }
   }
 

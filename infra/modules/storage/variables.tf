@@ -70,3 +70,8 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "ses_receipt_rule_arns" {
+  description = "The receipt rules allowed to store received mail under inbox/ (aws:SourceArn of SES's writes)."
+  type        = list(string)
+}

@@ -5,6 +5,13 @@ locals {
   events        = local.tables.events
   conversations = local.tables.conversations
   idempotency   = local.tables.idempotency
+
+  # The live conversations table and its standby (`crm replay --into` rebuilds the
+  # standby, then switches the projection pointer to it): both managed here.
+  conversations_tables = {
+    primary = var.conversations_table_name
+    standby = "${var.conversations_table_name}${local.conversations.standby_suffix}"
+  }
 }
 
 # Append-only event store: pk = stream id, sk = version.
@@ -38,7 +45,9 @@ resource "aws_dynamodb_table" "events" {
 # The conversations projection: one item per conversation, the 8 GSIs of
 # projections.tables.CONVERSATION_INDEXES.
 resource "aws_dynamodb_table" "conversations" {
-  name                        = var.conversations_table_name
+  for_each = local.conversations_tables
+
+  name                        = each.value
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = local.conversations.hash_key
   range_key                   = local.conversations.range_key
@@ -72,6 +81,11 @@ resource "aws_dynamodb_table" "conversations" {
   }
 
   tags = var.tags
+}
+
+moved {
+  from = aws_dynamodb_table.conversations
+  to   = aws_dynamodb_table.conversations["primary"]
 }
 
 # Powertools idempotency records; DynamoDB deletes them after `expiration`.

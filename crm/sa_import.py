@@ -1,0 +1,398 @@
+"""Import SpamAssassin's rule files (``.cf``) as a scored pattern list.
+
+Read at import time from the user's installed SpamAssassin (Debian's
+``spamassassin`` package puts them under ``/usr/share/spamassassin``; ``sa-update``
+under ``/var/lib/spamassassin/<version>/``): nothing of SpamAssassin's ships with
+this project.
+
+What converts:
+
+- ``body NAME /re/flags``: the rendered text, subject first, one paragraph a line
+  (SpamAssassin tests each paragraph: ``^``/``$`` become line anchors);
+- ``rawbody``: the decoded text parts with HTML kept; ``uri``: the mail's links;
+- ``header NAME Header[:addr|:name|:raw] =~ /re/ [if-unset: TEXT]``, ``!~``,
+  ``exists:Header``; pseudo-headers ``ALL``, ``ToCc``, ``MESSAGEID``, ``EnvelopeFrom``;
+- ``meta`` over rules that converted (a monotone meta — no ``!``, ``-``, ``<``, ``/`` —
+  may read a skipped rule as never matching: it then fires less, never more);
+- ``describe``, ``score`` (the first value: score set 0, no network tests and no
+  Bayes, the set that applies here), ``replace_rules`` with ``replace_tag`` /
+  ``replace_pre`` / ``replace_post`` / ``replace_inter``; ``tflags`` are read
+  (``multiple`` counts once).
+
+What is skipped, with the reason per rule: ``eval:`` tests (code inside
+SpamAssassin), ``full`` and ``mimeheader`` rules, SpamAssassin's internal
+pseudo-headers (``X-Spam-Relays-*``, ``ALL-TRUSTED`` …), capture tags (``%{…}``),
+regexes PCRE2 rejects, metas over skipped rules, and rules whose set-0 score is 0
+that no meta reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from producers.meta_rules import MetaError, compile_meta
+from producers.patterns import compile_one
+
+DEFAULT_PATHS = (Path("/usr/share/spamassassin"),)
+_UPDATES = Path("/var/lib/spamassassin")
+_COMMENT = re.compile(r"(?<!\\)#.*")
+_DIRECTIVE = re.compile(r"\s*(\S+)\s*(.*)")
+_RULE_TYPES = ("body", "rawbody", "header", "uri", "full", "mimeheader", "meta")
+_FIELD_OF = {"body": "body", "rawbody": "rawbody", "uri": "uri"}
+_PERL_FLAGS = set("imsxogcadlupn")
+_PSEUDO_HEADERS = {"all": "ALL", "tocc": "ToCc", "messageid": "MESSAGEID", "envelopefrom": "EnvelopeFrom"}
+_UNSUPPORTED_HEADERS = re.compile(r"(?i)^(?:X-Spam-Relays-|ALL-(?:TRUSTED|UNTRUSTED|INTERNAL|EXTERNAL)$|"
+                                  r"X-Spam-|X-Original-)")
+_BRACKETS = {"{": "}", "(": ")", "[": "]", "<": ">"}
+
+
+@dataclass
+class SaRule:
+    name: str
+    kind: str
+    definition: str
+    origin: str
+    tflags: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ImportResult:
+    patterns: list[dict[str, Any]]
+    skipped: list[tuple[str, str]]  # (rule, reason)
+    files: list[str]
+    rules_read: int
+
+    def reasons(self) -> Counter[str]:
+        return Counter(reason.split(":")[0] for _rule, reason in self.skipped)
+
+
+def default_paths() -> list[Path]:
+    """sa-update's newest rules if present, else the package's."""
+    if _UPDATES.is_dir():
+        updated = sorted(p for p in _UPDATES.glob("*/updates_spamassassin_org") if p.is_dir())
+        if updated:
+            return [updated[-1]]
+    return [p for p in DEFAULT_PATHS if p.is_dir()]
+
+
+def cf_files(paths: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.cf")))  # SpamAssassin reads a folder's .cf files in name order
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"no SpamAssassin rule file or folder at {path}")
+    return files
+
+
+def _condition(expression: str) -> bool:
+    """Whether an ``if`` block applies here: every plugin is taken as loaded and every
+    version as recent; the fallbacks for a missing plugin or feature are left out."""
+    return not re.match(r"\s*!\s*(?:plugin|can)\s*\(", expression) and "!plugin(" not in expression.replace(" ", "")
+
+
+def directives(files: Iterable[Path]) -> Iterator[tuple[str, str, str]]:
+    """(directive, rest of the line, file:line) for every line in force."""
+    for path in files:
+        stack: list[bool] = []
+        for number, raw in enumerate(path.read_text(encoding="utf-8", errors="surrogateescape").splitlines(), 1):
+            line = _COMMENT.sub("", raw).strip()
+            if not line:
+                continue
+            match = _DIRECTIVE.match(line)
+            if not match:
+                continue
+            word, rest = match.group(1).lower(), match.group(2).strip()
+            if word == "ifplugin":
+                stack.append(True)
+            elif word == "if":
+                stack.append(_condition(rest))
+            elif word == "else":
+                if stack:
+                    stack[-1] = not stack[-1]
+            elif word == "endif":
+                if stack:
+                    stack.pop()
+            elif all(stack):
+                yield word, rest, f"{path.name}:{number}"
+
+
+def split_regex(text: str) -> tuple[str, str, str]:
+    """(pattern, flags, what follows) of a Perl ``/re/flags`` or ``m{re}flags``."""
+    text = text.strip()
+    if text.startswith("/"):
+        opening, start = "/", 1
+    elif text.startswith("m") and len(text) > 1 and not text[1].isalnum() and not text[1].isspace():
+        opening, start = text[1], 2
+    else:
+        raise ValueError(f"not a /regex/: {text[:40]!r}")
+    closing = _BRACKETS.get(opening, opening)
+    depth, index = 0, start
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        if opening != closing and char == opening:
+            depth += 1
+        elif char == closing:
+            if depth == 0:
+                break
+            depth -= 1
+        index += 1
+    else:
+        raise ValueError(f"unterminated regex {text[:40]!r}")
+    flags_match = re.match(r"[a-z]*", text[index + 1:])
+    flags = flags_match.group(0) if flags_match else ""
+    rest = text[index + 1 + len(flags):].strip()
+    pattern = text[start:index]
+    if opening == "/":
+        pattern = pattern.replace("\\/", "/")
+    return pattern, flags, rest
+
+
+def convert_flags(flags: str) -> str:
+    unknown = set(flags) - _PERL_FLAGS
+    if unknown:
+        raise ValueError(f"unsupported regex flags {''.join(sorted(unknown))}")
+    return "".join(f for f in "imsx" if f in flags)
+
+
+@dataclass
+class _Tags:
+    tags: dict[str, str] = field(default_factory=dict)
+    pre: dict[str, str] = field(default_factory=dict)
+    post: dict[str, str] = field(default_factory=dict)
+    inter: dict[str, str] = field(default_factory=dict)
+    rules: set[str] = field(default_factory=set)
+
+    def apply(self, pattern: str) -> str:
+        chosen = {"pre": "", "post": "", "inter": ""}
+
+        def choose(match: re.Match[str]) -> str:
+            table = {"pre": self.pre, "post": self.post, "inter": self.inter}[match.group(1)]
+            chosen[match.group(1)] = table.get(match.group(2), "")
+            return ""
+
+        pattern = re.sub(r"<(pre|post|inter)\s+(\w+)>", choose, pattern)
+        names = "|".join(re.escape(n) for n in sorted(self.tags, key=len, reverse=True))
+        if not names:
+            return pattern
+        tag = re.compile(rf"<({names})>")
+
+        def expand(match: re.Match[str]) -> str:
+            value = f"{chosen['pre']}(?:{self.tags[match.group(1)]}){chosen['post']}"
+            if tag.match(pattern, match.end()):
+                value += chosen["inter"]
+            return value
+
+        return tag.sub(expand, pattern)
+
+
+def _header_entry(rule: SaRule) -> dict[str, Any]:
+    definition = rule.definition
+    if definition.startswith("eval:"):
+        raise ValueError("eval: a test written in Perl inside SpamAssassin")
+    if definition.startswith("exists:"):
+        name = definition.removeprefix("exists:").strip()
+        return {"pattern": "^", "fields": [f"header:{_header_name(name)}"]}
+    match = re.match(r"(\S+?)\s*(=~|!~)\s*(.*)", definition)
+    if not match:
+        raise ValueError(f"header rule not of the form NAME =~ /re/: {definition[:40]!r}")
+    header, operator, rest = match.groups()
+    pattern, flags, tail = split_regex(rest)
+    entry: dict[str, Any] = {"pattern": pattern, "flags": convert_flags(flags),
+                             "fields": [f"header:{_header_name(header)}"]}
+    if operator == "!~":
+        entry["negate"] = True
+    unset = re.match(r"\[if-unset:\s*(.*)\]$", tail)
+    if unset:
+        entry["if_unset"] = unset.group(1).strip()
+    elif tail:
+        raise ValueError(f"unexpected {tail[:30]!r} after the regex")
+    return entry
+
+
+def _header_name(spec: str) -> str:
+    name, _, modifier = spec.partition(":")
+    if _UNSUPPORTED_HEADERS.match(name):
+        raise ValueError(f"pseudo-header {name}: made by SpamAssassin's own relay analysis")
+    if modifier and modifier not in ("addr", "name", "raw"):
+        raise ValueError(f"header modifier :{modifier} not supported")
+    name = _PSEUDO_HEADERS.get(name.lower(), name)
+    return f"{name}:{modifier}" if modifier else name
+
+
+def convert(rule: SaRule, tags: _Tags) -> dict[str, Any]:
+    """One rule as a pattern entry (without id/score), or ValueError with the reason."""
+    if rule.kind in ("full", "mimeheader"):
+        raise ValueError(f"{rule.kind}: rules on the whole raw message or MIME part headers are not read here")
+    if "%{" in rule.definition:
+        raise ValueError("capture tag: %{...} reads another rule's capture")
+    if rule.kind == "meta":
+        compile_meta(rule.definition)
+        return {"meta": rule.definition}
+    if rule.kind == "header":
+        entry = _header_entry(rule)
+    else:
+        if rule.definition.startswith("eval:"):
+            raise ValueError("eval: a test written in Perl inside SpamAssassin")
+        pattern, flags, tail = split_regex(rule.definition)
+        if tail:
+            raise ValueError(f"unexpected {tail[:30]!r} after the regex")
+        # SpamAssassin tests each paragraph (line, link) alone: anchors become line anchors
+        entry = {"pattern": pattern, "flags": "".join(sorted(set(convert_flags(flags)) | {"m"})),
+                 "fields": [_FIELD_OF[rule.kind]]}
+    if rule.name in tags.rules:
+        entry["pattern"] = tags.apply(entry["pattern"])
+    return entry
+
+
+def _default_score(name: str, flags: set[str]) -> float:
+    """SpamAssassin's score for a rule no ``score`` line names (rules of sa-update's
+    72_active.cf have theirs in 72_scores.cf, absent from the Debian package)."""
+    if name.startswith("__"):
+        return 0.0
+    if name.startswith("T_"):
+        return 0.01
+    return -1.0 if "nice" in flags else 1.0
+
+
+_NOT_MONOTONE = re.compile(r"!(?!=)|-|<|/")
+
+
+def import_rules(paths: Iterable[Path], match_limit: int = 1_000_000) -> ImportResult:
+    files = cf_files(paths)
+    rules: dict[str, SaRule] = {}
+    scores: dict[str, float] = {}
+    describes: dict[str, str] = {}
+    tflags: dict[str, set[str]] = {}
+    tags = _Tags()
+    for word, rest, origin in directives(files):
+        if word in _RULE_TYPES:
+            parts = rest.split(None, 1)
+            if len(parts) == 2:
+                rules[parts[0]] = SaRule(parts[0], word, parts[1].strip(), origin)
+        elif word == "score":
+            parts = rest.split()
+            if len(parts) >= 2:
+                values = [float(v) for v in parts[1:5] if re.fullmatch(r"-?\d+(?:\.\d+)?", v)]
+                if values:
+                    scores[parts[0]] = values[0]  # set 0: no network tests, no Bayes
+        elif word == "describe":
+            parts = rest.split(None, 1)
+            if parts:
+                describes[parts[0]] = parts[1] if len(parts) > 1 else ""
+        elif word == "tflags":
+            parts = rest.split()
+            if parts:
+                tflags[parts[0]] = set(parts[1:])
+        elif word in ("replace_tag", "replace_pre", "replace_post", "replace_inter"):
+            parts = rest.split(None, 1)
+            if len(parts) == 2:
+                table = {"replace_tag": tags.tags, "replace_pre": tags.pre, "replace_post": tags.post,
+                         "replace_inter": tags.inter}[word]
+                table[parts[0]] = parts[1].strip()
+        elif word == "replace_rules":
+            tags.rules.update(rest.split())
+
+    converted: dict[str, dict[str, Any]] = {}
+    skipped: list[tuple[str, str]] = []
+    for name, rule in rules.items():
+        score = scores.get(name, _default_score(name, tflags.get(name, set())))
+        try:
+            entry = convert(rule, tags)
+            if "meta" not in entry:
+                compile_one({"id": name, **entry}, match_limit)
+        except (ValueError, MetaError) as exc:
+            message = str(exc)
+            if message.startswith("does not compile"):
+                message = f"pcre2: {message}"
+            skipped.append((name, message))
+            continue
+        entry = {"id": name, **entry, "score": score}
+        if describes.get(name):
+            entry["describe"] = describes[name]
+        converted[name] = entry
+
+    # metas over skipped rules: drop them (or read the missing rules as 0 when that can only lower the score)
+    changed = True
+    while changed:
+        changed = False
+        for name, entry in list(converted.items()):
+            if "meta" not in entry:
+                continue
+            _expr, references = compile_meta(entry["meta"])
+            missing = [r for r in references if r not in converted]
+            if not missing:
+                continue
+            if _NOT_MONOTONE.search(entry["meta"]) or len(missing) == len(references):
+                del converted[name]
+                skipped.append((name, f"meta over skipped rules: {', '.join(missing[:5])}"))
+                changed = True
+            else:
+                entry["meta"] = re.sub(rf"\b(?:{'|'.join(map(re.escape, missing))})\b", "0", entry["meta"])
+                changed = True
+
+    # keep what scores, and what a kept meta reads
+    needed: set[str] = set()
+    pending = [n for n, e in converted.items() if e["score"] != 0]
+    while pending:
+        name = pending.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        if "meta" in converted[name]:
+            pending.extend(r for r in compile_meta(converted[name]["meta"])[1] if r in converted)
+    for name in list(converted):
+        if name not in needed:
+            del converted[name]
+            skipped.append((name, "score 0: disabled in score set 0 and read by no meta"))
+    return ImportResult(list(converted.values()), skipped, [str(f) for f in files], len(rules))
+
+
+def import_command(svc: Any, settings: Any, words: list[str], args: argparse.Namespace) -> int:
+    """`crm spam patterns import [PATH...]`: convert, report, store."""
+    from crm.errors import UsageError
+    from crm.spam_patterns import read_list, write_list
+    from producers.default_patterns import DEFAULT_PATTERNS
+
+    paths = [Path(w) for w in words] or default_paths()
+    if not paths:
+        raise UsageError("no SpamAssassin rules found: install the `spamassassin` package "
+                         "(rules in /usr/share/spamassassin) or name the .cf files or folders")
+    result = import_rules(paths, settings.match_limit)
+    if not result.patterns:
+        raise UsageError(f"no rule converted from {', '.join(map(str, paths))} ({len(result.skipped)} skipped)")
+    patterns = result.patterns
+    if args.keep_defaults:
+        imported = {p["id"] for p in patterns}
+        patterns = [*(p for p in DEFAULT_PATTERNS if p["id"] not in imported), *patterns]
+    _entries, own, _pointer = read_list(svc, settings)
+    threshold = own
+    if args.threshold is not None:
+        try:
+            threshold = float(args.threshold)
+        except ValueError:
+            raise UsageError(f"--threshold must be a number, not {args.threshold!r}") from None
+    print(f"read {result.rules_read} rules from {len(result.files)} files: {len(result.patterns)} converted, "
+          f"{len(result.skipped)} skipped")
+    for reason, count in result.reasons().most_common():
+        print(f"  skipped {count:>5}  {reason}")
+    if args.verbose:
+        for rule, reason in result.skipped:
+            print(f"  {rule}: {reason}")
+    if args.dry_run:
+        print("dry run: nothing stored")
+        return 0
+    where = write_list(svc, settings, patterns, threshold)
+    print(f"stored {len(patterns)} patterns in {where}")
+    return 0

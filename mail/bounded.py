@@ -1,0 +1,429 @@
+"""Bound a raw mail before the standard ``email`` parser sees it, and parse it safely.
+
+The stdlib parser recurses once per MIME level (a mail nested 1,000 deep raises
+``RecursionError``), re-parses a header per parameter, and its address and comment
+parsers recurse and slow down with the size of a header. :func:`prepare` is one
+linear pass over the bytes, boundary-aware like the parser's own, that rewrites
+only what exceeds a :class:`~mail.limits.MailLimits`:
+
+* header fields beyond ``headers`` or ``header_bytes`` per header block are dropped,
+  physical header lines are cut at ``header_line`` bytes;
+* address headers keep their first ``addresses`` addresses, References and
+  In-Reply-To their newest ``references`` ids; Content-Type and Content-Disposition
+  keep ``params`` parameters; (comments) nested deeper than ``comment_depth`` go;
+* charsets that are not safe text codecs (``idna``, ``rot13``, ...) are renamed
+  ``unknown-8bit``, which every decoder turns into replacement text;
+* a multipart or ``message/*`` part nested deeper than ``depth`` becomes opaque
+  text, and after ``parts`` parts the rest of the mail becomes an epilogue.
+
+Each rewrite is recorded as a defect; nothing raises. :func:`parse_message` then
+runs the stdlib parser on the result, and if it still fails, parses the headers
+alone with the body as text: every caller gets a message object.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import EmailMessage, Message
+from email.policy import EmailPolicy, Policy
+from functools import lru_cache
+from typing import Any
+
+from mail.limits import DEFAULT_LIMITS, MailLimits, safe_charset
+
+_EOL = re.compile(rb"\r\n|\r|\n")
+_LINESEP = re.compile(r"\r\n|\r|\n")
+_HEADER_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]*:|[\t ]")  # the parser's headerRE (bar "From ")
+# the first line that is no header line (blank, or body text): where a header block ends
+_HEADER_END = re.compile(rb"(?:(?<=\n)|(?<=\r)(?!\n))(?![\t ]|[\x21-\x39\x3b-\x7e]*:)")
+_ENCODED_WORD_CHARSET = re.compile(rb"=\?([^?\s*]+)((?:\*[^?\s]*)?)\?", re.ASCII)
+_CHARSET_PARAM = re.compile(rb"""(charset\s*=\s*["']?)([^"';\s]+)""", re.IGNORECASE)
+_MSG_ID = re.compile(rb"<[^<>]*>")
+_ADDRESS_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"?|\\.|[(),<>]|[^"\\(),<>]+', re.DOTALL)
+_PARAM_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"?|\\.|;|[^"\\;]+', re.DOTALL)
+
+ADDRESS_HEADERS = frozenset({
+    b"from", b"to", b"cc", b"bcc", b"reply-to", b"sender", b"resent-from", b"resent-to", b"resent-cc",
+    b"resent-bcc", b"resent-sender", b"return-path", b"disposition-notification-to", b"mail-followup-to",
+    b"mail-reply-to",
+})
+ID_HEADERS = frozenset({b"references", b"in-reply-to"})
+PARAM_HEADERS = frozenset({b"content-type", b"content-disposition"})
+UNSTRUCTURED = frozenset({b"subject", b"comments", b"keywords"})  # parentheses there are text
+
+
+class BoundedPolicy(EmailPolicy):
+    """``policy.default`` that parses each distinct short header value once: the parser
+    alone reads a part's Content-Type five times, each a full header-registry parse."""
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if hasattr(value, "name"):
+            return value
+        value = "".join(_LINESEP.split(value))  # as EmailPolicy does
+        if len(value) > 2048:  # long values are not worth the cache's memory
+            return self.header_factory(name, value)
+        return _parsed_header(self.header_factory, name, value)
+
+
+@lru_cache(maxsize=4096)
+def _parsed_header(factory: Any, name: str, value: str) -> Any:
+    return factory(name, value)
+
+
+POLICY = BoundedPolicy()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    raw: bytes
+    defects: tuple[str, ...]
+
+
+class _Frame:
+    __slots__ = ("boundary", "digest")
+
+    def __init__(self, boundary: bytes | None, digest: bool = False) -> None:
+        self.boundary = boundary  # None: a message/* level (no boundary of its own)
+        self.digest = digest
+
+
+class _Scan:
+    """One pass over a raw mail; ``out`` collects the bounded bytes."""
+
+    def __init__(self, raw: bytes, limits: MailLimits) -> None:
+        self.raw = raw
+        self.limits = limits
+        self.out: list[bytes] = []
+        self.defects: list[str] = []
+        self.changed = False
+
+    def defect(self, text: str) -> None:
+        self.changed = True
+        if len(self.defects) < 100 and text not in self.defects:
+            self.defects.append(text)
+
+    # --- header blocks -------------------------------------------------------------
+
+    def read_block(self, pos: int, default_type: str) -> _Block:
+        """The header block at ``pos``, bounded (nothing emitted yet)."""
+        raw, limits = self.raw, self.limits
+        fields: list[list[bytes]] = []
+        total = field_size = 0
+        eol, blank = b"\r\n", b""
+        while pos < len(raw):
+            if not _HEADER_LINE.match(raw, pos):
+                m = _EOL.match(raw, pos)
+                if m:  # the blank line that ends the headers
+                    blank = m.group()
+                    pos = m.end()
+                break
+            m = _EOL.search(raw, pos)
+            end = m.end() if m else len(raw)
+            line = raw[pos:end]
+            if m:
+                eol = m.group()
+            if len(line) > limits.header_line:
+                self.defect(f"header line of {len(line)} bytes cut at {limits.header_line}")
+                line = line[: limits.header_line] + (m.group() if m else b"")
+            if line[:1] in (b" ", b"\t"):
+                if fields and field_size + len(line) <= limits.header_line:
+                    fields[-1].append(line)
+                    field_size += len(line)
+                    total += len(line)
+                elif fields:
+                    self.defect(f"header field over {limits.header_line} bytes cut")
+                pos = end
+            else:
+                if len(fields) >= limits.headers or total + len(line) > limits.header_bytes:
+                    self.defect(f"header block over {limits.headers} fields or {limits.header_bytes} bytes: "
+                                "the rest dropped")
+                    skip = _HEADER_END.search(raw, pos)
+                    pos = skip.start() if skip else len(raw)
+                    continue
+                fields.append([line])
+                field_size = len(line)
+                total += len(line)
+                pos = end
+        content_type: bytes | None = None
+        bounded: list[bytes] = []
+        for lines in fields:
+            field = b"".join(lines)
+            if not field.endswith((b"\n", b"\r")):
+                field += eol
+            name = field.split(b":", 1)[0].strip().lower()
+            field = self.bound_field(name, field)
+            if name == b"content-type" and content_type is None:
+                content_type = field.split(b":", 1)[1] if b":" in field else b""
+            bounded.append(field)
+        ctype, boundary = _content_type(content_type, default_type)
+        return _Block(pos, bounded, eol, blank, ctype, boundary)
+
+    def emit(self, block: _Block, *, opaque: bool = False) -> None:
+        if opaque:
+            self.defect(f"MIME nesting deeper than {self.limits.depth}: the deeper parts are kept as text")
+            self.out.extend(f for f in block.fields if f.split(b":", 1)[0].strip().lower() != b"content-type")
+            self.out.append(b"Content-Type: text/plain; charset=us-ascii" + block.eol)
+        else:
+            self.out.extend(block.fields)
+        self.out.append(block.blank)
+
+    def bound_field(self, name: bytes, field: bytes) -> bytes:
+        limits = self.limits
+        new = field
+        if name in ADDRESS_HEADERS:
+            new = _bound_list(new, limits.addresses, limits.comment_depth, _ADDRESS_TOKENS, b",")
+            if new is not field:
+                self.defect(f"{name.decode()}: over {limits.addresses} addresses or comments nested over "
+                            f"{limits.comment_depth}: cut")
+        elif name in ID_HEADERS and new.count(b"<") > limits.references:
+            ids = _MSG_ID.findall(new)[-limits.references:]
+            new = name.title() + b": " + b" ".join(ids) + _eol_of(field)
+            self.defect(f"{name.decode()}: only the newest {limits.references} ids kept")
+        elif name in PARAM_HEADERS:
+            new = _bound_list(new, limits.params + 1, limits.comment_depth, _PARAM_TOKENS, b";")
+            if new is not field:
+                self.defect(f"{name.decode()}: over {limits.params} parameters: cut")
+            if b"charset" in new.lower():
+                new = _CHARSET_PARAM.sub(self._charset, new)
+        elif name not in UNSTRUCTURED and new.count(b"(") > limits.comment_depth:
+            new = _flatten_comments(new, limits.comment_depth)
+            if new is not field:
+                self.defect(f"{name.decode(errors='replace')[:40]}: comments nested over {limits.comment_depth}")
+        if b"=?" in new:
+            new = _ENCODED_WORD_CHARSET.sub(self._encoded_word, new)
+        return new
+
+    def _charset(self, m: re.Match[bytes]) -> bytes:
+        if safe_charset(m.group(2).decode("latin-1")):
+            return m.group()
+        self.defect(f"charset {m.group(2)[:40].decode('latin-1')!r} refused: decoded as replacement text")
+        return m.group(1) + b"unknown-8bit"
+
+    def _encoded_word(self, m: re.Match[bytes]) -> bytes:
+        if safe_charset(m.group(1).decode("latin-1")):
+            return m.group()
+        self.defect(f"encoded-word charset {m.group(1)[:40].decode('latin-1')!r} refused")
+        return b"=?unknown-8bit" + m.group(2) + b"?"
+
+    # --- the MIME tree -------------------------------------------------------------
+
+    def run(self) -> None:
+        raw, limits = self.raw, self.limits
+        stack: list[_Frame] = []
+        parts = 1
+        pos = self.entity(stack, 0, "text/plain")
+        while True:
+            boundaries = [f.boundary for f in stack if f.boundary is not None]
+            if not boundaries:
+                self.out.append(raw[pos:])
+                return
+            m = _delimiter(tuple(boundaries)).search(raw, pos)
+            if m is None:
+                self.out.append(raw[pos:])
+                return
+            found, close = m.group(1), bool(m.group(2))
+            if not close and parts >= limits.parts:
+                self.defect(f"over {limits.parts} MIME parts: the rest is left unparsed")
+                self.out.append(raw[pos:m.start()])
+                eol = _eol_of(m.group())
+                self.out.extend(b"--" + f.boundary + b"--" + eol for f in reversed(stack) if f.boundary is not None)
+                self.out.append(raw[m.start():])
+                return
+            self.out.append(raw[pos:m.end()])
+            pos = m.end()
+            while stack and stack[-1].boundary != found:
+                stack.pop()  # inner levels end where an enclosing boundary is seen
+            if close:
+                stack.pop()
+                continue
+            parts += 1
+            pos = self.entity(stack, pos, "message/rfc822" if stack[-1].digest else "text/plain")
+
+    def entity(self, stack: list[_Frame], pos: int, default_type: str) -> int:
+        """Read and emit the entity's headers at ``pos`` and push the container it opens
+        (a message/* part's own message headers follow at once). A container at the
+        depth limit becomes text: its Content-Type is rewritten."""
+        while True:
+            block = self.read_block(pos, default_type)
+            ctype, pos = block.ctype, block.end
+            container = (ctype.startswith("multipart/") and block.boundary is not None) or (
+                ctype.startswith("message/") and ctype != "message/delivery-status")
+            if not container:
+                self.emit(block)
+                return pos
+            if len(stack) >= self.limits.depth:
+                self.emit(block, opaque=True)
+                return pos
+            self.emit(block)
+            if ctype.startswith("multipart/"):
+                stack.append(_Frame(block.boundary, digest=ctype == "multipart/digest"))
+                return pos
+            stack.append(_Frame(None))
+            default_type = "text/plain"
+
+
+@dataclass(frozen=True)
+class _Block:
+    end: int
+    fields: list[bytes]
+    eol: bytes
+    blank: bytes
+    ctype: str
+    boundary: bytes | None
+
+
+def _eol_of(data: bytes) -> bytes:
+    if data.endswith(b"\r\n"):
+        return b"\r\n"
+    if data.endswith((b"\n", b"\r")):
+        return data[-1:]
+    return b"\r\n"
+
+
+_DELIMITERS: dict[tuple[bytes, ...], re.Pattern[bytes]] = {}
+
+
+def _delimiter(boundaries: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    """A line that is ``--boundary`` or ``--boundary--`` of any active level (bare CR
+    ends a line too, as in the parser)."""
+    pattern = _DELIMITERS.get(boundaries)
+    if pattern is None:
+        alternatives = b"|".join(re.escape(b) for b in sorted(set(boundaries), key=len, reverse=True))
+        pattern = re.compile(rb"(?<=[\r\n])--(" + alternatives + rb")(--)?[ \t]*(?:\r\n|\r|\n|\Z)")
+        if len(_DELIMITERS) > 256:
+            _DELIMITERS.clear()
+        _DELIMITERS[boundaries] = pattern
+    return pattern
+
+
+def _content_type(value: bytes | None, default_type: str) -> tuple[str, bytes | None]:
+    """(content type, boundary) as the parser will see them: the same code reads them."""
+    probe = Message()  # compat32 reads Content-Type like the parser does, without the slow registry
+    probe.set_default_type(default_type)
+    if value is not None:
+        probe.set_raw("Content-Type", value.decode("ascii", "surrogateescape").strip())
+    try:
+        ctype = probe.get_content_type()
+        boundary = probe.get_boundary() if ctype.startswith("multipart/") else None
+    except Exception:
+        return "text/plain", None
+    return ctype, boundary.encode("ascii", "surrogateescape") if boundary else None
+
+
+def _bound_list(field: bytes, items: int, comment_depth: int, tokens: re.Pattern[bytes], separator: bytes) -> bytes:
+    """The field cut after ``items`` top-level separators, without comments nested deeper
+    than ``comment_depth``; the same object when nothing had to change."""
+    if field.count(separator) < items and field.count(b"(") <= comment_depth:
+        return field
+    head, colon, value = field.partition(b":")
+    out = [head, colon]
+    depth = angle = seen = 0
+    for m in tokens.finditer(value):
+        token = m.group()
+        if token == b"(":
+            depth += 1
+            if depth > comment_depth:
+                continue
+        elif token == b")":
+            if depth:
+                depth -= 1
+                if depth >= comment_depth:
+                    continue
+        elif depth > comment_depth:
+            continue
+        elif depth == 0 and token == b"<":
+            angle += 1
+        elif depth == 0 and token == b">":
+            angle = max(0, angle - 1)
+        elif depth == 0 and angle == 0 and token == separator:
+            seen += 1
+            if seen >= items:
+                break
+        out.append(token)
+    text = b"".join(out).rstrip(b"\r\n")
+    return text + _eol_of(field)
+
+
+def _flatten_comments(field: bytes, comment_depth: int) -> bytes:
+    out = bytearray()
+    depth = 0
+    for m in re.finditer(rb"[()]|[^()]+", field):
+        token = m.group()
+        if token == b"(":
+            depth += 1
+            if depth > comment_depth:
+                continue
+        elif token == b")":
+            depth = max(0, depth - 1)
+            if depth >= comment_depth:
+                continue
+        elif depth > comment_depth:
+            continue
+        out += token
+    return bytes(out) if len(out) != len(field) else field
+
+
+def prepare(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> Prepared:
+    """The mail with everything beyond ``limits`` cut, and what was cut. Linear, never raises."""
+    raw = bytes(raw)
+    scan = _Scan(raw, limits)
+    try:
+        scan.run()
+    except Exception as exc:  # a bug here must not cost the mail its decision
+        return Prepared(raw, (f"bounded scan failed ({type(exc).__name__}): parsed as it is",))
+    if not scan.changed:
+        return Prepared(raw, ())
+    return Prepared(b"".join(scan.out), tuple(scan.defects))
+
+
+def _headers_and_text(raw: bytes, pol: Policy) -> EmailMessage:
+    """The header block alone (without Content-* fields) over the body as text."""
+    m = re.search(rb"\r\n\r\n|\n\n|\r\r", raw)
+    head, body = (raw[: m.start()], raw[m.end():]) if m else (raw, b"")
+    kept = [line for line in re.split(rb"\r\n|\r|\n", head)
+            if line and not line.lower().startswith((b"content-", b" ", b"\t"))]
+    message = message_from_bytes(b"\r\n".join([*kept, b"Content-Type: text/plain; charset=us-ascii", b"", body]),
+                                 policy=pol)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def parse_message(raw: bytes, limits: MailLimits = DEFAULT_LIMITS,
+                  pol: Policy = POLICY) -> tuple[EmailMessage, list[str]]:
+    """(message, defects of bounding): the stdlib parser on the bounded bytes, with a
+    text-only fallback if it still fails. Never raises."""
+    prepared = prepare(raw, limits)
+    defects = list(prepared.defects)
+    try:
+        message = message_from_bytes(prepared.raw, policy=pol)
+        assert isinstance(message, EmailMessage)
+        return message, defects
+    except Exception as exc:  # RecursionError included: a structure the scan did not see
+        defects.append(f"MIME structure unparseable ({type(exc).__name__}): body kept as text")
+    try:
+        return _headers_and_text(prepared.raw, pol), defects
+    except Exception as exc:
+        defects.append(f"headers unparseable ({type(exc).__name__}): empty message")
+        return EmailMessage(policy=pol), defects
+
+
+def walk(message: Message, max_depth: int = DEFAULT_LIMITS.depth) -> Iterator[tuple[Message, str, int]]:
+    """(part, path, depth) for every part in document order, iteratively: no recursion
+    whatever the nesting. Paths are ``1``, ``2.1`` ...; the root's path is ``""``."""
+    stack: list[tuple[Message, str, int]] = [(message, "", 0)]
+    while stack:
+        part, path, depth = stack.pop()
+        yield part, path, depth
+        if depth >= max_depth or not part.is_multipart():
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            children = [c for c in payload if isinstance(c, Message)]
+            for index in range(len(children), 0, -1):
+                stack.append((children[index - 1], f"{path}.{index}" if path else str(index), depth + 1))
+
+
+__all__ = ["POLICY", "BoundedPolicy", "Prepared", "parse_message", "prepare", "walk"]

@@ -1,0 +1,75 @@
+"""The limits every parse of a mail works within, and the charsets it will decode with.
+
+A public address receives whatever the internet sends. Each limit below bounds
+the work one hostile mail can cause in the standard ``email`` parser and in our
+own walks; what exceeds a limit is truncated and recorded as a defect, never
+raised (see :mod:`mail.bounded`). The defaults are far above anything real mail
+carries (the real corpus's largest values: 94 header fields, 40 addresses in one
+header, 43 References, MIME depth 4, 60 parts) and far below what makes the
+parser slow or recursive.
+
+>>> safe_charset("UTF8"), safe_charset("latin_1"), safe_charset("idna"), safe_charset("rot13")
+('utf-8', 'iso8859-1', None, None)
+>>> decode_text(b"caf\\xe9", "idna")
+'caf\\ufffd'
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class MailLimits:
+    headers: int = 1000  # header fields kept per header block (the mail's and each part's)
+    header_line: int = 8192  # bytes kept of one header field, its folded lines together (a line: 998)
+    header_bytes: int = 131_072  # bytes kept of one header block (the mail's, or a part's)
+    addresses: int = 100  # addresses kept per address header (From, To, Cc, Reply-To, ...)
+    references: int = 20  # newest message ids kept of References / In-Reply-To
+    depth: int = 20  # MIME nesting (multipart and message/*) beyond which a part is opaque text
+    parts: int = 1100  # MIME parts beyond which the rest of the mail is an unparsed epilogue
+    params: int = 100  # parameters kept per Content-Type / Content-Disposition
+    comment_depth: int = 20  # nested (comments) kept in structured headers
+
+    def __post_init__(self) -> None:
+        for name, value in self.__dict__.items():
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"mail limit {name} must be a positive integer, got {value!r}")
+
+
+DEFAULT_LIMITS = MailLimits()
+
+# Text codecs Python accepts by name that are not character sets of documents:
+# idna raises on ordinary bytes whatever the error handler, punycode is quadratic,
+# the escape codecs turn backslashes into any character, undefined always raises.
+_REFUSED = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined", "unicode-internal"})
+
+
+@lru_cache(maxsize=1024)
+def safe_charset(name: str | None) -> str | None:
+    """The codec name to decode with, or None when the charset is unknown or refused
+    (non-text codecs such as rot13, base64, zlib, and the ones in ``_REFUSED``)."""
+    if not name:
+        return None
+    try:
+        info = codecs.lookup(str(name).strip().strip("\"'"))
+    except (LookupError, TypeError, ValueError):
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _REFUSED:
+        return None
+    return info.name
+
+
+def decode_text(data: bytes, charset: str | None, fallback: str = "utf-8") -> str:
+    """Bytes as text with the declared charset if it is a safe one, else ``fallback``;
+    undecodable bytes become U+FFFD. Never raises."""
+    codec = safe_charset(charset) or fallback
+    try:
+        return data.decode(codec, errors="replace")
+    except Exception:  # a stateful codec that still fails: the bytes are not that charset
+        return data.decode("latin-1", errors="replace")
+
+
+__all__ = ["DEFAULT_LIMITS", "MailLimits", "decode_text", "safe_charset"]

@@ -569,6 +569,8 @@ def _contents(data: bytes, ctype: str, filename: str | None, budget: _Budget) ->
         yield from _pdf(data, budget)
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         yield from _png_text(data, budget)
+    if b"LZFu" in data:  # compressed RTF: the body of a winmail.dat (TNEF) or an Outlook .msg
+        yield from _compressed_rtf(data, budget)
     if ctype.startswith("message/") or name.endswith((".eml", ".msg822")) or _MAIL_START.match(data[:16384]):
         try:
             headers = BytesHeaderParser(policy=policy.default).parsebytes(data[:65536])
@@ -704,6 +706,62 @@ def _pypdf(data: bytes) -> Iterator[tuple[str, bytes]]:
         yield "the PDF text", "\n".join(pages).encode("utf-8", "replace")
     except Exception:
         return
+
+
+_RTF_PREBUF = (b"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss \\fmodern \\fscript "
+               b"\\fdecor MS Sans SerifSymbolArialTimes New RomanCourier{\\colortbl\\red0\\green0\\blue0\r\n\\par "
+               b"\\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx")
+
+
+def _lzfu(data: bytes, limit: int) -> bytes:
+    """MS-OXRTFCP decompression of one compressed-RTF body (``data`` starts after its header)."""
+    window = bytearray(_RTF_PREBUF.ljust(4096, b"\0"))
+    write = len(_RTF_PREBUF)
+    out = bytearray()
+    index = 0
+    while index < len(data) and len(out) <= limit:
+        control = data[index]
+        index += 1
+        for bit in range(8):
+            if index >= len(data):
+                break
+            if not control & (1 << bit):
+                byte = data[index]
+                index += 1
+                out.append(byte)
+                window[write] = byte
+                write = (write + 1) % 4096
+                continue
+            if index + 1 >= len(data):
+                return bytes(out)
+            reference = (data[index] << 8) | data[index + 1]
+            index += 2
+            offset, length = reference >> 4, (reference & 0xF) + 2
+            if offset == write:
+                return bytes(out)
+            for step in range(length):
+                byte = window[(offset + step) % 4096]
+                out.append(byte)
+                window[write] = byte
+                write = (write + 1) % 4096
+    return bytes(out)
+
+
+def _compressed_rtf(data: bytes, budget: _Budget) -> Iterator[tuple[str, bytes]]:
+    start = 0
+    while (found := data.find(b"LZFu", start)) >= 0:
+        start = found + 4
+        if found < 8:
+            continue
+        size = int.from_bytes(data[found - 8 : found - 4], "little")  # compressed size, from after itself
+        body = data[found + 8 : found - 4 + size]
+        left = MAX_INFLATED - budget.inflated
+        rtf = _lzfu(body, left)
+        budget.inflated += len(rtf)
+        if len(rtf) > left:
+            yield UNCHECKED, b"compressed RTF over the decompression budget"
+            return
+        yield "the compressed RTF body", rtf
 
 
 def _png_text(data: bytes, budget: _Budget) -> Iterator[tuple[str, bytes]]:

@@ -505,3 +505,33 @@ def test_regression_nothing_of_finding_2_reaches_the_correspondent(case: str) ->
         assert sent is not None, [f.describe() for f in findings]
         assert not leaks(sent)
         assert PUBLIC in sent.decode("latin-1") or case == "attached-forward-keeps-reply-to"
+
+
+def compressed_rtf(rtf: bytes) -> bytes:
+    """A valid MS-OXRTFCP stream of literals only (every control bit 0), then the end marker."""
+    body = bytearray()
+    for start in range(0, len(rtf), 8):
+        body += b"\x00" + rtf[start : start + 8]
+    end = (207 + len(rtf)) % 4096  # the write position: a reference to it ends the stream
+    body += b"\x01" + (end << 4).to_bytes(2, "big")
+    return (len(body) + 12).to_bytes(4, "little") + len(rtf).to_bytes(4, "little") + b"LZFu" + b"\0" * 4 + body
+
+
+def test_compressed_rtf_decompresses_as_the_specification_says() -> None:
+    from mail.leaks import _lzfu
+
+    example = bytes.fromhex("2d0000002b0000004c5a4675f1c5c7a703000a00726370673132354232"
+                            "0af32068656c090020627705b06c647d0a800fa0")  # MS-OXRTFCP 3.1.1
+    assert _lzfu(example[16:49], 10_000) == b"{\\rtf1\\ansi\\ansicpg1252\\pard hello world}\r\n"
+
+
+@pytest.mark.parametrize("written", [PRIVATE, "owner\\'40private.example.net", "owner\\u64?private.example.net"])
+def test_a_winmail_dat_whose_compressed_rtf_body_names_the_mailbox_holds_the_reply(written: str) -> None:
+    rtf = b"{\\rtf1\\ansi\\pard Write to " + written.encode() + b" please\\par}"
+    winmail = b"\x78\x9f\x3e\x22\x01\x00\x01\x09\x10" + compressed_rtf(rtf) + b"\x00\x00"
+    assert PRIVATE.encode() not in winmail and PRIVATE.encode("utf-16-le") not in winmail
+    mail = owner_reply()
+    mail.add_attachment(winmail, maintype="application", subtype="ms-tnef", filename="winmail.dat")
+    sent, findings = outcome(mail.as_bytes())
+    assert sent is None
+    assert any(f.filename == "winmail.dat" and "compressed RTF" in f.where for f in findings), findings

@@ -197,3 +197,20 @@ def test_a_clean_attachment_and_a_quoted_thread_address_are_sent_rewritten(stack
     body = str(sent.get_body(("plain",)).get_content())  # type: ignore[union-attr]
     assert stack.settings.reply_domain not in body and thread.split("@")[0] not in body and OWNER not in body
     assert "hello@example.com" in body
+
+
+def test_the_sender_checks_the_exact_bytes_it_sends_and_holds_what_leaks(stack: Any,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever build_reply returns, the sender's last check reads the bytes it hands to SES."""
+    from consumers.senders import reply as reply_sender
+
+    leaky = (b"From: hello@example.com\r\nTo: jane.doe@acmerobotics.com\r\nSubject: Re\r\n"
+             b"Content-Type: text/html\r\n\r\n<p>owner<span>&#64;</span>private.example.net</p>\r\n")
+    monkeypatch.setattr(reply_sender, "build_reply", lambda *_a, **_k: leaky)
+    conversation = first_conversation(stack)
+    thread = thread_address(conversation, stack.settings.token_key.encode(), stack.settings.reply_domain)
+    before = len(sent_to_correspondents(stack))
+    send_reply(stack, owner_reply(thread), thread)
+    assert len(sent_to_correspondents(stack)) == before
+    assert "ReplyHeld" in event_types(f"conversation#{conversation}")
+    assert [m["kind"] for m in outbox(stack)].count("notice") == 1

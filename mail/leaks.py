@@ -69,9 +69,10 @@ _ENTITY = re.compile(r"&(?:#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,7}|[A-Za-z][A-Za-z0-9]
 _BYTE_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2}|=[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}|\\'[0-9A-Fa-f]{2}|\\[0-7]{3})+")
 _ONE_BYTE = re.compile(r"%([0-9A-Fa-f]{2})|=([0-9A-Fa-f]{2})|\\x([0-9A-Fa-f]{2})|\\'([0-9A-Fa-f]{2})|\\([0-7]{3})")
 _CHAR_ESCAPES = re.compile(r"\\u\{?([0-9A-Fa-f]{4,6})\}?|\\u(-?[0-9]{2,5})\??")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u180e\u2800")
 _AT = r"(?:\s*@\s*|\s*[(\[{<]\s*at\s*[)\]}>]\s*|\s+at\s+)"
+_AT_NO_LEAD = r"(?:@\s*|[(\[{<]\s*at\s*[)\]}>]\s*|\sat\s+)"
+_MARKUP = re.compile(rb"<(?:/?[a-z][a-z0-9]{0,10}(?:\s[^<>]{0,200})?/?)>", re.IGNORECASE)
 _DOT = r"(?:\s*\.\s*|\s*[(\[{<]\s*dot\s*[)\]}>]\s*|\s+dot\s+)"
 _LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.!#$%&'*+/=?^_`{|}~-")
 _MASK = "\x00"
@@ -84,8 +85,20 @@ def _char(ch: str) -> str:
     return "".join(c for c in out if c not in _FILLERS and unicodedata.category(c) not in ("Cf", "Mn", "Me"))
 
 
+class _Table(dict[int, str]):
+    """``str.translate`` table filled on first sight of each character: the mapping runs in C."""
+
+    def __missing__(self, key: int) -> str:
+        value = _char(chr(key)) if key > 0x7F else chr(key).lower()
+        self[key] = value
+        return value
+
+
+_TABLE = _Table()
+
+
 def _chars(text: str) -> str:
-    return _NON_ASCII.sub(lambda m: "".join(_char(c) for c in m.group()), text).lower()
+    return text.translate(_TABLE)
 
 
 def _entity(match: re.Match[str]) -> str:
@@ -135,10 +148,10 @@ def _steps(markup: bool) -> list[tuple[re.Pattern[str], Sub]]:
 
 def normalise(text: str, *, markup: bool = False) -> str:
     """The text as the guard searches it (no positions kept: fast, for detection)."""
-    text = _chars(text)
+    start = text = _chars(text)
     for pattern, sub in _steps(markup):
         text = pattern.sub(sub, text)
-    return _chars(text)
+    return text if text == start else _chars(text)  # what the escapes decoded to, normalised too
 
 
 @dataclass
@@ -254,7 +267,9 @@ class Guard:
         self.reply_domain = (reply_domain or "").strip().lower().strip(".")
         private = normalise(self.private_mailbox) if "@" in self.private_mailbox else ""
         self._private = re.compile(_spelt(private)) if private else None
-        self._thread = re.compile(_AT + _dotted(normalise(self.reply_domain))) if self.reply_domain else None
+        # no leading white space in the pattern (a scan that starts at every blank is slow on big
+        # attachments); the local part and any blank before the "@" are reached backwards
+        self._thread = re.compile(_AT_NO_LEAD + _dotted(normalise(self.reply_domain))) if self.reply_domain else None
         self._allowed = [normalise(a) for a in allowed if a and a.strip()]
         secret_tokens: set[str] = set()
         for token in tokens:
@@ -300,12 +315,13 @@ class Guard:
             found.append(TOKEN)
         return found
 
-    def found(self, text: str, *, html: bool = False) -> list[str]:
-        """What ``text`` carries (``PRIVATE``, ``THREAD``, ``TOKEN``), in any spelling."""
+    def found(self, text: str, *, html: bool = False, plain_markup: bool = True) -> list[str]:
+        """What ``text`` carries (``PRIVATE``, ``THREAD``, ``TOKEN``), in any spelling (read as markup
+        too when ``html``, or when ``plain_markup`` and it has a ``<``)."""
         if not text:
             return []
         kinds = self._search(normalise(text))
-        if html or "<" in text:
+        if html or (plain_markup and "<" in text):
             kinds += [k for k in self._search(normalise(text, markup=True)) if k not in kinds]
         return kinds
 
@@ -317,10 +333,7 @@ class Guard:
             spans += [(m.start(), m.end(), PRIVATE) for m in self._private.finditer(text)]
         if self._thread is not None:
             for m in self._thread.finditer(text):
-                start = m.start()
-                while start > 0 and text[start - 1] in _LOCAL_CHARS:
-                    start -= 1
-                spans.append((start, m.end(), THREAD))
+                spans.append((_local_start(text, m.start()), m.end(), THREAD))
         if self._tokens is not None:
             spans += [(m.start(), m.end(), TOKEN) for m in self._tokens.finditer(text)]
         return sorted(spans)
@@ -379,8 +392,9 @@ class Guard:
             for codec in ("utf-16-le", "utf-16-be"):
                 for skip in (0, 1):
                     readings.append((codec.upper(), data[skip:].decode(codec, "replace")))
+        markup = bool(_MARKUP.search(data))  # tags between characters only matter in markup
         for name, text in readings:
-            for kind in self.found(text):
+            for kind in self.found(text, html=markup, plain_markup=False):
                 if (name, kind) not in out:
                     out.append((name, kind))
         if base64_text:
@@ -394,10 +408,8 @@ class Guard:
         found: set[str] = set()
         for text in (normalise(data.decode("latin-1")), normalise(data.decode("utf-8", "replace"), markup=True)):
             for m in self._thread.finditer(text):
-                start = m.start()
-                while start > 0 and text[start - 1] in _LOCAL_CHARS and m.start() - start < 64:
-                    start -= 1
-                token = text[start:m.start()].strip("<>\"'.")
+                start = _local_start(text, m.start())
+                token = text[start:m.start()].strip("<>\"'. \t\r\n")
                 if len(token) >= 8:
                     found.add(token)
         return found
@@ -475,6 +487,17 @@ class Guard:
             if kind not in kinds:
                 kinds.append(kind)
         return kinds
+
+
+def _local_start(text: str, at: int) -> int:
+    """Where the local part before an "@" (and the blanks between them) starts."""
+    start = at
+    while start > 0 and at - start < 8 and text[start - 1].isspace():
+        start -= 1
+    blank = start
+    while start > 0 and blank - start < 64 and text[start - 1] in _LOCAL_CHARS:
+        start -= 1
+    return start if start < blank else at
 
 
 def _child_path(path: str, index: int) -> str:

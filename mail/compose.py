@@ -1046,23 +1046,6 @@ def _html_line_pattern(line: str) -> re.Pattern[str] | None:
     )
 
 
-def _address_pattern(address: str) -> re.Pattern[str] | None:
-    """Every spelling of an address (``@``, ``%40``, ``&#64;`` ...), case-insensitive, anywhere.
-
-    No word boundaries on purpose: the address glued into a longer word or file name
-    (``owner@private.example.vcf``) still reveals the mailbox.
-    """
-    _, spec = parseaddr(address)
-    spec = (spec or address).strip()
-    if "@" not in spec:
-        return None
-    local, domain = spec.rsplit("@", 1)
-    if not local or not domain:
-        return None
-    at = r"(?:@|%40|&#64;|&#x40;|&commat;)"
-    return re.compile(rf"{re.escape(local)}{at}{re.escape(domain)}", re.IGNORECASE)
-
-
 @dataclass
 class _Reply:
     public_address: str

@@ -19,7 +19,8 @@ members (DOCX, XLSX …), gzip data, PDF streams, strings and metadata, PNG text
 and mails inside attachments are opened, within a budget. The walk over a mail is
 iterative and bounded: hostile mail can nest thousands of levels deep.
 
-Pure: no AWS, only the standard library (and pypdf, when installed, for PDF text).
+Pure: no AWS, only the standard library (and pypdf, when installed, for PDF text); mails
+are parsed with ``mail.bounded`` (linear, never raises).
 
 >>> guard = Guard("owner@private.example.net", reply_domain="reply.example.com")
 >>> guard.found("write to owner&#064;private.example.net")
@@ -43,11 +44,13 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from email import message_from_bytes, policy
+from email import policy
 from email.message import Message
 from email.parser import BytesHeaderParser
 from functools import cache
 from typing import Any
+
+from mail.bounded import parse_message
 
 PRIVATE = "private mailbox"
 THREAD = "thread address"
@@ -66,9 +69,10 @@ _ENTITY = re.compile(r"&(?:#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,7}|[A-Za-z][A-Za-z0-9]
 _BYTE_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2}|=[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}|\\'[0-9A-Fa-f]{2}|\\[0-7]{3})+")
 _ONE_BYTE = re.compile(r"%([0-9A-Fa-f]{2})|=([0-9A-Fa-f]{2})|\\x([0-9A-Fa-f]{2})|\\'([0-9A-Fa-f]{2})|\\([0-7]{3})")
 _CHAR_ESCAPES = re.compile(r"\\u\{?([0-9A-Fa-f]{4,6})\}?|\\u(-?[0-9]{2,5})\??")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u180e\u2800")
 _AT = r"(?:\s*@\s*|\s*[(\[{<]\s*at\s*[)\]}>]\s*|\s+at\s+)"
+_AT_NO_LEAD = r"(?:@\s*|[(\[{<]\s*at\s*[)\]}>]\s*|\sat\s+)"
+_MARKUP = re.compile(rb"<(?:/?[a-z][a-z0-9]{0,10}(?:\s[^<>]{0,200})?/?)>", re.IGNORECASE)
 _DOT = r"(?:\s*\.\s*|\s*[(\[{<]\s*dot\s*[)\]}>]\s*|\s+dot\s+)"
 _LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.!#$%&'*+/=?^_`{|}~-")
 _MASK = "\x00"
@@ -81,8 +85,20 @@ def _char(ch: str) -> str:
     return "".join(c for c in out if c not in _FILLERS and unicodedata.category(c) not in ("Cf", "Mn", "Me"))
 
 
+class _Table(dict[int, str]):
+    """``str.translate`` table filled on first sight of each character: the mapping runs in C."""
+
+    def __missing__(self, key: int) -> str:
+        value = _char(chr(key)) if key > 0x7F else chr(key).lower()
+        self[key] = value
+        return value
+
+
+_TABLE = _Table()
+
+
 def _chars(text: str) -> str:
-    return _NON_ASCII.sub(lambda m: "".join(_char(c) for c in m.group()), text).lower()
+    return text.translate(_TABLE)
 
 
 def _entity(match: re.Match[str]) -> str:
@@ -132,10 +148,10 @@ def _steps(markup: bool) -> list[tuple[re.Pattern[str], Sub]]:
 
 def normalise(text: str, *, markup: bool = False) -> str:
     """The text as the guard searches it (no positions kept: fast, for detection)."""
-    text = _chars(text)
+    start = text = _chars(text)
     for pattern, sub in _steps(markup):
         text = pattern.sub(sub, text)
-    return _chars(text)
+    return text if text == start else _chars(text)  # what the escapes decoded to, normalised too
 
 
 @dataclass
@@ -251,7 +267,9 @@ class Guard:
         self.reply_domain = (reply_domain or "").strip().lower().strip(".")
         private = normalise(self.private_mailbox) if "@" in self.private_mailbox else ""
         self._private = re.compile(_spelt(private)) if private else None
-        self._thread = re.compile(_AT + _dotted(normalise(self.reply_domain))) if self.reply_domain else None
+        # no leading white space in the pattern (a scan that starts at every blank is slow on big
+        # attachments); the local part and any blank before the "@" are reached backwards
+        self._thread = re.compile(_AT_NO_LEAD + _dotted(normalise(self.reply_domain))) if self.reply_domain else None
         self._allowed = [normalise(a) for a in allowed if a and a.strip()]
         secret_tokens: set[str] = set()
         for token in tokens:
@@ -297,12 +315,13 @@ class Guard:
             found.append(TOKEN)
         return found
 
-    def found(self, text: str, *, html: bool = False) -> list[str]:
-        """What ``text`` carries (``PRIVATE``, ``THREAD``, ``TOKEN``), in any spelling."""
+    def found(self, text: str, *, html: bool = False, plain_markup: bool = True) -> list[str]:
+        """What ``text`` carries (``PRIVATE``, ``THREAD``, ``TOKEN``), in any spelling (read as markup
+        too when ``html``, or when ``plain_markup`` and it has a ``<``)."""
         if not text:
             return []
         kinds = self._search(normalise(text))
-        if html or "<" in text:
+        if html or (plain_markup and "<" in text):
             kinds += [k for k in self._search(normalise(text, markup=True)) if k not in kinds]
         return kinds
 
@@ -314,10 +333,7 @@ class Guard:
             spans += [(m.start(), m.end(), PRIVATE) for m in self._private.finditer(text)]
         if self._thread is not None:
             for m in self._thread.finditer(text):
-                start = m.start()
-                while start > 0 and text[start - 1] in _LOCAL_CHARS:
-                    start -= 1
-                spans.append((start, m.end(), THREAD))
+                spans.append((_local_start(text, m.start()), m.end(), THREAD))
         if self._tokens is not None:
             spans += [(m.start(), m.end(), TOKEN) for m in self._tokens.finditer(text)]
         return sorted(spans)
@@ -376,8 +392,9 @@ class Guard:
             for codec in ("utf-16-le", "utf-16-be"):
                 for skip in (0, 1):
                     readings.append((codec.upper(), data[skip:].decode(codec, "replace")))
+        markup = bool(_MARKUP.search(data))  # tags between characters only matter in markup
         for name, text in readings:
-            for kind in self.found(text):
+            for kind in self.found(text, html=markup, plain_markup=False):
                 if (name, kind) not in out:
                     out.append((name, kind))
         if base64_text:
@@ -391,10 +408,8 @@ class Guard:
         found: set[str] = set()
         for text in (normalise(data.decode("latin-1")), normalise(data.decode("utf-8", "replace"), markup=True)):
             for m in self._thread.finditer(text):
-                start = m.start()
-                while start > 0 and text[start - 1] in _LOCAL_CHARS and m.start() - start < 64:
-                    start -= 1
-                token = text[start:m.start()].strip("<>\"'.")
+                start = _local_start(text, m.start())
+                token = text[start:m.start()].strip("<>\"'. \t\r\n")
                 if len(token) >= 8:
                     found.add(token)
         return found
@@ -404,7 +419,7 @@ class Guard:
     def findings(self, mail: bytes | Message) -> list[Finding]:
         """Everything in a mail that carries a secret: every header, text, HTML, every
         attachment's decoded bytes and what they contain, mails inside at any depth."""
-        message = message_from_bytes(bytes(mail), policy=policy.default) if isinstance(mail, bytes) else mail
+        message = parse_message(bytes(mail))[0] if isinstance(mail, bytes) else mail
         found = self.part_findings(message)
         if isinstance(mail, bytes):
             # the raw bytes too: preambles, epilogues, boundaries and anything a parser skips
@@ -461,10 +476,7 @@ class Guard:
             if label == UNCHECKED:
                 add(inner.decode("utf-8", "replace"), [UNCHECKED])
             elif label.startswith("mail"):
-                try:
-                    stack.append((message_from_bytes(inner, policy=policy.default), path, depth + 1, shown))
-                except Exception:
-                    continue
+                stack.append((parse_message(inner)[0], path, depth + 1, shown))
             else:
                 add(label, self._kinds_of(inner))
         return found
@@ -475,6 +487,17 @@ class Guard:
             if kind not in kinds:
                 kinds.append(kind)
         return kinds
+
+
+def _local_start(text: str, at: int) -> int:
+    """Where the local part before an "@" (and the blanks between them) starts."""
+    start = at
+    while start > 0 and at - start < 8 and text[start - 1].isspace():
+        start -= 1
+    blank = start
+    while start > 0 and blank - start < 64 and text[start - 1] in _LOCAL_CHARS:
+        start -= 1
+    return start if start < blank else at
 
 
 def _child_path(path: str, index: int) -> str:
@@ -569,6 +592,8 @@ def _contents(data: bytes, ctype: str, filename: str | None, budget: _Budget) ->
         yield from _pdf(data, budget)
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         yield from _png_text(data, budget)
+    if b"LZFu" in data:  # compressed RTF: the body of a winmail.dat (TNEF) or an Outlook .msg
+        yield from _compressed_rtf(data, budget)
     if ctype.startswith("message/") or name.endswith((".eml", ".msg822")) or _MAIL_START.match(data[:16384]):
         try:
             headers = BytesHeaderParser(policy=policy.default).parsebytes(data[:65536])
@@ -681,7 +706,8 @@ def _pdf(data: bytes, budget: _Budget) -> Iterator[tuple[str, bytes]]:
         if inflated:
             yield "a PDF stream", inflated
             yield "the strings of a PDF stream", _pdf_strings(inflated)
-    yield from _pypdf(data)
+    if b"%%EOF" in data[-2048:]:  # pypdf searches a broken file backwards line by line: slow, and it fails anyway
+        yield from _pypdf(data)
 
 
 def _pypdf(data: bytes) -> Iterator[tuple[str, bytes]]:
@@ -704,6 +730,62 @@ def _pypdf(data: bytes) -> Iterator[tuple[str, bytes]]:
         yield "the PDF text", "\n".join(pages).encode("utf-8", "replace")
     except Exception:
         return
+
+
+_RTF_PREBUF = (b"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss \\fmodern \\fscript "
+               b"\\fdecor MS Sans SerifSymbolArialTimes New RomanCourier{\\colortbl\\red0\\green0\\blue0\r\n\\par "
+               b"\\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx")
+
+
+def _lzfu(data: bytes, limit: int) -> bytes:
+    """MS-OXRTFCP decompression of one compressed-RTF body (``data`` starts after its header)."""
+    window = bytearray(_RTF_PREBUF.ljust(4096, b"\0"))
+    write = len(_RTF_PREBUF)
+    out = bytearray()
+    index = 0
+    while index < len(data) and len(out) <= limit:
+        control = data[index]
+        index += 1
+        for bit in range(8):
+            if index >= len(data):
+                break
+            if not control & (1 << bit):
+                byte = data[index]
+                index += 1
+                out.append(byte)
+                window[write] = byte
+                write = (write + 1) % 4096
+                continue
+            if index + 1 >= len(data):
+                return bytes(out)
+            reference = (data[index] << 8) | data[index + 1]
+            index += 2
+            offset, length = reference >> 4, (reference & 0xF) + 2
+            if offset == write:
+                return bytes(out)
+            for step in range(length):
+                byte = window[(offset + step) % 4096]
+                out.append(byte)
+                window[write] = byte
+                write = (write + 1) % 4096
+    return bytes(out)
+
+
+def _compressed_rtf(data: bytes, budget: _Budget) -> Iterator[tuple[str, bytes]]:
+    start = 0
+    while (found := data.find(b"LZFu", start)) >= 0:
+        start = found + 4
+        if found < 8:
+            continue
+        size = int.from_bytes(data[found - 8 : found - 4], "little")  # compressed size, from after itself
+        body = data[found + 8 : found - 4 + size]
+        left = MAX_INFLATED - budget.inflated
+        rtf = _lzfu(body, left)
+        budget.inflated += len(rtf)
+        if len(rtf) > left:
+            yield UNCHECKED, b"compressed RTF over the decompression budget"
+            return
+        yield "the compressed RTF body", rtf
 
 
 def _png_text(data: bytes, budget: _Budget) -> Iterator[tuple[str, bytes]]:

@@ -147,3 +147,72 @@ def test_nothing_a_correspondent_receives_contains_the_private_mailbox(stack: An
         for part in message.walk():
             if part.get_content_maintype() == "text":
                 assert OWNER not in str(part.get_content()).lower()
+
+
+@pytest.mark.parametrize(("filename", "content_type", "data"), [
+    ("owner.vcf", "application/octet-stream", f"BEGIN:VCARD\r\nEMAIL:{OWNER}\r\nEND:VCARD\r\n".encode()),
+    ("invite.ics", "text/calendar", f"BEGIN:VCALENDAR\r\nORGANIZER:mailto:{OWNER.upper()}\r\nEND:VCALENDAR\r\n".encode()),
+    ("winmail.dat", "application/ms-tnef", b"\x78\x9f\x3e\x22" + OWNER.encode("utf-16-le")),
+])
+def test_a_reply_with_the_private_address_in_an_attachment_is_held_with_a_notice(
+        stack: Any, filename: str, content_type: str, data: bytes) -> None:
+    conversation = first_conversation(stack)
+    thread = thread_address(conversation, stack.settings.token_key.encode(), stack.settings.reply_domain)
+    raw = make_mail(sender=f"Owner <{OWNER}>", to=thread, subject="Re: Staff Platform Engineer role",
+                    body="Here is my card.\n", attachments=[(filename, content_type, data)])
+    before = len(sent_to_correspondents(stack))
+    result = send_reply(stack, raw, thread)
+    assert result["outcome"] == "accepted"
+    assert len(sent_to_correspondents(stack)) == before, "the held reply reached the correspondent"
+    assert [m["kind"] for m in outbox(stack)].count("reply") == 0
+    notices = [m for m in outbox(stack) if m["kind"] == "notice"]
+    assert len(notices) == 1 and notices[0]["to"] == [OWNER]
+    notice = message_from_bytes(Path(notices[0]["file"]).read_bytes(), policy=policy.default)
+    text = str(notice.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert "NOT sent" in text and filename in text and content_type in text
+    history = services().store.read(f"conversation#{conversation}")
+    held = [e.event for e in history if e.type == "ReplyHeld"]
+    assert len(held) == 1 and "ReplyDelivered" not in [e.type for e in history]
+    assert any(p.filename == filename and p.what == "private mailbox" for p in held[0].parts)  # type: ignore[attr-defined]
+
+    # the same ReplyRouted delivered again: still held once, one notice, nothing sent
+    from consumers.senders import reply as reply_sender
+
+    routed = next(e for e in history if e.type == "ReplyRouted")
+    reply_sender.handle(services(), routed, {})
+    assert [e.type for e in services().store.read(f"conversation#{conversation}")].count("ReplyHeld") == 1
+    assert len([m for m in outbox(stack) if m["kind"] == "notice"]) == 1
+
+
+def test_a_clean_attachment_and_a_quoted_thread_address_are_sent_rewritten(stack: Any) -> None:
+    conversation = first_conversation(stack)
+    thread = thread_address(conversation, stack.settings.token_key.encode(), stack.settings.reply_domain)
+    raw = make_mail(sender=f"Owner <{OWNER}>", to=thread, subject="Re: Staff Platform Engineer role",
+                    body=f"Sure.\n\n> Reply-To: Jane via Example <{thread}>\n> From: owner&#64;private.example.net\n",
+                    attachments=[("cv.pdf", "application/pdf", b"%PDF-1.4\nclean\n%%EOF\n")])
+    send_reply(stack, raw, thread)
+    replies = [m for m in outbox(stack) if m["kind"] == "reply"]
+    assert len(replies) == 1
+    data = Path(replies[0]["file"]).read_bytes()
+    sent = message_from_bytes(data, policy=policy.default)
+    assert [p.get_filename() for p in sent.iter_attachments()] == ["cv.pdf"]  # type: ignore[attr-defined]
+    body = str(sent.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert stack.settings.reply_domain not in body and thread.split("@")[0] not in body and OWNER not in body
+    assert "hello@example.com" in body
+
+
+def test_the_sender_checks_the_exact_bytes_it_sends_and_holds_what_leaks(stack: Any,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever build_reply returns, the sender's last check reads the bytes it hands to SES."""
+    from consumers.senders import reply as reply_sender
+
+    leaky = (b"From: hello@example.com\r\nTo: jane.doe@acmerobotics.com\r\nSubject: Re\r\n"
+             b"Content-Type: text/html\r\n\r\n<p>owner<span>&#64;</span>private.example.net</p>\r\n")
+    monkeypatch.setattr(reply_sender, "build_reply", lambda *_a, **_k: leaky)
+    conversation = first_conversation(stack)
+    thread = thread_address(conversation, stack.settings.token_key.encode(), stack.settings.reply_domain)
+    before = len(sent_to_correspondents(stack))
+    send_reply(stack, owner_reply(thread), thread)
+    assert len(sent_to_correspondents(stack)) == before
+    assert "ReplyHeld" in event_types(f"conversation#{conversation}")
+    assert [m["kind"] for m in outbox(stack)].count("notice") == 1

@@ -64,6 +64,7 @@ def _plain(text: str) -> str:
         for _ in range(3):
             reading = html.unescape(unquote(reading))
         reading = re.sub(r"=([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), reading)
+        reading = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), reading)  # PDF string escapes
         readings.append(_INVISIBLE.sub("", unicodedata.normalize("NFKC", reading)).casefold())
     return "\n".join(readings)
 
@@ -446,3 +447,91 @@ def test_headers_of_attached_mails_and_parts_are_rewritten(header: str, spelt: s
 def test_normalise_is_what_the_guard_reads() -> None:
     assert normalise("ＯＷＮＥＲ&#064;Pri\u00advate%2Eexample.net") == "owner@private.example.net"
     assert normalise("<span>o</span>wner", markup=True) == "owner"
+
+
+# --- regressions: each case of issue 11, finding 2 (every one of them reached the correspondent) ----------
+
+
+def _with(attach: str) -> Callable[[], bytes]:
+    def make() -> bytes:
+        mail = owner_reply()
+        HELD_PARTS[attach][0](mail, PRIVATE)
+        return mail.as_bytes()
+
+    return make
+
+
+def _html(markup: str) -> Callable[[], bytes]:
+    return lambda: owner_reply("Thursday works.\n", f"<p>Thursday works. Write to {markup}</p>").as_bytes()
+
+
+def _forward_attached() -> bytes:
+    forwarded = EmailMessage()
+    forwarded["From"] = f"Alice Smith via Hello <{PUBLIC}>"
+    forwarded["To"] = PRIVATE
+    forwarded["Reply-To"] = f"Alice Smith via Hello <{THREAD}>"
+    forwarded["Subject"] = "The job"
+    forwarded.set_content("the forwarded copy\n")
+    mail = owner_reply()
+    mail.add_attachment(forwarded, filename="forward.eml")
+    return mail.as_bytes()
+
+
+REGRESSIONS: dict[str, tuple[Callable[[], bytes], str]] = {
+    "vcard-as-octet-stream": (_with("vcard-as-octet-stream"), "held"),
+    "text-calendar": (_with("text-calendar"), "held"),
+    "application-ics": (_with("application-ics"), "held"),
+    "winmail-dat": (_with("winmail-dat"), "held"),
+    "pdf-metadata": (_with("pdf-metadata"), "held"),
+    "jpeg-xmp": (_with("jpeg-xmp"), "held"),
+    "html-&#064;": (_html("owner&#064;private.example.net"), "rewritten"),
+    "html-&#x040;": (_html("owner&#x040;private.example.net"), "rewritten"),
+    "html-<span>@</span>": (_html("owner<span>@</span>private.example.net"), "rewritten"),
+    "html-%40": (_html('<a href="mailto:owner%40private%2Eexample%2Enet">me</a>'), "rewritten"),
+    "html-fullwidth-at": (_html("owner＠private.example.net"), "rewritten"),
+    "html-zero-width": (_html("own\u200ber@pri\u200dvate.example.net"), "rewritten"),
+    "html-soft-hyphen": (_html("owner@pri&shy;vate.exam\u00adple.net"), "rewritten"),
+    "attached-forward-keeps-reply-to": (_forward_attached, "rewritten"),
+}
+
+
+@pytest.mark.parametrize("case", REGRESSIONS)
+def test_regression_nothing_of_finding_2_reaches_the_correspondent(case: str) -> None:
+    make, expected = REGRESSIONS[case]
+    sent, findings = outcome(make())
+    if expected == "held":
+        assert sent is None and findings, "sent although a part carries the private mailbox"
+    else:
+        assert sent is not None, [f.describe() for f in findings]
+        assert not leaks(sent)
+        assert PUBLIC in sent.decode("latin-1") or case == "attached-forward-keeps-reply-to"
+
+
+def compressed_rtf(rtf: bytes) -> bytes:
+    """A valid MS-OXRTFCP stream of literals only (every control bit 0), then the end marker."""
+    body = bytearray()
+    for start in range(0, len(rtf), 8):
+        body += b"\x00" + rtf[start : start + 8]
+    end = (207 + len(rtf)) % 4096  # the write position: a reference to it ends the stream
+    body += b"\x01" + (end << 4).to_bytes(2, "big")
+    return (len(body) + 12).to_bytes(4, "little") + len(rtf).to_bytes(4, "little") + b"LZFu" + b"\0" * 4 + body
+
+
+def test_compressed_rtf_decompresses_as_the_specification_says() -> None:
+    from mail.leaks import _lzfu
+
+    example = bytes.fromhex("2d0000002b0000004c5a4675f1c5c7a703000a00726370673132354232"
+                            "0af32068656c090020627705b06c647d0a800fa0")  # MS-OXRTFCP 3.1.1
+    assert _lzfu(example[16:49], 10_000) == b"{\\rtf1\\ansi\\ansicpg1252\\pard hello world}\r\n"
+
+
+@pytest.mark.parametrize("written", [PRIVATE, "owner\\'40private.example.net", "owner\\u64?private.example.net"])
+def test_a_winmail_dat_whose_compressed_rtf_body_names_the_mailbox_holds_the_reply(written: str) -> None:
+    rtf = b"{\\rtf1\\ansi\\pard Write to " + written.encode() + b" please\\par}"
+    winmail = b"\x78\x9f\x3e\x22\x01\x00\x01\x09\x10" + compressed_rtf(rtf) + b"\x00\x00"
+    assert PRIVATE.encode() not in winmail and PRIVATE.encode("utf-16-le") not in winmail
+    mail = owner_reply()
+    mail.add_attachment(winmail, maintype="application", subtype="ms-tnef", filename="winmail.dat")
+    sent, findings = outcome(mail.as_bytes())
+    assert sent is None
+    assert any(f.filename == "winmail.dat" and "compressed RTF" in f.where for f in findings), findings

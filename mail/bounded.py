@@ -23,6 +23,7 @@ alone with the body as text: every caller gets a message object.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -111,7 +112,7 @@ class _Scan:
         """The header block at ``pos``, bounded (nothing emitted yet)."""
         raw, limits = self.raw, self.limits
         fields: list[list[bytes]] = []
-        total = field_size = 0
+        total = 0
         eol, blank = b"\r\n", b""
         while pos < len(raw):
             if not _HEADER_LINE.match(raw, pos):
@@ -125,16 +126,19 @@ class _Scan:
             line = raw[pos:end]
             if m:
                 eol = m.group()
-            if len(line) > limits.header_line:
-                self.defect(f"header line of {len(line)} bytes cut at {limits.header_line}")
-                line = line[: limits.header_line] + (m.group() if m else b"")
+            if len(line) > limits.header_bytes:  # a hard cap before any work: fields are cut below
+                self.defect(f"header line of {len(line)} bytes cut at {limits.header_bytes}")
+                name = line.split(b":", 1)[0]
+                if name.strip().lower() in ID_HEADERS:  # the newest ids are the last ones
+                    line = name + b": " + line[len(line) - limits.header_bytes // 2:]
+                else:
+                    line = line[: limits.header_bytes // 2] + (m.group() if m else b"")
             if line[:1] in (b" ", b"\t"):
-                if fields and field_size + len(line) <= limits.header_line:
+                if fields and total + len(line) <= limits.header_bytes:
                     fields[-1].append(line)
-                    field_size += len(line)
                     total += len(line)
                 elif fields:
-                    self.defect(f"header field over {limits.header_line} bytes cut")
+                    self.defect(f"header block over {limits.header_bytes} bytes: a field cut")
                 pos = end
             else:
                 if len(fields) >= limits.headers or total + len(line) > limits.header_bytes:
@@ -144,7 +148,6 @@ class _Scan:
                     pos = skip.start() if skip else len(raw)
                     continue
                 fields.append([line])
-                field_size = len(line)
                 total += len(line)
                 pos = end
         content_type: bytes | None = None
@@ -194,16 +197,19 @@ class _Scan:
                 self.defect(f"{name.decode(errors='replace')[:40]}: comments nested over {limits.comment_depth}")
         if b"=?" in new:
             new = _ENCODED_WORD_CHARSET.sub(self._encoded_word, new)
+        if len(new) > limits.header_line:
+            self.defect(f"{name.decode(errors='replace')[:40]}: field of {len(new)} bytes cut at {limits.header_line}")
+            new = new[: limits.header_line].rstrip(b"\r\n") + _eol_of(field)
         return new
 
     def _charset(self, m: re.Match[bytes]) -> bytes:
-        if safe_charset(m.group(2).decode("latin-1")):
+        if not _refused(m.group(2).decode("latin-1")):
             return m.group()
         self.defect(f"charset {m.group(2)[:40].decode('latin-1')!r} refused: decoded as replacement text")
         return m.group(1) + b"unknown-8bit"
 
     def _encoded_word(self, m: re.Match[bytes]) -> bytes:
-        if safe_charset(m.group(1).decode("latin-1")):
+        if not _refused(m.group(1).decode("latin-1")):
             return m.group()
         self.defect(f"encoded-word charset {m.group(1)[:40].decode('latin-1')!r} refused")
         return b"=?unknown-8bit" + m.group(2) + b"?"
@@ -273,6 +279,17 @@ class _Block:
     blank: bytes
     ctype: str
     boundary: bytes | None
+
+
+@lru_cache(maxsize=1024)
+def _refused(name: str) -> bool:
+    """A charset Python knows but must not decode with (unknown ones the parser
+    already decodes as replacement text)."""
+    try:
+        codecs.lookup(name.strip().strip("\"'"))
+    except (LookupError, ValueError):
+        return False
+    return safe_charset(name) is None
 
 
 def _eol_of(data: bytes) -> bytes:

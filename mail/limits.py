@@ -24,7 +24,7 @@ from functools import lru_cache
 @dataclass(frozen=True)
 class MailLimits:
     headers: int = 1000  # header fields kept per header block (the mail's and each part's)
-    header_line: int = 8192  # bytes kept of one header field, its folded lines together (a line: 998)
+    header_line: int = 8192  # bytes kept of one header field, its folded lines together (RFC 5322: 998 a line)
     header_bytes: int = 131_072  # bytes kept of one header block (the mail's, or a part's)
     addresses: int = 100  # addresses kept per address header (From, To, Cc, Reply-To, ...)
     references: int = 20  # newest message ids kept of References / In-Reply-To

@@ -59,6 +59,18 @@ def svc(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServices]:
     from adapters.aws import clear_clients, client
 
     clear_clients()
+    import copy
+    import types
+
+    import moto.dynamodb.models as moto_models
+
+    # moto snapshots the whole table once per item of a transaction (for its rollback),
+    # which makes 20 transactions over a growing table take minutes; these transactions
+    # succeed, so the snapshot is the table itself. The 100-item limit is still moto's.
+    def snapshot(value: Any, memo: Any = None) -> Any:
+        return value if isinstance(value, moto_models.Table) else copy.deepcopy(value, memo)
+
+    monkeypatch.setattr(moto_models, "copy", types.SimpleNamespace(deepcopy=snapshot))
     with mock_aws():
         settings = Settings()
         client("dynamodb", settings.region).create_table(**events_table(settings.events_table))

@@ -20,7 +20,7 @@ from typing import Any
 
 from bench import prices, report
 
-SECTIONS = ("decision", "patterns", "coldstart", "replay", "calls")
+SECTIONS = ("decision", "patterns", "coldstart", "replay", "calls", "hostile")
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
 
 
@@ -77,7 +77,7 @@ def _versions() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    from bench import coldstart, corpus, decision, end_to_end, regex_stage, replay_load
+    from bench import coldstart, corpus, decision, end_to_end, hostile, regex_stage, replay_load
 
     started = time.perf_counter()
     results: dict[str, Any] = {
@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         "coldstart": (lambda: coldstart.run(args.cold_repeat), report.coldstart),
         "replay": (lambda: replay_load.run(args.events), report.replay),
         "calls": (lambda: end_to_end.run(args.ham), report.calls),
+        "hostile": (lambda: hostile.run(args.quick), hostile.render),
     }
     print(f"Conversation CRM benchmarks ({results['meta']['mode']}, python {results['meta']['python']}, "
           f"{os.cpu_count()} CPUs)\n", flush=True)

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from adapters.wiring import services
+from tests import hostile_corpus as hostile
 from tests.conftest import deliver, event_types, outbox
 
 DECISIONS = {"MessageReceived", "SpamRejected"}
@@ -303,3 +304,26 @@ def test_a_30_mb_mail_is_decided_forwarded_and_its_event_stays_small(stack: Any)
     assert assert_safe_outcome(stack, raw)["outcome"] == "accepted"
     extracted = [e.event for e in services().store.all_events() if e.type == "AttachmentExtracted"]
     assert len(extracted) == 1 and extracted[0].size == len(data)  # type: ignore[attr-defined]
+
+
+# --- issue 12: the generated corpus's measured crashes, through the whole stack ---------
+
+GENERATED = {
+    "idna-charset": lambda: hostile.charset_mail("idna"),
+    "rot13-charset": lambda: hostile.charset_mail("rot13"),
+    "20000-nested-comments-in-from": lambda: hostile.nested_comments(20_000),
+    "multipart-1000-deep": lambda: hostile.nested_multipart(1_000),
+    "rfc822-1000-deep": lambda: hostile.nested_rfc822(1_000),
+    "4000-parameters": lambda: hostile.many_params(4_000),
+    "20000-addresses-in-to": lambda: hostile.many_addresses(20_000),
+    "120-attachments": lambda: hostile.many_attachments(120, size=16),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_each_generated_hostile_mail_gets_one_recorded_decision(stack: Any, name: str) -> None:
+    """Each crashed the inbound Lambda (nothing recorded) or a consumer on the old code."""
+    assert assert_safe_outcome(stack, GENERATED[name]())["outcome"] == "accepted"
+    if name == "120-attachments":  # more than one transaction's worth of events
+        extracted = [e.event for e in services().store.all_events() if e.type == "AttachmentExtracted"]
+        assert sorted(e.filename for e in extracted) == sorted(f"f{i}.txt" for i in range(120))  # type: ignore[attr-defined]

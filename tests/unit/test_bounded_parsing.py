@@ -178,3 +178,16 @@ def test_every_list_limit_holds(count: int, limit: int) -> None:
 def test_a_bad_limit_is_named() -> None:
     with pytest.raises(ValueError, match="depth"):
         MailLimits(depth=0)
+
+
+def test_the_decision_reads_only_the_start_of_big_bodies_and_keeps_their_sizes() -> None:
+    """The parser's cost is per line: a 40 MB attachment took it seconds. The decision's
+    parse cuts each body at 1 MB and keeps the size the full parse would report."""
+    from mail.bounded import parse_for_decision
+    from mail.parsing import attachments_of
+
+    for raw in [hostile.big_mail(3), hostile.many_attachments(30, size=200_000), *hostile.real_mails()]:
+        full = [a for _part, a in attachments_of(parse_message(raw)[0])]
+        assert parse(raw).attachments == full
+    message, _defects, sizes = parse_for_decision(hostile.big_mail(3), keep_body=64 * 1024)
+    assert sizes == {"2": 3 * 1024 * 1024 * 3 // 4} and len(message.as_bytes()) < 200_000

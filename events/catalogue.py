@@ -89,7 +89,7 @@ class SpamRejected(DomainEvent):
     source: ClassVar[str] = "crm.inbound"
 
     ses_message_id: str
-    stage: str  # verdicts | recipients | patterns
+    stage: str  # verdicts | recipients | patterns | unparseable (deciding failed: see producers.decide.unparseable)
     reason: str
     pattern_id: str | None = None
     bucket: str

@@ -11,8 +11,9 @@ only what exceeds a :class:`~mail.limits.MailLimits`:
 * address headers keep their first ``addresses`` addresses, References and
   In-Reply-To their newest ``references`` ids; Content-Type and Content-Disposition
   keep ``params`` parameters; (comments) nested deeper than ``comment_depth`` go;
-* charsets that are not safe text codecs (``idna``, ``rot13``, ...) are renamed
-  ``unknown-8bit``, which every decoder turns into replacement text;
+* charsets that are not safe text codecs (``idna``, ``rot13``, ...) are renamed:
+  ``unknown-8bit`` in encoded words (replacement text), ``iso-8859-1`` for bodies
+  (every byte reads, and a forward can re-encode it 7-bit);
 * a multipart or ``message/*`` part nested deeper than ``depth`` becomes opaque
   text, and after ``parts`` parts the rest of the mail becomes an epilogue.
 
@@ -227,8 +228,9 @@ class _Scan:
     def _charset(self, m: re.Match[bytes]) -> bytes:
         if not _refused(m.group(2).decode("latin-1")):
             return m.group()
-        self.defect(f"charset {m.group(2)[:40].decode('latin-1')!r} refused: decoded as replacement text")
-        return m.group(1) + b"unknown-8bit"
+        # Latin-1 maps every byte, so the text can be re-encoded 7-bit when it is forwarded
+        self.defect(f"charset {m.group(2)[:40].decode('latin-1')!r} refused: read as iso-8859-1")
+        return m.group(1) + b"iso-8859-1"
 
     def _encoded_word(self, m: re.Match[bytes]) -> bytes:
         if not _refused(m.group(1).decode("latin-1")):

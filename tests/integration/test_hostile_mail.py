@@ -327,3 +327,31 @@ def test_each_generated_hostile_mail_gets_one_recorded_decision(stack: Any, name
     if name == "120-attachments":  # more than one transaction's worth of events
         extracted = [e.event for e in services().store.all_events() if e.type == "AttachmentExtracted"]
         assert sorted(e.filename for e in extracted) == sorted(f"f{i}.txt" for i in range(120))  # type: ignore[attr-defined]
+
+
+def test_a_mail_whose_decision_fails_is_quarantined_with_the_reason(stack: Any,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever still goes wrong while deciding, the mail gets one recorded decision."""
+    import producers.inbound
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("a bug in a spam stage")
+
+    monkeypatch.setattr(producers.inbound, "decide", broken)
+    result = deliver(stack, hostile.nested_multipart(10))
+    assert result["outcome"] == "rejected"
+    decided = [e.event for e in services().store.all_events() if e.type in DECISIONS]
+    assert len(decided) == 1 and decided[0].stage == "unparseable"  # type: ignore[attr-defined]
+    assert decided[0].reason.startswith("unparseable: ValueError")  # type: ignore[attr-defined]
+
+
+def test_a_reply_whose_decision_fails_is_rejected_with_the_reason(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import producers.reply
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("a bug in the reply decision")
+
+    monkeypatch.setattr(producers.reply, "decide_reply", broken)
+    deliver(stack, hostile.nested_comments(5_000), recipients=["t@reply.example.com"])
+    rejected = [e.event for e in services().store.all_events() if e.type == "ReplyRejected"]
+    assert len(rejected) == 1 and rejected[0].reason.startswith("unparseable: ValueError")  # type: ignore[attr-defined]

@@ -321,7 +321,8 @@ GENERATED = {
 
 
 @pytest.mark.parametrize("name", sorted(GENERATED))
-def test_each_generated_hostile_mail_gets_one_recorded_decision(stack: Any, name: str) -> None:
+def test_each_generated_hostile_mail_gets_one_recorded_decision(stack: Any, name: str,
+                                                                fast_moto_transactions: None) -> None:
     """Each crashed the inbound Lambda (nothing recorded) or a consumer on the old code."""
     assert assert_safe_outcome(stack, GENERATED[name]())["outcome"] == "accepted"
     if name == "120-attachments":  # more than one transaction's worth of events

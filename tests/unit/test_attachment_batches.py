@@ -51,7 +51,7 @@ class FakeServices:
 
 
 @pytest.fixture
-def svc(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServices]:
+def svc(monkeypatch: pytest.MonkeyPatch, fast_moto_transactions: None) -> Iterator[FakeServices]:
     from moto import mock_aws
 
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
@@ -59,18 +59,6 @@ def svc(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServices]:
     from adapters.aws import clear_clients, client
 
     clear_clients()
-    import copy
-    import types
-
-    import moto.dynamodb.models as moto_models
-
-    # moto snapshots the whole table once per item of a transaction (for its rollback),
-    # which makes 20 transactions over a growing table take minutes; these transactions
-    # succeed, so the snapshot is the table itself. The 100-item limit is still moto's.
-    def snapshot(value: Any, memo: Any = None) -> Any:
-        return value if isinstance(value, moto_models.Table) else copy.deepcopy(value, memo)
-
-    monkeypatch.setattr(moto_models, "copy", types.SimpleNamespace(deepcopy=snapshot))
     with mock_aws():
         settings = Settings()
         client("dynamodb", settings.region).create_table(**events_table(settings.events_table))

@@ -20,7 +20,7 @@ from typing import Any
 
 from bench import prices, report
 
-SECTIONS = ("decision", "patterns", "coldstart", "replay", "calls", "spam")
+SECTIONS = ("decision", "patterns", "coldstart", "replay", "calls", "spam", "hostile")
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
 
 
@@ -82,7 +82,7 @@ def _versions() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    from bench import coldstart, corpus, decision, end_to_end, regex_stage, replay_load, spam_stage
+    from bench import coldstart, corpus, decision, end_to_end, hostile, regex_stage, replay_load, spam_stage
 
     started = time.perf_counter()
     results: dict[str, Any] = {
@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         "replay": (lambda: replay_load.run(args.events), report.replay),
         "calls": (lambda: end_to_end.run(args.ham), report.calls),
         "spam": (lambda: spam_stage.run(args.spam_limit, args.sa_sample), report.spam),
+        "hostile": (lambda: hostile.run(args.quick), hostile.render),
     }
     print(f"Conversation CRM benchmarks ({results['meta']['mode']}, python {results['meta']['python']}, "
           f"{os.cpu_count()} CPUs)\n", flush=True)

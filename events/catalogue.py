@@ -110,7 +110,7 @@ class SpamRejected(DomainEvent):
     MAX_RULES: ClassVar[int] = 50
 
     ses_message_id: str
-    stage: str  # verdicts | recipients | patterns
+    stage: str  # verdicts | recipients | patterns | unparseable (deciding failed: see producers.decide.unparseable)
     reason: str
     pattern_id: str | None = None  # the deciding rule: the sure hit, else the highest score
     score: float | None = None

@@ -11,8 +11,9 @@ only what exceeds a :class:`~mail.limits.MailLimits`:
 * address headers keep their first ``addresses`` addresses, References and
   In-Reply-To their newest ``references`` ids; Content-Type and Content-Disposition
   keep ``params`` parameters; (comments) nested deeper than ``comment_depth`` go;
-* charsets that are not safe text codecs (``idna``, ``rot13``, ...) are renamed
-  ``unknown-8bit``, which every decoder turns into replacement text;
+* charsets that are not safe text codecs (``idna``, ``rot13``, ...) are renamed:
+  ``unknown-8bit`` in encoded words (replacement text), ``iso-8859-1`` for bodies
+  (every byte reads, and a forward can re-encode it 7-bit);
 * a multipart or ``message/*`` part nested deeper than ``depth`` becomes opaque
   text, and after ``parts`` parts the rest of the mail becomes an epilogue.
 
@@ -23,9 +24,12 @@ alone with the body as text: every caller gets a message object.
 
 from __future__ import annotations
 
+import binascii
+import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from email import message_from_bytes
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy, Policy
@@ -80,25 +84,45 @@ POLICY = BoundedPolicy()
 class Prepared:
     raw: bytes
     defects: tuple[str, ...]
+    sizes: dict[str, int] = dataclass_field(default_factory=dict)  # decoded size of each cut body, by part path
 
 
 class _Frame:
-    __slots__ = ("boundary", "digest")
+    __slots__ = ("boundary", "children", "digest", "path")
 
-    def __init__(self, boundary: bytes | None, digest: bool = False) -> None:
+    def __init__(self, boundary: bytes | None, path: str, digest: bool = False) -> None:
         self.boundary = boundary  # None: a message/* level (no boundary of its own)
         self.digest = digest
+        self.path = path  # as walk() names parts: "", "1", "2.1" ...
+        self.children = 0
 
 
 class _Scan:
     """One pass over a raw mail; ``out`` collects the bounded bytes."""
 
-    def __init__(self, raw: bytes, limits: MailLimits) -> None:
+    def __init__(self, raw: bytes, limits: MailLimits, keep_body: int | None = None) -> None:
         self.raw = raw
         self.limits = limits
+        self.keep_body = keep_body
         self.out: list[bytes] = []
         self.defects: list[str] = []
         self.changed = False
+        self.leaf: tuple[str, bytes] | None = None  # (path, transfer encoding) of the body being read
+        self.sizes: dict[str, int] = {}
+
+    def body(self, start: int, end: int) -> None:
+        """Emit a stretch of the mail; a leaf body longer than ``keep_body`` is cut at a
+        line end there, its decoded size kept (the decision needs no more of it)."""
+        leaf, self.leaf = self.leaf, None
+        if leaf is None or self.keep_body is None or end - start <= self.keep_body:
+            self.out.append(self.raw[start:end])
+            return
+        path, encoding = leaf
+        segment = self.raw[start:end]
+        self.sizes[path or "1"] = _decoded_size(segment, encoding)
+        cut = max(segment.rfind(b"\n", 0, self.keep_body), segment.rfind(b"\r", 0, self.keep_body))
+        self.out.append(segment[: cut + 1] if cut > 0 else segment[: self.keep_body] + b"\r\n")
+        self.changed = True
 
     def defect(self, text: str) -> None:
         self.changed = True
@@ -111,7 +135,7 @@ class _Scan:
         """The header block at ``pos``, bounded (nothing emitted yet)."""
         raw, limits = self.raw, self.limits
         fields: list[list[bytes]] = []
-        total = field_size = 0
+        total = 0
         eol, blank = b"\r\n", b""
         while pos < len(raw):
             if not _HEADER_LINE.match(raw, pos):
@@ -125,16 +149,19 @@ class _Scan:
             line = raw[pos:end]
             if m:
                 eol = m.group()
-            if len(line) > limits.header_line:
-                self.defect(f"header line of {len(line)} bytes cut at {limits.header_line}")
-                line = line[: limits.header_line] + (m.group() if m else b"")
+            if len(line) > limits.header_bytes:  # a hard cap before any work: fields are cut below
+                self.defect(f"header line of {len(line)} bytes cut at {limits.header_bytes}")
+                name = line.split(b":", 1)[0]
+                if name.strip().lower() in ID_HEADERS:  # the newest ids are the last ones
+                    line = name + b": " + line[len(line) - limits.header_bytes // 2:]
+                else:
+                    line = line[: limits.header_bytes // 2] + (m.group() if m else b"")
             if line[:1] in (b" ", b"\t"):
-                if fields and field_size + len(line) <= limits.header_line:
+                if fields and total + len(line) <= limits.header_bytes:
                     fields[-1].append(line)
-                    field_size += len(line)
                     total += len(line)
                 elif fields:
-                    self.defect(f"header field over {limits.header_line} bytes cut")
+                    self.defect(f"header block over {limits.header_bytes} bytes: a field cut")
                 pos = end
             else:
                 if len(fields) >= limits.headers or total + len(line) > limits.header_bytes:
@@ -144,7 +171,6 @@ class _Scan:
                     pos = skip.start() if skip else len(raw)
                     continue
                 fields.append([line])
-                field_size = len(line)
                 total += len(line)
                 pos = end
         content_type: bytes | None = None
@@ -194,16 +220,20 @@ class _Scan:
                 self.defect(f"{name.decode(errors='replace')[:40]}: comments nested over {limits.comment_depth}")
         if b"=?" in new:
             new = _ENCODED_WORD_CHARSET.sub(self._encoded_word, new)
+        if len(new) > limits.header_line:
+            self.defect(f"{name.decode(errors='replace')[:40]}: field of {len(new)} bytes cut at {limits.header_line}")
+            new = new[: limits.header_line].rstrip(b"\r\n") + _eol_of(field)
         return new
 
     def _charset(self, m: re.Match[bytes]) -> bytes:
-        if safe_charset(m.group(2).decode("latin-1")):
+        if not _refused(m.group(2).decode("latin-1")):
             return m.group()
-        self.defect(f"charset {m.group(2)[:40].decode('latin-1')!r} refused: decoded as replacement text")
-        return m.group(1) + b"unknown-8bit"
+        # Latin-1 maps every byte, so the text can be re-encoded 7-bit when it is forwarded
+        self.defect(f"charset {m.group(2)[:40].decode('latin-1')!r} refused: read as iso-8859-1")
+        return m.group(1) + b"iso-8859-1"
 
     def _encoded_word(self, m: re.Match[bytes]) -> bytes:
-        if safe_charset(m.group(1).decode("latin-1")):
+        if not _refused(m.group(1).decode("latin-1")):
             return m.group()
         self.defect(f"encoded-word charset {m.group(1)[:40].decode('latin-1')!r} refused")
         return b"=?unknown-8bit" + m.group(2) + b"?"
@@ -218,21 +248,22 @@ class _Scan:
         while True:
             boundaries = [f.boundary for f in stack if f.boundary is not None]
             if not boundaries:
-                self.out.append(raw[pos:])
+                self.body(pos, len(raw))
                 return
-            m = _delimiter(tuple(boundaries)).search(raw, pos)
+            m = _next_delimiter(_delimiter(tuple(boundaries)), raw, pos)
             if m is None:
-                self.out.append(raw[pos:])
+                self.body(pos, len(raw))
                 return
             found, close = m.group(1), bool(m.group(2))
             if not close and parts >= limits.parts:
                 self.defect(f"over {limits.parts} MIME parts: the rest is left unparsed")
-                self.out.append(raw[pos:m.start()])
+                self.body(pos, m.start())
                 eol = _eol_of(m.group())
                 self.out.extend(b"--" + f.boundary + b"--" + eol for f in reversed(stack) if f.boundary is not None)
                 self.out.append(raw[m.start():])
                 return
-            self.out.append(raw[pos:m.end()])
+            self.body(pos, m.start())
+            self.out.append(raw[m.start():m.end()])
             pos = m.end()
             while stack and stack[-1].boundary != found:
                 stack.pop()  # inner levels end where an enclosing boundary is seen
@@ -247,21 +278,23 @@ class _Scan:
         (a message/* part's own message headers follow at once). A container at the
         depth limit becomes text: its Content-Type is rewritten."""
         while True:
+            path = ""
+            if stack:
+                stack[-1].children += 1
+                path = f"{stack[-1].path}.{stack[-1].children}" if stack[-1].path else str(stack[-1].children)
             block = self.read_block(pos, default_type)
             ctype, pos = block.ctype, block.end
             container = (ctype.startswith("multipart/") and block.boundary is not None) or (
                 ctype.startswith("message/") and ctype != "message/delivery-status")
-            if not container:
-                self.emit(block)
-                return pos
-            if len(stack) >= self.limits.depth:
-                self.emit(block, opaque=True)
+            if not container or len(stack) >= self.limits.depth:
+                self.emit(block, opaque=container)
+                self.leaf = (path, block.encoding)
                 return pos
             self.emit(block)
             if ctype.startswith("multipart/"):
-                stack.append(_Frame(block.boundary, digest=ctype == "multipart/digest"))
+                stack.append(_Frame(block.boundary, path, digest=ctype == "multipart/digest"))
                 return pos
-            stack.append(_Frame(None))
+            stack.append(_Frame(None, path))
             default_type = "text/plain"
 
 
@@ -273,6 +306,38 @@ class _Block:
     blank: bytes
     ctype: str
     boundary: bytes | None
+
+    @property
+    def encoding(self) -> bytes:
+        for field in self.fields:
+            name, _, value = field.partition(b":")
+            if name.strip().lower() == b"content-transfer-encoding":
+                return value.strip().lower()
+        return b""
+
+
+def _decoded_size(body: bytes, encoding: bytes) -> int:
+    """The size of a body once its transfer encoding is undone (what get_payload(decode=True) returns)."""
+    try:
+        if encoding == b"base64":  # 3 bytes per 4 characters, less the padding: no need to decode
+            data = body.translate(None, b" \t\r\n")
+            return len(data) * 3 // 4 - data[-2:].count(b"=")
+        if encoding == b"quoted-printable":
+            return len(binascii.a2b_qp(body))
+    except (binascii.Error, ValueError):
+        pass
+    return len(body) - len(_eol_of(body)) if body.endswith((b"\n", b"\r")) else len(body)
+
+
+@lru_cache(maxsize=1024)
+def _refused(name: str) -> bool:
+    """A charset Python knows but must not decode with (unknown ones the parser
+    already decodes as replacement text)."""
+    try:
+        codecs.lookup(name.strip().strip("\"'"))
+    except (LookupError, ValueError):
+        return False
+    return safe_charset(name) is None
 
 
 def _eol_of(data: bytes) -> bytes:
@@ -292,11 +357,29 @@ def _delimiter(boundaries: tuple[bytes, ...]) -> re.Pattern[bytes]:
     pattern = _DELIMITERS.get(boundaries)
     if pattern is None:
         alternatives = b"|".join(re.escape(b) for b in sorted(set(boundaries), key=len, reverse=True))
-        pattern = re.compile(rb"(?<=[\r\n])--(" + alternatives + rb")(--)?[ \t]*(?:\r\n|\r|\n|\Z)")
+        pattern = re.compile(rb"--(" + alternatives + rb")(--)?[ \t]*(?:\r\n|\r|\n|\Z)")
         if len(_DELIMITERS) > 256:
             _DELIMITERS.clear()
         _DELIMITERS[boundaries] = pattern
     return pattern
+
+
+def _next_delimiter(pattern: re.Pattern[bytes], raw: bytes, pos: int) -> re.Match[bytes] | None:
+    """The next delimiter line at or after ``pos``. ``bytes.find`` runs at memory speed
+    where a regex search would try every position (seconds for a 40 MB attachment);
+    a body full of ``--`` lines falls back to one regex search."""
+    start = pos
+    for _ in range(1000):
+        found = raw.find(b"--", start)
+        if found == -1:
+            return None
+        if found > 0 and raw[found - 1] in b"\r\n":
+            m = pattern.match(raw, found)
+            if m:
+                return m
+        start = found + 1
+    fallback = re.compile(rb"[\r\n]" + pattern.pattern).search(raw, start)
+    return pattern.match(raw, fallback.start() + 1) if fallback else None
 
 
 def _content_type(value: bytes | None, default_type: str) -> tuple[str, bytes | None]:
@@ -366,17 +449,20 @@ def _flatten_comments(field: bytes, comment_depth: int) -> bytes:
     return bytes(out) if len(out) != len(field) else field
 
 
-def prepare(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> Prepared:
-    """The mail with everything beyond ``limits`` cut, and what was cut. Linear, never raises."""
+def prepare(raw: bytes, limits: MailLimits = DEFAULT_LIMITS, keep_body: int | None = None) -> Prepared:
+    """The mail with everything beyond ``limits`` cut, and what was cut. Linear, never raises.
+
+    ``keep_body``: also cut each leaf body to about that many bytes (for a decision,
+    which reads only the start of the text); ``sizes`` then holds the cut bodies' sizes."""
     raw = bytes(raw)
-    scan = _Scan(raw, limits)
+    scan = _Scan(raw, limits, keep_body)
     try:
         scan.run()
     except Exception as exc:  # a bug here must not cost the mail its decision
         return Prepared(raw, (f"bounded scan failed ({type(exc).__name__}): parsed as it is",))
     if not scan.changed:
         return Prepared(raw, ())
-    return Prepared(b"".join(scan.out), tuple(scan.defects))
+    return Prepared(b"".join(scan.out), tuple(scan.defects), scan.sizes)
 
 
 def _headers_and_text(raw: bytes, pol: Policy) -> EmailMessage:
@@ -395,7 +481,20 @@ def parse_message(raw: bytes, limits: MailLimits = DEFAULT_LIMITS,
                   pol: Policy = POLICY) -> tuple[EmailMessage, list[str]]:
     """(message, defects of bounding): the stdlib parser on the bounded bytes, with a
     text-only fallback if it still fails. Never raises."""
-    prepared = prepare(raw, limits)
+    return _parse_prepared(prepare(raw, limits), pol)
+
+
+def parse_for_decision(raw: bytes, limits: MailLimits = DEFAULT_LIMITS,
+                       keep_body: int = 1024 * 1024) -> tuple[EmailMessage, list[str], dict[str, int]]:
+    """As :func:`parse_message`, with leaf bodies cut at ``keep_body`` bytes: a 40 MB
+    attachment costs the parser its first megabyte. Also the decoded sizes of the cut
+    bodies, by part path."""
+    prepared = prepare(raw, limits, keep_body)
+    message, defects = _parse_prepared(prepared, POLICY)
+    return message, defects, prepared.sizes
+
+
+def _parse_prepared(prepared: Prepared, pol: Policy) -> tuple[EmailMessage, list[str]]:
     defects = list(prepared.defects)
     try:
         message = message_from_bytes(prepared.raw, policy=pol)
@@ -426,4 +525,4 @@ def walk(message: Message, max_depth: int = DEFAULT_LIMITS.depth) -> Iterator[tu
                 stack.append((children[index - 1], f"{path}.{index}" if path else str(index), depth + 1))
 
 
-__all__ = ["POLICY", "BoundedPolicy", "Prepared", "parse_message", "prepare", "walk"]
+__all__ = ["POLICY", "BoundedPolicy", "Prepared", "parse_for_decision", "parse_message", "prepare", "walk"]

@@ -8,6 +8,7 @@ text are kept, which bounds the pattern stage's work.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from email.message import EmailMessage, Message
 from html.parser import HTMLParser
 
 from mail.addresses import all_addresses, normalise, printable, split_address
-from mail.bounded import parse_message, walk
+from mail.bounded import parse_for_decision, walk
 from mail.limits import DEFAULT_LIMITS, MailLimits, decode_text
 
 _MSGID = re.compile(r"<[^<>\s]+>")
@@ -233,7 +234,8 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024, limits: MailLimits = DEFAULT_
     defects: list[str] = []
     if b"\x00" in raw:
         defects.append("NUL bytes in the raw mail")
-    message, bounded = parse_message(raw, limits)
+    # bodies past 1 MB (and past the text scanned) are not read: only their sizes matter here
+    message, bounded, sizes = parse_for_decision(raw, limits, keep_body=max(1024 * 1024, 4 * scan_bytes))
     defects.extend(bounded)
 
     headers = _read_headers(message, defects)
@@ -260,6 +262,8 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024, limits: MailLimits = DEFAULT_
     for part, path in walk_leaves(message, limits.depth):
         attachment = attachment_of(part, path, defects)
         if attachment is not None:
+            if path in sizes:
+                attachment = dataclasses.replace(attachment, size=sizes[path])
             attachments.append(attachment)
             continue
         if budget <= 0:

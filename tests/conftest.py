@@ -96,3 +96,19 @@ def outbox(stack: Any) -> list[dict[str, Any]]:
     from crm.views import outbox_records
 
     return outbox_records(stack.state)
+
+
+@pytest.fixture
+def fast_moto_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto snapshots the whole table once per item of a ``TransactWriteItems`` (for its
+    rollback): a mail with 1,000 attachments takes minutes. For tests whose transactions
+    succeed the snapshot is the table itself; the 100-item limit is still moto's."""
+    import copy
+    import types
+
+    import moto.dynamodb.models as moto_models
+
+    def snapshot(value: Any, memo: Any = None) -> Any:
+        return value if isinstance(value, moto_models.Table) else copy.deepcopy(value, memo)
+
+    monkeypatch.setattr(moto_models, "copy", types.SimpleNamespace(deepcopy=snapshot))

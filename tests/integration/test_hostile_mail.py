@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from adapters.wiring import services
+from tests import hostile_corpus as hostile
 from tests.conftest import deliver, event_types, outbox
 
 DECISIONS = {"MessageReceived", "SpamRejected"}
@@ -303,3 +304,56 @@ def test_a_30_mb_mail_is_decided_forwarded_and_its_event_stays_small(stack: Any)
     assert assert_safe_outcome(stack, raw)["outcome"] == "accepted"
     extracted = [e.event for e in services().store.all_events() if e.type == "AttachmentExtracted"]
     assert len(extracted) == 1 and extracted[0].size == len(data)  # type: ignore[attr-defined]
+
+
+# --- issue 12: the generated corpus's measured crashes, through the whole stack ---------
+
+GENERATED = {
+    "idna-charset": lambda: hostile.charset_mail("idna"),
+    "rot13-charset": lambda: hostile.charset_mail("rot13"),
+    "20000-nested-comments-in-from": lambda: hostile.nested_comments(20_000),
+    "multipart-1000-deep": lambda: hostile.nested_multipart(1_000),
+    "rfc822-1000-deep": lambda: hostile.nested_rfc822(1_000),
+    "4000-parameters": lambda: hostile.many_params(4_000),
+    "20000-addresses-in-to": lambda: hostile.many_addresses(20_000),
+    # two transactions' worth of AttachmentExtracted (50 each); 1,000 are in tests/unit/test_attachment_batches.py
+    "55-attachments": lambda: hostile.many_attachments(55, size=16),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_each_generated_hostile_mail_gets_one_recorded_decision(stack: Any, name: str,
+                                                                fast_moto_transactions: None) -> None:
+    """Each crashed the inbound Lambda (nothing recorded) or a consumer on the old code."""
+    assert assert_safe_outcome(stack, GENERATED[name]())["outcome"] == "accepted"
+    if name == "55-attachments":
+        extracted = [e.event for e in services().store.all_events() if e.type == "AttachmentExtracted"]
+        assert sorted(e.filename for e in extracted) == sorted(f"f{i}.txt" for i in range(55))  # type: ignore[attr-defined]
+
+
+def test_a_mail_whose_decision_fails_is_quarantined_with_the_reason(stack: Any,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever still goes wrong while deciding, the mail gets one recorded decision."""
+    import producers.inbound
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("a bug in a spam stage")
+
+    monkeypatch.setattr(producers.inbound, "decide", broken)
+    result = deliver(stack, hostile.nested_multipart(10))
+    assert result["outcome"] == "rejected"
+    decided = [e.event for e in services().store.all_events() if e.type in DECISIONS]
+    assert len(decided) == 1 and decided[0].stage == "unparseable"  # type: ignore[attr-defined]
+    assert decided[0].reason.startswith("unparseable: ValueError")  # type: ignore[attr-defined]
+
+
+def test_a_reply_whose_decision_fails_is_rejected_with_the_reason(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import producers.reply
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("a bug in the reply decision")
+
+    monkeypatch.setattr(producers.reply, "decide_reply", broken)
+    deliver(stack, hostile.nested_comments(5_000), recipients=["t@reply.example.com"])
+    rejected = [e.event for e in services().store.all_events() if e.type == "ReplyRejected"]
+    assert len(rejected) == 1 and rejected[0].reason.startswith("unparseable: ValueError")  # type: ignore[attr-defined]

@@ -51,7 +51,7 @@ class FakeServices:
 
 
 @pytest.fixture
-def svc(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServices]:
+def svc(monkeypatch: pytest.MonkeyPatch, fast_moto_transactions: None) -> Iterator[FakeServices]:
     from moto import mock_aws
 
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():

@@ -291,7 +291,7 @@ def test_cli_audit_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str
     capsys.readouterr()
     assert main(["--state", state, "audit"]) == 0
     out = capsys.readouterr().out
-    assert "FAIL" not in out and out.count("ok  ") == 6
+    assert "FAIL" not in out and out.count("ok  ") == 7
 
     # a raw mail restored from the state folder with no decision: exit status 1
     stray = tmp_path / "state" / "mail" / "inbox" / "stray"

@@ -28,7 +28,9 @@ from bench.corpus import PUBLIC_ADDRESS, Sample
 from bench.timing import median, percentile, ratio
 
 
-class _NobodyKnown:
+class NobodyKnown:
+    """A decision's knowledge of a fresh stack: nothing known, the quota untouched."""
+
     def conversation_for(self, message_ids: list[str]) -> str | None:
         return None
 
@@ -68,7 +70,7 @@ def run(samples: list[Sample], repetitions: int) -> dict[str, Any]:
     patterns = compile_patterns(DEFAULT_PATTERNS)
     policy_ = Policy(accepted_addresses=frozenset([PUBLIC_ADDRESS]), private_mailbox="owner@private.example.net",
                      relay_domains=["linkedin.com"], public_domain="example.com")
-    knowledge = _NobodyKnown()
+    knowledge = NobodyKnown()
     verdicts = Verdicts(spam="PASS", virus="PASS", spf="PASS", dkim="PASS", dmarc="PASS")
     results: list[_PerMail] = []
     errors: list[dict[str, str]] = []

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bench.decision import NobodyKnown
 from bench.timing import median, ratio
 
 STAGES = ("decision", "forward", "ack", "reply", "extraction", "projection")
@@ -49,22 +50,12 @@ def _stages() -> dict[str, Callable[[bytes, dict[str, Any]], Any]]:
                     relay_domains=["linkedin.com"], public_domain="example.com")
     patterns = compile_patterns(DEFAULT_PATTERNS)
 
-    class Nobody:
-        def conversation_for(self, message_ids: list[str]) -> str | None:
-            return None
-
-        def contact_known(self, contact: str) -> bool:
-            return False
-
-        def address_suppressed(self, address: str) -> str | None:
-            return None
-
 
     def decision(raw: bytes, state: dict[str, Any]) -> Any:
         mail = parse(raw)
         state["mail"] = mail
         state["decision"] = decide(mail, state["receipt"], bucket="b", raw_key="inbox/bench", policy=policy,
-                                   patterns=patterns, knowledge=Nobody())
+                                   patterns=patterns, knowledge=NobodyKnown())
         return state["decision"]
 
     def forward(raw: bytes, state: dict[str, Any]) -> Any:

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from crm.audit_leaks import Outbox, check_leaks, read_outbox
+from crm.audit_leaks import Outbox, check_leaks, outbox_of
 from crm.settings import Settings
 from events import (
     AcknowledgementSent,
@@ -381,7 +381,7 @@ def read_snapshot(settings: Settings) -> Snapshot:
             errors[name] = str(exc)
             continue
         depths[name] = visible + in_flight
-    return Snapshot(raw_keys, envelopes, items, depths, errors, outbox=outbox, sent=read_outbox(settings))
+    return Snapshot(raw_keys, envelopes, items, depths, errors, outbox=outbox, sent=outbox_of(settings, outbox))
 
 
 def _read_outbox() -> list[dict[str, Any]] | None:

@@ -12,20 +12,16 @@ A deployed stack keeps no copy of what SES sent, so there the check says so and 
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mail.leaks import Guard
 
 if TYPE_CHECKING:
     from crm.audit import Check
     from crm.settings import Settings
-
-OUTBOX_ENV = "CRM_OUTBOX_DIR"
 
 
 @dataclass(frozen=True)
@@ -46,15 +42,10 @@ class Outbox:
     public_addresses: list[str] = field(default_factory=list)
 
 
-def read_sent(folder: Path) -> list[SentMail]:
-    index = folder / "index.jsonl"
-    if not index.exists():
-        return []
+def read_sent(entries: Iterable[Mapping[str, Any]]) -> list[SentMail]:
+    """The outbox index's entries (``adapters.mailer.read_outbox``) with each mail's bytes."""
     mails: list[SentMail] = []
-    for line in index.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        record = json.loads(line)
+    for record in entries:
         path = Path(str(record.get("file", "")))
         try:
             raw: bytes | None = path.read_bytes()
@@ -64,12 +55,11 @@ def read_sent(folder: Path) -> list[SentMail]:
     return mails
 
 
-def read_outbox(settings: Settings) -> Outbox | None:
-    """The local stack's outbox; None where there is none (a deployed stack)."""
-    folder = os.environ.get(OUTBOX_ENV)
-    if not folder:
+def outbox_of(settings: Settings, entries: Sequence[Mapping[str, Any]] | None) -> Outbox | None:
+    """The local stack's outbox for the leak check; None where there is none (a deployed stack)."""
+    if entries is None:
         return None
-    return Outbox(read_sent(Path(folder)), settings.private_mailbox, settings.reply_domain,
+    return Outbox(read_sent(entries), settings.private_mailbox, settings.reply_domain,
                   sorted(settings.accepted_addresses))
 
 

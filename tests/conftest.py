@@ -84,6 +84,28 @@ def deliver(stack: Any, raw: bytes, recipients: list[str] | None = None, *, drai
     return result
 
 
+def invoke_concurrently(handler: Any, events: list[dict[str, Any]], function_name: str) -> list[BaseException]:
+    """Each event handed to the Lambda handler on its own thread, all at once; the errors."""
+    import threading
+
+    from crm.lambda_runtime import LocalContext
+
+    errors: list[BaseException] = []
+
+    def run(event: dict[str, Any]) -> None:
+        try:
+            handler(event, LocalContext(function_name))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
 def event_types(stream: str | None = None) -> list[str]:
     from adapters.wiring import services
 

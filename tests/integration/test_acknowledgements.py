@@ -8,7 +8,6 @@ recipients; a bounce with ``Return-Path: <>`` is not answered.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from crm.verdicts import parse_flags
 from events import AcknowledgementAllowed, FirstContact, MessageReceived, ReplyRejected
 from producers import inbound
 from producers.receipt import receipt_event
-from tests.conftest import deliver, event_types, make_mail, outbox
+from tests.conftest import deliver, event_types, invoke_concurrently, make_mail, outbox
 
 FORGED = parse_flags(["spf=FAIL", "dkim=FAIL", "dmarc=FAIL"], "none")
 
@@ -71,20 +70,7 @@ def test_a_burst_past_the_cap_is_recorded_not_sent_even_when_deliveries_race(cap
         events.append(receipt_event(ses_message_id=f"burst-{n}", recipients=["hello@example.com"],
                                     envelope_sender=f"p{n}@company{n}.com", bucket=capped.settings.bucket,
                                     object_key=key, timestamp="2026-11-20T10:15:00.000Z"))
-    errors: list[BaseException] = []
-
-    def run(event: dict[str, Any]) -> None:
-        try:
-            inbound.handler(event, LocalContext("crm-inbound"))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(e,)) for e in events]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert invoke_concurrently(inbound.handler, events, "crm-inbound") == []
     drain_all(capped.settings)
     allowed = _events_of(AcknowledgementAllowed)
     assert sorted(a.slot for a in allowed) == [1, 2, 3]

@@ -13,7 +13,7 @@ from adapters.wiring import services
 from crm.lambda_runtime import LocalContext
 from producers import inbound
 from producers.receipt import receipt_event
-from tests.conftest import deliver, event_types, make_mail, outbox, shared_fixture
+from tests.conftest import deliver, event_types, invoke_concurrently, make_mail, outbox, shared_fixture
 
 
 def put_raw(stack: Any, ses_id: str, raw: bytes) -> str:
@@ -127,20 +127,7 @@ def test_concurrent_mails_from_one_new_correspondent_give_one_first_contact(stac
     from crm.flows import drain_all
 
     events = [ses_event(stack, f"conc-{i}", make_mail(subject=f"Message {i}")) for i in range(50)]
-    errors: list[BaseException] = []
-
-    def run(event: dict[str, Any]) -> None:
-        try:
-            inbound.handler(event, LocalContext("crm-inbound"))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(e,)) for e in events]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert invoke_concurrently(inbound.handler, events, "crm-inbound") == []
     drain_all(stack.settings)
     types = event_types()
     assert types.count("MessageReceived") == 50

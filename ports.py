@@ -245,8 +245,9 @@ class Blobs(Protocol):
 
 class Mailer(Protocol):
     def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
-             conversation_id: str | None = None) -> Sent:
-        """Send raw mail; raises :class:`SendError`."""
+             conversation_id: str | None = None, key: str | None = None) -> Sent:
+        """Send raw mail; raises :class:`SendError`. ``key`` names this send (one per
+        cause and attempt): a mailer that keeps what it sent returns the earlier result."""
         ...
 
 
@@ -321,6 +322,13 @@ class Services:
     idempotency: BasePersistenceLayer
     clock: Clock = field(default_factory=SystemClock)
     outbox: Outbox | None = None
+    # the consumers run in this process (the local backend, moto): a command that
+    # writes events runs them itself until every queue is empty
+    in_process: bool = False
+    # what a failure means, as the backend knows it: worth retrying later (throttling,
+    # a busy database), or a failure of the infrastructure rather than of the mail
+    is_transient: Callable[[BaseException], bool] = lambda _exc: False
+    is_infrastructure_error: Callable[[BaseException], bool] = lambda _exc: False
     close: Callable[[], None] = lambda: None
 
     def token_keys(self) -> list[bytes]:

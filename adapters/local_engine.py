@@ -100,6 +100,16 @@ class LocalEngine:
         self._local = threading.local()
 
 
+def is_busy(exc: BaseException) -> bool:
+    """Another writer held the database past the busy timeout: worth retrying later."""
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+def is_engine_error(exc: BaseException) -> bool:
+    """A failure of the engine (the disk, the database), not of the input."""
+    return isinstance(exc, sqlite3.Error) or (isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError))
+
+
 def _start_time(pid: int) -> str | None:
     """The process's start time in clock ticks since boot (Linux), to tell a reused pid."""
     try:

@@ -22,11 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from adapters.aws import AwsError, is_transient
-from adapters.recorder import Plan
-from adapters.wiring import Services, services
+from bootstrap import lambda_handler
 from events import (
     ConversationStatusChanged,
     ConversationUpdated,
@@ -41,6 +38,7 @@ from mail.addresses import OwnAddresses, answer_address, domain_of, local_part
 from mail.commands import parse_commands
 from mail.parsing import ParsedMail
 from mail.tokens import conversation_of, resolve
+from ports import Plan, Services
 from producers.decide import conversation_stream
 from producers.decision_keys import key_for
 from producers.identity import strip_reply_prefix
@@ -221,7 +219,7 @@ def process(svc: Services, receipt: Receipt) -> Outcome:
             outcome, events, ids = decide_reply(mail, receipt, lambda c: svc.store.read(conversation_stream(c)),
                                                 ctx, bucket=bucket, raw_key=key)
         except Exception as exc:
-            if isinstance(exc, AwsError) or is_transient(exc):
+            if svc.is_infrastructure_error(exc):
                 raise  # the store could not be read: retry, the mail is not at fault
             logger.exception("reply decision failed; rejecting", ses_message_id=receipt.ses_message_id)
             outcome, events, ids = "rejected", [(rejected_stream(receipt.ses_message_id), ReplyRejected(
@@ -246,8 +244,8 @@ def process(svc: Services, receipt: Receipt) -> Outcome:
     return Outcome(receipt.ses_message_id, outcome, reason, conversation, types, commit.duplicate)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    svc = services()
+def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"results": [process(svc, receipt).as_dict() for receipt in receipts_of(event)]}
+
+
+handler = lambda_handler(invoke, logger, metrics)

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from events import Envelope, from_record
+from ports import Services, VersionConflict
 from projections.conversations import NAME, fold
 from projections.tables import conversations_tables
 
@@ -64,26 +65,21 @@ def check_target(into: str, live: str, configured: str) -> None:
                          f"or into {next(t for t in managed if t != into)!r}")
 
 
-def replay(settings: Any, *, projection: str = NAME, into: str | None = None, stream: str | None = None,
+def replay(svc: Services, *, projection: str = NAME, into: str | None = None, stream: str | None = None,
            workers: int = 4, quiet: bool = False) -> ReplayReport:
-    from adapters.event_store import EventStore
-    from adapters.projection_store import ProjectionTable, VersionConflict
-    from adapters.provision import empty_projection_table
-    from adapters.wiring import services
     from projections.catch_up import catch_up
     from projections.pointer import current_table, switch_to
 
     if projection not in PROJECTIONS:
         raise ValueError(f"unknown projection {projection!r}; known: {', '.join(PROJECTIONS)}")
     started = time.perf_counter()
-    store = EventStore(settings.events_table, settings.region, settings.endpoint_url)
-    svc = services()
+    settings, store = svc.settings, svc.store
     live = current_table(svc)
     table_name = into or live
     if into:
         check_target(into, live, settings.conversations_table)
-        empty_projection_table(settings, into)
-    table = ProjectionTable(table_name, settings.region, settings.endpoint_url)
+        svc.projections.table(into).empty()
+    table = svc.projections.table(table_name)
     grouped = group_streams(store, stream)
     items = []
     done = 0

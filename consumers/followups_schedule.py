@@ -16,6 +16,7 @@ from adapters.projection_store import ProjectionTable
 from adapters.recorder import Plan
 from adapters.wiring import Services, services
 from events import FollowUpDue
+from ports import IndexQuery
 from producers.decide import conversation_stream
 from producers.observability import logger_for, metrics_for
 from projections.conversations import FOLLOWUP_BUCKET
@@ -30,8 +31,8 @@ def due_items(svc: Services, now: str, limit: int = 500) -> list[dict[str, Any]]
     items: list[dict[str, Any]] = []
     start: dict[str, Any] | None = None
     while len(items) < limit:
-        page, start = table.query("by_followup", "followup_bucket = :b AND followup_due <= :now",
-                                  {":b": FOLLOWUP_BUCKET, ":now": now}, limit=100, start=start)
+        page, start = table.query(IndexQuery("by_followup", ("followup_bucket", FOLLOWUP_BUCKET), "followup_due",
+                                             ("<=", now)), limit=100, start=start)
         items.extend(page)
         if not start:
             break

@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS items (
 """
 _EVENT_COLUMNS = "stream, version, event_id, type, source, occurred_at, detail"
 _RECORD_KEYS = ("pk", "sk", "event_id", "type", "source", "occurred_at", "detail")
+# the reads that must stay index scans on a year of events (a contract test checks the plans)
+ALL_EVENTS_SQL = f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY occurred_at, stream, version"
+STREAMS_SQL = "SELECT DISTINCT stream FROM events WHERE stream >= ? AND stream < ? ORDER BY stream"
 
 
 def _json_default(value: Any) -> Any:
@@ -102,12 +105,11 @@ class LocalEventStore:
     def streams(self, prefix: str = "") -> list[str]:
         if not prefix:
             return [r[0] for r in self._read("SELECT DISTINCT stream FROM events ORDER BY stream")]
-        rows = self._read("SELECT DISTINCT stream FROM events WHERE stream >= ? AND stream < ? ORDER BY stream",
-                          (prefix, _prefix_end(prefix)))
+        rows = self._read(STREAMS_SQL, (prefix, _prefix_end(prefix)))
         return [r[0] for r in rows]
 
     def all_events(self) -> list[Envelope]:
-        rows = self._read(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY occurred_at, stream, version")
+        rows = self._read(ALL_EVENTS_SQL)
         return [from_record(_record(r)) for r in rows]
 
     # Knowledge the inbound decision reads -----------------------------------------

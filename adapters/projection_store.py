@@ -91,7 +91,7 @@ class ProjectionTable:
 
     def query(self, query: IndexQuery, *, limit: int, start: dict[str, Any] | None = None
               ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        names = {"#p": query.partition[0], "#s": query.sort_key}
+        names = {"#p": query.partition[0]}
         values: dict[str, Any] = {":p": query.partition[1]}
         condition = "#p = :p"
         if query.sort is not None:
@@ -99,6 +99,7 @@ class ProjectionTable:
             if op not in (">=", "<="):
                 raise ValueError(f"sort condition {op!r}: use >= or <=")
             condition += f" AND #s {op} :s"
+            names["#s"] = query.sort_key
             values[":s"] = bound
         kwargs: dict[str, Any] = {
             "TableName": self.table, "IndexName": query.index, "KeyConditionExpression": condition,

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from adapters.local_engine import LocalEngine
 from adapters.local_projection import LocalProjections
 from adapters.projection_store import AwsProjections
-from ports import IndexQuery, ProjectionTable, Projections, TableMissing, VersionConflict
+from ports import IndexQuery, Projections, ProjectionTable, TableMissing, VersionConflict
 from projections.queries import BANDS, Filters, query
 from projections.tables import CONVERSATION_INDEXES, Index, conversations_table
 from tests.contracts.aws_support import on_moto

@@ -245,8 +245,10 @@ class Blobs(Protocol):
 
 class Mailer(Protocol):
     def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
-             conversation_id: str | None = None) -> Sent:
-        """Send raw mail; raises :class:`SendError`."""
+             conversation_id: str | None = None, key: str | None = None) -> Sent:
+        """Send raw mail; raises :class:`SendError`. ``key``: the send's identity; a mailer
+        that can (the local outbox) sends once per key and answers a repeat with the first
+        :class:`Sent`; SES has no such token and ignores it."""
         ...
 
 

@@ -80,7 +80,7 @@ class Sent:
 
 class Mailer(Protocol):
     def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
-             conversation_id: str | None = None) -> Sent: ...
+             conversation_id: str | None = None, key: str | None = None) -> Sent: ...
 
 
 class SesMailer:
@@ -89,7 +89,9 @@ class SesMailer:
         self.configuration_set = configuration_set
 
     def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
-             conversation_id: str | None = None) -> Sent:
+             conversation_id: str | None = None, key: str | None = None) -> Sent:
+        # ``key`` is ignored: SES's SendEmail takes no idempotency token, so a repeat is a
+        # second mail; sending once is the idempotency record's job (consumers/senders)
         tags = [{"Name": "kind", "Value": _tag(kind)}]
         if conversation_id:
             # SES's bounce and complaint events carry the tags: that is how they find the conversation
@@ -118,9 +120,9 @@ class OutboxMailer:
         self.folder = folder
 
     def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
-             conversation_id: str | None = None) -> Sent:
+             conversation_id: str | None = None, key: str | None = None) -> Sent:
         sent = self.inner.send(kind=kind, sender=sender, recipients=recipients, raw=raw, subject=subject,
-                               conversation_id=conversation_id)
+                               conversation_id=conversation_id, key=key)
         self.folder.mkdir(parents=True, exist_ok=True)
         index = len(list(self.folder.glob("*.eml"))) + 1
         path = self.folder / f"{index:05d}-{kind}.eml"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from adapters.aws import client
+from ports import QueueSpec
 
 
 def url_of_arn(sqs: Any, arn: str) -> str:
@@ -18,6 +19,11 @@ def url_of_arn(sqs: Any, arn: str) -> str:
 class Queues:
     def __init__(self, region: str, endpoint_url: str | None = None) -> None:
         self._sqs = client("sqs", region, endpoint_url)
+
+    def ensure(self, specs: Sequence[QueueSpec]) -> None:
+        """AWS queues are infra's: check each exists (raises QueueDoesNotExist), create nothing."""
+        for spec in specs:
+            self.url(spec.name)
 
     def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
         """Backoff: the failed message becomes visible again after ``seconds``."""

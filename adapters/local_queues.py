@@ -73,8 +73,10 @@ def _string_attributes(attributes: Mapping[str, str] | None) -> str:
 
 
 class LocalQueues:
-    def __init__(self, engine: LocalEngine, region: str, account: str = "123456789012") -> None:
-        self.engine, self.region, self.account = engine, region, account
+    def __init__(self, engine: LocalEngine, region: str, account: str = "123456789012", *,
+                 clock: Callable[[], float] = time.time) -> None:
+        """``clock``: seconds since the epoch (tests move time without sleeping)."""
+        self.engine, self.region, self.account, self.clock = engine, region, account, clock
         self._specs: dict[str, QueueSpec] = {}
         engine.ddl(SCHEMA)
 
@@ -125,7 +127,7 @@ class LocalQueues:
     def _insert(self, conn: sqlite3.Connection, rows: list[tuple[str, str, str]]) -> None:
         for name in {name for name, _b, _a in rows}:
             self._spec(name)
-        now = time.time()
+        now = self.clock()
         conn.executemany(
             "INSERT INTO queue_messages (queue, message_id, body, attributes, sent_ms, visible_at) VALUES (?, ?, ?, ?, ?, ?)",
             [(name, str(uuid.uuid4()), body, attrs, int(now * 1000), now) for name, body, attrs in rows])
@@ -151,7 +153,7 @@ class LocalQueues:
         token = owner_token()
         received: list[dict[str, Any]] = []
         with self.engine.write() as conn:
-            now = time.time()
+            now = self.clock()
             self._release_dead(conn, name, now)
             while len(received) < limit:
                 rows = conn.execute(
@@ -200,7 +202,7 @@ class LocalQueues:
         """The leased message becomes visible ``seconds`` from now; a stale handle does nothing."""
         with self.engine.write() as conn:
             conn.execute("UPDATE queue_messages SET visible_at = ? WHERE queue = ? AND receipt = ?",
-                         (time.time() + _clamp(seconds), name, receipt_handle))
+                         (self.clock() + _clamp(seconds), name, receipt_handle))
 
     def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
         """Backoff: the failed message becomes visible again after ``seconds``."""
@@ -222,7 +224,7 @@ class LocalQueues:
         """(visible, in flight) messages; a lease of a dead process counts as visible."""
         self._spec(name)
         with self.engine.write() as conn:
-            now = time.time()
+            now = self.clock()
             self._release_dead(conn, name, now)
             visible, in_flight = conn.execute(
                 "SELECT COALESCE(SUM(visible_at <= ?), 0), COALESCE(SUM(visible_at > ?), 0) "
@@ -257,7 +259,7 @@ class LocalQueues:
         moved = 0
         while True:
             with self.engine.write() as conn:
-                now = time.time()
+                now = self.clock()
                 self._release_dead(conn, dlq, now)
                 row = conn.execute("SELECT seq, body, attributes FROM queue_messages INDEXED BY queue_messages_order "
                                    "WHERE queue = ? AND visible_at <= ? ORDER BY seq LIMIT 1", (dlq, now)).fetchone()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +19,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from adapters.aws import error_code, send_client
+from ports import SendError, Sent
 
 # SES error codes that no retry can fix: the send is failed for good.
 PERMANENT = {"MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
@@ -36,18 +36,6 @@ NOT_SENT = (ConnectTimeoutError, EndpointConnectionError, ProxyConnectionError)
 def _tag(value: str) -> str:
     """SES tag values allow letters, digits, '_' and '-' only."""
     return re.sub(r"[^A-Za-z0-9_-]", "_", value)[:256]
-
-
-class SendError(Exception):
-    """A send that did not clearly succeed. ``permanent``: no retry can fix it.
-    ``in_doubt``: SES may have accepted the mail (its answer was lost), so sending
-    again may send it twice; only a person can decide."""
-
-    def __init__(self, message: str, *, permanent: bool, code: str = "", in_doubt: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.code = code
-        self.in_doubt = in_doubt
 
 
 def send_error(exc: BotoCoreError | ClientError) -> SendError:
@@ -71,11 +59,6 @@ def send_error(exc: BotoCoreError | ClientError) -> SendError:
         return SendError(f"SES not reached ({name}): {exc}", permanent=False, code=name)
     return SendError(f"SES answer lost ({name}) after the request was sent: {exc}", permanent=False, code=name,
                      in_doubt=True)
-
-
-@dataclass(frozen=True)
-class Sent:
-    ses_message_id: str
 
 
 class Mailer(Protocol):

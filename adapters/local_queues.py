@@ -155,15 +155,17 @@ class LocalQueues:
         with self.engine.write() as conn:
             now = self.clock()
             self._release_dead(conn, name, now)
+            after = 0  # never twice in one receive (a visibility of 0 leaves a leased message visible)
             while len(received) < limit:
                 rows = conn.execute(
                     "SELECT seq, message_id, body, attributes, sent_ms, receive_count, first_received_ms "
                     # by insertion: the scan skips only what is in flight, never sorts the backlog
                     "FROM queue_messages INDEXED BY queue_messages_order "
-                    "WHERE queue = ? AND visible_at <= ? ORDER BY seq LIMIT ?",
-                    (name, now, limit - len(received))).fetchall()
+                    "WHERE queue = ? AND seq > ? AND visible_at <= ? ORDER BY seq LIMIT ?",
+                    (name, after, now, limit - len(received))).fetchall()
                 if not rows:
                     break
+                after = rows[-1]["seq"]
                 for row in rows:
                     if spec.dlq is not None and row["receive_count"] >= spec.max_receive_count:
                         # the receive count is kept, as SQS keeps it when it moves a message

@@ -34,8 +34,9 @@ class Queues:
         """Put a message in the dead-letter queue of ``queue_arn`` (the target of its
         redrive policy), with string attributes saying why; returns the DLQ's name."""
         source = url_of_arn(self._sqs, queue_arn)
-        policy = self._sqs.get_queue_attributes(QueueUrl=source, AttributeNames=["RedrivePolicy"])[
-            "Attributes"].get("RedrivePolicy")
+        # a queue without the attribute answers with no "Attributes" at all
+        policy = self._sqs.get_queue_attributes(QueueUrl=source, AttributeNames=["RedrivePolicy"]).get(
+            "Attributes", {}).get("RedrivePolicy")
         if not policy:
             raise ValueError(f"{queue_arn} has no dead-letter queue (no RedrivePolicy) to park a message in")
         dlq_arn = str(json.loads(policy)["deadLetterTargetArn"])

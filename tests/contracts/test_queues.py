@@ -274,7 +274,9 @@ class Model:
 
 operation = st.one_of(
     st.tuples(st.just("send"), st.sampled_from(["work", "work-dlq"])),
-    st.tuples(st.just("receive"), st.sampled_from(["work", "work-dlq"]), st.integers(1, 4), st.sampled_from([0, 5, 30])),
+    st.tuples(st.just("receive"), st.just("work"), st.integers(1, 4), st.sampled_from([0, 0, 5, 30])),
+    st.tuples(st.just("receive"), st.just("work"), st.integers(1, 4), st.sampled_from([0, 5, 30])),
+    st.tuples(st.just("receive"), st.just("work-dlq"), st.integers(1, 4), st.sampled_from([0, 5, 30])),
     st.tuples(st.just("delete"), st.integers(0, 30)),
     st.tuples(st.just("fail"), st.integers(0, 30), st.sampled_from([0, 10])),
     st.tuples(st.just("wait"), st.sampled_from([1.0, 6.0, 31.0])),

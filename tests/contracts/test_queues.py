@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from adapters.local_engine import LocalEngine
 from adapters.local_queues import LocalQueues, QueueNotFound
-from ports import QueueSpec, Queues
+from ports import Queues, QueueSpec
 from tests.contracts.aws_moto import REGION, create_queues, mocked_aws
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -212,7 +212,7 @@ class TestLocalQueues(QueuesContract):
             queues.receive("nope")
         with pytest.raises(ValueError, match="not an SQS queue ARN: 'work'"):
             queues.park("work", "x", {})
-        with pytest.raises(ValueError, match="1..10"):
+        with pytest.raises(ValueError, match=r"1\.\.10"):
             queues.receive("work", limit=11)
 
     def test_send_many_is_all_or_nothing(self, queues: LocalQueues) -> None:

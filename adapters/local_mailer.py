@@ -50,7 +50,8 @@ def _file_kind(kind: str) -> str:
 
 def message_id_of(raw: bytes) -> str:
     # the Message-ID is the mail's identity (one per cause): how the audit sees a mail sent twice
-    return str(BytesHeaderParser().parsebytes(raw).get("Message-ID", "") or "").strip()
+    head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]  # the header block only: a body may be 40 MB
+    return str(BytesHeaderParser().parsebytes(head + b"\n\n").get("Message-ID", "") or "").strip()
 
 
 class LocalOutbox:
@@ -90,7 +91,7 @@ class LocalOutbox:
             return Sent(row["ses_message_id"])
         tmp = self.folder / TMP / uuid.uuid4().hex
         tmp.write_bytes(raw)
-        ses_message_id = f"local-{uuid.uuid4().hex}"
+        ses_message_id, message_id = f"local-{uuid.uuid4().hex}", message_id_of(raw)
         try:
             with self.engine.write() as conn:
                 if key is not None and (row := self._by_key(conn, key)) is not None:
@@ -103,14 +104,14 @@ class LocalOutbox:
                 conn.execute("INSERT INTO outbox (idx, key, kind, recipients, subject, file, ses_message_id, message_id, "
                              "sender, conversation_id, tmp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              (index, key, kind, json.dumps(recipients), subject, str(path), ses_message_id,
-                              message_id_of(raw), sender, conversation_id, tmp.name))
+                              message_id, sender, conversation_id, tmp.name))
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         os.replace(tmp, path)
         with (self.folder / INDEX).open("a", encoding="utf-8") as out:
             out.write(json.dumps(self._entry_of(kind, recipients, subject, str(path), ses_message_id,
-                                                message_id_of(raw))) + "\n")
+                                                message_id)) + "\n")
         return Sent(ses_message_id)
 
     def _finish(self, row: sqlite3.Row, raw: bytes | None = None) -> None:

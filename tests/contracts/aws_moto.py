@@ -9,8 +9,6 @@ from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
-from moto import mock_aws
-
 from adapters.aws import clear_clients, client
 from ports import QueueSpec
 
@@ -21,6 +19,8 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 @contextmanager
 def mocked_aws() -> Iterator[None]:
     """A fresh moto for one test; boto3 clients made inside it (the cache is cleared around it)."""
+    from moto import mock_aws  # here: a local test's subprocess imports this module without moto's cost
+
     with mock.patch.dict(os.environ, CREDENTIALS), mock_aws():
         clear_clients()
         try:

@@ -96,7 +96,8 @@ class FileBlobs:
     def keys(self, prefix: str) -> list[str]:
         """Every key starting with ``prefix`` (a string prefix, as S3's), sorted."""
         start = self.folder.joinpath(*prefix.split("/")[:-1]) if "/" in prefix else self.folder
-        if not start.resolve().is_relative_to(self.folder) or not start.is_dir():
+        if (not start.resolve().is_relative_to(self.folder) or start.resolve().is_relative_to(self.folder / META)
+                or not start.is_dir()):
             return []
         found = []
         for root, dirs, files in os.walk(start):

@@ -66,6 +66,8 @@ class LocalBus:
                 if hit:
                     messages.append((route.queue, body if route.rule is None else json.dumps(
                         {"rule": route.rule, "event": event}, separators=(",", ":"))))
+        if not messages:
+            return
         try:
             with self.engine.write():
                 self.queues.send_many(messages)

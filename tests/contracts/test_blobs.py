@@ -128,6 +128,7 @@ class TestLocalBlobs(BlobsContract):
         blobs.put("inbox/one", b"plain")
         assert blobs.head("inbox/one") == {"content_type": "application/octet-stream", "metadata": {}}
         assert blobs.keys("") == ["inbox/one", "quarantine/one"]  # the sidecars are not keys
+        assert blobs.keys(".meta/") == blobs.keys(".meta/objects/") == blobs.keys("../") == []
         with pytest.raises(BlobNotFound):
             blobs.copy("inbox/none", "x")
 

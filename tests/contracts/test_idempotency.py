@@ -27,7 +27,10 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
 
 from adapters.local_engine import LocalEngine
 from adapters.local_idempotency import LocalIdempotencyStore
@@ -50,8 +53,9 @@ class Context:
 
 
 def idempotent(persistence: BasePersistenceLayer, body: Callable[[str], dict[str, Any]], *, expires: int = 3600,
-               context: Context | None = None) -> Callable[..., dict[str, Any]]:
-    config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=expires)
+               context: Context | None = None, validate: str | None = None) -> Callable[..., dict[str, Any]]:
+    config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=expires,
+                               payload_validation_jmespath=validate)
     if context is not None:
         config.register_lambda_context(context)
 
@@ -158,6 +162,13 @@ class IdempotencyContract(ABC):
             idempotent(persistence, crash, context=Context(remaining_ms=600_000))(request={"key": "a"})
         with pytest.raises(IdempotencyAlreadyInProgressError):
             idempotent(persistence, lambda key: {"ran": key})(request={"key": "a"})
+
+    def test_a_different_payload_under_a_completed_key_is_refused(self, persistence: BasePersistenceLayer) -> None:
+        run = idempotent(persistence, lambda key: {"ran": key}, validate="body")
+        assert run(request={"key": "a", "body": "one"}) == {"ran": "a"}
+        assert run(request={"key": "a", "body": "one"}) == {"ran": "a"}
+        with pytest.raises(IdempotencyValidationError):
+            run(request={"key": "a", "body": "two"})
 
 
 class TestAwsIdempotency(IdempotencyContract):

@@ -205,6 +205,24 @@ class TestLocalQueues(QueuesContract):
         queues.delete("plain", new["ReceiptHandle"])
         assert queues.depth("plain") == (0, 0)
 
+    def test_what_before_writes_commits_or_rolls_back_with_each_move(self, queues: LocalQueues) -> None:
+        queues.engine.ddl("CREATE TABLE IF NOT EXISTS approvals (body TEXT)")
+        for n in range(3):
+            queues.park(queues.arn("work"), f"m{n}", {})
+
+        def approve(body: str, attributes: dict[str, str]) -> None:
+            with queues.engine.write() as conn:  # joins the move's transaction
+                conn.execute("INSERT INTO approvals VALUES (?)", (body,))
+            if body == "m1":
+                raise RuntimeError("refused")
+
+        with pytest.raises(RuntimeError):
+            queues.redrive("work-dlq", "target", approve)
+        approved = [r[0] for r in queues.engine.connection().execute("SELECT body FROM approvals")]
+        assert approved == ["m0"]
+        assert bodies(drain(queues, "target")) == ["m0"]
+        assert [p["body"] for p in queues.peek("work-dlq")] == ["m1", "m2"]
+
     def test_unknown_queues_and_bad_arns_are_named(self, queues: LocalQueues) -> None:
         with pytest.raises(QueueNotFound, match="nope"):
             queues.send("nope", "x")

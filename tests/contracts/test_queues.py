@@ -223,6 +223,26 @@ class TestLocalQueues(QueuesContract):
         assert bodies(drain(queues, "target")) == ["m0"]
         assert [p["body"] for p in queues.peek("work-dlq")] == ["m1", "m2"]
 
+    def test_concurrent_receivers_never_share_a_lease(self, queues: LocalQueues) -> None:
+        import threading
+
+        queues.send_many([("plain", f"m{n}") for n in range(200)])
+        seen: list[str] = []
+
+        def worker() -> None:
+            while batch := queues.receive("plain", limit=10, visibility=300):
+                for message in batch:
+                    seen.append(message["Body"])
+                    queues.delete("plain", message["ReceiptHandle"])
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(seen) == sorted(f"m{n}" for n in range(200))
+        assert queues.depth("plain") == (0, 0)
+
     def test_unknown_queues_and_bad_arns_are_named(self, queues: LocalQueues) -> None:
         with pytest.raises(QueueNotFound, match="nope"):
             queues.send("nope", "x")

@@ -19,7 +19,8 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from adapters.aws import error_code, send_client
-from ports import SendError, Sent
+from ports import SendError as SendError  # re-exported: callers catch it from here
+from ports import Sent as Sent
 
 # SES error codes that no retry can fix: the send is failed for good.
 PERMANENT = {"MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",

@@ -102,20 +102,31 @@ def _indexes() -> list[tuple[str, str, str]]:
     return [(i.name, i.partition, i.sort) for i in CONVERSATION_INDEXES]
 
 
+def outside_events(settings: Settings) -> Any:
+    """On moto with an AWS endpoint (``crm serve --aws-port``): events other programs put on
+    the bus reach the hook rules too (:class:`adapters.rule_routing.OutsideEvents`)."""
+    from adapters.rule_routing import OutsideEvents
+    from consumers.rules.registry import default_registry
+    from crm.topology import RULES_CONSUMER
+
+    return OutsideEvents(settings.bus_name, settings.region, settings.endpoint_url,
+                         queue=settings.queue_name("rules-outside"), rules_queue=settings.queue_name(RULES_CONSUMER),
+                         patterns=lambda: default_registry(settings.rules_module).patterns())
+
+
 # --- the backends -----------------------------------------------------------------------
 
 
 def _local(settings: Settings, state: Path) -> Services:
     from adapters.local_blobs import FileBlobs
     from adapters.local_bus import LocalBus
+    from adapters.local_engine import LocalEngine
     from adapters.local_idempotency import LocalIdempotencyStore
     from adapters.local_mailer import LocalOutbox
     from adapters.local_parameters import LocalParameters
     from adapters.local_projection import LocalProjections
     from adapters.local_queues import LocalQueues
     from adapters.local_store import LocalEventStore
-
-    from adapters.local_engine import LocalEngine
     from adapters.recorder import Recorder
     from ports import ParameterNotFound
 

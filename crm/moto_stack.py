@@ -69,7 +69,7 @@ def moto_stack(settings: Settings, state: Path, *, fresh: bool = False, persist:
     mock.start()
     clear_clients()
     try:
-        from adapters.provision import provision
+        from crm.provision import provision
 
         provision(moto_settings, _rule_patterns(moto_settings))
         svc = bootstrap(moto_settings, backend="aws", state=state)

@@ -42,7 +42,7 @@ from crm.settings import Settings
 from crm.verdicts import VerdictFlags
 
 if TYPE_CHECKING:
-    from adapters.rule_routing import OutsideEvents
+    pass
 
 log = logging.getLogger("crm.serve")
 
@@ -155,17 +155,6 @@ def _check_free(host: str, port: int, what: str) -> None:
             raise UsageError(f"cannot listen for {what} on {host}:{port}: {exc.strerror or exc}") from exc
 
 
-def watch_outside_events(settings: Settings) -> OutsideEvents:
-    """Events other programs put on the bus through the AWS endpoint reach the hook rules too."""
-    from adapters.rule_routing import OutsideEvents
-    from consumers.rules.registry import default_registry
-    from crm.topology import RULES_CONSUMER
-
-    return OutsideEvents(settings.bus_name, settings.region, settings.endpoint_url,
-                         queue=settings.queue_name("rules-outside"), rules_queue=settings.queue_name(RULES_CONSUMER),
-                         patterns=lambda: default_registry(settings.rules_module).patterns())
-
-
 def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: int | None, once: bool = False,
           flags: VerdictFlags | None = None) -> int:
     """Run the local stack with an SMTP listener until stopped; with ``aws_port``, the
@@ -173,6 +162,7 @@ def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: in
 
     ``once`` (for tests): serve exactly one SMTP message, then stop and return 0.
     """
+    from bootstrap import outside_events
     from crm.flows import drain_all, ingest_one
     from crm.ingest import Delivery
     from crm.local import Stack, local_stack
@@ -220,7 +210,7 @@ def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: in
                     except Exception:  # the listeners keep serving; the events wait in their queue
                         log.exception("routing events put on the bus from outside failed")
 
-            outside = watch_outside_events(stack.settings) if aws_port is not None else None
+            outside = outside_events(stack.settings) if aws_port is not None else None
             handler = InboundHandler(stack.settings, deliver, once=once)
             moto_server = None
             if aws_port is not None:

@@ -16,7 +16,7 @@ from crm.settings import Settings
 def on_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """moto for the duration, with its requests serialised (moto is not thread-safe;
     in AWS each request is atomic, which is what the race tests rely on)."""
-    from crm.local import _serialise_moto_requests
+    from crm.moto_stack import _serialise_moto_requests
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

@@ -22,7 +22,7 @@ def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     from moto import mock_aws
 
     from adapters import wiring
-    from adapters.provision import provision
+    from crm.provision import provision
 
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
         monkeypatch.setenv(name, value)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from adapters.aws import clear_clients
-from adapters.provision import TABLE_WAIT, TableMissing, empty_projection_table
+from crm.provision import TABLE_WAIT, TableMissing, empty_projection_table
 from projections.replay import check_target
 from projections.tables import conversations_table, conversations_tables, standby_table
 

@@ -25,14 +25,20 @@ def settle(svc: Services) -> None:
         drain_all(svc)
 
 
+# mails decided before the consumers run: they then take their queues in batches, as
+# Lambda's SQS triggers do, instead of one polling round per mail
+DRAIN_EVERY = 25
+
+
 def ingest_one(svc: Services, delivery: Delivery, recipients: list[str],
-               flags: VerdictFlags | None = None) -> dict[str, Any]:
+               flags: VerdictFlags | None = None, *, drain: bool = True) -> dict[str, Any]:
     try:
         result = deliver(svc, delivery, recipients, flags)
     except Exception as exc:
         return {"source": delivery.source, "message_id": None, "outcome": "error",
                 "reason": f"{type(exc).__name__}: {exc}", "conversation_id": None, "events": []}
-    drain_all(svc)
+    if drain:
+        drain_all(svc)
     return {"source": delivery.source, "message_id": result["ses_message_id"], "outcome": result["outcome"],
             "reason": result["reason"], "conversation_id": result["conversation_id"], "events": []}
 
@@ -55,5 +61,8 @@ def ingest_paths(svc: Services, paths: list[Path], recipients: list[str],
     results = []
     for path in paths:
         for delivery in discover(path):
-            results.append(ingest_one(svc, delivery, recipients, flags))
+            results.append(ingest_one(svc, delivery, recipients, flags, drain=False))
+            if len(results) % DRAIN_EVERY == 0:
+                drain_all(svc)
+    drain_all(svc)
     return attach_events(svc, results)

@@ -75,13 +75,17 @@ def envelope_sender(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> str | No
     >>> envelope_sender(b"From: Jane <jane@acme.com>\\r\\n\\r\\nhi")
     'jane@acme.com'
     """
+    from email.parser import BytesHeaderParser
+
     from mail.parsing import parse
 
-    mail = parse(raw[:64 * 1024] if len(raw) > 64 * 1024 else raw, scan_bytes=1024, limits=limits)
-    return_path = mail.header("return-path")
+    head = raw[:64 * 1024]
+    # the header block alone answers most mail (a final delivery adds Return-Path)
+    return_path = BytesHeaderParser().parsebytes(head.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0] + b"\n\n")[
+        "Return-Path"]
     if return_path is not None:
-        return return_path.strip().strip("<>").strip()
-    return mail.from_address
+        return str(return_path).strip().strip("<>").strip()
+    return parse(head, scan_bytes=1024, limits=limits).from_address
 
 
 def split_recipients(settings: Settings, recipients: list[str]) -> tuple[list[str], list[str]]:

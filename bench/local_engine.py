@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+DRAIN_EVERY = 25  # as crm.flows.DRAIN_EVERY; the worker imports that one
+
 GOALS = {
     "mails_per_second": 100.0,  # at least, end to end
     "last_vs_first": 1.2,  # the last 1,000 mails cost at most this times the first 1,000

@@ -403,7 +403,11 @@ def _part_text(part: Message) -> str:
         charset = None
     text = _decode_bytes(data, charset)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(ch for ch in text if ch in "\t\n\f" or not (ord(ch) < 32 or ord(ch) == 127))
+    return _CONTROLS.sub("", text)
+
+
+# control characters other than tab, newline and form feed (what a text part may keep)
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0d-\x1f\x7f]")
 
 
 def _params(part: Message, *, skip: Iterable[str] = ()) -> dict[str, str]:

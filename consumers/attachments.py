@@ -21,12 +21,12 @@ from bootstrap import lambda_handler
 from consumers.extraction import Extraction, Limits, extract_text
 from consumers.queue_batch import run_batch
 from events import AttachmentExtracted, DomainEvent, Envelope, MessageReceived
+from events.streams import conversation_stream
 from mail.bounded import parse_message
 from mail.limits import DEFAULT_LIMITS, MailLimits
 from mail.parsing import Attachment, attachments_of
+from observability import logger_for, metrics_for
 from ports import Plan, Services
-from producers.decide import conversation_stream
-from producers.observability import logger_for, metrics_for
 
 logger = logger_for("attachments")
 metrics = metrics_for("attachments")

@@ -8,10 +8,10 @@ from typing import Any
 
 from bootstrap import lambda_handler
 from events import DeliveryBounced
+from events.streams import contact_stream, conversation_stream
 from mail.addresses import normalise
+from observability import logger_for, metrics_for
 from ports import Plan, Services
-from producers.decide import contact_stream, conversation_stream
-from producers.observability import logger_for, metrics_for
 
 logger = logger_for("ses-feedback")
 metrics = metrics_for("ses-feedback")

@@ -12,9 +12,9 @@ from typing import Any
 
 from bootstrap import lambda_handler
 from events import FollowUpDue
+from events.streams import conversation_stream
+from observability import logger_for, metrics_for
 from ports import IndexQuery, Plan, Services
-from producers.decide import conversation_stream
-from producers.observability import logger_for, metrics_for
 from projections.conversations import FOLLOWUP_BUCKET
 from projections.pointer import current_table
 

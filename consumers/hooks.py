@@ -20,10 +20,10 @@ from consumers.queue_batch import run_batch
 from consumers.rules.registry import OutboundMail, Registry, default_registry
 from consumers.senders.sending import Outgoing, send_once
 from events import DomainEvent, Envelope
+from events.streams import conversation_stream
 from mail.compose import build_notice
+from observability import logger_for, metrics_for
 from ports import Plan, Services
-from producers.decide import conversation_stream
-from producers.observability import logger_for, metrics_for
 from projections.pointer import current_table
 
 logger = logger_for("rules")

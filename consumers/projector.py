@@ -7,8 +7,9 @@ from typing import Any
 from bootstrap import lambda_handler
 from consumers.queue_batch import run_batch
 from events import Envelope
+from events.streams import conversation_of_stream, conversation_stream
+from observability import logger_for, metrics_for
 from ports import Services, VersionConflict
-from producers.observability import logger_for, metrics_for
 from projections.catch_up import catch_up
 from projections.pointer import current_table
 
@@ -20,8 +21,8 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
     table = svc.projections.table(current_table(svc))
     stream = envelope.stream_id
     conversation_id = getattr(envelope.event, "conversation_id", None)
-    if not stream.startswith("conversation#") and conversation_id:
-        stream = f"conversation#{conversation_id}"
+    if conversation_of_stream(stream) is None and conversation_id:
+        stream = conversation_stream(conversation_id)
     catch_up(table, svc.store, stream, shards=svc.settings.status_shards, conflict=VersionConflict)
 
 

@@ -43,11 +43,11 @@ from events import (
     SendRetryApproved,
     SpamRejected,
 )
+from events.streams import CONVERSATION_PREFIX
 from ports import Services
 from producers.receipt import INBOX_PREFIX
 
 DECISIONS = (MessageReceived, SpamRejected, ReplyRouted, ReplyRejected)
-CONVERSATION_PREFIX = "conversation#"
 SHOWN = 10  # offending ids listed per problem kind; the rest are counted
 
 

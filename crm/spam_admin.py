@@ -9,8 +9,8 @@ from typing import Any
 
 from crm.errors import UsageError
 from events import SpamRejected, SpamReleased
+from events.streams import quarantine_stream
 from ports import Plan, Services
-from producers.decide import quarantine_stream
 from producers.receipt import Receipt
 
 

@@ -12,6 +12,7 @@ from adapters.projection_store import decode_token, encode_token
 from consumers.senders.sending import ParkedSend, approval_key
 from crm.errors import UsageError
 from events import ConversationStatusChanged, Envelope, SendRetryApproved, SpamRejected
+from events.streams import contact_stream, conversation_stream, stream_named
 from ports import Plan, ProjectionTable, Services
 from projections.pointer import current_table
 from projections.queries import Filters, query
@@ -84,7 +85,7 @@ def envelope_record(envelope: Envelope) -> dict[str, Any]:
 
 def event_records(svc: Services, stream: str | None) -> list[dict[str, Any]]:
     store = svc.store
-    envelopes = store.read(stream if "#" in stream else f"conversation#{stream}") if stream else store.all_events()
+    envelopes = store.read(stream_named(stream)) if stream else store.all_events()
     return [envelope_record(e) for e in envelopes]
 
 
@@ -96,14 +97,14 @@ def event_line(record: dict[str, Any]) -> str:
 
 def show_conversation(svc: Services, conversation_id: str, *, as_json: bool) -> int:
     store = svc.store
-    envelopes = store.read(f"conversation#{conversation_id}")
+    envelopes = store.read(conversation_stream(conversation_id))
     item = table(svc).get(conversation_id)
     if not envelopes and item is None:
         raise FileNotFoundError(f"no conversation {conversation_id!r}")
     contact = (item or {}).get("contact")
     if contact:
         # the correspondent's own stream (first contact, bounces) and the spam decisions on their mail
-        envelopes += store.read(f"contact#{contact}")
+        envelopes += store.read(contact_stream(contact))
         envelopes += [e for stream in store.streams("quarantine#") for e in store.read(stream)
                       if isinstance(e.event, SpamRejected) and e.event.from_address == contact]
         envelopes.sort(key=lambda e: e.meta.occurred_at)
@@ -126,13 +127,13 @@ def set_status(svc: Services, conversation_id: str, status: str, note: str | Non
     statuses = svc.settings.statuses
     if status not in statuses:
         raise UsageError(f"status {status!r} is not allowed; allowed: {', '.join(statuses)}")
-    if not svc.store.last_version(f"conversation#{conversation_id}"):
+    if not svc.store.last_version(conversation_stream(conversation_id)):
         raise FileNotFoundError(f"no conversation {conversation_id!r}")
     from crm.flows import settle
 
     event = ConversationStatusChanged(conversation_id=conversation_id, status=status, note=note)
     stamp = datetime.now(UTC).isoformat()
-    svc.recorder.record(Plan(events=[(f"conversation#{conversation_id}", event)]),
+    svc.recorder.record(Plan(events=[(conversation_stream(conversation_id), event)]),
                         dedupe_key=f"status#{conversation_id}#{stamp}", correlation_id=conversation_id)
     settle(svc)
     print(f"{conversation_id}: status {status}")

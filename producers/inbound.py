@@ -12,10 +12,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from bootstrap import lambda_handler
 from mail.parsing import ParsedMail, headers_only, parse
+from observability import logger_for, metrics_for
 from ports import BlobNotFound, Plan, Services
 from producers.decide import InboundDecision, Policy, decide, unparseable
 from producers.decision_keys import key_for
-from producers.observability import logger_for, metrics_for
 from producers.receipt import INBOX_PREFIX, Receipt, receipts_of
 from producers.spam_config import load_patterns
 

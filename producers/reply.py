@@ -34,17 +34,19 @@ from events import (
     ReplyRouted,
 )
 from events.catalogue import ReplyCommand
+from events.streams import conversation_stream
+from events.streams import reply_rejected_stream as rejected_stream
 from mail.addresses import OwnAddresses, answer_address, domain_of, local_part
 from mail.commands import parse_commands
+from mail.message_ids import reply_message_id
 from mail.parsing import ParsedMail
 from mail.tokens import conversation_of, resolve
+from observability import logger_for, metrics_for
 from ports import Plan, Services
-from producers.decide import conversation_stream
 from producers.decision_keys import key_for
 from producers.identity import strip_reply_prefix
 from producers.inbound import Outcome, fetch_raw, parse_bounded
 from producers.loops import suppression_reason
-from producers.observability import logger_for, metrics_for
 from producers.receipt import Receipt, receipts_of
 from producers.reply_policy import authenticate
 
@@ -71,14 +73,6 @@ class Rejection:
     reason: str
     notify_owner: bool = False
     conversation_id: str | None = None
-
-
-def reply_message_id(ses_message_id: str, domain: str) -> str:
-    return f"<reply.{ses_message_id}@{domain}>"
-
-
-def rejected_stream(ses_message_id: str) -> str:
-    return f"reply-rejected#{ses_message_id}"
 
 
 def thread_recipients(receipt: Receipt, ctx: ReplyContext) -> list[str]:

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from events import Envelope, from_record
+from events.streams import CONVERSATION_PREFIX, stream_named
 from ports import Services, VersionConflict
 from projections.conversations import NAME, fold
 from projections.tables import conversations_tables
@@ -43,11 +44,11 @@ class ReplayReport:
 
 def group_streams(store: Any, stream: str | None) -> dict[str, list[Envelope]]:
     if stream:
-        stream_id = stream if "#" in stream else f"conversation#{stream}"
+        stream_id = stream_named(stream)
         return {stream_id: store.read(stream_id)}
     grouped: dict[str, list[Envelope]] = defaultdict(list)
     for item in store.scan_items():
-        if "type" in item and str(item["pk"]).startswith("conversation#"):
+        if "type" in item and str(item["pk"]).startswith(CONVERSATION_PREFIX):
             grouped[str(item["pk"])].append(from_record(item))
     for envelopes in grouped.values():
         envelopes.sort(key=lambda e: e.meta.version)

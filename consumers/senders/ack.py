@@ -15,10 +15,11 @@ from bootstrap import lambda_handler
 from consumers.queue_batch import run_batch
 from consumers.senders.sending import Outgoing, send_once
 from events import AcknowledgementSent, Envelope, FirstContact, SendFailed
+from events.streams import conversation_stream
 from mail.compose import build_ack
+from mail.message_ids import ack_message_id
+from observability import logger_for, metrics_for
 from ports import Services
-from producers.decide import ack_message_id, conversation_stream
-from producers.observability import logger_for, metrics_for
 
 logger = logger_for("ack")
 metrics = metrics_for("ack")

@@ -14,13 +14,13 @@ from bootstrap import lambda_handler
 from consumers.queue_batch import run_batch
 from consumers.senders.sending import Outgoing, send_once
 from events import Envelope, MessageForwarded, MessageReceived
+from events.streams import conversation_stream
 from mail.addresses import OwnAddresses, answer_address
 from mail.compose import build_forward
 from mail.parsing import headers_only
 from mail.tokens import message_thread_address
+from observability import logger_for, metrics_for
 from ports import BlobNotFound, Services
-from producers.decide import conversation_stream
-from producers.observability import logger_for, metrics_for
 
 logger = logger_for("forward")
 metrics = metrics_for("forward")

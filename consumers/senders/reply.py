@@ -17,12 +17,12 @@ from consumers.queue_batch import run_batch
 from consumers.senders.sending import Outgoing, send_once
 from events import Envelope, ReplyDelivered, ReplyHeld, ReplyRouted
 from events.catalogue import HeldPart
+from events.streams import conversation_stream
 from mail.compose import build_notice, build_reply
 from mail.leaks import Finding, Guard, PartsHeld
+from mail.message_ids import reply_message_id
+from observability import logger_for, metrics_for
 from ports import Plan, Services
-from producers.decide import conversation_stream
-from producers.observability import logger_for, metrics_for
-from producers.reply import reply_message_id
 
 logger = logger_for("reply-sender")
 metrics = metrics_for("reply-sender")

@@ -279,3 +279,46 @@ def test_the_audit_on_the_moto_stack_names_a_mail_of_the_outbox_sent_twice_or_un
     sends = next(c for c in report["checks"] if c["name"] == "sends")
     assert not report["ok"] and not sends["ok"]
     assert "unrecorded-1" in sends["detail"] and forward["message_id"] in sends["detail"]
+
+
+def test_on_the_local_backend_a_send_in_doubt_is_parked_until_the_owner_redrives(stack: Any) -> None:
+    """The same promise on the local backend, the fault injected into its mailer port: the
+    first forward's outcome is unknown (it never went out), so it is parked, a blind move
+    of the DLQ parks it again, and only the owner's redrive sends it, once."""
+    from unittest import mock
+
+    from ports import SendError
+
+    real = stack.svc.mailer.send
+    failed: list[str] = []
+
+    def lost(**kwargs: Any) -> Any:
+        if kwargs["kind"] == "forward" and not failed:
+            failed.append(kwargs["kind"])
+            raise SendError("SES answer lost (ReadTimeoutError) after the request was sent", permanent=False,
+                            code="ReadTimeoutError", in_doubt=True)
+        return real(**kwargs)
+
+    with mock.patch.object(stack.svc.mailer, "send", lost):
+        deliver(stack, make_mail())
+        assert failed == ["forward"]
+        doubts = in_doubt(stack, "forward")
+        assert len(doubts) == 1 and doubts[0].attempt == 1 and "ReadTimeoutError" in doubts[0].reason
+        shown = parked(stack, "forward")
+        assert [(p["kind"], p["attempt"]) for p in shown] == [("forward", 1)]
+        assert [m["kind"] for m in outbox(stack)] == ["ack"]
+
+        queue_name = stack.settings.queue_name("forward")
+        assert stack.svc.queues.redrive(f"{queue_name}-dlq", queue_name) == 1  # a blind move
+        drain_all(stack.svc)
+        assert [m["kind"] for m in outbox(stack)] == ["ack"] and len(parked(stack, "forward")) == 1
+
+        assert redrive(stack.svc, "forward") == 1  # the owner's word
+    assert sorted(m["kind"] for m in outbox(stack)) == ["ack", "forward"]
+    assert event_types(stack).count("SendRetryApproved") == 1 and parked(stack, "forward") == []
+    assert redrive(stack.svc, "forward") == 0
+    assert sorted(m["kind"] for m in outbox(stack)) == ["ack", "forward"]
+    from crm.audit import run_audit
+
+    report = run_audit(stack.svc)
+    assert report["ok"], [c for c in report["checks"] if not c["ok"]]

@@ -16,6 +16,10 @@ Faults are injected at the botocore level, on the cached clients every adapter u
   botocore: every SES fault reaches our code, which backs off);
 * ``PutEvents`` answers with a partial failure: some entries come back with an
   ``ErrorCode``, the others are published.
+
+That run is on moto (AWS's behaviour is its point). The same run goes through the local
+backend with the faults injected into its ports (the store, the bus, the blobs, the
+mailer), and the crash tests run there too, the crash injected into the port it hits.
 """
 
 from __future__ import annotations
@@ -217,46 +221,36 @@ def _sender(index: int) -> tuple[str, str]:
     return f"Person {index:03d} <{address}>", address
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_hundreds_of_mails_under_injected_faults_end_delivered_exactly_once(
-        moto_stack: Any, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
-    """AWS failing under the aws adapters (botocore's retries, SES throttling, partial
-    PutEvents): the point is AWS's behaviour, so this runs on moto."""
-    stack = moto_stack
-    started = time.monotonic()
+def _mails() -> tuple[list[str], list[bytes]]:
     subjects = [f"Question {i:03d} about the platform role" for i in range(MAIL_COUNT)]
     mails = [make_mail(sender=_sender(i)[0], subject=subjects[i],
                        attachments=[(f"notes-{i}.txt", "text/plain", f"notes of mail {i}\n".encode())] if i % 10 == 0
                        else None)
              for i in range(MAIL_COUNT)]
+    return subjects, mails
+
+
+def _deliver_with_retries(stack: Any, mails: list[bytes], failures: tuple[type[BaseException], ...]) -> Counter[str]:
+    """Each mail delivered until an invocation succeeds, as Lambda retries an async invocation."""
     invocations: Counter[str] = Counter()
-    with injected_faults(monkeypatch, stack.settings.region, FAULT_RATE, seed=seed) as faults:
-        faults.on = True
-        for raw in mails:
-            for _ in range(MAX_INVOCATIONS):
-                try:
-                    deliver(stack, raw, drain=False)
-                except (ClientError, PublishError) as exc:  # Lambda retries the async invocation
-                    invocations[type(exc).__name__] += 1
-                    continue
-                invocations["ok"] += 1
-                break
-            else:
-                pytest.fail(f"a mail was still failing after {MAX_INVOCATIONS} invocations")
-        drain_all(stack.svc)
-        faults.on = False
-    faulty_seconds = time.monotonic() - started
+    for raw in mails:
+        for _ in range(MAX_INVOCATIONS):
+            try:
+                deliver(stack, raw, drain=False)
+            except failures as exc:
+                invocations[type(exc).__name__] += 1
+                continue
+            invocations["ok"] += 1
+            break
+        else:
+            pytest.fail(f"a mail was still failing after {MAX_INVOCATIONS} invocations")
+    return invocations
 
-    kinds = {f"{s}:{o}" for s, o in FAULTS}
-    assert kinds <= set(faults.injected), f"never injected: {kinds - set(faults.injected)}"
-    assert kinds <= set(faults.surfaced), f"never reached our code: {kinds - set(faults.surfaced)}"
-    assert sum(faults.absorbed.values()) > 0  # botocore's configured retries absorbed some
-    assert faults.partial_entries > 0
-    assert invocations["ok"] == MAIL_COUNT and sum(invocations.values()) > MAIL_COUNT  # some invocations failed
 
-    # Under a 20 % rate some messages exhaust the 5 receives and are parked in a DLQ, as
-    # designed. We do not lower the rate: with the faults gone, we redrive every DLQ once
-    # (the operator's path, `crm dlq redrive`), and then everything must be exactly once.
+def _redrive_and_check_exactly_once(stack: Any, subjects: list[str]) -> dict[str, int]:
+    """Under a 20 % rate some messages exhaust the 5 receives and are parked in a DLQ, as
+    designed. We do not lower the rate: with the faults gone, we redrive every DLQ once
+    (the operator's path, `crm dlq redrive`), and then everything must be exactly once."""
     parked = {r["queue"]: r["count"] for r in dlq_records(stack.svc) if r["count"]}
     for queue in parked:
         redrive(stack.svc, queue)
@@ -280,11 +274,106 @@ def test_hundreds_of_mails_under_injected_faults_end_delivered_exactly_once(
 
     audit = run_audit(stack.svc)
     assert audit["ok"], [c for c in audit["checks"] if not c["ok"]]
+    return parked
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_hundreds_of_mails_under_injected_faults_end_delivered_exactly_once(
+        moto_stack: Any, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """AWS failing under the aws adapters (botocore's retries, SES throttling, partial
+    PutEvents): the point is AWS's behaviour, so this runs on moto."""
+    stack = moto_stack
+    started = time.monotonic()
+    subjects, mails = _mails()
+    with injected_faults(monkeypatch, stack.settings.region, FAULT_RATE, seed=seed) as faults:
+        faults.on = True
+        invocations = _deliver_with_retries(stack, mails, (ClientError, PublishError))
+        drain_all(stack.svc)
+        faults.on = False
+    faulty_seconds = time.monotonic() - started
+
+    kinds = {f"{s}:{o}" for s, o in FAULTS}
+    assert kinds <= set(faults.injected), f"never injected: {kinds - set(faults.injected)}"
+    assert kinds <= set(faults.surfaced), f"never reached our code: {kinds - set(faults.surfaced)}"
+    assert sum(faults.absorbed.values()) > 0  # botocore's configured retries absorbed some
+    assert faults.partial_entries > 0
+    assert invocations["ok"] == MAIL_COUNT and sum(invocations.values()) > MAIL_COUNT  # some invocations failed
+
+    parked = _redrive_and_check_exactly_once(stack, subjects)
     print(f"\n{MAIL_COUNT} mails in {time.monotonic() - started:.1f} s ({faulty_seconds:.1f} s under faults); "
           f"invocations {dict(invocations)}; injected {sum(faults.injected.values())}, "
           f"surfaced {dict(faults.surfaced)}, absorbed by botocore {dict(faults.absorbed)}; "
           f"PutEvents partial failures {faults.partial_calls} calls / {faults.partial_entries} entries; "
           f"redriven {parked}")
+
+
+# --- the same run on the local backend, the faults injected into its ports ------------------
+
+
+class PortFaults:
+    """Seeded failures of the local backend's ports, each raised before the real call: a
+    busy or failing database under the store and the bus (SQLite's ``OperationalError``),
+    a failing disk under the blobs, SES-like throttling of the mailer."""
+
+    PORTS: dict[str, tuple[str, ...]] = {
+        "store": ("commit", "read", "get", "exists", "conversation_for", "contact_known", "address_suppressed"),
+        "bus": ("publish",),
+        "blobs": ("get", "put", "copy"),
+        "mailer": ("send",),
+    }
+
+    def __init__(self, rate: float, seed: int) -> None:
+        self.rate = rate
+        self.rng = random.Random(seed)
+        self.on = False
+        self.injected: Counter[str] = Counter()
+
+    def error(self, port: str, method: str) -> BaseException:
+        import sqlite3
+
+        from ports import SendError
+
+        if port == "mailer":
+            return SendError("SES Throttling: Maximum sending rate exceeded", permanent=False, code="Throttling")
+        if port == "blobs":
+            return OSError(5, f"injected: input/output error in blobs.{method}")
+        return sqlite3.OperationalError(f"injected: database is locked ({port}.{method})")
+
+    def install(self, monkeypatch: pytest.MonkeyPatch, svc: Any) -> None:
+        for port, methods in self.PORTS.items():
+            target = getattr(svc, port)
+            for method in methods:
+                monkeypatch.setattr(target, method, self._faulty(port, method, getattr(target, method)))
+
+    def _faulty(self, port: str, method: str, real: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self.on and self.rng.random() < self.rate:
+                self.injected[f"{port}.{method}"] += 1
+                raise self.error(port, method)
+            return real(*args, **kwargs)
+
+        return call
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_hundreds_of_mails_under_port_faults_on_the_local_backend_end_delivered_exactly_once(
+        stack: Any, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    import sqlite3
+
+    from ports import PublishError as PortPublishError
+
+    subjects, mails = _mails()
+    faults = PortFaults(FAULT_RATE, seed)
+    faults.install(monkeypatch, stack.svc)
+    faults.on = True
+    invocations = _deliver_with_retries(stack, mails, (sqlite3.OperationalError, OSError, PortPublishError))
+    drain_all(stack.svc)
+    faults.on = False
+
+    must = {"store.commit", "store.read", "store.exists", "bus.publish", "blobs.get", "blobs.put", "mailer.send"}
+    assert must <= set(faults.injected), f"never injected: {must - set(faults.injected)}"
+    assert invocations["ok"] == MAIL_COUNT and sum(invocations.values()) > MAIL_COUNT  # some invocations failed
+    _redrive_and_check_exactly_once(stack, subjects)
 
 
 # --- crashes at the step boundaries of the inbound Lambda ---------------------------------

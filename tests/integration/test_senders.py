@@ -193,9 +193,16 @@ def test_a_transient_failure_backs_off_through_the_visibility_timeout(stack: Any
         delays.append(seconds)
         real_delay(queue_arn, receipt_handle, 0)  # keep the test fast; the value is what matters
 
-    throttle = SendError("SES Throttling", permanent=False, code="Throttling")
+    throttles = [SendError("SES Throttling", permanent=False, code="Throttling") for _ in range(3)]
+    real_send = stack.svc.mailer.send
+
+    def throttled_three_times(**kwargs: Any) -> Sent:
+        if throttles:
+            raise throttles.pop()
+        return real_send(**kwargs)
+
     with mock.patch.object(stack.svc.queues, "delay", recording_delay), \
-            mock.patch.object(stack.svc.mailer, "send", side_effect=[throttle, throttle, throttle, Sent("s-1"), Sent("s-2")]):
+            mock.patch.object(stack.svc.mailer, "send", throttled_three_times):
         deliver(stack, make_mail())
     assert len(delays) == 3
     # full jitter: uniform in [0, base * 2^(attempt-1)], attempts 1, 2, 3 of one message or spread over two

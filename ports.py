@@ -246,8 +246,9 @@ class Blobs(Protocol):
 class Mailer(Protocol):
     def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
              conversation_id: str | None = None, key: str | None = None) -> Sent:
-        """Send raw mail; raises :class:`SendError`. ``key`` names this send (one per
-        cause and attempt): a mailer that keeps what it sent returns the earlier result."""
+        """Send raw mail; raises :class:`SendError`. ``key``: the send's identity; a mailer
+        that can (the local outbox) sends once per key and answers a repeat with the first
+        :class:`Sent`; SES has no such token and ignores it."""
         ...
 
 

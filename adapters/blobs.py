@@ -8,10 +8,8 @@ from datetime import UTC, datetime, timedelta
 from botocore.exceptions import ClientError
 
 from adapters.aws import client, error_code
-from ports import BlobNotFound, SignedLink
-
-__all__ = ["BlobNotFound", "BlobStore", "SignedLink"]
-
+from ports import BlobNotFound as BlobNotFound  # re-exported: callers catch it from here
+from ports import SignedLink as SignedLink
 
 # A link signed with temporary credentials dies with them (S3 checks the session
 # token): in Lambda those are the role's session credentials, whose expiry the

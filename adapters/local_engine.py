@@ -28,7 +28,9 @@ class LocalEngine:
         """``path``: the database file, or ``":memory:"`` (one in-memory database shared
         by every thread of this engine, gone when the engine closes)."""
         if str(path) == ":memory:":
-            self._uri, self.path = f"file:crm-{uuid.uuid4().hex}?mode=memory&cache=shared", None
+            # memdb, not a shared cache: a shared cache locks tables (SQLITE_LOCKED, which the
+            # busy timeout does not wait for), so a reader beside a writer would fail
+            self._uri, self.path = f"file:/crm-{uuid.uuid4().hex}?vfs=memdb", None
         else:
             self.path = Path(path)
             self.path.parent.mkdir(parents=True, exist_ok=True)

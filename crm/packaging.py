@@ -84,7 +84,7 @@ NETWORK_SIGNS = (
 DROPPED_DIRS = {"__pycache__", "bin", "tests"}
 # Modules only the command line runs (the local stack on moto, the SMTP service,
 # the demo, this builder): no handler imports them, so no function carries them.
-CLI_ONLY_MODULES = {"crm/local.py", "crm/serve.py", "crm/demo.py", "crm/packaging.py"}
+CLI_ONLY_MODULES = {"crm/local.py", "crm/moto_stack.py", "crm/provision.py", "crm/serve.py", "crm/demo.py", "crm/packaging.py"}
 
 
 class PackagingError(RuntimeError):

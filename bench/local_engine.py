@@ -77,9 +77,9 @@ def _median_time(run: Any, repeat: int) -> float:
 
 
 def run(limit: int | None = None, repeat: int = 5) -> dict[str, Any]:
-    from bench.spam_corpus import load
-
     import random
+
+    from bench.spam_corpus import load
 
     mails = load(limit_per_group=limit)
     # one fixed shuffle: the first and the last thousand mails are the same mix of groups,

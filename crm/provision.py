@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from adapters.aws import client
-from adapters.projection_store import TABLE_WAIT, ProjectionTable
+from adapters.projection_store import TABLE_WAIT
 from crm.settings import Settings
 from crm.topology import Consumer, consumers, rule_input_template
 from ports import TableMissing
@@ -23,7 +23,7 @@ from projections.tables import (
     idempotency_table,
 )
 
-__all__ = ["TABLE_WAIT", "TableMissing", "create_consumer", "empty_projection_table", "provision"]
+__all__ = ["TABLE_WAIT", "TableMissing", "create_consumer", "provision"]
 
 
 
@@ -86,8 +86,3 @@ def create_consumer(settings: Settings, consumer: Consumer, sqs: Any, events: An
             target["InputTransformer"] = {"InputPathsMap": {},
                                           "InputTemplate": rule_input_template(rule_name.removeprefix("crm-rule-"))}
         events.put_targets(Rule=rule_name, EventBusName=settings.bus_name, Targets=[target])
-
-
-def empty_projection_table(settings: Settings, name: str) -> int:
-    """Empty the conversations table ``name`` in place (:meth:`ProjectionTable.empty`); -> items deleted."""
-    return ProjectionTable(name, settings.region, settings.endpoint_url).empty()

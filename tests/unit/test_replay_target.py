@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from adapters.aws import clear_clients
-from crm.provision import TABLE_WAIT, TableMissing, empty_projection_table
+from adapters.projection_store import AwsProjections
+from crm.provision import TABLE_WAIT, TableMissing
 from projections.replay import check_target
 from projections.tables import conversations_table, conversations_tables, standby_table
 
@@ -63,7 +64,7 @@ def test_the_target_is_emptied_in_place_never_deleted_or_created(ddb: Any) -> No
     operations: list[str] = []
     client("dynamodb", REGION).meta.events.register(
         "provide-client-params.dynamodb.*", lambda params, model, **_: operations.append(model.name))
-    assert empty_projection_table(_Settings(), "crm-conversations-b") == 60  # type: ignore[arg-type]
+    assert AwsProjections(REGION).table("crm-conversations-b").empty() == 60
     assert ddb.scan(TableName="crm-conversations-b")["Count"] == 0
     assert not {"CreateTable", "DeleteTable", "UpdateTable"} & set(operations), operations
     assert TABLE_WAIT["Delay"] * TABLE_WAIT["MaxAttempts"] >= 600, "8 GSIs can take minutes to become ACTIVE"
@@ -71,7 +72,7 @@ def test_the_target_is_emptied_in_place_never_deleted_or_created(ddb: Any) -> No
 
 def test_a_missing_table_is_named_not_created(ddb: Any) -> None:
     with pytest.raises(TableMissing, match=r"crm-conversations-b.*infra/modules/tables"):
-        empty_projection_table(_Settings(), "crm-conversations-b")  # type: ignore[arg-type]
+        AwsProjections(REGION).table("crm-conversations-b").empty()
     assert "crm-conversations-b" not in ddb.list_tables()["TableNames"]
 
 

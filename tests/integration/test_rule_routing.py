@@ -108,8 +108,8 @@ def test_moto_carries_no_hook_rule_and_every_matching_rule_is_routed(moto_stack:
 def test_events_put_on_the_bus_from_outside_reach_the_hook_rules_once(moto_stack: Any) -> None:
     """Another program puts events through moto's AWS endpoint (``crm serve --aws-port``)."""
     from adapters.aws import client
+    from bootstrap import outside_events as watch_outside_events
     from crm.flows import drain_all
-    from crm.serve import watch_outside_events
     from events import Envelope, to_entry
     from tests.conftest import deliver, make_mail
 

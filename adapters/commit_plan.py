@@ -77,3 +77,29 @@ def plan_commit(
 def stored_commit(dedupe_item: dict[str, Any]) -> Commit:
     """The commit a dedupe item records (a retried delivery gets the first one's events)."""
     return Commit([from_record(r) for r in json.loads(str(dedupe_item["events"]))], duplicate=True)
+
+
+class StoreKnowledge:
+    """What the inbound decision reads from the items a commit writes (Message-ID
+    mappings, suppressions, the first event of a contact stream), on any store's
+    ``get``/``exists``: one reading for both event stores."""
+
+    def get(self, pk: str, sk: int = 0) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def exists(self, pk: str, sk: int = 0) -> bool:
+        raise NotImplementedError
+
+    def conversation_for(self, message_ids: list[str]) -> str | None:
+        for message_id in message_ids:
+            item = self.get(f"msgid#{message_id.lower()}")
+            if item:
+                return str(item["conversation_id"])
+        return None
+
+    def contact_known(self, contact: str) -> bool:
+        return self.exists(f"contact#{contact}", 1)
+
+    def address_suppressed(self, address: str) -> str | None:
+        item = self.get(f"suppress#{address.lower()}")
+        return f"address {address} {item['reason']}" if item else None

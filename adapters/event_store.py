@@ -15,7 +15,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from adapters.aws import client, error_code
-from adapters.commit_plan import MAX_TRANSACTION_ITEMS, plan_commit, stored_commit
+from adapters.commit_plan import MAX_TRANSACTION_ITEMS, StoreKnowledge, plan_commit, stored_commit
 from events import DomainEvent, Envelope, from_record
 from ports import Commit, StreamConflict
 
@@ -36,7 +36,7 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-class EventStore:
+class EventStore(StoreKnowledge):
     def __init__(self, table: str, region: str, endpoint_url: str | None = None) -> None:
         self.table = table
         self._db = client("dynamodb", region, endpoint_url)
@@ -94,22 +94,6 @@ class EventStore:
     def all_events(self) -> list[Envelope]:
         envelopes = [from_record(i) for i in self.scan_items() if "type" in i]
         return sorted(envelopes, key=lambda e: (e.meta.occurred_at, e.stream_id, e.meta.version))
-
-    # Knowledge the inbound decision reads -----------------------------------------
-
-    def conversation_for(self, message_ids: list[str]) -> str | None:
-        for message_id in message_ids:
-            item = self.get(f"msgid#{message_id.lower()}")
-            if item:
-                return str(item["conversation_id"])
-        return None
-
-    def contact_known(self, contact: str) -> bool:
-        return self.exists(f"contact#{contact}", 1)
-
-    def address_suppressed(self, address: str) -> str | None:
-        item = self.get(f"suppress#{address.lower()}")
-        return f"address {address} {item['reason']}" if item else None
 
     # --- the write ---------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from adapters.commit_plan import plan_commit, stored_commit
+from adapters.commit_plan import StoreKnowledge, plan_commit, stored_commit
 from adapters.local_engine import LocalEngine
 from events import DomainEvent, Envelope, from_record
 from ports import Commit, StreamConflict
@@ -66,7 +66,7 @@ def _prefix_end(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-class LocalEventStore:
+class LocalEventStore(StoreKnowledge):
     def __init__(self, engine: LocalEngine) -> None:
         self._engine = engine
         engine.ddl(SCHEMA)
@@ -111,22 +111,6 @@ class LocalEventStore:
     def all_events(self) -> list[Envelope]:
         rows = self._read(ALL_EVENTS_SQL)
         return [from_record(_record(r)) for r in rows]
-
-    # Knowledge the inbound decision reads -----------------------------------------
-
-    def conversation_for(self, message_ids: list[str]) -> str | None:
-        for message_id in message_ids:
-            item = self.get(f"msgid#{message_id.lower()}")
-            if item:
-                return str(item["conversation_id"])
-        return None
-
-    def contact_known(self, contact: str) -> bool:
-        return self.exists(f"contact#{contact}", 1)
-
-    def address_suppressed(self, address: str) -> str | None:
-        item = self.get(f"suppress#{address.lower()}")
-        return f"address {address} {item['reason']}" if item else None
 
     # --- the write ---------------------------------------------------------------
 

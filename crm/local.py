@@ -71,17 +71,12 @@ def local_stack(settings: Settings, state: Path, *, fresh: bool = False) -> Iter
         svc.close()
 
 
-def import_legacy_state(svc: Services, state: Path) -> bool:
-    """Bring a moto-era state folder into the engine, once; True if there was one."""
+def load_state_files(svc: Services, state: Path) -> int:
+    """Load a state folder's ``events.jsonl``, ``parameters.json`` and ``dlq.jsonl`` (the
+    files ``crm --stack moto`` writes) into ``svc``; -> items loaded."""
     events_file = state / "events.jsonl"
-    if not events_file.exists():
-        return False
-    try:
-        svc.parameters.get(IMPORTED_PARAMETER, ttl_seconds=0)
-        return False  # imported by an earlier open that was killed before the rename
-    except ParameterNotFound:
-        pass
-    items = [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    items = [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines() if line.strip()] \
+        if events_file.exists() else []
     for start in range(0, len(items), 500):
         svc.store.put_raw_items(items[start : start + 500])
     parameters_file = state / "parameters.json"
@@ -94,6 +89,21 @@ def import_legacy_state(svc: Services, state: Path) -> bool:
             if line.strip():
                 entry = json.loads(line)
                 svc.queues.send(entry["queue"], entry["body"], entry.get("attributes"))
+    return len(items)
+
+
+def import_legacy_state(svc: Services, state: Path) -> bool:
+    """Bring a moto-era state folder into the engine, once; True if there was one."""
+    events_file = state / "events.jsonl"
+    if not events_file.exists():
+        return False
+    try:
+        svc.parameters.get(IMPORTED_PARAMETER, ttl_seconds=0)
+        return False  # imported by an earlier open that was killed before the rename
+    except ParameterNotFound:
+        pass
+    items = load_state_files(svc, state)
+    parameters_file, dlq_file = state / "parameters.json", state / "dlq.jsonl"
     legacy_outbox = state / "outbox" / "index.jsonl"
     importer = getattr(svc.outbox, "import_index", None)
     if legacy_outbox.exists() and importer is not None:
@@ -101,7 +111,7 @@ def import_legacy_state(svc: Services, state: Path) -> bool:
     from projections.replay import replay
 
     replay(svc, quiet=True)
-    svc.parameters.put(IMPORTED_PARAMETER, str(len(items)))
+    svc.parameters.put(IMPORTED_PARAMETER, str(items))
     for path in (events_file, parameters_file, dlq_file):
         if path.exists():
             path.replace(path.with_name(path.name + ".imported"))

@@ -91,26 +91,13 @@ def _rule_patterns(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def _restore(svc: Services, state: Path) -> None:
-    events_file = state / "events.jsonl"
-    if events_file.exists():
-        items = [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-        svc.store.put_raw_items(items)
-    blobs = svc.blobs
+    from crm.local import load_state_files
+
+    load_state_files(svc, state)
     mail_dir = state / "mail"
     if mail_dir.exists():
         for path in sorted(p for p in mail_dir.rglob("*") if p.is_file()):
-            blobs.put(path.relative_to(mail_dir).as_posix(), path.read_bytes())
-    parameters_file = state / "parameters.json"
-    if parameters_file.exists():
-        for name, value in json.loads(parameters_file.read_text(encoding="utf-8")).items():
-            svc.parameters.put(name, value)
-    dlq_file = state / "dlq.jsonl"
-    if dlq_file.exists():
-        queues = svc.queues
-        for line in dlq_file.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                entry = json.loads(line)
-                queues.send(entry["queue"], entry["body"], entry.get("attributes"))
+            svc.blobs.put(path.relative_to(mail_dir).as_posix(), path.read_bytes())
     from projections.replay import replay
 
     replay(svc, quiet=True)

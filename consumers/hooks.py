@@ -21,7 +21,7 @@ from consumers.rules.registry import OutboundMail, Registry, default_registry
 from consumers.senders.sending import Outgoing, send_once
 from events import DomainEvent, Envelope
 from events.streams import conversation_stream
-from mail.compose import build_notice
+from mail.notice_builder import build_notice
 from observability import logger_for, metrics_for
 from ports import Plan, Services
 from projections.pointer import current_table

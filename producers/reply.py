@@ -40,11 +40,11 @@ from mail.addresses import OwnAddresses, answer_address, domain_of, local_part
 from mail.commands import parse_commands
 from mail.message_ids import reply_message_id
 from mail.parsing import ParsedMail
+from mail.subjects import strip_reply_prefix
 from mail.tokens import conversation_of, resolve
 from observability import logger_for, metrics_for
 from ports import Plan, Services
 from producers.decision_keys import key_for
-from producers.identity import strip_reply_prefix
 from producers.inbound import Outcome, fetch_raw, parse_bounded
 from producers.loops import suppression_reason
 from producers.receipt import Receipt, receipts_of

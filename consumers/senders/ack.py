@@ -16,7 +16,7 @@ from consumers.queue_batch import run_batch
 from consumers.senders.sending import Outgoing, send_once
 from events import AcknowledgementSent, Envelope, FirstContact, SendFailed
 from events.streams import conversation_stream
-from mail.compose import build_ack
+from mail.ack_builder import build_ack
 from mail.message_ids import ack_message_id
 from observability import logger_for, metrics_for
 from ports import Services

@@ -16,7 +16,7 @@ from consumers.senders.sending import Outgoing, send_once
 from events import Envelope, MessageForwarded, MessageReceived
 from events.streams import conversation_stream
 from mail.addresses import OwnAddresses, answer_address
-from mail.compose import build_forward
+from mail.forward_builder import build_forward
 from mail.parsing import headers_only
 from mail.tokens import message_thread_address
 from observability import logger_for, metrics_for

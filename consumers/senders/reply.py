@@ -18,9 +18,10 @@ from consumers.senders.sending import Outgoing, send_once
 from events import Envelope, ReplyDelivered, ReplyHeld, ReplyRouted
 from events.catalogue import HeldPart
 from events.streams import conversation_stream
-from mail.compose import build_notice, build_reply
 from mail.leaks import Finding, Guard, PartsHeld
 from mail.message_ids import reply_message_id
+from mail.notice_builder import build_notice
+from mail.reply_builder import build_reply
 from observability import logger_for, metrics_for
 from ports import Plan, Services
 

@@ -48,7 +48,7 @@ def fix_surrogates(value: str) -> str:
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
     """Decode by the byte order mark, else the declared charset, else UTF-8, else the
-    declared charset with replacement characters, else windows-1252. Never raises;
+    declared charset (if not UTF-8) with replacement characters, else windows-1252. Never raises;
     refused codecs (``mail.limits.safe_charset``) are never decoded with."""
     for bom, bom_codec in _BOMS:
         if data.startswith(bom):
@@ -66,7 +66,9 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if declared_ok and codec:
+    # a charset that was declared and decodes all but a few bytes is kept (with U+FFFD);
+    # but text that is not even UTF-8 under a UTF-8 label is legacy 8-bit text
+    if declared_ok and codec and codec != "utf-8":
         try:
             return data.decode(codec, "replace")
         except Exception:

@@ -18,7 +18,7 @@ from email.message import EmailMessage, Message
 from mail.addresses import all_addresses, normalise, printable, split_address
 from mail.bounded import parse_for_decision, walk
 from mail.limits import DEFAULT_LIMITS, MailLimits
-from mail.text import decode_bytes, html_to_text
+from mail.text import decode_bytes, html_to_text, part_bytes, part_charset
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 MAX_ID = 250  # longer Message-IDs exist only in hostile mail; DynamoDB keys stop at 2 KB
@@ -139,14 +139,7 @@ def _decode_part(part: Message, defects: list[str]) -> str:
             return content.decode("utf-8", errors="replace")
     except Exception as exc:
         defects.append(f"part {part.get_content_type()}: {type(exc).__name__}: {exc}")
-    try:
-        payload = part.get_payload(decode=True)
-        charset = part.get_content_charset()
-    except Exception:
-        return ""
-    if isinstance(payload, bytes):
-        return decode_bytes(payload, charset)
-    return ""
+    return decode_bytes(part_bytes(part), part_charset(part))
 
 
 def walk_leaves(message: Message, max_depth: int = DEFAULT_LIMITS.depth) -> Iterator[tuple[Message, str]]:

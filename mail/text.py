@@ -14,6 +14,7 @@ import codecs
 import html
 import re
 from email.header import decode_header
+from email.message import Message
 from html.parser import HTMLParser
 
 from mail.limits import safe_charset
@@ -100,6 +101,26 @@ def decode_words(text: str) -> str:
 
 
 
+def part_bytes(part: Message) -> bytes:
+    """A leaf part's content as bytes, whatever its transfer encoding claims (raw when it lies)."""
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        data = None
+    if isinstance(data, bytes):
+        return data
+    payload = part.get_payload()
+    return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
+
+
+def part_charset(part: Message) -> str | None:
+    """The charset a part declares, None when it declares none or a broken one."""
+    try:
+        return part.get_content_charset()
+    except Exception:
+        return None
+
+
 class HtmlText(HTMLParser):
     """The text of HTML: block elements end lines, table cells are spaced apart, and
     scripts, styles (and with ``skip_head`` the head) are left out. ``take`` hands
@@ -167,4 +188,4 @@ def html_to_text(markup: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-__all__ = ["HtmlText", "decode_bytes", "decode_words", "fix_surrogates", "html_to_text"]
+__all__ = ["HtmlText", "decode_bytes", "decode_words", "fix_surrogates", "html_to_text", "part_bytes", "part_charset"]

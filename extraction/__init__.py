@@ -25,7 +25,7 @@ from extraction.docx_text import extract_docx
 from extraction.kinds import DOCX_CONTENT_TYPE, charset_of, kind_of, media_type
 from extraction.markup import META_CHARSET, extract_html, extract_plain
 from extraction.pdf_text import extract_pdf
-from extraction.results import Extraction, Limits, error_text, normalise, printable, size_text
+from extraction.results import Extraction, Limits, error_text, excerpt, normalise, size_text
 from mail.limits import safe_charset
 from mail.text import decode_bytes
 
@@ -50,7 +50,7 @@ def _extract(filename: str, content_type: str, data: bytes, limits: Limits) -> E
         return extract_html(decode_bytes(data, declared), limits)
     if kind == "text":
         return extract_plain(decode_bytes(data, charset_of(content_type)), limits)
-    media = printable(media_type(content_type)) or "application/octet-stream"
+    media = excerpt(media_type(content_type)) or "application/octet-stream"
     return Extraction("skipped", f"unsupported type {media}", "", "unknown")
 
 

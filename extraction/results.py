@@ -36,13 +36,13 @@ def size_text(n: float) -> str:
     return f"{int(n)} bytes"
 
 
-def printable(value: str, limit: int = 100) -> str:
+def excerpt(value: str, limit: int = 100) -> str:
     cleaned = "".join(ch if ch.isprintable() else "?" for ch in value[:limit])
     return cleaned + ("..." if len(value) > limit else "")
 
 
 def error_text(exc: BaseException) -> str:
-    message = printable(str(exc), 200)
+    message = excerpt(str(exc), 200)
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 

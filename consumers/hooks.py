@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 from bootstrap import lambda_handler
+from consumers.declaration import Consumer
 from consumers.queue_batch import run_batch
 from consumers.rules.registry import OutboundMail, Registry, default_registry
 from consumers.senders.sending import Outgoing, send_once
@@ -26,6 +27,8 @@ from observability import logger_for, metrics_for
 from ports import Plan, Services
 from projections.pointer import current_table
 
+# fed by one EventBridge rule per hook rule (Consumer.with_rules): its patterns are the registry's
+CONSUMER = Consumer("rules", f"{__name__}.handler", DomainEvent, wraps_rule_name=True)
 logger = logger_for("rules")
 metrics = metrics_for("rules")
 
@@ -96,7 +99,7 @@ def handle(svc: Services, envelope: Envelope, body: dict[str, Any]) -> None:
 
 
 def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=True)
+    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=CONSUMER.side_effects)
 
 
 handler = lambda_handler(invoke, logger, metrics)

@@ -146,11 +146,11 @@ def outbox_records(svc: Services) -> list[dict[str, Any]]:
 
 
 def dlq_records(svc: Services) -> list[dict[str, Any]]:
-    from crm.topology import consumers
+    from bootstrap import topology
 
     settings, queues = svc.settings, svc.queues
     records = []
-    for consumer in consumers(_patterns(settings)):
+    for consumer in topology(settings):
         name = settings.queue_name(consumer.name) + "-dlq"
         messages = queues.peek(name, limit=100)
         summaries, in_doubt = [], []
@@ -185,12 +185,6 @@ def approve_resend(svc: Services, body: str, attributes: dict[str, str]) -> None
                         dedupe_key=approval_key(parked.kind, parked.cause_event_id, parked.attempt),
                         correlation_id=parked.conversation_id or parked.cause_event_id,
                         causation_id=parked.cause_event_id)
-
-
-def _patterns(settings: Any) -> dict[str, Any]:
-    from consumers.rules.registry import default_registry
-
-    return {r.name: r.pattern for r in default_registry(settings.rules_module).rules()}
 
 
 def redrive(svc: Services, queue: str) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -21,6 +20,7 @@ from consumers.queue_batch import run_batch
 from consumers.rules.registry import OutboundMail, Registry, default_registry
 from consumers.senders.sending import Outgoing, send_once
 from events import DomainEvent, Envelope
+from events.base import utc_text
 from events.streams import conversation_stream
 from mail.compose import build_notice
 from observability import logger_for, metrics_for
@@ -70,7 +70,7 @@ def notice_mail(svc: Services, mail: OutboundMail, message_id: str) -> bytes:
 
 def run_rule(svc: Services, registry: Registry, rule_name: str, envelope: Envelope, now: str | None = None) -> None:
     rule = registry.get(rule_name)
-    context = ServiceContext(svc, now or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"))
+    context = ServiceContext(svc, now or utc_text())
     events, mails = outputs_of(rule.function(envelope, context))
     conversation_id = getattr(envelope.event, "conversation_id", None)
     stream = conversation_stream(conversation_id) if conversation_id else f"rule#{rule_name}"

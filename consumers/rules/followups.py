@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 
 from consumers.rules.registry import OutboundMail, RuleContext, rule
 from events import Envelope, FollowUpDue, FollowUpScheduled, MessageReceived, ReplyDelivered, ReplyRouted
+from events.base import utc_text
 
 
 def _after(timestamp: str, delta: timedelta) -> str:
     moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00")) + delta
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_text(moment)
 
 
 @rule("follow-up-after-reply", pattern={"source": ["crm.senders"], "detail-type": ["ReplyDelivered"]})

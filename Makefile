@@ -34,7 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 package: $(STAMP_RUN)
-	$(BIN)/python -m crm.packaging dist
+	$(BIN)/python -m tools.packaging dist
 
 clean:
 	rm -rf dist build .crm *.egg-info

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from ports import QueueSpec, Services
 
 if TYPE_CHECKING:
+    from consumers.declaration import Consumer, Pattern
+    from consumers.rules.registry import Registry
     from crm.settings import Settings
-    from crm.topology import Consumer
 
 Backend = Literal["aws", "local"]
 DATABASE = "crm.sqlite3"
@@ -66,14 +67,27 @@ def lambda_handler(invoke: Callable[[Services, dict[str, Any], Any], dict[str, A
 # --- the topology both backends need ----------------------------------------------------
 
 
-def topology(settings: Settings) -> list[Consumer]:
+def rules(rules_module: str | None = None) -> Registry:
+    """The hook rules: the built-in ones, plus the user's (``Settings.rules_module``)."""
     from consumers.rules.registry import default_registry
+
+    return default_registry(rules_module)
+
+
+def rule_patterns(rules_module: str | None = None) -> dict[str, Pattern]:
+    """Each hook rule's EventBridge pattern, by rule name: what the rules consumer's
+    EventBridge rules (and the in-process matching) are made of."""
+    return rules(rules_module).patterns()
+
+
+def topology(settings: Settings) -> list[Consumer[Any]]:
+    """Every queue-fed consumer, the rules consumer fed by ``settings``' hook rules."""
     from crm.topology import consumers
 
-    return consumers({r.name: r.pattern for r in default_registry(settings.rules_module).rules()})
+    return consumers(rule_patterns(settings.rules_module))
 
 
-def queue_specs(settings: Settings, consumers: list[Consumer]) -> list[QueueSpec]:
+def queue_specs(settings: Settings, consumers: list[Consumer[Any]]) -> list[QueueSpec]:
     specs = []
     for consumer in consumers:
         name = settings.queue_name(consumer.name)
@@ -89,8 +103,7 @@ def _routes(settings: Settings) -> Callable[[], list[Any]]:
         found = []
         for consumer in topology(settings):
             for rule_name, pattern in consumer.patterns.items():
-                found.append(Route(settings.queue_name(consumer.name), pattern,
-                                   rule_name.removeprefix("crm-rule-") if consumer.wraps_rule_name else None))
+                found.append(Route(settings.queue_name(consumer.name), pattern, consumer.rule_of(rule_name)))
         return found
 
     return cache(routes)
@@ -106,12 +119,11 @@ def outside_events(settings: Settings) -> Any:
     """On moto with an AWS endpoint (``crm serve --aws-port``): events other programs put on
     the bus reach the hook rules too (:class:`adapters.rule_routing.OutsideEvents`)."""
     from adapters.rule_routing import OutsideEvents
-    from consumers.rules.registry import default_registry
-    from crm.topology import RULES_CONSUMER
+    from consumers.hooks import CONSUMER as RULES
 
     return OutsideEvents(settings.bus_name, settings.region, settings.endpoint_url,
-                         queue=settings.queue_name("rules-outside"), rules_queue=settings.queue_name(RULES_CONSUMER),
-                         patterns=lambda: default_registry(settings.rules_module).patterns())
+                         queue=settings.queue_name("rules-outside"), rules_queue=settings.queue_name(RULES.name),
+                         patterns=lambda: rule_patterns(settings.rules_module))
 
 
 # --- the backends -----------------------------------------------------------------------
@@ -174,12 +186,11 @@ def _aws(settings: Settings, state: Path | None) -> Services:
     bus: Any
     if settings.rule_matching == "in-process":
         from adapters.rule_routing import RuleRoutingBus
-        from consumers.rules.registry import default_registry
-        from crm.topology import RULES_CONSUMER
+        from consumers.hooks import CONSUMER as RULES
 
         rules_module = settings.rules_module
-        bus = RuleRoutingBus(settings.bus_name, *where, rules_queue=settings.queue_name(RULES_CONSUMER),
-                             patterns=lambda: default_registry(rules_module).patterns())
+        bus = RuleRoutingBus(settings.bus_name, *where, rules_queue=settings.queue_name(RULES.name),
+                             patterns=lambda: rule_patterns(rules_module))
     else:
         bus = EventBus(settings.bus_name, *where)
     mailer: Any = SesMailer(*where, configuration_set=settings.configuration_set)

@@ -84,6 +84,17 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class Decision(Plan):
+    """What a producer or consumer decided: the :class:`Plan` it writes, and the outcome
+    it reports (``accepted``, ``annotated``, ``rejected`` ...) with its reason."""
+
+    outcome: str = "accepted"
+    reason: str | None = None
+    conversation_id: str | None = None
+    quarantine_key: str | None = None  # the raw mail is copied there before the events are written
+
+
+@dataclass(frozen=True)
 class Sent:
     ses_message_id: str
 

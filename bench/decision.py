@@ -63,7 +63,7 @@ def run(samples: list[Sample], repetitions: int) -> dict[str, Any]:
     from events import Envelope, to_entry, to_record
     from events.catalogue import Verdicts
     from mail.parsing import parse
-    from producers.decide import Policy, decide
+    from producers.decide import Inbound, Policy, decide
     from producers.patterns import DEFAULT_PATTERNS, compile_patterns
     from producers.receipt import Receipt
 
@@ -89,11 +89,11 @@ def run(samples: list[Sample], repetitions: int) -> dict[str, Any]:
                 t1 = time.perf_counter()
                 mail = parse(sample.raw)
                 t2 = time.perf_counter()
-                decision = decide(mail, receipt, bucket="crm-mail", raw_key=receipt.object_key or "",
+                decision = decide(Inbound(mail, receipt, "crm-mail", receipt.object_key or ""),
                                   policy=policy_, patterns=patterns, knowledge=knowledge)
                 t3 = time.perf_counter()
-                for version, planned in enumerate(decision.planned, start=1):
-                    envelope = Envelope.new(planned.event, stream_id=planned.stream_id, version=version,
+                for version, (stream_id, event) in enumerate(decision.events, start=1):
+                    envelope = Envelope.new(event, stream_id=stream_id, version=version,
                                             seed=f"message#inbound#{receipt.ses_message_id}",
                                             correlation_id=receipt.ses_message_id)
                     to_record(envelope)

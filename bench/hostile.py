@@ -42,7 +42,7 @@ def _stages() -> dict[str, Callable[[bytes, dict[str, Any]], Any]]:
     from events import Envelope
     from mail import ack_builder, forward_builder, reply_builder
     from mail.parsing import parse
-    from producers.decide import Policy, decide
+    from producers.decide import Inbound, Policy, decide
     from producers.patterns import DEFAULT_PATTERNS, compile_patterns
     from projections.conversations import fold
 
@@ -54,7 +54,7 @@ def _stages() -> dict[str, Callable[[bytes, dict[str, Any]], Any]]:
     def decision(raw: bytes, state: dict[str, Any]) -> Any:
         mail = parse(raw)
         state["mail"] = mail
-        state["decision"] = decide(mail, state["receipt"], bucket="b", raw_key="inbox/bench", policy=policy,
+        state["decision"] = decide(Inbound(mail, state["receipt"], "b", "inbox/bench"), policy=policy,
                                    patterns=patterns, knowledge=NobodyKnown())
         return state["decision"]
 
@@ -81,8 +81,8 @@ def _stages() -> dict[str, Callable[[bytes, dict[str, Any]], Any]]:
         return extract_all(raw)
 
     def projection(raw: bytes, state: dict[str, Any]) -> Any:
-        envelopes = [Envelope.new(p.event, stream_id=p.stream_id, version=i + 1, seed="bench", correlation_id="b")
-                     for i, p in enumerate(state["decision"].planned)]
+        envelopes = [Envelope.new(event, stream_id=stream, version=i + 1, seed="bench", correlation_id="b")
+                     for i, (stream, event) in enumerate(state["decision"].events)]
         return fold(envelopes)
 
     return {"decision": decision, "forward": forward, "ack": ack, "reply": reply, "extraction": extraction,

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.calls import ApiCounter, Tally, merge, table_shapes
+from events.base import utc_text
+from events.streams import conversation_stream
 
 EVENTS_PER_CONVERSATION = 10
 LOCAL_GOAL = 20_000.0  # events/s into the local projection, at least
@@ -53,7 +55,7 @@ def _events(conversation: int, count: int, rng: random.Random) -> Iterator[Any]:
     start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=17 * conversation)
 
     def at(step: int) -> str:
-        return (start + timedelta(hours=step)).isoformat().replace("+00:00", "Z")
+        return utc_text(start + timedelta(hours=step))
 
     def received(step: int) -> Any:
         return MessageReceived(
@@ -102,7 +104,7 @@ def generate_records(total: int, per_conversation: int = EVENTS_PER_CONVERSATION
     conversation = 0
     while len(records) < total:
         count = min(per_conversation, total - len(records))
-        stream = f"conversation#bench-contact-{conversation:06d}"
+        stream = conversation_stream(f"bench-contact-{conversation:06d}")
         for version, event in enumerate(_events(conversation, count, rng), start=1):
             envelope = Envelope.new(event, stream_id=stream, version=version, seed=f"{stream}:{version}",
                                     correlation_id=f"bench-{conversation}",

@@ -18,6 +18,7 @@ from email.message import Message
 from typing import Any
 
 from bootstrap import lambda_handler
+from consumers.declaration import INBOUND_SOURCES, Consumer
 from consumers.queue_batch import run_batch
 from events import AttachmentExtracted, DomainEvent, Envelope, MessageReceived
 from events.streams import conversation_stream
@@ -28,6 +29,12 @@ from mail.parsing import Attachment, attachments_of
 from observability import logger_for, metrics_for
 from ports import Plan, Services
 
+# Side effects: a replay would write the attachments' blobs again, with whatever the
+# extractor and limits are by then, under events deduped on the first run's outcome.
+CONSUMER = Consumer.of("attachments", f"{__name__}.handler", MessageReceived, sources=INBOUND_SOURCES,
+                       data={"attachment_count": [{"numeric": [">", 0]}]}, timeout_seconds=120,
+                       # one mail may use most of the timeout (Settings.attachments_budget_seconds)
+                       batch_size=1)
 logger = logger_for("attachments")
 metrics = metrics_for("attachments")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -92,8 +99,8 @@ def batches(events: list[DomainEvent], event_id: str, size: int = BATCH) -> list
 
 
 def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
-    data = envelope.event
-    if not isinstance(data, MessageReceived) or not (data.attachments or data.attachment_count):
+    data = CONSUMER.accepted(envelope)
+    if data is None:
         return
     raw = svc.blobs.get(data.raw_key, data.bucket)
     prefix = f"{data.conversation_id}/{data.ses_message_id}"
@@ -119,7 +126,7 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
 
 
 def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=False)
+    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=CONSUMER.side_effects)
 
 
 handler = lambda_handler(invoke, logger, metrics)

@@ -7,11 +7,11 @@ and due time), however often the schedule fires.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from bootstrap import lambda_handler
 from events import FollowUpDue
+from events.base import utc_text
 from events.streams import conversation_stream
 from observability import logger_for, metrics_for
 from ports import IndexQuery, Plan, Services
@@ -36,7 +36,7 @@ def due_items(svc: Services, now: str, limit: int = 500) -> list[dict[str, Any]]
 
 
 def run_due(svc: Services, now: str | None = None) -> list[dict[str, Any]]:
-    now = now or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    now = now or utc_text()
     fired = []
     for item in due_items(svc, now):
         due = FollowUpDue(conversation_id=item["id"], due_at=item["followup_due"], kind=item.get("followup_kind", ""))

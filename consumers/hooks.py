@@ -11,21 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from bootstrap import lambda_handler
+from consumers.declaration import Consumer
 from consumers.queue_batch import run_batch
 from consumers.rules.registry import OutboundMail, Registry, default_registry
 from consumers.senders.sending import Outgoing, send_once
 from events import DomainEvent, Envelope
+from events.base import utc_text
 from events.streams import conversation_stream
 from mail.notice_builder import build_notice
 from observability import logger_for, metrics_for
 from ports import Plan, Services
 from projections.pointer import current_table
 
+# fed by one EventBridge rule per hook rule (Consumer.with_rules): its patterns are the registry's
+CONSUMER = Consumer("rules", f"{__name__}.handler", DomainEvent, wraps_rule_name=True)
 logger = logger_for("rules")
 metrics = metrics_for("rules")
 
@@ -67,7 +70,7 @@ def notice_mail(svc: Services, mail: OutboundMail, message_id: str) -> bytes:
 
 def run_rule(svc: Services, registry: Registry, rule_name: str, envelope: Envelope, now: str | None = None) -> None:
     rule = registry.get(rule_name)
-    context = ServiceContext(svc, now or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"))
+    context = ServiceContext(svc, now or utc_text())
     events, mails = outputs_of(rule.function(envelope, context))
     conversation_id = getattr(envelope.event, "conversation_id", None)
     stream = conversation_stream(conversation_id) if conversation_id else f"rule#{rule_name}"
@@ -96,7 +99,7 @@ def handle(svc: Services, envelope: Envelope, body: dict[str, Any]) -> None:
 
 
 def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=True)
+    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=CONSUMER.side_effects)
 
 
 handler = lambda_handler(invoke, logger, metrics)

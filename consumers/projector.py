@@ -5,19 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from bootstrap import lambda_handler
+from consumers.declaration import ALL_OUR_EVENTS, Consumer
 from consumers.queue_batch import run_batch
-from events import Envelope
+from events import DomainEvent, Envelope
 from events.streams import conversation_of_stream, conversation_stream
 from observability import logger_for, metrics_for
 from ports import Services, VersionConflict
 from projections.catch_up import catch_up
 from projections.pointer import current_table
 
+# replays are welcome here: rebuilding is what the projector is for
+CONSUMER = Consumer("projector", f"{__name__}.handler", DomainEvent, {"crm-projector": ALL_OUR_EVENTS},
+                    side_effects=False)
 logger = logger_for("projector")
 metrics = metrics_for("projector")
 
 
 def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
+    if CONSUMER.accepted(envelope) is None:
+        return
     table = svc.projections.table(current_table(svc))
     stream = envelope.stream_id
     conversation_id = getattr(envelope.event, "conversation_id", None)
@@ -27,8 +33,7 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
 
 
 def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    # replays are welcome here: rebuilding is what the projector is for
-    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=False)
+    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=CONSUMER.side_effects)
 
 
 handler = lambda_handler(invoke, logger, metrics)

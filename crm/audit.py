@@ -350,11 +350,9 @@ def audit(snapshot: Snapshot, *, shards: int) -> dict[str, Any]:
 
 
 def dlq_names(settings: Settings) -> list[str]:
-    from consumers.rules.registry import default_registry
-    from crm.topology import consumers
+    from bootstrap import topology
 
-    patterns = {r.name: r.pattern for r in default_registry(settings.rules_module).rules()}
-    return [settings.queue_name(c.name) + "-dlq" for c in consumers(patterns)]
+    return [settings.queue_name(c.name) + "-dlq" for c in topology(settings)]
 
 
 def read_snapshot(svc: Services) -> Snapshot:

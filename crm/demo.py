@@ -19,6 +19,7 @@ from crm.flows import attach_events, drain_all, ingest_one
 from crm.ingest import Delivery
 from crm.local import Stack
 from crm.views import conversation_line, outbox_records, public_item
+from events.base import utc_text
 from ports import Services
 
 UNKNOWN_RECIPIENT = "05-unknown-recipient.eml"
@@ -64,7 +65,7 @@ def run_demo(stack: Stack, *, as_json: bool = False) -> list[dict[str, Any]]:
             print(f"{path.name:<34} {result['outcome']:<9} {result.get('reason') or ''}")
     drain_all(svc)
     # a week later: the follow-up schedule fires (in AWS an EventBridge schedule does this)
-    week_later = (datetime.now(UTC) + timedelta(days=7)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    week_later = utc_text(datetime.now(UTC) + timedelta(days=7))
     fired = run_due(svc, week_later)
     drain_all(svc)
     attach_events(svc, results)

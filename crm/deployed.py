@@ -62,7 +62,7 @@ def archive_replay(settings: Settings, start: str | None, end: str | None) -> di
     from datetime import datetime
 
     from adapters.eventbridge_admin import start_archive_replay
-    from crm.topology import consumers
+    from bootstrap import topology
 
     if not start or not end:
         raise UsageError("--archive needs --from TIME and --to TIME (ISO 8601)")
@@ -70,7 +70,7 @@ def archive_replay(settings: Settings, start: str | None, end: str | None) -> di
         window = [datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (start, end)]
     except ValueError as exc:
         raise UsageError(f"--from/--to: {exc}") from None
-    rules = [name for c in consumers() if not c.side_effects for name in c.patterns]
+    rules = [name for c in topology(settings) if c.replay_safe for name in c.patterns]
     return start_archive_replay(settings.region, settings.endpoint_url, bus_name=settings.bus_name,
                                 archive_name=settings.bus_name, rule_names=rules, start=window[0], end=window[1],
                                 name=f"crm-replay-{datetime.now().strftime('%Y%m%d%H%M%S')}")

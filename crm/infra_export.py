@@ -62,7 +62,7 @@ def _table(create_table: dict[str, Any], ttl_attribute: str | None = None) -> di
     }
 
 
-def check_patterns(consumers: list[topology.Consumer]) -> None:
+def check_patterns(consumers: list[topology.Consumer[Any]]) -> None:
     """Refuse to export a pattern EventBridge would refuse (``tofu apply`` would fail late)."""
     from events.pattern_rules import InvalidPattern, validate_pattern
 
@@ -112,12 +112,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="also export the rules of this module (CRM_RULES_MODULE), so each becomes an EventBridge rule",
     )
     args = parser.parse_args(argv)
-    rule_patterns = None
-    if args.rules_module:
-        from consumers.rules.registry import default_registry
+    from bootstrap import rule_patterns
 
-        rule_patterns = {r.name: r.pattern for r in default_registry(args.rules_module).rules()}
-    write_export(args.path, rule_patterns)
+    write_export(args.path, rule_patterns(args.rules_module))
     print(f"wrote {args.path}")
 
 

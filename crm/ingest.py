@@ -6,12 +6,12 @@ import hashlib
 import mailbox
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from crm.settings import Settings
 from crm.verdicts import VerdictFlags, verdicts_of
+from events.base import utc_text
 from mail.limits import DEFAULT_LIMITS, MailLimits
 from ports import Services
 from producers.receipt import INBOX_PREFIX, receipt_event
@@ -108,7 +108,7 @@ def deliver(svc: Services, delivery: Delivery, recipients: list[str],
     ses_id = delivery_id(delivery.raw, recipients)
     key = f"{INBOX_PREFIX}{ses_id}"
     svc.blobs.put(key, delivery.raw, "message/rfc822")
-    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    now = utc_text(timespec="milliseconds")
     sender, verdicts = envelope_sender(delivery.raw, settings.mail_limits), verdicts_of(delivery.raw, flags)
     public_side, reply_side = split_recipients(settings, recipients)
     results: list[dict[str, Any]] = []

@@ -57,7 +57,7 @@ def moto_stack(settings: Settings, state: Path, *, fresh: bool = False, persist:
     from moto import mock_aws
 
     from adapters.aws import clear_clients
-    from bootstrap import bootstrap
+    from bootstrap import bootstrap, rule_patterns
     from crm.local import local_settings
 
     if fresh and state.exists():
@@ -71,7 +71,7 @@ def moto_stack(settings: Settings, state: Path, *, fresh: bool = False, persist:
     try:
         from crm.provision import provision
 
-        provision(moto_settings, _rule_patterns(moto_settings))
+        provision(moto_settings, rule_patterns(moto_settings.rules_module))
         svc = bootstrap(moto_settings, backend="aws", state=state)
         svc.in_process = True  # no Lambda service here: commands drain the queues themselves
         _restore(svc, state)
@@ -82,12 +82,6 @@ def moto_stack(settings: Settings, state: Path, *, fresh: bool = False, persist:
     finally:
         mock.stop()
         clear_clients()
-
-
-def _rule_patterns(settings: Settings) -> dict[str, dict[str, Any]]:
-    from consumers.rules.registry import default_registry
-
-    return {r.name: r.pattern for r in default_registry(settings.rules_module).rules()}
 
 
 def _restore(svc: Services, state: Path) -> None:
@@ -105,7 +99,7 @@ def _restore(svc: Services, state: Path) -> None:
 
 def save(stack: Stack) -> None:
     """Write the event log, the bucket and the parked DLQ messages to the state folder."""
-    from crm.topology import consumers
+    from bootstrap import topology
 
     svc, settings, state = stack.svc, stack.settings, stack.state
     assert state is not None
@@ -123,7 +117,7 @@ def save(stack: Stack) -> None:
             target.write_bytes(blobs.get(key))
     queues = svc.queues
     lines = []
-    for consumer in consumers(_rule_patterns(settings)):
+    for consumer in topology(settings):
         dlq = settings.queue_name(consumer.name) + "-dlq"
         for message in queues.peek(dlq, limit=10_000):
             body = message["body"]

@@ -67,7 +67,7 @@ def provision(settings: Settings, rule_patterns: dict[str, dict[str, Any]] | Non
     return {"bus_arn": bus_arn}
 
 
-def create_consumer(settings: Settings, consumer: Consumer, sqs: Any, events: Any, visibility_timeout: int) -> None:
+def create_consumer(settings: Settings, consumer: Consumer[Any], sqs: Any, events: Any, visibility_timeout: int) -> None:
     dlq_url = sqs.create_queue(QueueName=settings.queue_name(consumer.name) + "-dlq",
                                Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -82,7 +82,7 @@ def create_consumer(settings: Settings, consumer: Consumer, sqs: Any, events: An
         events.put_rule(Name=rule_name, EventBusName=settings.bus_name, EventPattern=json.dumps(pattern),
                         State="ENABLED")
         target: dict[str, Any] = {"Id": consumer.name, "Arn": arn}
-        if consumer.wraps_rule_name:
-            target["InputTransformer"] = {"InputPathsMap": {},
-                                          "InputTemplate": rule_input_template(rule_name.removeprefix("crm-rule-"))}
+        rule = consumer.rule_of(rule_name)
+        if rule is not None:
+            target["InputTransformer"] = {"InputPathsMap": {}, "InputTemplate": rule_input_template(rule)}
         events.put_targets(Rule=rule_name, EventBusName=settings.bus_name, Targets=[target])

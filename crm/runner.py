@@ -24,7 +24,7 @@ class DrainTimeout(RuntimeError):
     pass
 
 
-def drain(svc: Services, consumers: list[Consumer], *, timeout: float = 300.0,
+def drain(svc: Services, consumers: list[Consumer[Any]], *, timeout: float = 300.0,
           only: set[str] | None = None) -> DrainReport:
     """Invoke consumers until every queue is empty and nothing is in flight."""
     settings, queues = svc.settings, svc.queues

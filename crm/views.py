@@ -12,6 +12,7 @@ from adapters.projection_store import decode_token, encode_token
 from consumers.senders.sending import ParkedSend, approval_key
 from crm.errors import UsageError
 from events import ConversationStatusChanged, Envelope, SendRetryApproved, SpamRejected
+from events.base import utc_text
 from events.streams import contact_stream, conversation_stream, stream_named
 from ports import Plan, ProjectionTable, Services
 from projections.pointer import current_table
@@ -54,7 +55,7 @@ def list_conversations(svc: Services, args: argparse.Namespace) -> dict[str, Any
         raise UsageError("--limit must be between 1 and 1000")
     due = args.followup_due
     if due == "now":
-        due = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        due = utc_text()
     filters = Filters(status=args.status, company=args.company, contact=args.contact, title=args.title,
                       source=args.source, min_score=args.min_score, followup_due=due, month=args.month)
     items, token = query(table(svc), filters, shards=svc.settings.status_shards, limit=args.limit,
@@ -146,11 +147,11 @@ def outbox_records(svc: Services) -> list[dict[str, Any]]:
 
 
 def dlq_records(svc: Services) -> list[dict[str, Any]]:
-    from crm.topology import consumers
+    from bootstrap import topology
 
     settings, queues = svc.settings, svc.queues
     records = []
-    for consumer in consumers(_patterns(settings)):
+    for consumer in topology(settings):
         name = settings.queue_name(consumer.name) + "-dlq"
         messages = queues.peek(name, limit=100)
         summaries, in_doubt = [], []
@@ -187,12 +188,6 @@ def approve_resend(svc: Services, body: str, attributes: dict[str, str]) -> None
                         causation_id=parked.cause_event_id)
 
 
-def _patterns(settings: Any) -> dict[str, Any]:
-    from consumers.rules.registry import default_registry
-
-    return {r.name: r.pattern for r in default_registry(settings.rules_module).rules()}
-
-
 def redrive(svc: Services, queue: str) -> int:
     from functools import partial
 
@@ -218,5 +213,5 @@ def run_followups(svc: Services, now: str | None) -> list[dict[str, Any]]:
 def followups_due(svc: Services, now: str | None) -> list[dict[str, Any]]:
     from consumers.followups_schedule import due_items
 
-    moment = now or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    moment = now or utc_text()
     return [public_item(i) for i in due_items(svc, moment)]

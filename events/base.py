@@ -18,8 +18,17 @@ def event_id(seed: str, event_type: str, *parts: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, "\x1f".join((seed, event_type, *parts))))
 
 
+def utc_text(moment: datetime | None = None, timespec: str = "seconds") -> str:
+    """A UTC moment (default: now) as the ISO 8601 text every event and item holds.
+
+    >>> utc_text(datetime(2026, 11, 20, 10, 5, tzinfo=UTC))
+    '2026-11-20T10:05:00Z'
+    """
+    return (moment or datetime.now(UTC)).astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
 def utcnow() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_text(timespec="milliseconds")
 
 
 class DomainEvent(BaseModel):

@@ -8,7 +8,7 @@ when the correspondent is new.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from events import DomainEvent, FirstContact, MessageReceived, SpamRejected
@@ -17,6 +17,7 @@ from events.streams import contact_stream, conversation_stream, quarantine_strea
 from mail.addresses import OwnAddresses, normalise
 from mail.message_ids import ack_message_id
 from mail.parsing import ParsedMail
+from ports import Decision
 from producers import identity
 from producers.ack_policy import ack_refusal
 from producers.ack_quota import Slot, hour_of, quota_stream, take_slot
@@ -52,22 +53,19 @@ class Knowledge(Protocol):
 
 
 @dataclass(frozen=True)
-class Planned:
-    stream_id: str
-    event: DomainEvent
+class Inbound:
+    """What the inbound decision is about: the mail, its receipt and where the raw mail is."""
+
+    mail: ParsedMail
+    receipt: Receipt
+    bucket: str
+    raw_key: str
+    skip_spam: bool = False  # a release from quarantine: the spam stages already spoke
 
 
-@dataclass(frozen=True)
-class InboundDecision:
-    outcome: str  # accepted | rejected
-    reason: str | None
-    conversation_id: str | None
-    planned: list[Planned]
-    # Message-IDs that will identify this conversation in later replies
-    message_ids: list[str] = field(default_factory=list)
-    quarantine_key: str | None = None
-    # stream → the version its first planned event must follow (the hourly ack quota)
-    expected_versions: dict[str, int] = field(default_factory=dict)
+def _quarantined(event: SpamRejected) -> Decision:
+    return Decision(events=[(quarantine_stream(event.ses_message_id), event)], outcome="rejected", reason=event.reason,
+                    quarantine_key=event.quarantine_key)
 
 
 def own_addresses(policy: Policy) -> OwnAddresses:
@@ -122,17 +120,9 @@ def _short(value: str | None, limit: int = 200) -> str | None:
     return value[:limit] if value else value
 
 
-def decide(
-    mail: ParsedMail,
-    receipt: Receipt,
-    *,
-    bucket: str,
-    raw_key: str,
-    policy: Policy,
-    patterns: CompiledPatterns,
-    knowledge: Knowledge,
-    skip_spam: bool = False,
-) -> InboundDecision:
+def decide(inbound: Inbound, *, policy: Policy, patterns: CompiledPatterns, knowledge: Knowledge) -> Decision:
+    mail, receipt, bucket, raw_key, skip_spam = (inbound.mail, inbound.receipt, inbound.bucket, inbound.raw_key,
+                                                 inbound.skip_spam)
     if not skip_spam:
         rejection: tuple[str, str, dict[str, object]] | None = None
         reason = verdict_stage(receipt)
@@ -151,8 +141,7 @@ def decide(
                 envelope_sender=receipt.envelope_sender, verdicts=receipt.verdicts,
                 subject=mail.subject[:500], recipients=receipt.recipients, received_at=receipt.timestamp,
             )
-            return InboundDecision("rejected", reason, None, [Planned(quarantine_stream(receipt.ses_message_id), event)],
-                                   quarantine_key=quarantine_key)
+            return _quarantined(event)
 
     from_owner = mail.from_address == policy.private_mailbox
     who = identity.identify(mail.from_address, mail.from_name, relay_domains=policy.relay_domains,
@@ -208,11 +197,15 @@ def decide(
         preview=mail.text[:300],
         released=skip_spam,
     )
-    planned = [Planned(conversation_stream(conversation_id), received)]
+    events: list[tuple[str, DomainEvent]] = [(conversation_stream(conversation_id), received)]
+    # Message-IDs that will identify this conversation in later replies
     message_ids = [i for i in [mail.message_id] if i]
+    # stream → the version its first event must follow (the hourly ack quota)
     expected: dict[str, int] = {}
+    first_in_stream: frozenset[str] = frozenset()
     if new_contact:
-        planned.append(Planned(contact_stream(who.contact), FirstContact(
+        first_in_stream = frozenset([contact_stream(who.contact)])
+        events.append((contact_stream(who.contact), FirstContact(
             contact=who.contact, conversation_id=conversation_id, name=_short(who.name), ses_message_id=receipt.ses_message_id,
             acknowledge=suppressed is None, suppressed_reason=suppressed, ack_to=ack_to if suppressed is None else None,
             subject=mail.subject[:500], message_id=mail.message_id,
@@ -220,14 +213,15 @@ def decide(
         if suppressed is None:
             message_ids.append(ack_message_id(conversation_id, receipt.ses_message_id, policy.public_domain))
     if slot is not None:
-        planned.append(Planned(slot.stream_id, slot.event))
+        events.append((slot.stream_id, slot.event))
         expected[slot.stream_id] = slot.expected_version
-    return InboundDecision("accepted", suppressed, conversation_id, planned, message_ids=message_ids,
-                           expected_versions=expected)
+    return Decision(events=events, message_ids=dict.fromkeys(message_ids, conversation_id),
+                    first_in_stream=first_in_stream, expected_versions=expected, outcome="accepted", reason=suppressed,
+                    conversation_id=conversation_id)
 
 
 def unparseable(receipt: Receipt, *, bucket: str, raw_key: str, error: BaseException,
-                mail: ParsedMail | None = None) -> InboundDecision:
+                mail: ParsedMail | None = None) -> Decision:
     """The decision when deciding itself failed: the mail is quarantined with the
     error as its reason (it can be released), so it is never left without one."""
     reason = f"unparseable: {type(error).__name__}: {str(error)[:300]}"
@@ -238,5 +232,4 @@ def unparseable(receipt: Receipt, *, bucket: str, raw_key: str, error: BaseExcep
         envelope_sender=receipt.envelope_sender, subject=mail.subject[:500] if mail else "",
         recipients=receipt.recipients[:50], received_at=receipt.timestamp, verdicts=receipt.verdicts,
     )
-    return InboundDecision("rejected", reason, None, [Planned(quarantine_stream(receipt.ses_message_id), event)],
-                           quarantine_key=quarantine_key)
+    return _quarantined(event)

@@ -11,10 +11,11 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from bootstrap import lambda_handler
+from events import FirstContact, MessageReceived, SpamRejected
 from mail.parsing import ParsedMail, headers_only, parse
 from observability import logger_for, metrics_for
-from ports import BlobNotFound, Plan, Services
-from producers.decide import InboundDecision, Policy, decide, unparseable
+from ports import BlobNotFound, Commit, Decision, Services
+from producers.decide import Inbound, Policy, decide, unparseable
 from producers.decision_keys import key_for
 from producers.receipt import INBOX_PREFIX, Receipt, receipts_of
 from producers.spam_config import load_patterns
@@ -67,6 +68,18 @@ def parse_bounded(svc: Services, raw: bytes, receipt: Receipt) -> ParsedMail:
                                                           *mail.defects]})
 
 
+def recorded(commit: Commit) -> Decision:
+    """The decision a duplicate delivery reports: the one recorded the first time (the
+    decision made now may differ, the patterns may have changed since)."""
+    for envelope in commit.envelopes:
+        event = envelope.event
+        if isinstance(event, SpamRejected):
+            return Decision(events=[], outcome="rejected", reason=event.reason)
+        if isinstance(event, MessageReceived):
+            return Decision(events=[], outcome="accepted", conversation_id=event.conversation_id)
+    return Decision(events=[], outcome="accepted")
+
+
 def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_key: str | None = None) -> Outcome:
     raw, bucket, key, missing = fetch_raw(svc, receipt)
     mail = parse_bounded(svc, raw, receipt)
@@ -75,12 +88,12 @@ def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_
     patterns = load_patterns(svc.parameters, svc.settings.patterns_parameter,
                              ttl_seconds=svc.settings.patterns_ttl_seconds, match_limit=svc.settings.match_limit,
                              logger=logger, metrics=metrics, blobs=svc.blobs)
-    decisions: list[InboundDecision] = []
+    decisions: list[Decision] = []
 
-    def plan() -> Plan:
+    def plan() -> Decision:
         try:
-            decision = decide(mail, receipt, bucket=bucket, raw_key=key, policy=policy_of(svc), patterns=patterns,
-                              knowledge=svc.store, skip_spam=skip_spam)
+            decision = decide(Inbound(mail, receipt, bucket, key, skip_spam), policy=policy_of(svc), patterns=patterns,
+                              knowledge=svc.store)
         except Exception as exc:
             if svc.is_infrastructure_error(exc):
                 raise  # the store could not be read: retry, the mail is not at fault
@@ -90,24 +103,15 @@ def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_
         if decision.quarantine_key:
             # copy first: the event that points at quarantine/ is only written once the copy exists
             svc.blobs.copy(key, decision.quarantine_key, source_bucket=bucket)
-        return Plan(
-            events=[(p.stream_id, p.event) for p in decision.planned],
-            message_ids={m: decision.conversation_id for m in decision.message_ids if decision.conversation_id},
-            first_in_stream=frozenset(p.stream_id for p in decision.planned if type(p.event).__name__ == "FirstContact"),
-            expected_versions=decision.expected_versions,
-        )
+        return decision
 
     commit = svc.recorder.record(plan, dedupe_key=dedupe_key or key_for(svc.store, "inbound", receipt.ses_message_id),
                                  correlation_id=receipt.ses_message_id)
-    decision = decisions[-1]
+    decision = decisions[-1] if decisions and not commit.duplicate else recorded(commit)
     types = [e.type for e in commit.envelopes]
-    outcome = "rejected" if "SpamRejected" in types else "accepted"
-    conversation = next((getattr(e.event, "conversation_id", None) for e in commit.envelopes
-                         if e.type == "MessageReceived"), None)
-    reason = next((getattr(e.event, "reason", None) for e in commit.envelopes if e.type == "SpamRejected"),
-                  decision.reason if not commit.duplicate else None)
+    outcome, reason, conversation = decision.outcome, decision.reason, decision.conversation_id
     metrics.add_metric(name="MailAccepted" if outcome == "accepted" else "MailRejected", unit=MetricUnit.Count, value=1)
-    if "FirstContact" in types:
+    if any(isinstance(e.event, FirstContact) for e in commit.envelopes):
         metrics.add_metric(name="FirstContacts", unit=MetricUnit.Count, value=1)
     logger.info("inbound decision", ses_message_id=receipt.ses_message_id, outcome=outcome, reason=reason,
                 conversation_id=conversation, events=types, duplicate=commit.duplicate)

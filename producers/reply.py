@@ -43,7 +43,7 @@ from mail.parsing import ParsedMail
 from mail.subjects import strip_reply_prefix
 from mail.tokens import conversation_of, resolve
 from observability import logger_for, metrics_for
-from ports import Plan, Services
+from ports import Commit, Decision, Services
 from producers.decision_keys import key_for
 from producers.inbound import Outcome, fetch_raw, parse_bounded
 from producers.loops import suppression_reason
@@ -130,21 +130,23 @@ def nothing_to_send(mail: ParsedMail) -> str:
 
 
 def _rejected(mail: ParsedMail, receipt: Receipt, rejection: Rejection, *, bucket: str,
-              raw_key: str) -> tuple[str, list[tuple[str, DomainEvent]], dict[str, str]]:
+              raw_key: str) -> Decision:
     event = ReplyRejected(ses_message_id=receipt.ses_message_id, reason=rejection.reason, bucket=bucket,
                           raw_key=raw_key, from_address=mail.from_address, recipients=receipt.recipients,
                           code=rejection.code, conversation_id=rejection.conversation_id,
                           subject=mail.subject[:500], notify_owner=rejection.notify_owner)
-    return "rejected", [(rejected_stream(receipt.ses_message_id), event)], {}
+    return Decision(events=[(rejected_stream(receipt.ses_message_id), event)], outcome="rejected",
+                    reason=rejection.reason, conversation_id=rejection.conversation_id)
 
 
 def decide_reply(mail: ParsedMail, receipt: Receipt, history_of: Callable[[str], Sequence[Envelope]],
                  ctx: ReplyContext, *, bucket: str,
-                 raw_key: str) -> tuple[str, list[tuple[str, DomainEvent]], dict[str, str]]:
-    """(outcome, planned events, message ids → conversation). ``history_of`` reads a
-    conversation's events; it is called only once the owner is authenticated."""
+                 raw_key: str) -> Decision:
+    """The owner's reply decided: accepted (sent), annotated (commands only) or rejected.
+    ``history_of`` reads a conversation's events; it is called only once the owner is
+    authenticated."""
 
-    def reject(rejection: Rejection) -> tuple[str, list[tuple[str, DomainEvent]], dict[str, str]]:
+    def reject(rejection: Rejection) -> Decision:
         return _rejected(mail, receipt, rejection, bucket=bucket, raw_key=raw_key)
 
     thread = thread_recipients(receipt, ctx)
@@ -198,7 +200,8 @@ def decide_reply(mail: ParsedMail, receipt: Receipt, history_of: Callable[[str],
         planned.append((stream, ConversationStatusChanged(conversation_id=conversation_id, status=status,
                                                           note="set from a reply")))
     ids = {reply_message_id(receipt.ses_message_id, ctx.public_domain): conversation_id} if send else {}
-    return ("accepted" if send else "annotated"), planned, ids
+    return Decision(events=planned, message_ids=ids, outcome="accepted" if send else "annotated",
+                    conversation_id=conversation_id)
 
 
 def process(svc: Services, receipt: Receipt) -> Outcome:
@@ -206,36 +209,44 @@ def process(svc: Services, receipt: Receipt) -> Outcome:
     mail = parse_bounded(svc, raw, receipt)
     s = svc.settings
     ctx = ReplyContext(s.reply_domain, s.private_mailbox, svc.token_keys(), s.statuses, s.domain, s.own_addresses)
-    outcomes: list[str] = []
+    decisions: list[Decision] = []
 
-    def plan() -> Plan:
+    def plan() -> Decision:
         try:
-            outcome, events, ids = decide_reply(mail, receipt, lambda c: svc.store.read(conversation_stream(c)),
-                                                ctx, bucket=bucket, raw_key=key)
+            decision = decide_reply(mail, receipt, lambda c: svc.store.read(conversation_stream(c)), ctx,
+                                    bucket=bucket, raw_key=key)
         except Exception as exc:
             if svc.is_infrastructure_error(exc):
                 raise  # the store could not be read: retry, the mail is not at fault
             logger.exception("reply decision failed; rejecting", ses_message_id=receipt.ses_message_id)
-            outcome, events, ids = "rejected", [(rejected_stream(receipt.ses_message_id), ReplyRejected(
-                ses_message_id=receipt.ses_message_id, reason=f"unparseable: {type(exc).__name__}: {exc}"[:400],
-                bucket=bucket, raw_key=key, from_address=mail.from_address, recipients=receipt.recipients[:50],
-            ))], {}
-        outcomes.append(outcome)
-        return Plan(events=events, message_ids=ids)
+            reason = f"unparseable: {type(exc).__name__}: {exc}"[:400]
+            decision = Decision(events=[(rejected_stream(receipt.ses_message_id), ReplyRejected(
+                ses_message_id=receipt.ses_message_id, reason=reason, bucket=bucket, raw_key=key,
+                from_address=mail.from_address, recipients=receipt.recipients[:50],
+            ))], outcome="rejected", reason=reason)
+        decisions.append(decision)
+        return decision
 
     commit = svc.recorder.record(plan, dedupe_key=key_for(svc.store, "reply", receipt.ses_message_id),
                                  correlation_id=receipt.ses_message_id)
     types = [e.type for e in commit.envelopes]
-    first = commit.envelopes[0].event if commit.envelopes else None
-    reason = first.reason if isinstance(first, ReplyRejected) else None
-    conversation = first.conversation_id if isinstance(first, ReplyRouted | ReplyRejected) else None
-    outcome = ("rejected" if isinstance(first, ReplyRejected)
-               else "annotated" if isinstance(first, ReplyRouted) and not first.send else "accepted")
+    decision = decisions[-1] if decisions and not commit.duplicate else recorded(commit)
+    outcome, reason, conversation = decision.outcome, decision.reason, decision.conversation_id
     metrics.add_metric(name="RepliesRejected" if reason else "RepliesRouted", unit=MetricUnit.Count, value=1)
     (logger.warning if reason else logger.info)("reply decision", ses_message_id=receipt.ses_message_id,
-                                                outcome=outcomes[-1] if outcomes else outcome, reason=reason,
-                                                events=types)
+                                                outcome=outcome, reason=reason, events=types)
     return Outcome(receipt.ses_message_id, outcome, reason, conversation, types, commit.duplicate)
+
+
+def recorded(commit: Commit) -> Decision:
+    """The decision a duplicate delivery reports: the one recorded the first time."""
+    first = commit.envelopes[0].event if commit.envelopes else None
+    if isinstance(first, ReplyRejected):
+        return Decision(events=[], outcome="rejected", reason=first.reason, conversation_id=first.conversation_id)
+    if isinstance(first, ReplyRouted):
+        return Decision(events=[], outcome="accepted" if first.send else "annotated",
+                        conversation_id=first.conversation_id)
+    return Decision(events=[], outcome="accepted")
 
 
 def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -5,9 +5,10 @@ Status lifecycle: ``new`` (first message) → ``awaiting_reply`` (they wrote aga
 status, and a later message only moves the lifecycle statuses, never an owner's.
 
 >>> from events import Envelope, MessageReceived
+>>> from events.streams import conversation_stream
 >>> e = Envelope.new(MessageReceived(conversation_id="c1", ses_message_id="s", bucket="b", raw_key="k",
 ...     received_at="2026-11-20T10:00:00Z", from_address="jane@acme.com", subject="Hi", contact="jane@acme.com"),
-...     stream_id="conversation#c1", version=1, seed="s", correlation_id="s")
+...     stream_id=conversation_stream("c1"), version=1, seed="s", correlation_id="s")
 >>> item = fold([e])
 >>> item["status"], item["messages_in"], item["version"], item["month"]
 ('new', 1, 1, '2026-11')

@@ -12,12 +12,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from consumers.rules.registry import OutboundMail, RuleContext, rule
-from events import Envelope, FollowUpDue, FollowUpScheduled, MessageReceived, ReplyDelivered, ReplyRouted
+from events import Envelope, FollowUpDue, FollowUpScheduled, MessageReceived, ReplyDelivered
+from events.base import utc_text
 
 
 def _after(timestamp: str, delta: timedelta) -> str:
     moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00")) + delta
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_text(moment)
 
 
 @rule("follow-up-after-reply", pattern={"source": ["crm.senders"], "detail-type": ["ReplyDelivered"]})
@@ -58,16 +59,3 @@ def follow_up_reminder(event: Envelope, context: RuleContext) -> Iterable[Outbou
         text = f"You answered {who} about \"{item.get('subject', '')}\" and heard nothing back since.\n"
     text += f"\nConversation: {data.conversation_id}\nDue: {data.due_at}\n"
     return [OutboundMail(kind="reminder", subject=subject, text=text, conversation_id=data.conversation_id)]
-
-
-@rule("unknown-reply-commands", pattern={"source": ["crm.reply"], "detail-type": ["ReplyRouted"],
-                                         "detail": {"data": {"has_unknown_commands": [True]}}})
-def unknown_reply_commands(event: Envelope, context: RuleContext) -> Iterable[OutboundMail]:
-    """Tell the owner which lines of their reply were not understood as commands."""
-    data = event.event
-    assert isinstance(data, ReplyRouted)
-    lines = "\n".join(f"  {line}" for line in data.unknown_commands)
-    return [OutboundMail(kind="notice", subject="Some commands in your reply were not understood",
-                         text=f"In your reply on conversation {data.conversation_id}, these lines were left as "
-                              f"they were:\n\n{lines}\n\nKnown: COMPANY, TITLE, LOCATION, SALARY, JOB-ID, STATUS, "
-                              "NOTES.\n", conversation_id=data.conversation_id)]

@@ -182,6 +182,7 @@ def default_registry(rules_module: str | None = None) -> Registry:
     importlib.import_module("consumers.rules.lead_scoring")
     importlib.import_module("consumers.rules.followups")
     importlib.import_module("consumers.rules.reply_notices")
+    importlib.import_module("consumers.rules.reply_commands")
     if rules_module:
         load_user_rules(rules_module)
     return BUILTINS

@@ -12,6 +12,7 @@ from email import message_from_bytes, policy
 from typing import Any
 
 from bootstrap import lambda_handler
+from consumers.declaration import INBOUND_SOURCES, Consumer
 from consumers.queue_batch import run_batch
 from consumers.senders.sending import Outgoing, send_once
 from events import AcknowledgementSent, Envelope, FirstContact, SendFailed
@@ -21,6 +22,8 @@ from mail.message_ids import ack_message_id
 from observability import logger_for, metrics_for
 from ports import Services
 
+CONSUMER = Consumer.of("ack", f"{__name__}.handler", FirstContact, sources=INBOUND_SOURCES,
+                       data={"acknowledge": [True]}, reserved_concurrency=2)
 logger = logger_for("ack")
 metrics = metrics_for("ack")
 
@@ -43,8 +46,8 @@ def templates(svc: Services) -> tuple[str, str, str]:
 
 
 def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
-    event = envelope.event
-    if not isinstance(event, FirstContact) or not event.acknowledge or not event.ack_to:
+    event = CONSUMER.accepted(envelope)
+    if event is None or not event.ack_to:
         return
     s = svc.settings
     stream = conversation_stream(event.conversation_id)
@@ -86,7 +89,7 @@ def _plan(stream: str, event: SendFailed) -> Any:
 
 
 def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=True)
+    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=CONSUMER.side_effects)
 
 
 handler = lambda_handler(invoke, logger, metrics)

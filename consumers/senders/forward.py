@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bootstrap import lambda_handler
+from consumers.declaration import INBOUND_SOURCES, Consumer
 from consumers.queue_batch import run_batch
 from consumers.senders.sending import Outgoing, send_once
 from events import Envelope, MessageForwarded, MessageReceived
@@ -22,6 +23,8 @@ from mail.tokens import message_thread_address
 from observability import logger_for, metrics_for
 from ports import BlobNotFound, Services
 
+CONSUMER = Consumer.of("forward", f"{__name__}.handler", MessageReceived, sources=INBOUND_SOURCES,
+                       reserved_concurrency=2)
 logger = logger_for("forward")
 metrics = metrics_for("forward")
 PRESIGNED_SECONDS = 7 * 24 * 3600
@@ -47,8 +50,8 @@ def forward_notes(event: MessageReceived, own: OwnAddresses) -> list[str]:
 
 
 def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
-    event = envelope.event
-    if not isinstance(event, MessageReceived):
+    event = CONSUMER.accepted(envelope)
+    if event is None:
         return
     s = svc.settings
     message_id = forward_message_id(event.ses_message_id, s.domain)
@@ -85,7 +88,7 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
 
 
 def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=True)
+    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=CONSUMER.side_effects)
 
 
 handler = lambda_handler(invoke, logger, metrics)

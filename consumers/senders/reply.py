@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from bootstrap import lambda_handler
+from consumers.declaration import Consumer
 from consumers.queue_batch import run_batch
 from consumers.senders.sending import Outgoing, send_once
 from events import Envelope, ReplyDelivered, ReplyHeld, ReplyRouted
@@ -25,6 +26,8 @@ from mail.reply_builder import build_reply
 from observability import logger_for, metrics_for
 from ports import Plan, Services
 
+CONSUMER = Consumer.of("reply", f"{__name__}.handler", ReplyRouted, sources=("crm.reply",), data={"send": [True]},
+                       reserved_concurrency=2)
 logger = logger_for("reply-sender")
 metrics = metrics_for("reply-sender")
 
@@ -38,8 +41,8 @@ def leak_guard(svc: Services, raw: bytes) -> Guard:
 
 
 def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
-    event = envelope.event
-    if not isinstance(event, ReplyRouted) or not event.send or not event.to:
+    event = CONSUMER.accepted(envelope)
+    if event is None or not event.to:
         return
     if svc.store.exists(f"sent#reply#{envelope.event_id}"):
         return  # sent or held already
@@ -107,7 +110,7 @@ def hold(svc: Services, envelope: Envelope, event: ReplyRouted, findings: list[F
 
 
 def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=True)
+    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=CONSUMER.side_effects)
 
 
 handler = lambda_handler(invoke, logger, metrics)

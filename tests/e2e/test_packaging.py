@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from crm.packaging import DependencyInstallError, build, handlers, host_arch
+from tools.packaging import DependencyInstallError, build, handlers, host_arch
 
 pytestmark = pytest.mark.slow
 

@@ -29,6 +29,8 @@ from typing import Any
 
 import botocore.client
 
+from events.base import utc_text
+
 REPO = Path(__file__).resolve().parents[2]
 HARNESS = "(local harness)"
 TOKEN_KEY_PARAMETER = "/crm/token-key"
@@ -238,7 +240,7 @@ def _feedback(svc: Any, load: Any, context: Any) -> None:
 
 def _followups(svc: Any, load: Any, context: Any) -> None:
     invoke = load("consumers.followups_schedule.handler")
-    later = (datetime.now(UTC) + timedelta(days=30)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    later = utc_text(datetime.now(UTC) + timedelta(days=30))
     invoke(svc, {"now": later}, context("crm-followups"))
 
 

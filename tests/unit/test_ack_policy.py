@@ -17,7 +17,7 @@ from mail.parsing import parse
 from producers.ack_policy import ack_refusal
 from producers.ack_quota import quota_stream
 from producers.authentication import unauthenticated
-from producers.decide import Policy, decide
+from producers.decide import Inbound, Policy, decide
 from producers.patterns import DEFAULT_PATTERNS, compile_patterns
 from producers.receipt import Receipt
 from tests.conftest import make_mail
@@ -54,10 +54,10 @@ def first_contact(raw: bytes, *, envelope: str | None, knowledge: FakeKnowledge 
     receipt = Receipt(ses_message_id="ses-1", timestamp=timestamp, envelope_sender=envelope,
                       recipients=["hello@example.com"],
                       verdicts=Verdicts(**{"spam": "PASS", "virus": "PASS", **verdicts}))
-    decision = decide(parse(raw), receipt, bucket="b", raw_key="k", policy=policy, patterns=PATTERNS,
+    decision = decide(Inbound(parse(raw), receipt, "b", "k"), policy=policy, patterns=PATTERNS,
                       knowledge=knowledge or FakeKnowledge())
     assert decision.outcome == "accepted"  # whatever the acknowledgement, the mail goes on
-    events = [p.event for p in decision.planned]
+    events = [e for _s, e in decision.events]
     first = next(e for e in events if isinstance(e, FirstContact))
     received = next(e for e in events if isinstance(e, MessageReceived))
     return first, received, events
@@ -114,9 +114,9 @@ def test_the_owner_writing_to_the_public_address_plans_no_first_contact() -> Non
     raw = make_mail(sender="Me <owner@private.example.net>", headers={"Reply-To": "victim@victim.net"})
     receipt = Receipt(ses_message_id="s", timestamp="2026-11-20T10:00:00Z", envelope_sender="owner@private.example.net",
                       recipients=["hello@example.com"], verdicts=Verdicts(spam="PASS", virus="PASS", dmarc="PASS"))
-    decision = decide(parse(raw), receipt, bucket="b", raw_key="k", policy=POLICY, patterns=PATTERNS,
+    decision = decide(Inbound(parse(raw), receipt, "b", "k"), policy=POLICY, patterns=PATTERNS,
                       knowledge=FakeKnowledge())
-    assert not any(isinstance(p.event, FirstContact) for p in decision.planned)
+    assert not any(isinstance(e, FirstContact) for _s, e in decision.events)
 
 
 def test_more_than_one_from_address_is_never_acknowledged() -> None:

@@ -17,7 +17,7 @@ from events import MessageReceived, SpamRejected
 from mail.forward_builder import build_forward
 from mail.parsing import ParsedMail, parse
 from mail.reply_builder import build_reply
-from producers.decide import decide
+from producers.decide import Inbound, decide
 from tests import hostile_corpus as hostile
 from tests.unit.test_bounded_parsing import FORWARD, REPLY
 from tests.unit.test_decide import PATTERNS, POLICY, FakeKnowledge, receipt
@@ -29,12 +29,12 @@ MANY_PARTS = [hostile.many_attachments(1000), hostile.many_attachments(3000)]
 
 def one_outcome(raw: bytes, mail: ParsedMail | None = None) -> str:
     mail = mail or parse(raw)
-    decision = decide(mail, receipt(), bucket="b", raw_key="inbox/x", policy=POLICY, patterns=PATTERNS,
+    decision = decide(Inbound(mail, receipt(), "b", "inbox/x"), policy=POLICY, patterns=PATTERNS,
                       knowledge=FakeKnowledge())
-    decisions = [p.event for p in decision.planned if isinstance(p.event, (MessageReceived, SpamRejected))]
+    decisions = [e for _s, e in decision.events if isinstance(e, (MessageReceived, SpamRejected))]
     assert len(decisions) == 1
-    for planned in decision.planned:
-        planned.event.model_dump_json()  # every event serialises
+    for _stream, event in decision.events:
+        event.model_dump_json()  # every event serialises
     return decision.outcome
 
 

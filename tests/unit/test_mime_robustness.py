@@ -52,15 +52,15 @@ def mutated_corpus(draw: st.DrawFn) -> bytes:
 
 
 def one_outcome(raw: bytes) -> None:
-    from producers.decide import decide
+    from producers.decide import Inbound, decide
 
-    decision = decide(parse(raw), receipt(), bucket="b", raw_key="inbox/x", policy=POLICY, patterns=PATTERNS,
+    decision = decide(Inbound(parse(raw), receipt(), "b", "inbox/x"), policy=POLICY, patterns=PATTERNS,
                       knowledge=FakeKnowledge())
-    decisions = [p.event for p in decision.planned if isinstance(p.event, (MessageReceived, SpamRejected))]
+    decisions = [e for _s, e in decision.events if isinstance(e, (MessageReceived, SpamRejected))]
     assert len(decisions) == 1
     assert decision.outcome == ("accepted" if isinstance(decisions[0], MessageReceived) else "rejected")
-    assert all(isinstance(p.event, (MessageReceived, SpamRejected, FirstContact, AcknowledgementAllowed))
-               for p in decision.planned)
+    assert all(isinstance(e, (MessageReceived, SpamRejected, FirstContact, AcknowledgementAllowed))
+               for _s, e in decision.events)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -22,7 +22,7 @@ from events.catalogue import Verdicts
 from mail.addresses import OwnAddresses
 from mail.parsing import parse
 from mail.tokens import message_thread_address, sign
-from producers.decide import Policy, ack_message_id, decide
+from producers.decide import Inbound, Policy, ack_message_id, decide
 from producers.patterns import DEFAULT_PATTERNS, compile_patterns
 from producers.receipt import Receipt
 from producers.reply import ReplyContext, decide_reply
@@ -73,19 +73,17 @@ class Thread:
     def receive(self, raw: bytes, envelope_sender: str | None, verdicts: dict[str, str]) -> MessageReceived:
         ses_id = f"ses-{len(self.received) + 1}"
         receipt = Receipt(ses_id, "2026-11-20T10:00:00Z", envelope_sender, [PUBLIC], Verdicts(**verdicts))
-        decision = decide(parse(raw), receipt, bucket="b", raw_key=f"inbox/{ses_id}", policy=POLICY,
+        decision = decide(Inbound(parse(raw), receipt, "b", f"inbox/{ses_id}"), policy=POLICY,
                           patterns=PATTERNS, knowledge=self.knowledge)
         assert decision.outcome == "accepted", decision.reason
-        for planned in decision.planned:
-            stream = self.streams.setdefault(planned.stream_id, [])
-            stream.append(Envelope.new(planned.event, stream_id=planned.stream_id, version=len(stream) + 1,
+        for stream_id, event in decision.events:
+            stream = self.streams.setdefault(stream_id, [])
+            stream.append(Envelope.new(event, stream_id=stream_id, version=len(stream) + 1,
                                        seed=ses_id, correlation_id=ses_id))
-            if planned.stream_id.startswith("contact#"):
-                self.knowledge.contacts.add(planned.stream_id.removeprefix("contact#"))
-        for message_id in decision.message_ids:
-            assert decision.conversation_id
-            self.knowledge.conversations[message_id] = decision.conversation_id
-        event = next(p.event for p in decision.planned if isinstance(p.event, MessageReceived))
+            if stream_id.startswith("contact#"):
+                self.knowledge.contacts.add(stream_id.removeprefix("contact#"))
+        self.knowledge.conversations.update(decision.message_ids)
+        event = next(e for _s, e in decision.events if isinstance(e, MessageReceived))
         self.received.append(event)
         return event
 
@@ -141,8 +139,8 @@ def owner_receipt(thread_address: str, *, envelope_sender: str | None = OWNER, *
 
 
 def answer(thread: Thread, raw: bytes, receipt: Receipt) -> tuple[str, ReplyRouted | ReplyRejected]:
-    outcome, planned, _ids = decide_reply(parse(raw), receipt, thread.history, CTX, bucket="b", raw_key="inbox/r1")
-    event = planned[0][1]
+    decision = decide_reply(parse(raw), receipt, thread.history, CTX, bucket="b", raw_key="inbox/r1")
+    outcome, event = decision.outcome, decision.events[0][1]
     assert isinstance(event, ReplyRouted | ReplyRejected)
     return outcome, event
 

@@ -15,7 +15,7 @@ from events import SpamRejected
 from events.base import Envelope
 from events.codec import from_entry, to_entry
 from mail.parsing import parse
-from producers.decide import Policy, decide
+from producers.decide import Inbound, Policy, decide
 from producers.meta_rules import MetaError, compile_meta
 from producers.patterns import DEFAULT_PATTERNS, PatternDocumentError, compile_patterns, score_texts
 from producers.prefilter import fold, required_literals
@@ -202,9 +202,9 @@ def test_a_rejected_mail_records_total_threshold_and_every_matched_rule() -> Non
     compiled = compile_patterns([{"id": f"r{n}", "pattern": "spammy", "fields": ["body"], "score": 0.1,
                                   "describe": f"rule {n}"} for n in range(80)])
     policy = Policy(**{**POLICY.__dict__, "spam_threshold": 5.0})
-    decision = decide(parse(make_mail(body="very spammy")), receipt(), bucket="b", raw_key="inbox/ses-1",
+    decision = decide(Inbound(parse(make_mail(body="very spammy")), receipt(), "b", "inbox/ses-1"),
                       policy=policy, patterns=compiled, knowledge=FakeKnowledge())
-    event = decision.planned[0].event
+    event = decision.events[0][1]
     assert isinstance(event, SpamRejected) and event.stage == "patterns"
     assert event.score == pytest.approx(8.0) and event.threshold == 5.0 and event.rules_total == 80
     assert len(event.rules) == SpamRejected.MAX_RULES and event.rules[0].describe.startswith("rule")
@@ -216,7 +216,7 @@ def test_a_rejected_mail_records_total_threshold_and_every_matched_rule() -> Non
 
 def test_below_the_threshold_the_mail_is_accepted() -> None:
     compiled = compile_patterns([{"id": "r", "pattern": "spammy", "fields": ["body"], "score": 4.9}])
-    decision = decide(parse(make_mail(body="spammy")), receipt(), bucket="b", raw_key="inbox/ses-1", policy=POLICY,
+    decision = decide(Inbound(parse(make_mail(body="spammy")), receipt(), "b", "inbox/ses-1"), policy=POLICY,
                       patterns=compiled, knowledge=FakeKnowledge())
     assert decision.outcome == "accepted"
 

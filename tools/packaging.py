@@ -1,4 +1,4 @@
-"""Build the Lambda deployment package: ``python -m crm.packaging OUTDIR`` (``make package``).
+"""Build the Lambda deployment package: ``python -m tools.packaging OUTDIR`` (``make package``).
 
 One artifact serves every function. The zip holds the project's packages and all of
 their runtime dependencies; each Lambda function of ``infra/examples/complete`` points
@@ -84,7 +84,7 @@ NETWORK_SIGNS = (
 DROPPED_DIRS = {"__pycache__", "bin", "tests"}
 # Modules only the command line runs (the local stack on moto, the SMTP service,
 # the demo, this builder): no handler imports them, so no function carries them.
-CLI_ONLY_MODULES = {"crm/local.py", "crm/moto_stack.py", "crm/provision.py", "crm/serve.py", "crm/demo.py", "crm/packaging.py"}
+CLI_ONLY_MODULES = {"crm/local.py", "crm/moto_stack.py", "crm/provision.py", "crm/serve.py", "crm/demo.py"}
 
 
 class PackagingError(RuntimeError):
@@ -404,7 +404,7 @@ def _mib(size: int) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m crm.packaging", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(prog="python -m tools.packaging", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("outdir", type=Path, help="where lambda.zip, lambda.zip.sha256 and lambda.manifest.json go")
     parser.add_argument("--arch", choices=sorted(ARCHES), default=DEFAULT_ARCH, help="Lambda architecture (default arm64)")
     parser.add_argument("--python", default=DEFAULT_PYTHON, help="Lambda runtime's Python, e.g. 3.12 (the default)")

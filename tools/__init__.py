@@ -1,0 +1,1 @@
+"""Build tools, run from the checkout (make package); never part of the Lambda package."""

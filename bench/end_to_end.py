@@ -121,6 +121,9 @@ def _per_mail(tallies: list[Tally]) -> dict[str, Any]:
         "units": units,
         "usd_per_1000_mails": {k: v * 1000 for k, v in dollars.items()},
         "usd_per_1000_mails_total": sum(dollars.values()) * 1000,
+        # SES's own fees are this design's floor; everything else is the share our code decides
+        "usd_per_1000_mails_ses": sum(v for k, v in dollars.items() if k.startswith("ses_")) * 1000,
+        "usd_per_1000_mails_ours": sum(v for k, v in dollars.items() if not k.startswith("ses_")) * 1000,
         "unpriced_calls": {k: v / n for k, v in merged["unpriced"].items()},
         "failed_calls": {f: {k: v / n for k, v in by.items()} for f, by in merged["failed"].items() if f != HARNESS},
     }

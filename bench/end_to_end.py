@@ -130,6 +130,7 @@ def _per_mail(tallies: list[Tally]) -> dict[str, Any]:
 
 
 def run(ham: int, *, seed: int = 20261123) -> dict[str, Any]:
+    import adapters.rule_routing
     import crm.lambda_runtime
     import crm.runner
     from crm.flows import ingest_one
@@ -162,6 +163,15 @@ def run(ham: int, *, seed: int = 20261123) -> dict[str, Any]:
         def wrap(name: str, invoke: Any) -> Any:
             return lambda svc_, event, context: counter.invoke(name, lambda e, c: invoke(svc_, e, c), event, context)
 
+        real_route = adapters.rule_routing.route
+
+        def route(*args: Any, **kwargs: Any) -> int:
+            # on AWS, EventBridge's rules put these into the hooks queue, not our code;
+            # their SendMessage is priced where the queue is received (bench.calls._harness)
+            with counter.outside_handlers():
+                return real_route(*args, **kwargs)
+
+        setattr(adapters.rule_routing, "route", route)  # noqa: B010 - RuleRoutingBus looks it up at call time
         setattr(crm.runner, "load_invoke", load)  # noqa: B010 - the runner looks it up at call time
         setattr(producers.inbound, "invoke", wrap("producers.inbound", real_inbound))  # noqa: B010 - deliver does too
         setattr(producers.reply, "invoke", wrap("producers.reply", real_reply))  # noqa: B010
@@ -187,6 +197,7 @@ def run(ham: int, *, seed: int = 20261123) -> dict[str, Any]:
                     tallies.append(tally)
         finally:
             setattr(crm.runner, "load_invoke", real_load)  # noqa: B010
+            setattr(adapters.rule_routing, "route", real_route)  # noqa: B010
             setattr(producers.inbound, "invoke", real_inbound)  # noqa: B010
             setattr(producers.reply, "invoke", real_reply)  # noqa: B010
         dlq_depth = _dlq_depth(svc)

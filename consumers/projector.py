@@ -16,6 +16,11 @@ from projections.pointer import current_table
 logger = logger_for("projector")
 metrics = metrics_for("projector")
 
+# (table, stream) -> the stream version the item holds, as this invocation last wrote or
+# read it: the events of one decision arrive in one batch, and the first catch-up folds
+# them all, so the rest need no read (a record's event at or below it is in the item)
+_projected: dict[tuple[str, str], int] = {}
+
 
 def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
     table = svc.projections.table(current_table(svc))
@@ -23,11 +28,17 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
     conversation_id = getattr(envelope.event, "conversation_id", None)
     if conversation_of_stream(stream) is None and conversation_id:
         stream = conversation_stream(conversation_id)
-    catch_up(table, svc.store, stream, shards=svc.settings.status_shards, conflict=VersionConflict)
+    key = (table.name, stream)
+    if stream == envelope.stream_id and _projected.get(key, 0) >= envelope.meta.version:
+        return
+    item = catch_up(table, svc.store, stream, shards=svc.settings.status_shards, conflict=VersionConflict)
+    if item is not None:
+        _projected[key] = int(item["version"])
 
 
 def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
     # replays are welcome here: rebuilding is what the projector is for
+    _projected.clear()  # within one batch only: between invocations a table may be rebuilt
     return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=False)
 
 

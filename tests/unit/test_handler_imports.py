@@ -36,6 +36,7 @@ HEAVY = (
     "aws_lambda_powertools.utilities.batch",
     "aws_lambda_powertools.utilities.parser",
     "aws_lambda_powertools.utilities.data_classes",
+    "pydantic_settings",  # settings read their sources themselves (crm.settings)
 )
 # the attachments handler extracts text; no other handler should pay for it
 EXTRACTION = ("pypdf", "docx", "consumers.extraction")

@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import sys
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import Logger
+from aws_lambda_powertools.metrics import Metrics
 
 NAMESPACE = "ConversationCRM"
 

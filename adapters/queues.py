@@ -19,6 +19,9 @@ def url_of_arn(sqs: Any, arn: str) -> str:
 class Queues:
     def __init__(self, region: str, endpoint_url: str | None = None) -> None:
         self._sqs = client("sqs", region, endpoint_url)
+        # a queue's URL is fixed by its name, account and region (a queue deleted and
+        # created again keeps it): one GetQueueUrl per queue per container
+        self._urls: dict[str, str] = {}
 
     def ensure(self, specs: Sequence[QueueSpec]) -> None:
         """AWS queues are infra's: check each exists (raises QueueDoesNotExist), create nothing."""
@@ -49,8 +52,9 @@ class Queues:
                                             VisibilityTimeout=max(0, min(int(seconds), 43_200)))
 
     def url(self, name: str) -> str:
-        url: str = self._sqs.get_queue_url(QueueName=name)["QueueUrl"]
-        return url
+        if name not in self._urls:
+            self._urls[name] = str(self._sqs.get_queue_url(QueueName=name)["QueueUrl"])
+        return self._urls[name]
 
     def arn(self, name: str) -> str:
         arn: str = self._sqs.get_queue_attributes(QueueUrl=self.url(name), AttributeNames=["QueueArn"])[

@@ -161,6 +161,16 @@ class ApiCounter:
         finally:
             self.tally = previous
 
+    @contextmanager
+    def outside_handlers(self) -> Iterator[None]:
+        """Calls made here are AWS's own work that the local stack does in a handler's
+        process (in-process rule matching on moto is EventBridge's rules): harness calls."""
+        previous, self.function = self.function, None
+        try:
+            yield
+        finally:
+            self.function = previous
+
     def invoke(self, function: str, handler: Callable[[Any, Any], Any], event: Any, context: Any) -> Any:
         """Run one Lambda invocation, attributing its calls and its billed duration."""
         previous, self.function = self.function, function

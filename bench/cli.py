@@ -140,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
             text = f"{name}: FAILED — {type(exc).__name__}: {exc}"
         print(text + f"\n  ({time.perf_counter() - section_started:.1f} s)\n", flush=True)
+    from bench import goals
+
+    results["goals"] = goals.evaluate(results)
+    print(goals.render(results["goals"]) + "\n", flush=True)
     results["meta"]["seconds"] = time.perf_counter() - started
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(_clean(results), indent=2, sort_keys=True, default=str) + "\n",

@@ -3,8 +3,9 @@
 Each measurement is a fresh ``sys.executable -c`` process that times ``import
 <module>`` with ``time.perf_counter`` around it (interpreter start-up excluded),
 repeated, median taken; the process's wall time (start-up included) is reported
-beside it. One unmeasured warm-up run per module first, so bytecode caches exist
-as they would in a deployed package. The baseline is ``import boto3`` alone.
+beside it. The repetitions go round-robin over the baseline and every handler, so a
+busy machine slows all of them alike; one unmeasured warm-up round first, so
+bytecode caches exist as they would in a deployed package. The baseline is ``import boto3`` alone.
 One extra ``-X importtime`` run per module names the heaviest packages it pulls in
 (times from that run, which ``-X importtime`` itself slows a little).
 """
@@ -85,20 +86,36 @@ def _heaviest(importtime_log: str, top: int = 4) -> list[dict[str, Any]]:
 
 def run(repetitions: int) -> dict[str, Any]:
     env = _environment()
+    modules = (BASELINE, *HANDLERS)
     rows: dict[str, dict[str, Any]] = {}
-    for module in (BASELINE, *HANDLERS):
-        try:
-            _once(module, env)  # warm-up: bytecode caches, page cache
-            imports, walls = [], []
-            for _ in range(repetitions):
+    imports: dict[str, list[float]] = {m: [] for m in modules}
+    walls: dict[str, list[float]] = {m: [] for m in modules}
+    failed: dict[str, str] = {}
+    # round-robin: each repetition times every module once, so load from other work on
+    # the machine falls on the baseline and the handlers alike (an A/B in the same run)
+    for round_ in range(repetitions + 1):  # round 0: warm-up (bytecode caches, page cache)
+        for module in modules:
+            if module in failed:
+                continue
+            try:
                 seconds, wall, _log = _once(module, env)
-                imports.append(seconds)
-                walls.append(wall)
+            except Exception as exc:
+                failed[module] = f"{type(exc).__name__}: {exc}"
+                continue
+            if round_:
+                imports[module].append(seconds)
+                walls[module].append(wall)
+    for module in modules:
+        if module in failed:
+            rows[module] = {"error": failed[module]}
+            continue
+        try:
             _s, _w, log = _once(module, env, ("-X", "importtime"))
-            rows[module] = {"import_ms": median(imports) * 1e3, "process_ms": median(walls) * 1e3,
-                            "runs_ms": [round(s * 1e3, 2) for s in imports], "heaviest": _heaviest(log)}
+            heaviest = _heaviest(log)
         except Exception as exc:
-            rows[module] = {"error": f"{type(exc).__name__}: {exc}"}
+            heaviest = [{"package": f"(importtime failed: {exc})", "ms": 0.0}]
+        rows[module] = {"import_ms": median(imports[module]) * 1e3, "process_ms": median(walls[module]) * 1e3,
+                        "runs_ms": [round(s * 1e3, 2) for s in imports[module]], "heaviest": heaviest}
     base = rows[BASELINE].get("import_ms")
     base_wall = rows[BASELINE].get("process_ms")
     for module in HANDLERS:

@@ -145,6 +145,9 @@ def calls(r: dict[str, Any]) -> str:
         if units.get(unit) or dollars:
             cost_rows.append([key, units.get(unit, 0.0), f"{by_key[key].usd:g} {by_key[key].unit}",
                               f"{dollars:.5f}"])
+    cost_rows.append(["SES fees", "", "receiving + sending (the floor)", f"{a['usd_per_1000_mails_ses']:.5f}"])
+    cost_rows.append(["everything else", "", "ours: Lambda, DynamoDB, EventBridge, SQS, S3, SSM",
+                      f"{a['usd_per_1000_mails_ours']:.5f}"])
     cost_rows.append(["total", "", "", f"{a['usd_per_1000_mails_total']:.5f}"])
     out.append(table(["price line", "units/mail", "list price (USD)", "USD per 1,000 accepted mails"], cost_rows))
     rej = r["rejected"]

@@ -20,6 +20,11 @@ CONSUMER = Consumer("projector", f"{__name__}.handler", DomainEvent, {"crm-proje
 logger = logger_for("projector")
 metrics = metrics_for("projector")
 
+# (table, stream) -> the stream version the item holds, as this invocation last wrote or
+# read it: the events of one decision arrive in one batch, and the first catch-up folds
+# them all, so the rest need no read (a record's event at or below it is in the item)
+_projected: dict[tuple[str, str], int] = {}
+
 
 def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
     if CONSUMER.accepted(envelope) is None:
@@ -29,11 +34,18 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
     conversation_id = getattr(envelope.event, "conversation_id", None)
     if conversation_of_stream(stream) is None and conversation_id:
         stream = conversation_stream(conversation_id)
-    catch_up(table, svc.store, stream, shards=svc.settings.status_shards, conflict=VersionConflict)
+    key = (table.name, stream)
+    if stream == envelope.stream_id and _projected.get(key, 0) >= envelope.meta.version:
+        return
+    item = catch_up(table, svc.store, stream, shards=svc.settings.status_shards, conflict=VersionConflict)
+    if item is not None:
+        _projected[key] = int(item["version"])
 
 
 def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=CONSUMER.side_effects)
+    _projected.clear()  # within one batch only: between invocations a table may be rebuilt
+    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle,
+                     side_effects=CONSUMER.side_effects)
 
 
 handler = lambda_handler(invoke, logger, metrics)

@@ -39,7 +39,7 @@ class LocalContext:
 def end_invocation() -> None:
     """Lambda flushes a handler's metrics after each invocation; locally metrics are
     disabled, and Powertools would otherwise keep them and print them every 100 values."""
-    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import Metrics
 
     Metrics().clear_metrics()
 

@@ -34,7 +34,7 @@ def utcnow() -> str:
 class DomainEvent(BaseModel):
     """Base of every event. Subclasses are plain data; ``schema_version`` is per class."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     schema_version: ClassVar[int] = 1
     source: ClassVar[str] = "crm.core"
@@ -50,7 +50,7 @@ class DomainEvent(BaseModel):
 
 
 class Meta(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     event_id: str
     stream_id: str
@@ -64,7 +64,7 @@ class Meta(BaseModel):
 class Envelope(BaseModel):
     """One event with its metadata, as stored and as published."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)
 
     meta: Meta
     event: DomainEvent

@@ -14,7 +14,7 @@ from events.base import DomainEvent
 
 
 class Verdicts(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     spam: str = "GRAY"
     virus: str = "GRAY"
@@ -25,7 +25,7 @@ class Verdicts(BaseModel):
 
 
 class AttachmentInfo(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     filename: str
     content_type: str
@@ -88,7 +88,7 @@ class MessageReceived(DomainEvent):
 class RuleScore(BaseModel):
     """One pattern rule that matched a rejected mail."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str
     score: float | None = Field(None, description="What the rule added; null for a sure hit (rejects alone)")
@@ -182,7 +182,7 @@ class SpamReleased(DomainEvent):
 
 
 class ReplyCommand(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     name: str
     value: str
@@ -263,7 +263,7 @@ class ReplyDelivered(_Sent):
 
 
 class HeldPart(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     part: str = Field(description="Position of the part in the MIME tree, e.g. '2.1'; '' for the whole mail")
     content_type: str

@@ -21,8 +21,8 @@ import hashlib
 import json
 from typing import Any, Protocol
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.logging import Logger
+from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
 from producers.default_patterns import DEFAULT_PATTERNS
 from producers.patterns import CompiledPatterns, PatternDocumentError, compile_patterns, parse_container

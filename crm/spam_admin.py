@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from adapters.recorder import Plan
@@ -55,6 +56,16 @@ def release(svc: Services, ses_message_id: str) -> dict[str, Any]:
     return outcome.as_dict()
 
 
+def release_and_continue(settings: Settings, ses_message_id: str) -> dict[str, Any]:
+    """:func:`release`, then (locally) every consumer runs: what `crm spam release` and the web view do."""
+    result = release(services(), ses_message_id)
+    if local_running():
+        from crm.flows import drain_all
+
+        drain_all(settings)
+    return result
+
+
 def run(settings: Settings, args: argparse.Namespace) -> int:
     words = list(args.words)
     svc = services()
@@ -68,13 +79,16 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if words[0] == "release":
         if len(words) != 2:
             raise UsageError("usage: crm spam release ID")
-        result = release(svc, words[1])
-        if local_running():
-            from crm.flows import drain_all
-
-            drain_all(settings)
+        result = release_and_continue(settings, words[1])
         print(json.dumps(result, sort_keys=True) if args.json else
               f"released {words[1]}: {result['outcome']} → conversation {result['conversation_id']}")
+        return 0
+    if words[0] == "raw":
+        if len(words) != 2:
+            raise UsageError("usage: crm spam raw ID")
+        from crm.views import raw_mail
+
+        sys.stdout.buffer.write(raw_mail(settings, words[1]))
         return 0
     if words[0] == "patterns":
         from crm.spam_patterns import patterns
@@ -84,4 +98,4 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         from crm.spam_patterns import threshold
 
         return threshold(settings, words[1:], args)
-    raise UsageError(f"unknown spam action {words[0]!r} (list, release, patterns, threshold)")
+    raise UsageError(f"unknown spam action {words[0]!r} (list, release, raw, patterns, threshold)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from consumers.senders.sending import ParkedSend, approval_key
 from crm.errors import UsageError
 from crm.local import local_running
 from crm.settings import Settings
-from events import ConversationStatusChanged, Envelope, SendRetryApproved, SpamRejected
+from events import ConversationStatusChanged, Envelope, MessageReceived, SendRetryApproved, SpamRejected
 from projections.pointer import current_table
 from projections.queries import Filters, query
 
@@ -54,16 +55,37 @@ def table(settings: Settings) -> ProjectionTable:
 
 
 def list_conversations(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    if args.limit < 1 or args.limit > 1000:
-        raise UsageError("--limit must be between 1 and 1000")
-    due = args.followup_due
-    if due == "now":
-        due = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     filters = Filters(status=args.status, company=args.company, contact=args.contact, title=args.title,
-                      source=args.source, min_score=args.min_score, followup_due=due, month=args.month)
-    items, token = query(table(settings), filters, shards=settings.status_shards, limit=args.limit,
-                         next_token=decode_token(args.next_token))
+                      source=args.source, min_score=args.min_score, followup_due=args.followup_due, month=args.month)
+    return conversations_page(settings, filters, limit=args.limit, next_token=args.next_token)
+
+
+def conversations_page(settings: Settings, filters: Filters, *, limit: int = 50,
+                       next_token: str | None = None) -> dict[str, Any]:
+    """A page of conversations (the GSI query the filters pick) and the next page's token."""
+    if limit < 1 or limit > 1000:
+        raise UsageError("--limit must be between 1 and 1000")
+    if filters.followup_due == "now":
+        filters = replace(filters, followup_due=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"))
+    items, token = query(table(settings), filters, shards=settings.status_shards, limit=limit,
+                         next_token=decode_token(next_token))
     return {"items": [public_item(i) for i in items], "next_token": encode_token(token)}
+
+
+def status_counts(settings: Settings) -> dict[str, int]:
+    """How many conversations have each status (the by-status index, every shard)."""
+    projection = table(settings)
+    counts = {}
+    for status in settings.statuses:
+        total, token = 0, None
+        while True:
+            items, token = query(projection, Filters(status=status), shards=settings.status_shards, limit=1000,
+                                 next_token=token)
+            total += len(items)
+            if not token:
+                break
+        counts[status] = total
+    return counts
 
 
 def public_item(item: dict[str, Any]) -> dict[str, Any]:
@@ -99,7 +121,9 @@ def event_line(record: dict[str, Any]) -> str:
     return f"{record['occurred_at']}  {record['stream_id']}@{record['version']}  {record['type']}  {text}"
 
 
-def show_conversation(settings: Settings, conversation_id: str, *, as_json: bool) -> int:
+def conversation_story(settings: Settings, conversation_id: str) -> dict[str, Any]:
+    """The conversation's item and its timeline: its own stream, the correspondent's
+    (first contact, bounces) and the spam decisions on their mail, in time order."""
     store = services().store
     envelopes = store.read(f"conversation#{conversation_id}")
     item = table(settings).get(conversation_id)
@@ -107,27 +131,56 @@ def show_conversation(settings: Settings, conversation_id: str, *, as_json: bool
         raise FileNotFoundError(f"no conversation {conversation_id!r}")
     contact = (item or {}).get("contact")
     if contact:
-        # the correspondent's own stream (first contact, bounces) and the spam decisions on their mail
         envelopes += store.read(f"contact#{contact}")
         envelopes += [e for stream in store.streams("quarantine#") for e in store.read(stream)
                       if isinstance(e.event, SpamRejected) and e.event.from_address == contact]
         envelopes.sort(key=lambda e: e.meta.occurred_at)
+    return {"conversation": public_item(item or {}), "timeline": [envelope_record(e) for e in envelopes]}
+
+
+def timeline_text(record: dict[str, Any]) -> str:
+    """One timeline record as the CLI prints it (the type when it has no rendering)."""
+    render = TIMELINE.get(record["type"])
+    return render(record["data"]) if render else str(record["type"])
+
+
+def show_conversation(settings: Settings, conversation_id: str, *, as_json: bool) -> int:
+    story = conversation_story(settings, conversation_id)
     if as_json:
-        print(json.dumps({"conversation": public_item(item or {}), "timeline": [envelope_record(e) for e in envelopes]},
-                         sort_keys=True, default=str))
+        print(json.dumps(story, sort_keys=True, default=str))
         return 0
+    item = story["conversation"]
     if item:
-        print(conversation_line(public_item(item)))
+        print(conversation_line(item))
         for name in ("company", "title", "location", "salary", "job_id", "notes", "source"):
             if item.get(name):
                 print(f"  {name}: {item[name]}")
-    for envelope in envelopes:
-        render = TIMELINE.get(envelope.type)
-        print(f"{envelope.meta.occurred_at}  {render(envelope.detail()['data']) if render else envelope.type}")
+    for record in story["timeline"]:
+        print(f"{record['occurred_at']}  {timeline_text(record)}")
     return 0
 
 
-def set_status(settings: Settings, conversation_id: str, status: str, note: str | None) -> int:
+def raw_mail(settings: Settings, ses_message_id: str, conversation_id: str | None = None) -> bytes:
+    """The raw mail as received, found through the event that recorded it (never an
+    arbitrary bucket key): the conversation's MessageReceived, else the quarantine's."""
+    svc = services()
+    if conversation_id:
+        for envelope in svc.store.read(f"conversation#{conversation_id}"):
+            event = envelope.event
+            if isinstance(event, MessageReceived) and event.ses_message_id == ses_message_id:
+                return svc.blobs.get(event.raw_key, event.bucket)
+    for envelope in svc.store.read(f"quarantine#{ses_message_id}"):
+        event = envelope.event
+        if isinstance(event, SpamRejected):
+            for key in (event.quarantine_key, event.raw_key):
+                if svc.blobs.exists(key):
+                    return svc.blobs.get(key)
+    where = f" in conversation {conversation_id!r}" if conversation_id else ""
+    raise FileNotFoundError(f"no mail {ses_message_id!r}{where}")
+
+
+def change_status(settings: Settings, conversation_id: str, status: str, note: str | None) -> dict[str, Any]:
+    """Record ConversationStatusChanged (then, locally, let the consumers run)."""
     if status not in settings.statuses:
         raise UsageError(f"status {status!r} is not allowed; allowed: {', '.join(settings.statuses)}")
     svc = services()
@@ -135,12 +188,17 @@ def set_status(settings: Settings, conversation_id: str, status: str, note: str 
         raise FileNotFoundError(f"no conversation {conversation_id!r}")
     from crm.flows import drain_all
 
-    event = ConversationStatusChanged(conversation_id=conversation_id, status=status, note=note)
+    event = ConversationStatusChanged(conversation_id=conversation_id, status=status, note=note or None)
     stamp = datetime.now(UTC).isoformat()
     svc.recorder.record(Plan(events=[(f"conversation#{conversation_id}", event)]),
                         dedupe_key=f"status#{conversation_id}#{stamp}", correlation_id=conversation_id)
     if local_running():
         drain_all(settings)
+    return {"conversation_id": conversation_id, "status": status, "note": note or None}
+
+
+def set_status(settings: Settings, conversation_id: str, status: str, note: str | None) -> int:
+    change_status(settings, conversation_id, status, note)
     print(f"{conversation_id}: status {status}")
     return 0
 

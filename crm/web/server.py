@@ -1,0 +1,64 @@
+"""Serving the web view: waitress on 127.0.0.1, for as long as the stack is held open."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+from crm.errors import UsageError
+from crm.settings import Settings
+
+HOST = "127.0.0.1"  # never another interface: the view has no login, the machine's user is the owner
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def check_port(port: int) -> None:
+    """Fail with a clear message when the port is taken."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}") from exc
+
+
+def make_server(settings: Settings, *, port: int, on_change: Callable[[], None] | None = None) -> object:
+    """A waitress server of the web view on the running stack (``.run()`` serves, ``.close()`` stops)."""
+    from waitress.server import create_server
+
+    from crm.web.app import create_app
+    from crm.web.backend import CrmBackend
+
+    app = create_app(CrmBackend(settings, on_change=on_change), port=port)
+    # the backend runs one call at a time: a few threads keep static files and a slow page apart
+    return create_server(app, host=HOST, port=port, threads=4, ident="crm-web")
+
+
+def serve_web(settings: Settings, *, port: int, on_change: Callable[[], None] | None = None,
+              ready: threading.Event | None = None) -> int:
+    """Serve until Ctrl-C (or SIGTERM); the caller holds the stack open around this."""
+    check_port(port)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    server = make_server(settings, port=port, on_change=on_change)
+    print(f"crm web: http://{HOST}:{port}/  (stop with Ctrl-C)", flush=True)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops it like Ctrl-C: the state is saved
+    if ready is not None:
+        ready.set()
+    try:
+        server.run()  # type: ignore[attr-defined]
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()  # type: ignore[attr-defined]
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    print("crm web: stopped", flush=True)
+    return 0

@@ -54,14 +54,13 @@ def _limit(value: str | None) -> int:
         raise UsageError(f"limit {value!r} is not a whole number") from None
 
 
-def create_app(backend: Backend, *, secret_key: bytes | None = None, port: int | None = None) -> Flask:
+def create_app(backend: Backend, *, secret_key: bytes | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=secret_key or secrets.token_bytes(32),  # a new key per start: sessions end with the server
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_HTTPONLY=True,
-        TRUSTED_HOSTS=["127.0.0.1", "localhost"] if port is None else
-        [f"127.0.0.1:{port}", f"localhost:{port}", "127.0.0.1", "localhost"],
+        TRUSTED_HOSTS=["127.0.0.1", "localhost"],  # any port: a rebound DNS name is what this refuses
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.jinja_env.autoescape = True  # every template, whatever its name
@@ -133,6 +132,18 @@ def create_app(backend: Backend, *, secret_key: bytes | None = None, port: int |
     @app.get("/conversations/<conversation_id>/raw/<ses_message_id>")
     def raw(conversation_id: str, ses_message_id: str) -> Response:
         return _download(backend.raw_mail(ses_message_id, conversation_id), ses_message_id)
+
+    @app.get("/conversations/<conversation_id>/mail/<ses_message_id>")
+    def mail(conversation_id: str, ses_message_id: str) -> str:
+        return render_template("mail.html", mail=backend.mail(ses_message_id, conversation_id), ses_id=ses_message_id,
+                               raw_url=url_for("raw", conversation_id=conversation_id, ses_message_id=ses_message_id),
+                               back=url_for("conversation", conversation_id=conversation_id))
+
+    @app.get("/quarantine/<ses_message_id>/mail")
+    def quarantined_mail(ses_message_id: str) -> str:
+        return render_template("mail.html", mail=backend.mail(ses_message_id), ses_id=ses_message_id,
+                               raw_url=url_for("quarantined_raw", ses_message_id=ses_message_id),
+                               back=url_for("quarantine"))
 
     @app.get("/quarantine/<ses_message_id>/raw")
     def quarantined_raw(ses_message_id: str) -> Response:

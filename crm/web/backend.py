@@ -39,6 +39,8 @@ class Backend(Protocol):
 
     def raw_mail(self, ses_message_id: str, conversation_id: str | None = None) -> bytes: ...
 
+    def mail(self, ses_message_id: str, conversation_id: str | None = None) -> dict[str, Any]: ...
+
     def set_status(self, conversation_id: str, status: str, note: str | None) -> dict[str, Any]: ...
 
     def followups_due(self, now: str | None = None) -> list[dict[str, Any]]: ...
@@ -104,6 +106,11 @@ class CrmBackend:
 
         with self._lock:
             return raw_mail(self.settings, ses_message_id, conversation_id)
+
+    def mail(self, ses_message_id: str, conversation_id: str | None = None) -> dict[str, Any]:
+        from crm.views import mail_parts
+
+        return mail_parts(self.raw_mail(ses_message_id, conversation_id))
 
     def followups_due(self, now: str | None = None) -> list[dict[str, Any]]:
         from crm.views import followups_due

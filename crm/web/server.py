@@ -35,7 +35,7 @@ def make_server(settings: Settings, *, port: int, on_change: Callable[[], None] 
     from crm.web.app import create_app
     from crm.web.backend import CrmBackend
 
-    app = create_app(CrmBackend(settings, on_change=on_change), port=port)
+    app = create_app(CrmBackend(settings, on_change=on_change))
     # the backend runs one call at a time: a few threads keep static files and a slow page apart
     return create_server(app, host=HOST, port=port, threads=4, ident="crm-web")
 

@@ -98,10 +98,9 @@ def test_pipeline_groups_by_status_with_counts_and_headers(client: FlaskClient) 
 
 
 def test_pipeline_filters_are_the_cli_queries(client: FlaskClient, capsys: pytest.CaptureFixture[str]) -> None:
+    from adapters.wiring import services
     from crm.cli import parser
     from crm.views import list_conversations
-
-    from adapters.wiring import services
 
     for query, argv in (({"company": "acme robotics"}, ["--company", "acme robotics"]),
                         ({"status": "new"}, ["--status", "new"]),

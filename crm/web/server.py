@@ -6,8 +6,10 @@ import logging
 import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 from crm.errors import UsageError
 from crm.settings import Settings
@@ -38,6 +40,23 @@ def make_server(settings: Settings, *, port: int, on_change: Callable[[], None] 
     app = create_app(CrmBackend(settings, on_change=on_change))
     # the backend runs one call at a time: a few threads keep static files and a slow page apart
     return create_server(app, host=HOST, port=port, threads=4, ident="crm-web")
+
+
+@contextmanager
+def serving(settings: Settings, *, port: int = 0, on_change: Callable[[], None] | None = None) -> Iterator[str]:
+    """The web view served on a thread while the block runs (tests, the benchmark); its URL."""
+    from waitress import wasyncore
+
+    server: Any = make_server(settings, port=port, on_change=on_change)
+    thread = threading.Thread(target=server.run, name="crm-web", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{HOST}:{server.effective_port}"
+    finally:
+        # requests in flight finish first, then every socket (kept-alive ones too) closes: the loop ends
+        server.task_dispatcher.shutdown()
+        wasyncore.close_all(server._map)
+        thread.join(10)
 
 
 def serve_web(settings: Settings, *, port: int, on_change: Callable[[], None] | None = None,

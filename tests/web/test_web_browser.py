@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,17 +36,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.skipif(_missing() is not None, re
 
 @pytest.fixture(scope="module")
 def server(demo_state: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from crm.web.server import make_server
+    from crm.web.server import serving
 
-    with running_stack(demo_state, tmp_path_factory.mktemp("web-browser")) as stack:
-        web: Any = make_server(stack.settings, port=0)
-        thread = threading.Thread(target=web.run, name="crm-web-test", daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{web.effective_port}"
-        finally:
-            web.close()
-            thread.join(10)
+    with running_stack(demo_state, tmp_path_factory.mktemp("web-browser")) as stack, serving(stack.settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -162,21 +162,21 @@ def show_conversation(settings: Settings, conversation_id: str, *, as_json: bool
 
 def raw_mail(settings: Settings, ses_message_id: str, conversation_id: str | None = None) -> bytes:
     """The raw mail as received, found through the event that recorded it (never an
-    arbitrary bucket key): the conversation's MessageReceived, else the quarantine's."""
+    arbitrary bucket key): the conversation's MessageReceived, or without a conversation the quarantine's."""
     svc = services()
     if conversation_id:
         for envelope in svc.store.read(f"conversation#{conversation_id}"):
             event = envelope.event
             if isinstance(event, MessageReceived) and event.ses_message_id == ses_message_id:
                 return svc.blobs.get(event.raw_key, event.bucket)
+        raise FileNotFoundError(f"no mail {ses_message_id!r} in conversation {conversation_id!r}")
     for envelope in svc.store.read(f"quarantine#{ses_message_id}"):
         event = envelope.event
         if isinstance(event, SpamRejected):
             for key in (event.quarantine_key, event.raw_key):
                 if svc.blobs.exists(key):
                     return svc.blobs.get(key)
-    where = f" in conversation {conversation_id!r}" if conversation_id else ""
-    raise FileNotFoundError(f"no mail {ses_message_id!r}{where}")
+    raise FileNotFoundError(f"no quarantined mail {ses_message_id!r}")
 
 
 def mail_parts(raw: bytes, *, max_chars: int = 100_000) -> dict[str, Any]:

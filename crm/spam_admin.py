@@ -8,13 +8,10 @@ import json
 import sys
 from typing import Any
 
-from adapters.recorder import Plan
-from adapters.wiring import Services, services
 from crm.errors import UsageError
-from crm.local import local_running
-from crm.settings import Settings
 from events import SpamRejected, SpamReleased
-from producers.decide import quarantine_stream
+from events.streams import quarantine_stream
+from ports import Plan, Services
 from producers.receipt import Receipt
 
 
@@ -56,19 +53,17 @@ def release(svc: Services, ses_message_id: str) -> dict[str, Any]:
     return outcome.as_dict()
 
 
-def release_and_continue(settings: Settings, ses_message_id: str) -> dict[str, Any]:
-    """:func:`release`, then (locally) every consumer runs: what `crm spam release` and the web view do."""
-    result = release(services(), ses_message_id)
-    if local_running():
-        from crm.flows import drain_all
+def release_and_settle(svc: Services, ses_message_id: str) -> dict[str, Any]:
+    """:func:`release`, then every consumer runs (`settle`): what `crm spam release` and the web view do."""
+    from crm.flows import settle
 
-        drain_all(settings)
+    result = release(svc, ses_message_id)
+    settle(svc)
     return result
 
 
-def run(settings: Settings, args: argparse.Namespace) -> int:
+def run(svc: Services, args: argparse.Namespace) -> int:
     words = list(args.words)
-    svc = services()
     if words[0] == "list":
         records = quarantined(svc)
         for record in records:
@@ -79,7 +74,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if words[0] == "release":
         if len(words) != 2:
             raise UsageError("usage: crm spam release ID")
-        result = release_and_continue(settings, words[1])
+        result = release_and_settle(svc, words[1])
         print(json.dumps(result, sort_keys=True) if args.json else
               f"released {words[1]}: {result['outcome']} → conversation {result['conversation_id']}")
         return 0
@@ -88,14 +83,14 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             raise UsageError("usage: crm spam raw ID")
         from crm.views import raw_mail
 
-        sys.stdout.buffer.write(raw_mail(settings, words[1]))
+        sys.stdout.buffer.write(raw_mail(svc, words[1]))
         return 0
     if words[0] == "patterns":
         from crm.spam_patterns import patterns
 
-        return patterns(settings, words[1:], args)
+        return patterns(svc, words[1:], args)
     if words[0] == "threshold":
         from crm.spam_patterns import threshold
 
-        return threshold(settings, words[1:], args)
+        return threshold(svc, words[1:], args)
     raise UsageError(f"unknown spam action {words[0]!r} (list, release, raw, patterns, threshold)")

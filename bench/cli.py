@@ -88,8 +88,18 @@ def _versions() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    from bench import (coldstart, corpus, decision, end_to_end, hostile, local_engine, regex_stage, replay_load,
-                       spam_stage, web_view)
+    from bench import (
+        coldstart,
+        corpus,
+        decision,
+        end_to_end,
+        hostile,
+        local_engine,
+        regex_stage,
+        replay_load,
+        spam_stage,
+        web_view,
+    )
 
     started = time.perf_counter()
     results: dict[str, Any] = {

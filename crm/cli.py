@@ -216,8 +216,8 @@ def cmd_followups(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     from crm.stats import mail_stats, stats_lines
 
-    with stack(args) as settings:
-        stats = mail_stats(settings)
+    with stack(args) as svc:
+        stats = mail_stats(svc)
     if args.json:
         print(json.dumps(stats, sort_keys=True))
     else:
@@ -231,14 +231,9 @@ def cmd_web(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port} is not a TCP port")
     check_port(args.port)
-    if args.stack == "aws":
-        with stack(args) as settings:
-            return serve_web(settings, port=args.port)
-    from crm.local import local_stack, save
-
-    # held open for the server's lifetime; the state folder is saved after each action and on exit
-    with local_stack(load_settings(), Path(args.state)) as local:
-        return serve_web(local.settings, port=args.port, on_change=lambda: save(local))
+    # the stack stays open while the server runs: the same composition root as every command
+    with stack(args) as svc:
+        return serve_web(svc, port=args.port)
 
 
 def cmd_infra(args: argparse.Namespace) -> int:

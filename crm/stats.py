@@ -10,8 +10,8 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from crm.settings import Settings
 from events import Envelope, MessageReceived, SpamRejected
+from ports import Services
 
 OUTCOMES = ("accepted", "auto-reply", "released", "quarantined")
 SCORE_BUCKET = 10  # the histogram's bar width, in score points
@@ -65,13 +65,12 @@ def score_histogram(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for b in range(100 // SCORE_BUCKET + 1)]
 
 
-def mail_stats(settings: Settings) -> dict[str, Any]:
-    from adapters.wiring import services
+def mail_stats(svc: Services) -> dict[str, Any]:
     from crm.views import status_counts, table
 
-    items = [i for i in table(settings).scan() if "contact" in i]
-    return {"weeks": weekly_outcomes(services().store.all_events()), "scores": score_histogram(items),
-            "statuses": status_counts(settings)}
+    items = [i for i in table(svc).scan() if "contact" in i]
+    return {"weeks": weekly_outcomes(svc.store.all_events()), "scores": score_histogram(items),
+            "statuses": status_counts(svc)}
 
 
 def stats_lines(stats: dict[str, Any]) -> list[str]:

@@ -3,17 +3,18 @@
 The handlers in :mod:`crm.web.app` see only :class:`Backend`; :class:`CrmBackend`
 implements it with the very functions the CLI commands call (``crm conversations``,
 ``crm spam``, ``crm dlq``, ``crm followups``, ``crm rules list --matches``,
-``crm stats``), so an action in the browser records the same events as its command.
-Swapping what is behind it (another composition root) means rewriting this module only.
+``crm stats``) on the :class:`ports.Services` the CLI's composition root builds
+(``crm.cli.open_stack``: local, moto or aws), so an action in the browser records the
+same events as its command.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
-from crm.settings import Settings
+from ports import Services
 from projections.queries import Filters
 
 
@@ -61,25 +62,21 @@ class Backend(Protocol):
 
 
 class CrmBackend:
-    """:class:`Backend` on a running stack (local or deployed), through the CLI's functions.
+    """:class:`Backend` on an open stack's services (local, moto or deployed), through the CLI's functions.
 
-    The local flows are not thread-safe, so one call runs at a time (the server has
-    several threads); ``on_change`` runs after each action (the local stack saves its
-    state folder then, as ``crm serve`` does after each mail).
+    The flows are not thread-safe, so one call runs at a time (the server has several
+    threads). Nothing is held between calls: on the local engine every read is an
+    autocommit statement and every action commits before it returns, so a CLI command
+    on the same state folder writes while the view is open.
     """
 
-    def __init__(self, settings: Settings, *, on_change: Callable[[], None] | None = None) -> None:
-        self.settings = settings
-        self.on_change = on_change
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
         self._lock = threading.RLock()
 
     @property
     def statuses(self) -> Sequence[str]:
-        return tuple(self.settings.statuses)
-
-    def _changed(self) -> None:
-        if self.on_change is not None:
-            self.on_change()
+        return tuple(self.svc.settings.statuses)
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -87,25 +84,25 @@ class CrmBackend:
         from crm.views import conversations_page
 
         with self._lock:
-            return conversations_page(self.settings, filters, limit=limit, next_token=next_token)
+            return conversations_page(self.svc, filters, limit=limit, next_token=next_token)
 
     def status_counts(self) -> dict[str, int]:
         from crm.views import status_counts
 
         with self._lock:
-            return status_counts(self.settings)
+            return status_counts(self.svc)
 
     def conversation(self, conversation_id: str) -> dict[str, Any]:
         from crm.views import conversation_story
 
         with self._lock:
-            return conversation_story(self.settings, conversation_id)
+            return conversation_story(self.svc, conversation_id)
 
     def raw_mail(self, ses_message_id: str, conversation_id: str | None = None) -> bytes:
         from crm.views import raw_mail
 
         with self._lock:
-            return raw_mail(self.settings, ses_message_id, conversation_id)
+            return raw_mail(self.svc, ses_message_id, conversation_id)
 
     def mail(self, ses_message_id: str, conversation_id: str | None = None) -> dict[str, Any]:
         from crm.views import mail_parts
@@ -116,65 +113,55 @@ class CrmBackend:
         from crm.views import followups_due
 
         with self._lock:
-            return followups_due(self.settings, now)
+            return followups_due(self.svc, now)
 
     def quarantine(self) -> list[dict[str, Any]]:
-        from adapters.wiring import services
         from crm.spam_admin import quarantined
 
         with self._lock:
-            return quarantined(services())
+            return quarantined(self.svc)
 
     def dlqs(self) -> list[dict[str, Any]]:
         from crm.views import dlq_records
 
         with self._lock:
-            return dlq_records(self.settings)
+            return dlq_records(self.svc)
 
     def rules(self) -> list[dict[str, Any]]:
-        from adapters.wiring import services
         from consumers.rules.registry import default_registry
         from crm.rules_admin import rule_records
 
         with self._lock:
-            return rule_records(default_registry(self.settings.rules_module), services().store.all_events())
+            return rule_records(default_registry(self.svc.settings.rules_module), self.svc.store.all_events())
 
     def stats(self) -> dict[str, Any]:
         from crm.stats import mail_stats
 
         with self._lock:
-            return mail_stats(self.settings)
+            return mail_stats(self.svc)
 
-    # --- actions (each is a CLI command too) ------------------------------------------------
+    # --- actions (each is a CLI command too: the same function, the same events) -----------
 
     def set_status(self, conversation_id: str, status: str, note: str | None) -> dict[str, Any]:
         from crm.views import change_status
 
         with self._lock:
-            result = change_status(self.settings, conversation_id, status, note)
-            self._changed()
-            return result
+            return change_status(self.svc, conversation_id, status, note)
 
     def run_followups(self, now: str | None = None) -> list[dict[str, Any]]:
         from crm.views import run_followups
 
         with self._lock:
-            fired = run_followups(self.settings, now)
-            self._changed()
-            return fired
+            return run_followups(self.svc, now)
 
     def release(self, ses_message_id: str) -> dict[str, Any]:
-        from crm.spam_admin import release_and_continue
+        from crm.spam_admin import release_and_settle
 
         with self._lock:
-            result = release_and_continue(self.settings, ses_message_id)
-            self._changed()
-            return result
+            return release_and_settle(self.svc, ses_message_id)
 
     def redrive(self, queue: str) -> int:
         from crm.views import redrive
 
         with self._lock:
-            moved = redrive(self.settings, queue)
-            self._changed()
-            return moved
+            return redrive(self.svc, queue)

@@ -1,4 +1,4 @@
-"""Serving the web view: waitress on 127.0.0.1, for as long as the stack is held open."""
+"""Serving the web view: waitress on 127.0.0.1, on the services of a stack held open."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import logging
 import signal
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
 from crm.errors import UsageError
-from crm.settings import Settings
+from ports import Services
 
 HOST = "127.0.0.1"  # never another interface: the view has no login, the machine's user is the owner
 
@@ -30,24 +30,24 @@ def check_port(port: int) -> None:
             raise UsageError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}") from exc
 
 
-def make_server(settings: Settings, *, port: int, on_change: Callable[[], None] | None = None) -> object:
+def make_server(svc: Services, *, port: int) -> object:
     """A waitress server of the web view on the running stack (``.run()`` serves, ``.close()`` stops)."""
     from waitress.server import create_server
 
     from crm.web.app import create_app
     from crm.web.backend import CrmBackend
 
-    app = create_app(CrmBackend(settings, on_change=on_change))
+    app = create_app(CrmBackend(svc))
     # the backend runs one call at a time: a few threads keep static files and a slow page apart
     return create_server(app, host=HOST, port=port, threads=4, ident="crm-web")
 
 
 @contextmanager
-def serving(settings: Settings, *, port: int = 0, on_change: Callable[[], None] | None = None) -> Iterator[str]:
+def serving(svc: Services, *, port: int = 0) -> Iterator[str]:
     """The web view served on a thread while the block runs (tests, the benchmark); its URL."""
     from waitress import wasyncore
 
-    server: Any = make_server(settings, port=port, on_change=on_change)
+    server: Any = make_server(svc, port=port)
     thread = threading.Thread(target=server.run, name="crm-web", daemon=True)
     thread.start()
     try:
@@ -59,16 +59,15 @@ def serving(settings: Settings, *, port: int = 0, on_change: Callable[[], None] 
         thread.join(10)
 
 
-def serve_web(settings: Settings, *, port: int, on_change: Callable[[], None] | None = None,
-              ready: threading.Event | None = None) -> int:
+def serve_web(svc: Services, *, port: int, ready: threading.Event | None = None) -> int:
     """Serve until Ctrl-C (or SIGTERM); the caller holds the stack open around this."""
     check_port(port)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    server = make_server(settings, port=port, on_change=on_change)
+    server = make_server(svc, port=port)
     print(f"crm web: http://{HOST}:{port}/  (stop with Ctrl-C)", flush=True)
     previous = None
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops it like Ctrl-C: the state is saved
+        previous = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops it like Ctrl-C: the stack closes cleanly
     if ready is not None:
         ready.set()
     try:

@@ -65,12 +65,12 @@ def demo_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("web-demo")
     state = folder / "state"
     with isolated(folder), local_stack(Settings(), state, fresh=True) as stack:
-        run_demo(stack.settings, state, as_json=True)
+        run_demo(stack, as_json=True)
         for source, raw in (("xss", hostile_mail()),
                             ("initech", make_mail(sender="Bill Lumbergh <bill@initech.com>",
                                                   subject="Senior Engineer opening at Initech",
                                                   body="Hi,\n\nwe have a senior engineer role.\n\nBill\nInitech\n"))):
-            result = ingest_one(stack.settings, Delivery(source, raw), [stack.settings.public_address])
+            result = ingest_one(stack.svc, Delivery(source, raw), [stack.settings.public_address])
             assert result["outcome"] == "accepted", result
     return state
 
@@ -82,5 +82,5 @@ def running_stack(demo_state: Path, folder: Path) -> Iterator[Any]:
 
     state = folder / "state"
     shutil.copytree(demo_state, state)
-    with isolated(folder), local_stack(Settings(), state, persist=False) as stack:
+    with isolated(folder), local_stack(Settings(), state) as stack:
         yield stack

@@ -24,16 +24,16 @@ def stack(demo_state: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 @pytest.fixture(scope="module")
-def changes() -> list[str]:
-    return []
+def svc(stack: Any) -> Any:
+    return stack.svc
 
 
 @pytest.fixture(scope="module")
-def client(stack: Any, changes: list[str]) -> FlaskClient:
+def client(svc: Any) -> FlaskClient:
     from crm.web.app import create_app
     from crm.web.backend import CrmBackend
 
-    app = create_app(CrmBackend(stack.settings, on_change=lambda: changes.append("saved")))
+    app = create_app(CrmBackend(svc))
     return app.test_client()
 
 
@@ -44,19 +44,16 @@ def csrf(client: FlaskClient, path: str) -> str:
     return found.group(1)
 
 
-def conversation_id(contact: str) -> str:
-    from adapters.wiring import services
+def conversation_id(svc: Any, contact: str) -> str:
     from crm.views import table
 
-    items = [i for i in table(services().settings).scan() if i.get("contact") == contact]
+    items = [i for i in table(svc).scan() if i.get("contact") == contact]
     assert len(items) == 1, items
     return str(items[0]["id"])
 
 
-def event_types(stream: str) -> list[str]:
-    from adapters.wiring import services
-
-    return [e.type for e in services().store.read(stream)]
+def event_types(svc: Any, stream: str) -> list[str]:
+    return [e.type for e in svc.store.read(stream)]
 
 
 class Texts(HTMLParser):
@@ -97,8 +94,7 @@ def test_pipeline_groups_by_status_with_counts_and_headers(client: FlaskClient) 
     assert page.count('class="conversation"') == 5
 
 
-def test_pipeline_filters_are_the_cli_queries(client: FlaskClient, capsys: pytest.CaptureFixture[str]) -> None:
-    from adapters.wiring import services
+def test_pipeline_filters_are_the_cli_queries(svc: Any, client: FlaskClient, capsys: pytest.CaptureFixture[str]) -> None:
     from crm.cli import parser
     from crm.views import list_conversations
 
@@ -108,7 +104,7 @@ def test_pipeline_filters_are_the_cli_queries(client: FlaskClient, capsys: pytes
                         ({"status": "new", "company": "Globex"}, ["--status", "new", "--company", "Globex"])):
         page = client.get("/", query_string=query).get_data(as_text=True)
         shown = re.findall(r'<tr class="conversation" data-id="([^"]+)">', page)
-        expected = list_conversations(services().settings, parser().parse_args(["conversations", *argv]))
+        expected = list_conversations(svc, parser().parse_args(["conversations", *argv]))
         assert sorted(shown) == sorted(i["id"] for i in expected["items"]), query
         assert shown, query
 
@@ -133,8 +129,8 @@ def test_bad_filters_answer_400_naming_the_problem(client: FlaskClient, query: d
     assert message in response.get_data(as_text=True)
 
 
-def test_conversation_page_has_fields_score_reasons_timeline_and_attachment_text(client: FlaskClient) -> None:
-    cid = conversation_id(JANE)
+def test_conversation_page_has_fields_score_reasons_timeline_and_attachment_text(svc: Any, client: FlaskClient) -> None:
+    cid = conversation_id(svc, JANE)
     page = client.get(f"/conversations/{cid}").get_data(as_text=True)
     text = " ".join(parsed(page).text)
     assert "Staff Platform Engineer role at Acme Robotics" in text and "180-210k" in text
@@ -144,30 +140,28 @@ def test_conversation_page_has_fields_score_reasons_timeline_and_attachment_text
     assert client.get("/conversations/nobody-here").status_code == 404
 
 
-def test_raw_mail_downloads_as_received_and_never_renders(client: FlaskClient) -> None:
-    from adapters.wiring import services
-
-    cid = conversation_id(JANE)
+def test_raw_mail_downloads_as_received_and_never_renders(svc: Any, client: FlaskClient) -> None:
+    cid = conversation_id(svc, JANE)
     page = client.get(f"/conversations/{cid}").get_data(as_text=True)
     links = re.findall(r'href="(/conversations/[^"]+/raw/[^"]+)"', page)
     assert len(links) == 2  # two mails in, each downloadable
-    received = [e.event for e in services().store.read(f"conversation#{cid}") if e.type == "MessageReceived"]
+    received = [e.event for e in svc.store.read(f"conversation#{cid}") if e.type == "MessageReceived"]
     for link, event in zip(links, received, strict=True):
         response = client.get(link)
         assert response.status_code == 200
         assert response.mimetype == "message/rfc822"
         assert response.headers["Content-Disposition"].startswith("attachment;")
-        assert response.data == services().blobs.get(event.raw_key, event.bucket)  # type: ignore[attr-defined]
+        assert response.data == svc.blobs.get(event.raw_key, event.bucket)  # type: ignore[attr-defined]
     # only mails the events name: another conversation's id does not reach them
-    assert client.get(f"/conversations/{conversation_id('mark.lee@globex.com')}/raw/{received[0].ses_message_id}"  # type: ignore[attr-defined]
+    assert client.get(f"/conversations/{conversation_id(svc, 'mark.lee@globex.com')}/raw/{received[0].ses_message_id}"  # type: ignore[attr-defined]
                       ).status_code == 404
 
 
-def test_hostile_fields_render_as_text(client: FlaskClient) -> None:
+def test_hostile_fields_render_as_text(svc: Any, client: FlaskClient) -> None:
     page = client.get("/").get_data(as_text=True)
     assert XSS_SUBJECT not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert [attrs for tag, attrs in parsed(page).tags if tag == "script"] == [("defer", "src")]  # app.js only
-    cid = conversation_id("mallory@evil-corp.test")
+    cid = conversation_id(svc, "mallory@evil-corp.test")
     page = client.get(f"/conversations/{cid}").get_data(as_text=True)
     texts = parsed(page)
     assert [attrs for tag, attrs in texts.tags if tag == "script"] == [("defer", "src")]
@@ -207,16 +201,14 @@ def test_followups_quarantine_dlq_rules_and_charts_pages(client: FlaskClient) ->
 
 @pytest.mark.parametrize("path", ["/followups/run", "/quarantine/x/release", "/dlq/crm-ack/redrive",
                                   "/conversations/x/status"])
-def test_every_post_without_the_session_token_is_refused(client: FlaskClient, path: str) -> None:
-    from adapters.wiring import services
-
-    before = len(services().store.all_events())
+def test_every_post_without_the_session_token_is_refused(svc: Any, client: FlaskClient, path: str) -> None:
+    before = len(svc.store.all_events())
     assert client.post(path, data={}).status_code == 400
     assert client.post(path, data={"csrf_token": "forged"}).status_code == 400
     fresh = client.application.test_client()  # another browser: its own session, no token
     token = csrf(client, "/followups")
     assert fresh.post(path, data={"csrf_token": token}).status_code == 400
-    assert len(services().store.all_events()) == before
+    assert len(svc.store.all_events()) == before
 
 
 def test_an_untrusted_host_is_refused(client: FlaskClient) -> None:
@@ -226,64 +218,51 @@ def test_an_untrusted_host_is_refused(client: FlaskClient) -> None:
 # --- actions (same functions, same events as the CLI) ----------------------------------------
 
 
-def test_set_status_records_the_event_the_cli_records(client: FlaskClient, changes: list[str]) -> None:
-    cid = conversation_id("mark.lee@globex.com")
+def test_set_status_records_the_event_the_cli_records(svc: Any, client: FlaskClient) -> None:
+    cid = conversation_id(svc, "mark.lee@globex.com")
     token = csrf(client, f"/conversations/{cid}")
     response = client.post(f"/conversations/{cid}/status", data={"csrf_token": token, "status": "closed",
                                                                  "note": "not for me"})
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "status set to closed" in page and '<dd id="status">closed</dd>' in page
-    assert event_types(f"conversation#{cid}")[-1] == "ConversationStatusChanged"
-    assert changes  # the state folder is saved after an action
+    assert event_types(svc, f"conversation#{cid}")[-1] == "ConversationStatusChanged"
     bad = client.post(f"/conversations/{cid}/status", data={"csrf_token": token, "status": "married"})
     assert bad.status_code == 400 and "is not allowed" in bad.get_data(as_text=True)
 
 
-def test_release_continues_the_mail_into_the_pipeline(client: FlaskClient) -> None:
-    from adapters.wiring import services
+def test_release_continues_the_mail_into_the_pipeline(svc: Any, client: FlaskClient) -> None:
     from crm.spam_admin import quarantined
 
-    record = next(r for r in quarantined(services()) if r["subject"] == "Partnership inquiry")
+    record = next(r for r in quarantined(svc) if r["subject"] == "Partnership inquiry")
     token = csrf(client, "/quarantine")
     response = client.post(f"/quarantine/{record['id']}/release", data={"csrf_token": token})
     assert response.status_code == 303
     assert "released" in client.get("/quarantine").get_data(as_text=True)
-    assert event_types(f"quarantine#{record['id']}")[-1] == "SpamReleased"
+    assert event_types(svc, f"quarantine#{record['id']}")[-1] == "SpamReleased"
     page = client.get("/", query_string={"contact": "bob@smithconsulting.io"}).get_data(as_text=True)
     assert "Partnership inquiry" in page
     # released once, however often
     again = client.post(f"/quarantine/{record['id']}/release", data={"csrf_token": token})
     assert again.status_code == 303
-    assert event_types(f"quarantine#{record['id']}").count("SpamReleased") == 1
+    assert event_types(svc, f"quarantine#{record['id']}").count("SpamReleased") == 1
 
 
-def test_run_followups_fires_what_is_due(client: FlaskClient) -> None:
+def test_run_followups_fires_what_is_due(svc: Any, client: FlaskClient) -> None:
     token = csrf(client, "/followups")
     response = client.post("/followups/run", data={"csrf_token": token, "now": "2100-01-01T00:00:00Z"})
     assert response.status_code == 303
     page = client.get("/followups").get_data(as_text=True)
     fired = re.search(r"(\d+) follow-up\(s\) fired", page)
     assert fired and int(fired.group(1)) >= 1
-    assert "FollowUpDue" in [t for s in services_streams() for t in event_types(s)]
+    assert "FollowUpDue" in [t for s in svc.store.streams("conversation#") for t in event_types(svc, s)]
 
 
-def services_streams() -> list[str]:
-    from adapters.wiring import services
-
-    return services().store.streams("conversation#")
-
-
-def test_redrive_refuses_an_unknown_queue_and_moves_a_parked_message(client: FlaskClient) -> None:
-    from adapters.queues import Queues
-    from adapters.wiring import services
-
+def test_redrive_refuses_an_unknown_queue_and_moves_a_parked_message(svc: Any, client: FlaskClient) -> None:
     token = csrf(client, "/followups")  # one token per session, whatever page holds it
     unknown = client.post("/dlq/crm-nothing/redrive", data={"csrf_token": token})
     assert unknown.status_code == 400 and "no queue" in unknown.get_data(as_text=True)
-    settings = services().settings
-    queues = Queues(settings.region, settings.endpoint_url)
-    queues.send(settings.queue_name("projector") + "-dlq", "{}", None)
+    svc.queues.send(svc.settings.queue_name("projector") + "-dlq", "{}", None)
     assert re.search(r'data-queue="crm-projector"><td>crm-projector-dlq</td><td class="count">1<',
                      client.get("/dlq").get_data(as_text=True))
     response = client.post("/dlq/crm-projector/redrive", data={"csrf_token": token})

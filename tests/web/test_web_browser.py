@@ -38,7 +38,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.skipif(_missing() is not None, re
 def server(demo_state: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from crm.web.server import serving
 
-    with running_stack(demo_state, tmp_path_factory.mktemp("web-browser")) as stack, serving(stack.settings) as url:
+    with running_stack(demo_state, tmp_path_factory.mktemp("web-browser")) as stack, serving(stack.svc) as url:
         yield url
 
 

@@ -117,10 +117,8 @@ def run(args: argparse.Namespace, stack: Callable[[argparse.Namespace], Abstract
     registry = default_registry(load_settings().rules_module)
     if args.action == "list":
         if args.matches:
-            from adapters.wiring import services
-
-            with stack(args):
-                records = rule_records(registry, services().store.all_events())
+            with stack(args) as svc:
+                records = rule_records(registry, svc.store.all_events())
         else:
             records = rule_records(registry)
         for record in records:

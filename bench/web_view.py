@@ -44,9 +44,9 @@ def _build_state(state: Path, mails: int) -> dict[str, Any]:
 
     outcomes: dict[str, int] = {}
     with local_stack(load_settings(), state, fresh=True) as stack, contextlib.redirect_stdout(io.StringIO()):
-        run_demo(stack.settings, state, as_json=True)
+        run_demo(stack, as_json=True)
         for sample in generate(mails, recipient=stack.settings.public_address):
-            result = ingest_one(stack.settings, Delivery(sample.name, sample.raw), [stack.settings.public_address])
+            result = ingest_one(stack.svc, Delivery(sample.name, sample.raw), [stack.settings.public_address])
             outcomes[result["outcome"]] = outcomes.get(result["outcome"], 0) + 1
     return outcomes
 
@@ -70,13 +70,13 @@ def _page_seconds(state: Path, repeat: int) -> dict[str, Any]:
     from crm.web.server import serving
     from projections.queries import Filters
 
-    with local_stack(load_settings(), state, persist=False) as stack:
+    with local_stack(load_settings(), state) as stack:
         query_times = []
         for _ in range(repeat):
             started = time.perf_counter()
-            page = conversations_page(stack.settings, Filters(), limit=LIMIT)
+            page = conversations_page(stack.svc, Filters(), limit=LIMIT)
             query_times.append(time.perf_counter() - started)
-        with serving(stack.settings) as base:
+        with serving(stack.svc) as base:
             url = f"{base}/?limit={LIMIT}"
             with urllib.request.urlopen(url, timeout=60) as response:  # warm-up: templates compile
                 response.read()
@@ -120,7 +120,7 @@ def render(r: dict[str, Any]) -> str:
     ]
     verdict = "meets" if r["meets_goal"] else "MISSES"
     return "\n".join([
-        f"8. Web view: the pipeline page vs the command, same state (demo + {r['generated_mails']} generated mails, "
+        f"9. Web view: the pipeline page vs the command, same state (demo + {r['generated_mails']} generated mails, "
         f"outcomes {r['outcomes']})",
         table(["", "median ms", "max ms", "runs", "rows"], rows),
         f"  page / command = {r['ratio_page_to_command']:.3f}× (goal ≤ {r['goal']}×: {verdict}); "

@@ -120,7 +120,7 @@ def outside_events(settings: Settings) -> Any:
 def _local(settings: Settings, state: Path) -> Services:
     from adapters.local_blobs import FileBlobs
     from adapters.local_bus import LocalBus
-    from adapters.local_engine import LocalEngine
+    from adapters.local_engine import LocalEngine, is_busy, is_engine_error
     from adapters.local_idempotency import LocalIdempotencyStore
     from adapters.local_mailer import LocalOutbox
     from adapters.local_parameters import LocalParameters
@@ -151,7 +151,8 @@ def _local(settings: Settings, state: Path) -> Services:
         recorder=Recorder(store, bus, atomic=engine.write),
         queues=queues, blobs=FileBlobs(state / "mail"), mailer=outbox, outbox=outbox, parameters=parameters,
         projections=LocalProjections(engine, _indexes()), idempotency=LocalIdempotencyStore(engine),
-        close=engine.close,
+        # a busy or failing engine (or disk) is the infrastructure's fault, never the mail's
+        is_transient=is_busy, is_infrastructure_error=is_engine_error, close=engine.close,
     )
 
 

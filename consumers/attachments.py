@@ -18,10 +18,10 @@ from email.message import Message
 from typing import Any
 
 from bootstrap import lambda_handler
-from consumers.extraction import Extraction, Limits, extract_text
 from consumers.queue_batch import run_batch
 from events import AttachmentExtracted, DomainEvent, Envelope, MessageReceived
 from events.streams import conversation_stream
+from extraction import Extraction, Limits, extract_text
 from mail.bounded import parse_message
 from mail.limits import DEFAULT_LIMITS, MailLimits
 from mail.parsing import Attachment, attachments_of

@@ -25,7 +25,6 @@ alone with the body as text: every caller gets a message object.
 from __future__ import annotations
 
 import binascii
-import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,27 +35,28 @@ from email.policy import EmailPolicy, Policy
 from functools import lru_cache
 from typing import Any
 
-from mail.limits import DEFAULT_LIMITS, MailLimits, safe_charset
+from mail.field_bounds import (
+    ADDRESS_HEADERS,
+    ADDRESS_TOKENS,
+    CHARSET_PARAM,
+    ENCODED_WORD_CHARSET,
+    ID_HEADERS,
+    MSG_ID,
+    PARAM_HEADERS,
+    PARAM_TOKENS,
+    UNSTRUCTURED,
+    bound_list,
+    eol_of,
+    flatten_comments,
+    refused_charset,
+)
+from mail.limits import DEFAULT_LIMITS, MailLimits
 
 _EOL = re.compile(rb"\r\n|\r|\n")
 _LINESEP = re.compile(r"\r\n|\r|\n")
 _HEADER_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]*:|[\t ]")  # the parser's headerRE (bar "From ")
 # the first line that is no header line (blank, or body text): where a header block ends
 _HEADER_END = re.compile(rb"(?:(?<=\n)|(?<=\r)(?!\n))(?![\t ]|[\x21-\x39\x3b-\x7e]*:)")
-_ENCODED_WORD_CHARSET = re.compile(rb"=\?([^?\s*]+)((?:\*[^?\s]*)?)\?", re.ASCII)
-_CHARSET_PARAM = re.compile(rb"""(charset\s*=\s*["']?)([^"';\s]+)""", re.IGNORECASE)
-_MSG_ID = re.compile(rb"<[^<>]*>")
-_ADDRESS_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"?|\\.|[(),<>]|[^"\\(),<>]+', re.DOTALL)
-_PARAM_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"?|\\.|;|[^"\\;]+', re.DOTALL)
-
-ADDRESS_HEADERS = frozenset({
-    b"from", b"to", b"cc", b"bcc", b"reply-to", b"sender", b"resent-from", b"resent-to", b"resent-cc",
-    b"resent-bcc", b"resent-sender", b"return-path", b"disposition-notification-to", b"mail-followup-to",
-    b"mail-reply-to",
-})
-ID_HEADERS = frozenset({b"references", b"in-reply-to"})
-PARAM_HEADERS = frozenset({b"content-type", b"content-disposition"})
-UNSTRUCTURED = frozenset({b"subject", b"comments", b"keywords"})  # parentheses there are text
 
 
 class BoundedPolicy(EmailPolicy):
@@ -200,40 +200,40 @@ class _Scan:
         limits = self.limits
         new = field
         if name in ADDRESS_HEADERS:
-            new = _bound_list(new, limits.addresses, limits.comment_depth, _ADDRESS_TOKENS, b",")
+            new = bound_list(new, limits.addresses, limits.comment_depth, ADDRESS_TOKENS, b",")
             if new is not field:
                 self.defect(f"{name.decode()}: over {limits.addresses} addresses or comments nested over "
                             f"{limits.comment_depth}: cut")
         elif name in ID_HEADERS and new.count(b"<") > limits.references:
-            ids = _MSG_ID.findall(new)[-limits.references:]
-            new = name.title() + b": " + b" ".join(ids) + _eol_of(field)
+            ids = MSG_ID.findall(new)[-limits.references:]
+            new = name.title() + b": " + b" ".join(ids) + eol_of(field)
             self.defect(f"{name.decode()}: only the newest {limits.references} ids kept")
         elif name in PARAM_HEADERS:
-            new = _bound_list(new, limits.params + 1, limits.comment_depth, _PARAM_TOKENS, b";")
+            new = bound_list(new, limits.params + 1, limits.comment_depth, PARAM_TOKENS, b";")
             if new is not field:
                 self.defect(f"{name.decode()}: over {limits.params} parameters: cut")
             if b"charset" in new.lower():
-                new = _CHARSET_PARAM.sub(self._charset, new)
+                new = CHARSET_PARAM.sub(self._charset, new)
         elif name not in UNSTRUCTURED and new.count(b"(") > limits.comment_depth:
-            new = _flatten_comments(new, limits.comment_depth)
+            new = flatten_comments(new, limits.comment_depth)
             if new is not field:
                 self.defect(f"{name.decode(errors='replace')[:40]}: comments nested over {limits.comment_depth}")
         if b"=?" in new:
-            new = _ENCODED_WORD_CHARSET.sub(self._encoded_word, new)
+            new = ENCODED_WORD_CHARSET.sub(self._encoded_word, new)
         if len(new) > limits.header_line:
             self.defect(f"{name.decode(errors='replace')[:40]}: field of {len(new)} bytes cut at {limits.header_line}")
-            new = new[: limits.header_line].rstrip(b"\r\n") + _eol_of(field)
+            new = new[: limits.header_line].rstrip(b"\r\n") + eol_of(field)
         return new
 
     def _charset(self, m: re.Match[bytes]) -> bytes:
-        if not _refused(m.group(2).decode("latin-1")):
+        if not refused_charset(m.group(2).decode("latin-1")):
             return m.group()
         # Latin-1 maps every byte, so the text can be re-encoded 7-bit when it is forwarded
         self.defect(f"charset {m.group(2)[:40].decode('latin-1')!r} refused: read as iso-8859-1")
         return m.group(1) + b"iso-8859-1"
 
     def _encoded_word(self, m: re.Match[bytes]) -> bytes:
-        if not _refused(m.group(1).decode("latin-1")):
+        if not refused_charset(m.group(1).decode("latin-1")):
             return m.group()
         self.defect(f"encoded-word charset {m.group(1)[:40].decode('latin-1')!r} refused")
         return b"=?unknown-8bit" + m.group(2) + b"?"
@@ -258,7 +258,7 @@ class _Scan:
             if not close and parts >= limits.parts:
                 self.defect(f"over {limits.parts} MIME parts: the rest is left unparsed")
                 self.body(pos, m.start())
-                eol = _eol_of(m.group())
+                eol = eol_of(m.group())
                 self.out.extend(b"--" + f.boundary + b"--" + eol for f in reversed(stack) if f.boundary is not None)
                 self.out.append(raw[m.start():])
                 return
@@ -326,26 +326,7 @@ def _decoded_size(body: bytes, encoding: bytes) -> int:
             return len(binascii.a2b_qp(body))
     except (binascii.Error, ValueError):
         pass
-    return len(body) - len(_eol_of(body)) if body.endswith((b"\n", b"\r")) else len(body)
-
-
-@lru_cache(maxsize=1024)
-def _refused(name: str) -> bool:
-    """A charset Python knows but must not decode with (unknown ones the parser
-    already decodes as replacement text)."""
-    try:
-        codecs.lookup(name.strip().strip("\"'"))
-    except (LookupError, ValueError):
-        return False
-    return safe_charset(name) is None
-
-
-def _eol_of(data: bytes) -> bytes:
-    if data.endswith(b"\r\n"):
-        return b"\r\n"
-    if data.endswith((b"\n", b"\r")):
-        return data[-1:]
-    return b"\r\n"
+    return len(body) - len(eol_of(body)) if body.endswith((b"\n", b"\r")) else len(body)
 
 
 _DELIMITERS: dict[tuple[bytes, ...], re.Pattern[bytes]] = {}
@@ -394,59 +375,6 @@ def _content_type(value: bytes | None, default_type: str) -> tuple[str, bytes | 
     except Exception:
         return "text/plain", None
     return ctype, boundary.encode("ascii", "surrogateescape") if boundary else None
-
-
-def _bound_list(field: bytes, items: int, comment_depth: int, tokens: re.Pattern[bytes], separator: bytes) -> bytes:
-    """The field cut after ``items`` top-level separators, without comments nested deeper
-    than ``comment_depth``; the same object when nothing had to change."""
-    if field.count(separator) < items and field.count(b"(") <= comment_depth:
-        return field
-    head, colon, value = field.partition(b":")
-    out = [head, colon]
-    depth = angle = seen = 0
-    for m in tokens.finditer(value):
-        token = m.group()
-        if token == b"(":
-            depth += 1
-            if depth > comment_depth:
-                continue
-        elif token == b")":
-            if depth:
-                depth -= 1
-                if depth >= comment_depth:
-                    continue
-        elif depth > comment_depth:
-            continue
-        elif depth == 0 and token == b"<":
-            angle += 1
-        elif depth == 0 and token == b">":
-            angle = max(0, angle - 1)
-        elif depth == 0 and angle == 0 and token == separator:
-            seen += 1
-            if seen >= items:
-                break
-        out.append(token)
-    text = b"".join(out).rstrip(b"\r\n")
-    return text + _eol_of(field)
-
-
-def _flatten_comments(field: bytes, comment_depth: int) -> bytes:
-    out = bytearray()
-    depth = 0
-    for m in re.finditer(rb"[()]|[^()]+", field):
-        token = m.group()
-        if token == b"(":
-            depth += 1
-            if depth > comment_depth:
-                continue
-        elif token == b")":
-            depth = max(0, depth - 1)
-            if depth >= comment_depth:
-                continue
-        elif depth > comment_depth:
-            continue
-        out += token
-    return bytes(out) if len(out) != len(field) else field
 
 
 def prepare(raw: bytes, limits: MailLimits = DEFAULT_LIMITS, keep_body: int | None = None) -> Prepared:

@@ -19,6 +19,7 @@ from typing import Any
 
 from mail.bounded import POLICY, parse_message
 from mail.limits import DEFAULT_LIMITS, MailLimits
+from mail.message_ids import MESSAGE_ID
 from mail.text import decode_words, fix_surrogates
 
 IN_POLICY = POLICY  # policy.default, each distinct header value parsed once
@@ -32,7 +33,6 @@ MAX_DEPTH = 40
 _HEADER_NAME = re.compile(r"[!-9;-~]+")
 _TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 _SUBTYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*")
-_MSGID = re.compile(r"<[^<>\s]+>")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _FOLDED = re.compile(r"[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*")
 _ZWJ = "\u200d"
@@ -260,7 +260,7 @@ def msgids(values: Iterable[str | None]) -> list[str]:
         if not value:
             continue
         text = fix_surrogates(str(value))
-        found = _MSGID.findall(text)
+        found = MESSAGE_ID.findall(text)
         if not found:
             bare = text.strip()
             if bare and not re.search(r"[\s<>]", bare):

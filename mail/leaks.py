@@ -36,194 +36,23 @@ are parsed with ``mail.bounded`` (linear, never raises).
 from __future__ import annotations
 
 import base64
-import html
-import io
 import re
-import unicodedata
-import zipfile
-import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from email import policy
 from email.message import Message
-from email.parser import BytesHeaderParser
-from functools import cache
 from typing import Any
 
 from mail.bounded import parse_message
+from mail.leak_contents import UNCHECKED, Budget, contents
+from mail.leak_views import AT_NO_LEAD, MARKUP, MASK, Mapped, dotted, local_start, mapped_view, normalise, spelt
+from mail.text import decode_bytes, part_bytes, part_charset
 
 PRIVATE = "private mailbox"
 THREAD = "thread address"
 TOKEN = "thread token"
-UNCHECKED = "content that could not be checked"
 
 MAX_PARTS = 5000  # parts (and mails inside attachments) looked at in one mail
-MAX_INFLATED = 64 * 1024 * 1024  # bytes decompressed from zip, gzip, PDF and PNG data, per mail
-MAX_ZIP_MEMBERS = 2000
-PDF_TEXT_PAGES = 50
-
-_FOLDS = re.compile(r"\r?\n[ \t]")
-_SOFT_BREAKS = re.compile(r"=\r?\n")
-_TAGS = re.compile(r"<!--.*?-->|<[a-z/!?][^<>]{0,4000}>", re.DOTALL | re.IGNORECASE)
-_ENTITY = re.compile(r"&(?:#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,7}|[A-Za-z][A-Za-z0-9]{1,31});?")
-_BYTE_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2}|=[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}|\\'[0-9A-Fa-f]{2}|\\[0-7]{3})+")
-_ONE_BYTE = re.compile(r"%([0-9A-Fa-f]{2})|=([0-9A-Fa-f]{2})|\\x([0-9A-Fa-f]{2})|\\'([0-9A-Fa-f]{2})|\\([0-7]{3})")
-_CHAR_ESCAPES = re.compile(r"\\u\{?([0-9A-Fa-f]{4,6})\}?|\\u(-?[0-9]{2,5})\??")
-_FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u180e\u2800")
-_AT = r"(?:\s*@\s*|\s*[(\[{<]\s*at\s*[)\]}>]\s*|\s+at\s+)"
-_AT_NO_LEAD = r"(?:@\s*|[(\[{<]\s*at\s*[)\]}>]\s*|\sat\s+)"
-_MARKUP = re.compile(rb"<(?:/?[a-z][a-z0-9]{0,10}(?:\s[^<>]{0,200})?/?)>", re.IGNORECASE)
-_DOT = r"(?:\s*\.\s*|\s*[(\[{<]\s*dot\s*[)\]}>]\s*|\s+dot\s+)"
-_LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.!#$%&'*+/=?^_`{|}~-")
-_MASK = "\x00"
-
-
-@cache
-def _char(ch: str) -> str:
-    """One character as the views see it: NFKC, casefolded, invisible characters gone."""
-    out = unicodedata.normalize("NFKC", ch).casefold()
-    return "".join(c for c in out if c not in _FILLERS and unicodedata.category(c) not in ("Cf", "Mn", "Me"))
-
-
-class _Table(dict[int, str]):
-    """``str.translate`` table filled on first sight of each character: the mapping runs in C."""
-
-    def __missing__(self, key: int) -> str:
-        value = _char(chr(key)) if key > 0x7F else chr(key).lower()
-        self[key] = value
-        return value
-
-
-_TABLE = _Table()
-
-
-def _chars(text: str) -> str:
-    return text.translate(_TABLE)
-
-
-def _entity(match: re.Match[str]) -> str:
-    return html.unescape(match.group())
-
-
-def _bytes_of(run: str) -> bytes:
-    out = bytearray()
-    for m in _ONE_BYTE.finditer(run):
-        octal = m.group(5)
-        out.append(int(octal, 8) & 0xFF if octal else int(next(g for g in m.groups()[:4] if g), 16))
-    return bytes(out)
-
-
-def _byte_escapes(match: re.Match[str]) -> str:
-    data = _bytes_of(match.group())
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def _char_escapes(match: re.Match[str]) -> str:
-    value = int(match.group(1), 16) if match.group(1) else int(match.group(2)) % 65536
-    try:
-        return chr(value)
-    except (ValueError, OverflowError):
-        return match.group()
-
-
-# --- views ---------------------------------------------------------------------------------------
-
-
-Sub = Callable[[re.Match[str]], str]
-
-
-def _steps(markup: bool) -> list[tuple[re.Pattern[str], Sub]]:
-    # unfold first: a fold may fall anywhere, even between the "=" and "40" of an escape
-    steps: list[tuple[re.Pattern[str], Sub]] = [(_FOLDS, lambda _m: ""), (_SOFT_BREAKS, lambda _m: "")]
-    if markup:
-        # once, before entities: what decodes to "<...>" is text the reader sees (&lt;addr&gt;), not a tag
-        steps.append((_TAGS, lambda _m: ""))
-    for _ in range(2):  # twice: &amp;#64;, %2540
-        steps += [(_ENTITY, _entity), (_BYTE_ESCAPES, _byte_escapes), (_CHAR_ESCAPES, _char_escapes)]
-    return steps
-
-
-def normalise(text: str, *, markup: bool = False) -> str:
-    """The text as the guard searches it (no positions kept: fast, for detection)."""
-    start = text = _chars(text)
-    for pattern, sub in _steps(markup):
-        text = pattern.sub(sub, text)
-    return text if text == start else _chars(text)  # what the escapes decoded to, normalised too
-
-
-@dataclass
-class _Mapped:
-    """A view that remembers, for each of its characters, the span of the source it came from."""
-
-    text: str
-    starts: list[int]
-    ends: list[int]
-
-    @classmethod
-    def of(cls, text: str) -> _Mapped:
-        return cls(text, list(range(len(text))), list(range(1, len(text) + 1)))
-
-    def sub(self, pattern: re.Pattern[str], fn: Sub) -> _Mapped:
-        pieces: list[str] = []
-        starts: list[int] = []
-        ends: list[int] = []
-        pos = 0
-        for m in pattern.finditer(self.text):
-            a, b = m.span()
-            pieces.append(self.text[pos:a])
-            starts += self.starts[pos:a]
-            ends += self.ends[pos:a]
-            new = fn(m)
-            if new and b > a:
-                pieces.append(new)
-                starts += [self.starts[a]] * len(new)
-                ends += [self.ends[b - 1]] * len(new)
-            pos = b
-        if not pieces:
-            return self
-        pieces.append(self.text[pos:])
-        starts += self.starts[pos:]
-        ends += self.ends[pos:]
-        return _Mapped("".join(pieces), starts, ends)
-
-    def chars(self) -> _Mapped:
-        pieces: list[str] = []
-        starts: list[int] = []
-        ends: list[int] = []
-        for index, ch in enumerate(self.text):
-            new = ch.lower() if ch.isascii() else _char(ch)
-            pieces.append(new)
-            starts += [self.starts[index]] * len(new)
-            ends += [self.ends[index]] * len(new)
-        return _Mapped("".join(pieces), starts, ends)
-
-    def source_span(self, a: int, b: int) -> tuple[int, int]:
-        return self.starts[a], self.ends[b - 1]
-
-
-def _mapped(text: str, markup: bool) -> _Mapped:
-    view = _Mapped.of(text).chars()
-    for pattern, sub in _steps(markup):
-        view = view.sub(pattern, sub)
-    return view.chars()
-
-
-def _spelt(address: str) -> str:
-    """A regex for an address with its ``@`` and dots in any of their spellings."""
-    local, _, domain = address.rpartition("@")
-    if not local:
-        return _dotted(domain)
-    return _dotted(local) + _AT + _dotted(domain)
-
-
-def _dotted(name: str) -> str:
-    return _DOT.join(re.escape(label) for label in name.split("."))
-
-
-# --- the guard -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -252,12 +81,6 @@ class PartsHeld(Exception):
 _Item = tuple[Message, str, int, tuple[str, str | None] | None]  # part, path, depth, the attachment
 
 
-@dataclass
-class _Budget:
-    parts: int = 0
-    inflated: int = 0
-
-
 class Guard:
     """Knows the secrets; says where they are, and rewrites them out of text."""
 
@@ -266,10 +89,10 @@ class Guard:
         self.private_mailbox = (private_mailbox or "").strip().lower()
         self.reply_domain = (reply_domain or "").strip().lower().strip(".")
         private = normalise(self.private_mailbox) if "@" in self.private_mailbox else ""
-        self._private = re.compile(_spelt(private)) if private else None
+        self._private = re.compile(spelt(private)) if private else None
         # no leading white space in the pattern (a scan that starts at every blank is slow on big
         # attachments); the local part and any blank before the "@" are reached backwards
-        self._thread = re.compile(_AT_NO_LEAD + _dotted(normalise(self.reply_domain))) if self.reply_domain else None
+        self._thread = re.compile(AT_NO_LEAD + dotted(normalise(self.reply_domain))) if self.reply_domain else None
         self._allowed = [normalise(a) for a in allowed if a and a.strip()]
         secret_tokens: set[str] = set()
         for token in tokens:
@@ -301,7 +124,7 @@ class Guard:
     def _mask(self, text: str) -> str:
         """The allowed addresses (the public one may contain the private one) blanked, same length."""
         for allowed in self._allowed:
-            text = text.replace(allowed, _MASK * len(allowed))
+            text = text.replace(allowed, MASK * len(allowed))
         return text
 
     def _search(self, view: str) -> list[str]:
@@ -325,7 +148,7 @@ class Guard:
             kinds += [k for k in self._search(normalise(text, markup=True)) if k not in kinds]
         return kinds
 
-    def _spans(self, view: _Mapped) -> list[tuple[int, int, str]]:
+    def _spans(self, view: Mapped) -> list[tuple[int, int, str]]:
         """(start, end, kind) in the view; a thread address reaches back over its local part."""
         text = self._mask(view.text)
         spans: list[tuple[int, int, str]] = []
@@ -333,7 +156,7 @@ class Guard:
             spans += [(m.start(), m.end(), PRIVATE) for m in self._private.finditer(text)]
         if self._thread is not None:
             for m in self._thread.finditer(text):
-                spans.append((_local_start(text, m.start()), m.end(), THREAD))
+                spans.append((local_start(text, m.start()), m.end(), THREAD))
         if self._tokens is not None:
             spans += [(m.start(), m.end(), TOKEN) for m in self._tokens.finditer(text)]
         return sorted(spans)
@@ -344,7 +167,7 @@ class Guard:
         for markup in (False, True) if html or "<" in text else (False,):
             if not text or not self.found(text, html=markup):
                 continue
-            view = _mapped(text, markup)
+            view = mapped_view(text, markup)
             merged: list[list[Any]] = []
             for a, b, kind in self._spans(view):
                 start, end = view.source_span(a, b)
@@ -392,7 +215,7 @@ class Guard:
             for codec in ("utf-16-le", "utf-16-be"):
                 for skip in (0, 1):
                     readings.append((codec.upper(), data[skip:].decode(codec, "replace")))
-        markup = bool(_MARKUP.search(data))  # tags between characters only matter in markup
+        markup = bool(MARKUP.search(data))  # tags between characters only matter in markup
         for name, text in readings:
             for kind in self.found(text, html=markup, plain_markup=False):
                 if (name, kind) not in out:
@@ -408,7 +231,7 @@ class Guard:
         found: set[str] = set()
         for text in (normalise(data.decode("latin-1")), normalise(data.decode("utf-8", "replace"), markup=True)):
             for m in self._thread.finditer(text):
-                start = _local_start(text, m.start())
+                start = local_start(text, m.start())
                 token = text[start:m.start()].strip("<>\"'. \t\r\n")
                 if len(token) >= 8:
                     found.add(token)
@@ -433,7 +256,7 @@ class Guard:
         headers when ``headers`` is false: a caller that rebuilds them)."""
         found: list[Finding] = []
         stack: list[_Item] = [(part, path, 0, None)]
-        budget = _Budget()
+        budget = Budget()
         while stack:
             current, where, depth, outer = stack.pop()
             budget.parts += 1
@@ -444,7 +267,7 @@ class Guard:
         return _unique(found)
 
     def _part(self, part: Message, path: str, depth: int, outer: tuple[str, str | None] | None,
-              stack: list[_Item], budget: _Budget, *, headers: bool = True) -> list[Finding]:
+              stack: list[_Item], budget: Budget, *, headers: bool = True) -> list[Finding]:
         ctype = _content_type(part)
         filename = _filename(part)
         shown = outer or (ctype, filename)  # a finding inside an attached mail names the attachment
@@ -465,14 +288,14 @@ class Guard:
                 child = path if nested else _child_path(path, index)
                 stack.append((children[index - 1], child, depth + 1 if nested else depth, shown if nested else outer))
             return found
-        data = _decoded(part)
+        data = part_bytes(part)
         if part.get_content_maintype() == "text":
             where = "the text" if ctype == "text/plain" else "the HTML" if ctype == "text/html" else "the content"
-            add(where, self.found(_text_of(part, data), html=ctype != "text/plain"))
+            add(where, self.found(decode_bytes(data, part_charset(part)), html=ctype != "text/plain"))
         for encoding, kind in self.found_bytes(data):
             if not any(f.what == kind for f in found):
                 add(f"the decoded bytes ({encoding})", [kind])
-        for label, inner in _contents(data, ctype, filename, budget):
+        for label, inner in contents(data, ctype, filename, budget):
             if label == UNCHECKED:
                 add(inner.decode("utf-8", "replace"), [UNCHECKED])
             elif label.startswith("mail"):
@@ -487,17 +310,6 @@ class Guard:
             if kind not in kinds:
                 kinds.append(kind)
         return kinds
-
-
-def _local_start(text: str, at: int) -> int:
-    """Where the local part before an "@" (and the blanks between them) starts."""
-    start = at
-    while start > 0 and at - start < 8 and text[start - 1].isspace():
-        start -= 1
-    blank = start
-    while start > 0 and blank - start < 64 and text[start - 1] in _LOCAL_CHARS:
-        start -= 1
-    return start if start < blank else at
 
 
 def _child_path(path: str, index: int) -> str:
@@ -541,277 +353,6 @@ def _header_items(part: Message) -> Iterator[tuple[str, str]]:
             decoded = text
         yield key, text if decoded == text else f"{text}\n{decoded}"
 
-
-def _decoded(part: Message) -> bytes:
-    try:
-        data = part.get_payload(decode=True)
-    except Exception:
-        data = None
-    if isinstance(data, bytes):
-        return data
-    payload = part.get_payload()
-    return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
-
-
-def _text_of(part: Message, data: bytes) -> str:
-    try:
-        charset = part.get_content_charset()
-    except Exception:
-        charset = None
-    for codec in (charset, "utf-8"):
-        if codec:
-            try:
-                return data.decode(codec)
-            except (LookupError, UnicodeDecodeError, ValueError):
-                continue
-    return data.decode("cp1252", "replace")
-
-
-_MAIL_START = re.compile(rb"\A(?:[!-9;-~]{1,76}:[^\r\n]*\r?\n(?:[ \t][^\r\n]*\r?\n)*){2,}")
-_MAIL_HEADERS = frozenset({"from", "to", "subject", "date", "message-id", "received", "return-path", "reply-to",
-                           "mime-version", "sender", "cc"})
-_PDF_STREAM = re.compile(rb"<<(.{0,2000}?)>>\s*stream\r?\n(.*?)endstream", re.DOTALL)
-_PDF_LITERAL = re.compile(rb"\((?:\\.|[^()\\]|\((?:\\.|[^()\\])*\))*\)", re.DOTALL)
-_PDF_HEX = re.compile(rb"<([0-9A-Fa-f\s]{8,})>")
-_PDF_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"(": b"(", b")": b")",
-                b"\\": b"\\"}
-
-
-def _contents(data: bytes, ctype: str, filename: str | None, budget: _Budget) -> Iterator[tuple[str, bytes]]:
-    """(label, bytes) of what ``data`` holds inside: archive members, PDF strings, mails."""
-    name = (filename or "").lower()
-    if data.startswith(b"PK\x03\x04") or ctype in ("application/zip", "application/x-zip-compressed"):
-        yield from _zip_members(data, budget)
-    elif data.startswith(b"\x1f\x8b"):
-        inflated = _inflate(data, budget, wbits=47)
-        if inflated is None:
-            yield UNCHECKED, b"gzip data over the decompression budget"
-        else:
-            yield "the gzip content", inflated
-    if b"%PDF-" in data[:1024]:
-        yield from _pdf(data, budget)
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        yield from _png_text(data, budget)
-    if b"LZFu" in data:  # compressed RTF: the body of a winmail.dat (TNEF) or an Outlook .msg
-        yield from _compressed_rtf(data, budget)
-    if ctype.startswith("message/") or name.endswith((".eml", ".msg822")) or _MAIL_START.match(data[:16384]):
-        try:
-            headers = BytesHeaderParser(policy=policy.default).parsebytes(data[:65536])
-        except Exception:
-            headers = None
-        if headers is not None and _MAIL_HEADERS & {k.lower() for k in headers}:
-            yield "mail inside the attachment", data
-
-
-def _inflate(data: bytes, budget: _Budget, *, wbits: int = 15) -> bytes | None:
-    """Decompressed ``data`` (as much as decodes), or None when over the budget."""
-    left = MAX_INFLATED - budget.inflated
-    try:
-        inflater = zlib.decompressobj(wbits)
-        out = inflater.decompress(data, left + 1)
-    except zlib.error:
-        return b""
-    budget.inflated += len(out)
-    return None if len(out) > left else out
-
-
-def _zip_members(data: bytes, budget: _Budget) -> Iterator[tuple[str, bytes]]:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        members = archive.infolist()
-    except Exception:
-        return  # not a zip after all: the raw bytes were searched already
-    if len(members) > MAX_ZIP_MEMBERS:
-        yield UNCHECKED, f"a zip archive of more than {MAX_ZIP_MEMBERS} files".encode()
-        return
-    for info in members:
-        yield f"the file name {info.filename!r} in the zip archive", info.filename.encode("utf-8", "replace")
-        if info.is_dir():
-            continue
-        if info.flag_bits & 0x1:
-            yield UNCHECKED, f"the encrypted zip member {info.filename!r}".encode()
-            continue
-        left = MAX_INFLATED - budget.inflated
-        try:
-            with archive.open(info) as handle:
-                content = handle.read(left + 1)
-        except Exception:
-            continue
-        budget.inflated += len(content)
-        if len(content) > left:
-            yield UNCHECKED, b"a zip archive over the decompression budget"
-            return
-        yield f"the zip member {info.filename!r}", content
-        for label, inner in _contents(content, "", info.filename, budget):
-            yield (label if label == UNCHECKED else f"{label} of the zip member {info.filename!r}"), inner
-
-
-def _pdf_string(literal: bytes) -> bytes:
-    body = literal[1:-1]
-    out = bytearray()
-    index = 0
-    while index < len(body):
-        byte = body[index : index + 1]
-        if byte != b"\\":
-            out += byte
-            index += 1
-            continue
-        nxt = body[index + 1 : index + 2]
-        if nxt in _PDF_ESCAPES:
-            out += _PDF_ESCAPES[nxt]
-            index += 2
-        elif nxt.isdigit():
-            digits = re.match(rb"[0-7]{1,3}", body[index + 1 : index + 4])
-            if digits:
-                out.append(int(digits.group(), 8) & 0xFF)
-                index += 1 + len(digits.group())
-            else:
-                index += 2
-        elif nxt in (b"\r", b"\n"):
-            index += 2  # a line continuation
-        else:
-            out += nxt
-            index += 2
-    return bytes(out)
-
-
-def _pdf_text_of(raw: bytes) -> bytes:
-    """A PDF string's text as UTF-8 (UTF-16 when it starts with a byte-order mark)."""
-    if raw.startswith((b"\xfe\xff", b"\xff\xfe")):
-        return raw.decode("utf-16", "replace").encode("utf-8")
-    return raw
-
-
-def _pdf_strings(data: bytes) -> bytes:
-    strings = [_pdf_text_of(_pdf_string(m.group())) for m in _PDF_LITERAL.finditer(data)]
-    for m in _PDF_HEX.finditer(data):
-        digits = re.sub(rb"\s", b"", m.group(1))
-        try:
-            strings.append(_pdf_text_of(bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode())))
-        except ValueError:
-            continue
-    # joined without a separator too: a text operator splits words into pieces, (owner@) (private…)
-    return b"".join(strings) + b"\n" + b"\n".join(strings)
-
-
-def _pdf(data: bytes, budget: _Budget) -> Iterator[tuple[str, bytes]]:
-    yield "the PDF strings (metadata, text)", _pdf_strings(data)
-    for m in _PDF_STREAM.finditer(data):
-        if b"Flate" not in m.group(1) and b"/Fl" not in m.group(1):
-            continue
-        inflated = _inflate(m.group(2), budget)
-        if inflated is None:
-            yield UNCHECKED, b"PDF streams over the decompression budget"
-            return
-        if inflated:
-            yield "a PDF stream", inflated
-            yield "the strings of a PDF stream", _pdf_strings(inflated)
-    if b"%%EOF" in data[-2048:]:  # pypdf searches a broken file backwards line by line: slow, and it fails anyway
-        yield from _pypdf(data)
-
-
-def _pypdf(data: bytes) -> Iterator[tuple[str, bytes]]:
-    try:
-        from pypdf import PdfReader
-    except ImportError:
-        return
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        meta = dict(reader.metadata or {})
-        yield "the PDF metadata", "\n".join(f"{k} {v}" for k, v in meta.items()).encode("utf-8", "replace")
-        xmp = reader.xmp_metadata
-        if xmp is not None:
-            yield "the PDF XMP metadata", xmp.stream.get_data()
-        pages = []
-        for index, page in enumerate(reader.pages):
-            if index >= PDF_TEXT_PAGES:
-                break
-            pages.append(page.extract_text() or "")
-        yield "the PDF text", "\n".join(pages).encode("utf-8", "replace")
-    except Exception:
-        return
-
-
-_RTF_PREBUF = (b"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss \\fmodern \\fscript "
-               b"\\fdecor MS Sans SerifSymbolArialTimes New RomanCourier{\\colortbl\\red0\\green0\\blue0\r\n\\par "
-               b"\\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx")
-
-
-def _lzfu(data: bytes, limit: int) -> bytes:
-    """MS-OXRTFCP decompression of one compressed-RTF body (``data`` starts after its header)."""
-    window = bytearray(_RTF_PREBUF.ljust(4096, b"\0"))
-    write = len(_RTF_PREBUF)
-    out = bytearray()
-    index = 0
-    while index < len(data) and len(out) <= limit:
-        control = data[index]
-        index += 1
-        for bit in range(8):
-            if index >= len(data):
-                break
-            if not control & (1 << bit):
-                byte = data[index]
-                index += 1
-                out.append(byte)
-                window[write] = byte
-                write = (write + 1) % 4096
-                continue
-            if index + 1 >= len(data):
-                return bytes(out)
-            reference = (data[index] << 8) | data[index + 1]
-            index += 2
-            offset, length = reference >> 4, (reference & 0xF) + 2
-            if offset == write:
-                return bytes(out)
-            for step in range(length):
-                byte = window[(offset + step) % 4096]
-                out.append(byte)
-                window[write] = byte
-                write = (write + 1) % 4096
-    return bytes(out)
-
-
-def _compressed_rtf(data: bytes, budget: _Budget) -> Iterator[tuple[str, bytes]]:
-    start = 0
-    while (found := data.find(b"LZFu", start)) >= 0:
-        start = found + 4
-        if found < 8:
-            continue
-        size = int.from_bytes(data[found - 8 : found - 4], "little")  # compressed size, from after itself
-        body = data[found + 8 : found - 4 + size]
-        left = MAX_INFLATED - budget.inflated
-        rtf = _lzfu(body, left)
-        budget.inflated += len(rtf)
-        if len(rtf) > left:
-            yield UNCHECKED, b"compressed RTF over the decompression budget"
-            return
-        yield "the compressed RTF body", rtf
-
-
-def _png_text(data: bytes, budget: _Budget) -> Iterator[tuple[str, bytes]]:
-    index = 8
-    while index + 8 <= len(data):
-        length = int.from_bytes(data[index : index + 4], "big")
-        kind = data[index + 4 : index + 8]
-        body = data[index + 8 : index + 8 + length]
-        index += 12 + length
-        if kind == b"zTXt" and b"\0" in body:
-            inflated = _inflate(body.split(b"\0", 1)[1][1:], budget)
-            if inflated is None:
-                yield UNCHECKED, b"PNG text over the decompression budget"
-                return
-            yield "a PNG text chunk", inflated
-        elif kind == b"iTXt" and body.count(b"\0") >= 2:
-            _keyword, rest = body.split(b"\0", 1)
-            compressed = rest[:1] == b"\x01"
-            text = rest[2:].split(b"\0", 2)[-1]
-            inflated = _inflate(text, budget) if compressed else text
-            if inflated is None:
-                yield UNCHECKED, b"PNG text over the decompression budget"
-                return
-            yield "a PNG text chunk", inflated
-        elif kind == b"IEND":
-            return
 
 
 __all__ = ["PRIVATE", "THREAD", "TOKEN", "UNCHECKED", "Finding", "Guard", "PartsHeld", "normalise"]

@@ -3,6 +3,12 @@ recognisably the same mail (threading, the outbox audit)."""
 
 from __future__ import annotations
 
+import re
+
+# one message id in a header (In-Reply-To, References, Message-ID): what parsing reads
+# and what the builders write back
+MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
 
 def ack_message_id(conversation_id: str, ses_message_id: str, domain: str) -> str:
     return f"<ack.{ses_message_id}.{conversation_id}@{domain}>"

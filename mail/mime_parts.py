@@ -7,7 +7,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from email.message import Message, MIMEPart
 from email.utils import collapse_rfc2231_value, encode_rfc2231
 from email.utils import quote as quote_param
-from typing import Any
 
 from mail.header_safety import (
     MAX_DEPTH,
@@ -15,7 +14,7 @@ from mail.header_safety import (
     safe_text,
     set_header,
 )
-from mail.text import decode_bytes, fix_surrogates
+from mail.text import decode_bytes, fix_surrogates, part_bytes, part_charset
 
 TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 _SUBTYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*")
@@ -38,19 +37,7 @@ def is_attachment(part: Message) -> bool:
 
 def part_text(part: Message) -> str:
     """A text part's content, whatever its charset and transfer encoding claim."""
-    data: Any
-    try:
-        data = part.get_payload(decode=True)
-    except Exception:
-        data = None
-    if not isinstance(data, bytes):
-        payload = part.get_payload()
-        data = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
-    try:
-        charset = part.get_content_charset()
-    except Exception:
-        charset = None
-    text = decode_bytes(data, charset)
+    text = decode_bytes(part_bytes(part), part_charset(part))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROLS.sub("", text)
 

@@ -18,9 +18,9 @@ from email.message import EmailMessage, Message
 from mail.addresses import all_addresses, normalise, printable, split_address
 from mail.bounded import parse_for_decision, walk
 from mail.limits import DEFAULT_LIMITS, MailLimits
-from mail.text import decode_bytes, html_to_text
+from mail.message_ids import MESSAGE_ID
+from mail.text import decode_bytes, html_to_text, part_bytes, part_charset
 
-_MSGID = re.compile(r"<[^<>\s]+>")
 MAX_ID = 250  # longer Message-IDs exist only in hostile mail; DynamoDB keys stop at 2 KB
 MAX_SUBJECT = 998
 MAX_REFERENCES_CHARS = 4000
@@ -139,14 +139,7 @@ def _decode_part(part: Message, defects: list[str]) -> str:
             return content.decode("utf-8", errors="replace")
     except Exception as exc:
         defects.append(f"part {part.get_content_type()}: {type(exc).__name__}: {exc}")
-    try:
-        payload = part.get_payload(decode=True)
-        charset = part.get_content_charset()
-    except Exception:
-        return ""
-    if isinstance(payload, bytes):
-        return decode_bytes(payload, charset)
-    return ""
+    return decode_bytes(part_bytes(part), part_charset(part))
 
 
 def walk_leaves(message: Message, max_depth: int = DEFAULT_LIMITS.depth) -> Iterator[tuple[Message, str]]:
@@ -213,9 +206,9 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024, limits: MailLimits = DEFAULT_
     subject_values = header("subject")
     subject = _WS.sub(" ", (subject_values[0] if subject_values else "").replace("\n", " ")).strip()
     # ids become keys and event fields: one longer than a header line is not an id
-    message_ids = [i for i in _MSGID.findall(" ".join(header("message-id"))) if len(i) <= MAX_ID]
-    in_reply_to = [i for i in _MSGID.findall(" ".join(header("in-reply-to"))) if len(i) <= MAX_ID]
-    references = [i for i in _MSGID.findall(" ".join(header("references"))) if len(i) <= MAX_ID]
+    message_ids = [i for i in MESSAGE_ID.findall(" ".join(header("message-id"))) if len(i) <= MAX_ID]
+    in_reply_to = [i for i in MESSAGE_ID.findall(" ".join(header("in-reply-to"))) if len(i) <= MAX_ID]
+    references = [i for i in MESSAGE_ID.findall(" ".join(header("references"))) if len(i) <= MAX_ID]
 
     text_parts: list[str] = []
     html_parts: list[str] = []

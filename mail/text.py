@@ -14,6 +14,7 @@ import codecs
 import html
 import re
 from email.header import decode_header
+from email.message import Message
 from html.parser import HTMLParser
 
 from mail.limits import safe_charset
@@ -48,7 +49,7 @@ def fix_surrogates(value: str) -> str:
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
     """Decode by the byte order mark, else the declared charset, else UTF-8, else the
-    declared charset with replacement characters, else windows-1252. Never raises;
+    declared charset (if not UTF-8) with replacement characters, else windows-1252. Never raises;
     refused codecs (``mail.limits.safe_charset``) are never decoded with."""
     for bom, bom_codec in _BOMS:
         if data.startswith(bom):
@@ -66,7 +67,9 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if declared_ok and codec:
+    # a charset that was declared and decodes all but a few bytes is kept (with U+FFFD);
+    # but text that is not even UTF-8 under a UTF-8 label is legacy 8-bit text
+    if declared_ok and codec and codec != "utf-8":
         try:
             return data.decode(codec, "replace")
         except Exception:
@@ -96,6 +99,26 @@ def decode_words(text: str) -> str:
     return "".join(out)
 
 
+
+
+def part_bytes(part: Message) -> bytes:
+    """A leaf part's content as bytes, whatever its transfer encoding claims (raw when it lies)."""
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        data = None
+    if isinstance(data, bytes):
+        return data
+    payload = part.get_payload()
+    return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
+
+
+def part_charset(part: Message) -> str | None:
+    """The charset a part declares, None when it declares none or a broken one."""
+    try:
+        return part.get_content_charset()
+    except Exception:
+        return None
 
 
 class HtmlText(HTMLParser):
@@ -165,4 +188,4 @@ def html_to_text(markup: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-__all__ = ["HtmlText", "decode_bytes", "decode_words", "fix_surrogates", "html_to_text"]
+__all__ = ["HtmlText", "decode_bytes", "decode_words", "fix_surrogates", "html_to_text", "part_bytes", "part_charset"]

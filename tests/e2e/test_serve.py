@@ -71,6 +71,8 @@ class Server:
             self.proc = subprocess.Popen([*args, *(["--once"] if once else [])], cwd=ROOT, env=env,
                                          stdout=out, stderr=subprocess.STDOUT)
         wait_for("the SMTP port to accept connections", lambda: port_open(self.port), START_TIMEOUT, self.proc, log)
+        # the listener accepts before the banner is printed: wait for its last line too
+        wait_for("the start banner", lambda: "stop with Ctrl-C" in self.output(), START_TIMEOUT, self.proc, log)
 
     def client(self, service: str) -> Any:
         import boto3

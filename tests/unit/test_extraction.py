@@ -1,4 +1,4 @@
-"""Tests for consumers.extraction, on real PDF/DOCX/HTML/text files generated here."""
+"""Tests for the extraction package, on real PDF/DOCX/HTML/text files generated here."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 
-from consumers.extraction import DOCX_CONTENT_TYPE, Extraction, Limits, extract_text, kind_of
+from extraction import DOCX_CONTENT_TYPE, Extraction, Limits, extract_text, kind_of
 
 OUTCOMES = {"extracted", "skipped", "failed"}
 KINDS = {"pdf", "docx", "text", "html", "unknown"}

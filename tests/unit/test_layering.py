@@ -13,19 +13,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = {"events", "mail", "ports", "bootstrap", "observability", "adapters", "producers", "consumers", "projections",
-        "crm"}
+OURS = {"events", "mail", "extraction", "ports", "bootstrap", "observability", "adapters", "producers", "consumers",
+        "projections", "crm"}
+# the pure core: no AWS, no engine, nothing of ours above it
+PURE = {"events": set(), "mail": set(), "extraction": {"mail"}}
 # what each part of the code may import of ours (itself always)
 ALLOWED: dict[str, set[str]] = {
-    "events": set(),
-    "mail": set(),
+    **PURE,
     "ports": {"events"},
     "observability": set(),
     "adapters": {"events", "ports", "mail"},
     "projections": {"events", "ports"},
     # a handler module's Lambda entry comes from the composition root (built lazily per container)
     "producers": {"events", "mail", "ports", "observability", "bootstrap"},
-    "consumers": {"events", "mail", "ports", "observability", "bootstrap", "projections"},
+    "consumers": {"events", "mail", "extraction", "ports", "observability", "bootstrap", "projections"},
 }
 AWS_OR_ENGINE = {"boto3", "botocore", "sqlite3", "moto"}
 
@@ -62,9 +63,35 @@ def test_each_part_imports_only_what_the_design_allows(part: str) -> None:
     assert not wrong, "\n".join(wrong)
 
 
+def test_every_package_of_ours_is_in_the_layering() -> None:
+    """A new top-level package or module cannot escape the rules above by not being named."""
+    found = {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file()}
+    found |= {p.stem for p in ROOT.glob("*.py")}
+    assert found - {"tests", "bench", "examples", "infra"} <= OURS
+
+
+@pytest.mark.parametrize("part", sorted(PURE))
+def test_the_pure_core_imports_nothing_of_ours_above_it(part: str) -> None:
+    """mail/ and events/ import nothing of ours, extraction only mail/, relative imports
+    included (``from .. import x`` would otherwise slip past the check by name)."""
+    wrong = []
+    for path in modules(part):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level > 1:
+                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} imports from outside its package")
+        for line, name in imports(path):
+            top = name.split(".")[0]
+            if top in OURS and top != part and top not in PURE[part]:
+                wrong.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+    assert modules(part), part
+    assert not wrong, "\n".join(wrong)
+
+
 def test_only_adapters_call_aws_or_the_engine() -> None:
     wrong = []
-    for part in ("events", "mail", "ports", "bootstrap", "observability", "producers", "consumers", "projections"):
+    for part in ("events", "mail", "extraction", "ports", "bootstrap", "observability", "producers", "consumers",
+                 "projections"):
         for path in modules(part):
             for line, name in imports(path):
                 if name.split(".")[0] in AWS_OR_ENGINE:

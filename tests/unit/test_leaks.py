@@ -518,7 +518,7 @@ def compressed_rtf(rtf: bytes) -> bytes:
 
 
 def test_compressed_rtf_decompresses_as_the_specification_says() -> None:
-    from mail.leaks import _lzfu
+    from mail.leak_contents import _lzfu
 
     example = bytes.fromhex("2d0000002b0000004c5a4675f1c5c7a703000a00726370673132354232"
                             "0af32068656c090020627705b06c647d0a800fa0")  # MS-OXRTFCP 3.1.1

@@ -179,17 +179,14 @@ def mail_parts(raw: bytes, *, max_chars: int = 100_000) -> dict[str, Any]:
     """The mail's headers and its text parts as text (an HTML part as its source, to be
     shown, never rendered), parsed with the same bounds as the inbound decision."""
     from mail.bounded import parse_for_decision, walk
+    from mail.text import decode_bytes, part_bytes, part_charset
 
     message, _defects, _sizes = parse_for_decision(raw)
     parts = []
     for part, path, _depth in walk(message):
         if part.is_multipart() or part.get_content_maintype() != "text" or part.get_filename():
             continue
-        try:
-            text = str(part.get_content())  # type: ignore[attr-defined]
-        except Exception:  # a charset or encoding the parser refuses: the bytes, readable
-            payload = part.get_payload(decode=True)
-            text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload)
+        text = decode_bytes(part_bytes(part), part_charset(part))  # the decoding the builders use: never raises
         parts.append({"path": path or "1", "content_type": part.get_content_type(), "text": text[:max_chars],
                       "cut": len(text) > max_chars})
     headers = {name: str(message.get(name, "")) for name in ("From", "To", "Cc", "Subject", "Date", "Message-ID")}

@@ -20,7 +20,7 @@ from typing import Any
 
 from bench import prices, report
 
-SECTIONS = ("decision", "patterns", "coldstart", "replay", "calls", "spam", "hostile", "engine")
+SECTIONS = ("decision", "patterns", "coldstart", "replay", "calls", "spam", "hostile", "engine", "web")
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
 
 
@@ -36,6 +36,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--spam-limit", type=int,
                         help="mails per corpus group in section 6 (default all; quick 40)")
     parser.add_argument("--sa-sample", type=int, help="held-out mails SpamAssassin itself checks (default 200; quick 10)")
+    parser.add_argument("--web-mails", type=int,
+                        help="generated mails added to the demo state of the web section (default 60; quick 10)")
     parser.add_argument("--engine-limit", type=int,
                         help="mails per corpus group ingested in section 8 (default all; quick 25)")
     parser.add_argument("--only", help=f"comma-separated sections to run, of: {', '.join(SECTIONS)}")
@@ -50,11 +52,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.spam_limit = args.spam_limit if args.spam_limit is not None else (40 if quick else None)
     args.engine_limit = args.engine_limit if args.engine_limit is not None else (25 if quick else None)
     args.sa_sample = args.sa_sample if args.sa_sample is not None else (10 if quick else 200)
+    args.web_mails = args.web_mails if args.web_mails is not None else (10 if quick else 60)
     selected = [s.strip() for s in (args.only or ",".join(SECTIONS)).split(",") if s.strip()]
     unknown = [s for s in selected if s not in SECTIONS]
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
-    for name in ("events", "ham", "generated", "repeat", "cold_repeat"):
+    for name in ("events", "ham", "generated", "repeat", "cold_repeat", "web_mails"):
         if getattr(args, name) < (1 if name in ("repeat", "cold_repeat", "events") else 0):
             parser.error(f"--{name.replace('_', '-')} is too small")
     args.sections = selected
@@ -85,7 +88,18 @@ def _versions() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    from bench import coldstart, corpus, decision, end_to_end, hostile, local_engine, regex_stage, replay_load, spam_stage
+    from bench import (
+        coldstart,
+        corpus,
+        decision,
+        end_to_end,
+        hostile,
+        local_engine,
+        regex_stage,
+        replay_load,
+        spam_stage,
+        web_view,
+    )
 
     started = time.perf_counter()
     results: dict[str, Any] = {
@@ -93,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "mode": "quick" if args.quick else "full",
             "options": {k: getattr(args, k) for k in ("events", "ham", "generated", "repeat", "cold_repeat",
-                                                      "spam_limit", "sa_sample", "engine_limit")},
+                                                      "spam_limit", "sa_sample", "engine_limit", "web_mails")},
             "sections": args.sections,
             "python": sys.version.split()[0],
             "platform": platform.platform(),
@@ -117,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         "spam": (lambda: spam_stage.run(args.spam_limit, args.sa_sample), report.spam),
         "hostile": (lambda: hostile.run(args.quick), hostile.render),
         "engine": (lambda: local_engine.run(args.engine_limit, 3 if args.quick else 5), local_engine.render),
+        "web": (lambda: web_view.run(args.web_mails, args.repeat), web_view.render),
     }
     print(f"Conversation CRM benchmarks ({results['meta']['mode']}, python {results['meta']['python']}, "
           f"{os.cpu_count()} CPUs)\n", flush=True)

@@ -106,8 +106,13 @@ def cmd_conversations(args: argparse.Namespace) -> int:
             if len(words) != 3:
                 raise UsageError("usage: crm conversations set-status ID STATUS [--note TEXT]")
             return views.set_status(svc, words[1], words[2], args.note)
+        if words[:1] == ["raw"]:
+            if len(words) != 3:
+                raise UsageError("usage: crm conversations raw ID MESSAGE_ID")
+            sys.stdout.buffer.write(views.raw_mail(svc, words[2], words[1]))
+            return 0
         if words:
-            raise UsageError(f"unknown conversations action {words[0]!r} (show, set-status)")
+            raise UsageError(f"unknown conversations action {words[0]!r} (show, set-status, raw)")
         page = views.list_conversations(svc, args)
     _emit(page["items"], args.json, views.conversation_line)
     if page.get("next_token"):
@@ -208,6 +213,29 @@ def cmd_followups(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from crm.stats import mail_stats, stats_lines
+
+    with stack(args) as svc:
+        stats = mail_stats(svc)
+    if args.json:
+        print(json.dumps(stats, sort_keys=True))
+    else:
+        print("\n".join(stats_lines(stats)))
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    from crm.web.server import check_port, serve_web
+
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port {args.port} is not a TCP port")
+    check_port(args.port)
+    # the stack stays open while the server runs: the same composition root as every command
+    with stack(args) as svc:
+        return serve_web(svc, port=args.port)
+
+
 def cmd_infra(args: argparse.Namespace) -> int:
     from consumers.rules.registry import default_registry
     from crm.infra_export import write_export
@@ -282,7 +310,8 @@ def parser() -> argparse.ArgumentParser:
     add_verdict_flags(p)
     p.add_argument("paths", nargs="+", metavar="PATH")
     p = add("conversations", cmd_conversations, "list, show or annotate conversations")
-    p.add_argument("words", nargs="*", metavar="ACTION", help="show ID | set-status ID STATUS")
+    p.add_argument("words", nargs="*", metavar="ACTION",
+                   help="show ID | set-status ID STATUS | raw ID MESSAGE_ID (the mail as received)")
     for flag in ("status", "company", "contact", "title", "source", "month", "next-token", "note"):
         p.add_argument(f"--{flag}")
     p.add_argument("--min-score", type=int)
@@ -294,7 +323,7 @@ def parser() -> argparse.ArgumentParser:
     add("outbox", cmd_outbox, "every mail the local stack sent")
     p = add("spam", cmd_spam, "quarantined mail and the pattern list")
     p.add_argument("words", nargs="+", metavar="ACTION",
-                   help="list | release ID | patterns list | patterns add ID PATTERN | patterns remove ID | "
+                   help="list | release ID | raw ID | patterns list | patterns add ID PATTERN | patterns remove ID | "
                         "patterns test TEXT | patterns import PATH... | threshold [VALUE|default]")
     p.add_argument("--fields", default="subject,from,body", help="for patterns add")
     p.add_argument("--flags", default="i", help="for patterns add")
@@ -323,9 +352,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", metavar="NAME|PATTERN.json")
     p.add_argument("event_file", nargs="?", metavar="EVENT.json")
     p.add_argument("--output", default="infra/topology.json")
+    p.add_argument("--matches", action="store_true", help="for list: the events each rule matched, last ones first")
     p = add("followups", cmd_followups, "follow-ups: run the schedule or list what is due")
     p.add_argument("action", choices=["run", "due"])
     p.add_argument("--now", help="the time to use (ISO 8601), default now")
+    add("stats", cmd_stats, "mails per week by outcome, lead scores, conversations per status")
+    p = add("web", cmd_web, "the web view on 127.0.0.1 (pipeline, conversations, quarantine, DLQs, rules)")
+    p.add_argument("--port", type=int, default=8025)
     p = add("infra", cmd_infra, "write what OpenTofu reads")
     p.add_argument("action", choices=["export"])
     p.add_argument("--output", default="infra/topology.json")

@@ -19,6 +19,7 @@ from ports import Services
 
 if TYPE_CHECKING:
     from consumers.rules.registry import Registry
+    from events import Envelope
 
 
 def delivered_form(data: dict[str, Any]) -> dict[str, Any]:
@@ -67,6 +68,36 @@ def check_registered(registry: Registry) -> None:
         raise UsageError("cannot export, refused rule(s): " + "; ".join(registry.refused.values()))
 
 
+def rule_records(registry: Registry, envelopes: list[Envelope] | None = None, *, last: int = 5) -> list[dict[str, Any]]:
+    """Each rule (name, pattern, description) and, given the event log, the last ``last``
+    events its pattern matches (EventBridge's semantics, newest first); then the refused rules."""
+    from events.pattern_match import matches
+
+    delivered = [(e, {"source": e.source, "detail-type": e.type, "detail": e.detail()}) for e in envelopes or []]
+    records: list[dict[str, Any]] = []
+    for rule in registry.rules():
+        record: dict[str, Any] = {"name": rule.name, "pattern": rule.pattern, "description": rule.description}
+        if envelopes is not None:
+            hits = [e for e, event in delivered if matches(rule.pattern, event)]
+            record["matches"] = len(hits)
+            record["last_matches"] = [{"event_id": e.event_id, "type": e.type, "stream_id": e.meta.stream_id,
+                                       "occurred_at": e.meta.occurred_at}
+                                      for e in sorted(hits, key=lambda e: e.meta.occurred_at, reverse=True)[:last]]
+        records.append(record)
+    records += [{"name": name, "refused": reason} for name, reason in sorted(registry.refused.items())]
+    return records
+
+
+def rule_line(record: dict[str, Any]) -> str:
+    if "refused" in record:
+        return f"{record['name']}: REFUSED\n    {record['refused']}"
+    line = f"{record['name']}: {json.dumps(record['pattern'])}\n    {record['description']}"
+    if "matches" in record:
+        line += f"\n    {record['matches']} matching event(s)" + "".join(
+            f"\n      {m['occurred_at']}  {m['type']}  {m['stream_id']}" for m in record["last_matches"])
+    return line
+
+
 def run(args: argparse.Namespace, stack: Callable[[argparse.Namespace], AbstractContextManager[Services]]) -> int:
     from consumers.rules.registry import default_registry
 
@@ -85,16 +116,13 @@ def run(args: argparse.Namespace, stack: Callable[[argparse.Namespace], Abstract
         return 0
     registry = default_registry(load_settings().rules_module)
     if args.action == "list":
-        for rule in registry.rules():
-            if args.json:
-                print(json.dumps({"name": rule.name, "pattern": rule.pattern, "description": rule.description}))
-            else:
-                print(f"{rule.name}: {json.dumps(rule.pattern)}\n    {rule.description}")
-        for name, reason in sorted(registry.refused.items()):
-            if args.json:
-                print(json.dumps({"name": name, "refused": reason}))
-            else:
-                print(f"{name}: REFUSED\n    {reason}")
+        if args.matches:
+            with stack(args) as svc:
+                records = rule_records(registry, svc.store.all_events())
+        else:
+            records = rule_records(registry)
+        for record in records:
+            print(json.dumps(record, sort_keys=True) if args.json else rule_line(record))
         return 0
     if args.action == "export":
         from crm.infra_export import write_export

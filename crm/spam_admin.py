@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from crm.errors import UsageError
@@ -52,6 +53,15 @@ def release(svc: Services, ses_message_id: str) -> dict[str, Any]:
     return outcome.as_dict()
 
 
+def release_and_settle(svc: Services, ses_message_id: str) -> dict[str, Any]:
+    """:func:`release`, then every consumer runs (`settle`): what `crm spam release` and the web view do."""
+    from crm.flows import settle
+
+    result = release(svc, ses_message_id)
+    settle(svc)
+    return result
+
+
 def run(svc: Services, args: argparse.Namespace) -> int:
     words = list(args.words)
     if words[0] == "list":
@@ -64,12 +74,16 @@ def run(svc: Services, args: argparse.Namespace) -> int:
     if words[0] == "release":
         if len(words) != 2:
             raise UsageError("usage: crm spam release ID")
-        result = release(svc, words[1])
-        from crm.flows import settle
-
-        settle(svc)
+        result = release_and_settle(svc, words[1])
         print(json.dumps(result, sort_keys=True) if args.json else
               f"released {words[1]}: {result['outcome']} → conversation {result['conversation_id']}")
+        return 0
+    if words[0] == "raw":
+        if len(words) != 2:
+            raise UsageError("usage: crm spam raw ID")
+        from crm.views import raw_mail
+
+        sys.stdout.buffer.write(raw_mail(svc, words[1]))
         return 0
     if words[0] == "patterns":
         from crm.spam_patterns import patterns
@@ -79,4 +93,4 @@ def run(svc: Services, args: argparse.Namespace) -> int:
         from crm.spam_patterns import threshold
 
         return threshold(svc, words[1:], args)
-    raise UsageError(f"unknown spam action {words[0]!r} (list, release, patterns, threshold)")
+    raise UsageError(f"unknown spam action {words[0]!r} (list, release, raw, patterns, threshold)")

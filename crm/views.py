@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from adapters.projection_store import decode_token, encode_token
 from consumers.senders.sending import ParkedSend, approval_key
 from crm.errors import UsageError
-from events import ConversationStatusChanged, Envelope, SendRetryApproved, SpamRejected
+from events import ConversationStatusChanged, Envelope, MessageReceived, SendRetryApproved, SpamRejected
 from events.base import utc_text
-from events.streams import contact_stream, conversation_stream, stream_named
+from events.streams import contact_stream, conversation_stream, quarantine_stream, stream_named
 from ports import Plan, ProjectionTable, Services
 from projections.pointer import current_table
 from projections.queries import Filters, query
@@ -51,16 +52,38 @@ def table(svc: Services) -> ProjectionTable:
 
 
 def list_conversations(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
-    if args.limit < 1 or args.limit > 1000:
-        raise UsageError("--limit must be between 1 and 1000")
-    due = args.followup_due
-    if due == "now":
-        due = utc_text()
     filters = Filters(status=args.status, company=args.company, contact=args.contact, title=args.title,
-                      source=args.source, min_score=args.min_score, followup_due=due, month=args.month)
-    items, token = query(table(svc), filters, shards=svc.settings.status_shards, limit=args.limit,
-                         next_token=decode_token(args.next_token))
+                      source=args.source, min_score=args.min_score, followup_due=args.followup_due, month=args.month)
+    return conversations_page(svc, filters, limit=args.limit, next_token=args.next_token)
+
+
+def conversations_page(svc: Services, filters: Filters, *, limit: int = 50,
+                       next_token: str | None = None) -> dict[str, Any]:
+    """A page of conversations (the GSI query the filters pick) and the next page's token:
+    what `crm conversations` prints and the web view's pipeline shows."""
+    if limit < 1 or limit > 1000:
+        raise UsageError("--limit must be between 1 and 1000")
+    if filters.followup_due == "now":
+        filters = replace(filters, followup_due=utc_text())
+    items, token = query(table(svc), filters, shards=svc.settings.status_shards, limit=limit,
+                         next_token=decode_token(next_token))
     return {"items": [public_item(i) for i in items], "next_token": encode_token(token)}
+
+
+def status_counts(svc: Services) -> dict[str, int]:
+    """How many conversations have each status (the by-status index, every shard)."""
+    projection = table(svc)
+    counts = {}
+    for status in svc.settings.statuses:
+        total, token = 0, None
+        while True:
+            items, token = query(projection, Filters(status=status), shards=svc.settings.status_shards, limit=1000,
+                                 next_token=token)
+            total += len(items)
+            if not token:
+                break
+        counts[status] = total
+    return counts
 
 
 def public_item(item: dict[str, Any]) -> dict[str, Any]:
@@ -96,7 +119,9 @@ def event_line(record: dict[str, Any]) -> str:
     return f"{record['occurred_at']}  {record['stream_id']}@{record['version']}  {record['type']}  {text}"
 
 
-def show_conversation(svc: Services, conversation_id: str, *, as_json: bool) -> int:
+def conversation_story(svc: Services, conversation_id: str) -> dict[str, Any]:
+    """The conversation's item and its timeline: its own stream, the correspondent's
+    (first contact, bounces) and the spam decisions on their mail, in time order."""
     store = svc.store
     envelopes = store.read(conversation_stream(conversation_id))
     item = table(svc).get(conversation_id)
@@ -104,27 +129,74 @@ def show_conversation(svc: Services, conversation_id: str, *, as_json: bool) -> 
         raise FileNotFoundError(f"no conversation {conversation_id!r}")
     contact = (item or {}).get("contact")
     if contact:
-        # the correspondent's own stream (first contact, bounces) and the spam decisions on their mail
         envelopes += store.read(contact_stream(contact))
         envelopes += [e for stream in store.streams("quarantine#") for e in store.read(stream)
                       if isinstance(e.event, SpamRejected) and e.event.from_address == contact]
         envelopes.sort(key=lambda e: e.meta.occurred_at)
+    return {"conversation": public_item(item or {}), "timeline": [envelope_record(e) for e in envelopes]}
+
+
+def timeline_text(record: dict[str, Any]) -> str:
+    """One timeline record as the CLI prints it (the type when it has no rendering)."""
+    render = TIMELINE.get(record["type"])
+    return render(record["data"]) if render else str(record["type"])
+
+
+def show_conversation(svc: Services, conversation_id: str, *, as_json: bool) -> int:
+    story = conversation_story(svc, conversation_id)
     if as_json:
-        print(json.dumps({"conversation": public_item(item or {}), "timeline": [envelope_record(e) for e in envelopes]},
-                         sort_keys=True, default=str))
+        print(json.dumps(story, sort_keys=True, default=str))
         return 0
+    item = story["conversation"]
     if item:
-        print(conversation_line(public_item(item)))
+        print(conversation_line(item))
         for name in ("company", "title", "location", "salary", "job_id", "notes", "source"):
             if item.get(name):
                 print(f"  {name}: {item[name]}")
-    for envelope in envelopes:
-        render = TIMELINE.get(envelope.type)
-        print(f"{envelope.meta.occurred_at}  {render(envelope.detail()['data']) if render else envelope.type}")
+    for record in story["timeline"]:
+        print(f"{record['occurred_at']}  {timeline_text(record)}")
     return 0
 
 
-def set_status(svc: Services, conversation_id: str, status: str, note: str | None) -> int:
+def raw_mail(svc: Services, ses_message_id: str, conversation_id: str | None = None) -> bytes:
+    """The raw mail as received, found through the event that recorded it (never an
+    arbitrary bucket key): the conversation's MessageReceived, or without a conversation the quarantine's."""
+    if conversation_id:
+        for envelope in svc.store.read(conversation_stream(conversation_id)):
+            event = envelope.event
+            if isinstance(event, MessageReceived) and event.ses_message_id == ses_message_id:
+                return svc.blobs.get(event.raw_key, event.bucket)
+        raise FileNotFoundError(f"no mail {ses_message_id!r} in conversation {conversation_id!r}")
+    for envelope in svc.store.read(quarantine_stream(ses_message_id)):
+        event = envelope.event
+        if isinstance(event, SpamRejected):
+            for key in (event.quarantine_key, event.raw_key):
+                if svc.blobs.exists(key):
+                    return svc.blobs.get(key)
+    raise FileNotFoundError(f"no quarantined mail {ses_message_id!r}")
+
+
+def mail_parts(raw: bytes, *, max_chars: int = 100_000) -> dict[str, Any]:
+    """The mail's headers and its text parts as text (an HTML part as its source, to be
+    shown, never rendered), parsed with the same bounds as the inbound decision."""
+    from mail.bounded import parse_for_decision, walk
+    from mail.text import decode_bytes, part_bytes, part_charset
+
+    message, _defects, _sizes = parse_for_decision(raw)
+    parts = []
+    for part, path, _depth in walk(message):
+        if part.is_multipart() or part.get_content_maintype() != "text" or part.get_filename():
+            continue
+        text = decode_bytes(part_bytes(part), part_charset(part))  # the decoding the builders use: never raises
+        parts.append({"path": path or "1", "content_type": part.get_content_type(), "text": text[:max_chars],
+                      "cut": len(text) > max_chars})
+    headers = {name: str(message.get(name, "")) for name in ("From", "To", "Cc", "Subject", "Date", "Message-ID")}
+    return {"headers": {k: v for k, v in headers.items() if v}, "parts": parts}
+
+
+def change_status(svc: Services, conversation_id: str, status: str, note: str | None) -> dict[str, Any]:
+    """Record ConversationStatusChanged, then let the consumers run (`settle`): what
+    `crm conversations set-status` and the web view's status form do."""
     statuses = svc.settings.statuses
     if status not in statuses:
         raise UsageError(f"status {status!r} is not allowed; allowed: {', '.join(statuses)}")
@@ -132,11 +204,16 @@ def set_status(svc: Services, conversation_id: str, status: str, note: str | Non
         raise FileNotFoundError(f"no conversation {conversation_id!r}")
     from crm.flows import settle
 
-    event = ConversationStatusChanged(conversation_id=conversation_id, status=status, note=note)
+    event = ConversationStatusChanged(conversation_id=conversation_id, status=status, note=note or None)
     stamp = datetime.now(UTC).isoformat()
     svc.recorder.record(Plan(events=[(conversation_stream(conversation_id), event)]),
                         dedupe_key=f"status#{conversation_id}#{stamp}", correlation_id=conversation_id)
     settle(svc)
+    return {"conversation_id": conversation_id, "status": status, "note": note or None}
+
+
+def set_status(svc: Services, conversation_id: str, status: str, note: str | None) -> int:
+    change_status(svc, conversation_id, status, note)
     print(f"{conversation_id}: status {status}")
     return 0
 

@@ -85,6 +85,7 @@ DROPPED_DIRS = {"__pycache__", "bin", "tests"}
 # Modules only the command line runs (the local stack on moto, the SMTP service,
 # the demo, this builder): no handler imports them, so no function carries them.
 CLI_ONLY_MODULES = {"crm/local.py", "crm/moto_stack.py", "crm/provision.py", "crm/serve.py", "crm/demo.py"}
+CLI_ONLY_PACKAGES = {"crm/web"}  # `crm web`: Flask, templates, static files
 
 
 class PackagingError(RuntimeError):
@@ -235,6 +236,8 @@ def pip_install(
 
 def _wanted(relative: Path, patterns: Sequence[str]) -> bool:
     if any(part in DROPPED_DIRS for part in relative.parts[:-1]) or relative.as_posix() in CLI_ONLY_MODULES:
+        return False
+    if any(relative.as_posix().startswith(f"{package}/") for package in CLI_ONLY_PACKAGES):
         return False
     return any(fnmatch.fnmatch(relative.name, pattern) for pattern in patterns)
 

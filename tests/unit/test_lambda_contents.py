@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.packaging import CLI_ONLY_MODULES, ROOT, copy_project, handlers, load_project
+from tools.packaging import CLI_ONLY_MODULES, CLI_ONLY_PACKAGES, ROOT, copy_project, handlers, load_project
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +31,9 @@ def test_cli_only_modules_are_left_out(copied: Path) -> None:
     for module in sorted(CLI_ONLY_MODULES):
         assert (ROOT / module).is_file(), f"{module} does not exist: the exclusion list is stale"
         assert not (copied / module).exists(), f"{module} is in the package"
+    for package in sorted(CLI_ONLY_PACKAGES):
+        assert (ROOT / package / "__init__.py").is_file(), f"{package} does not exist: the exclusion list is stale"
+        assert not (copied / package).exists(), f"{package} is in the package"
     assert (copied / "crm" / "settings.py").is_file()
     # the composition root and the ports every handler imports
     assert (copied / "bootstrap.py").is_file() and (copied / "ports.py").is_file()

@@ -55,6 +55,11 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+def is_service_error(exc: BaseException) -> bool:
+    """A failure of AWS rather than of the input: refused, throttled or unreachable."""
+    return isinstance(exc, ClientError) or is_transient(exc)
+
+
 def error_code(exc: BaseException) -> str:
     response = getattr(exc, "response", None) or {}
     return str(response.get("Error", {}).get("Code", ""))

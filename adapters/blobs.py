@@ -3,28 +3,18 @@ attachments and their text under ``attachments/`` and ``extracted/``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
 from adapters.aws import client, error_code
-
-
-class BlobNotFound(KeyError):
-    pass
-
+from ports import BlobNotFound as BlobNotFound  # re-exported: callers catch it from here
+from ports import SignedLink as SignedLink
 
 # A link signed with temporary credentials dies with them (S3 checks the session
 # token): in Lambda those are the role's session credentials, whose expiry the
 # function is not told. The link then promises no more than this.
 TEMPORARY_CREDENTIALS_SECONDS = 3600
-
-
-@dataclass(frozen=True)
-class SignedLink:
-    url: str
-    expires_at: datetime  # the latest moment the link works (UTC)
 
 
 class BlobStore:

@@ -9,13 +9,11 @@ from typing import Any
 
 from adapters.aws import client
 from events import Envelope, to_entry
+from ports import PublishError
+
+__all__ = ["BATCH", "EventBus", "PublishError"]
 
 BATCH = 10  # PutEvents takes at most 10 entries
-
-
-class PublishError(RuntimeError):
-    """Some entries could not be published after every retry; the caller must fail
-    the invocation so it is retried (the events are already stored)."""
 
 
 class EventBus:

@@ -8,31 +8,21 @@ the record of one decision (its events, to re-publish on a retried delivery);
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from adapters.aws import client, error_code
-from events import DomainEvent, Envelope, from_record, to_entry, to_record
-from events.base import event_id, utcnow
+from adapters.commit_plan import MAX_TRANSACTION_ITEMS, StoreKnowledge, plan_commit, stored_commit
+from events import DomainEvent, Envelope, from_record
+from ports import Commit, StreamConflict
+
+__all__ = ["MAX_TRANSACTION_ITEMS", "Commit", "EventStore", "StreamConflict"]
 
 _SER = TypeSerializer()
 _DES = TypeDeserializer()
-MAX_TRANSACTION_ITEMS = 100
-
-
-class StreamConflict(Exception):
-    """Another writer appended to one of the streams first: decide again."""
-
-
-@dataclass(frozen=True)
-class Commit:
-    envelopes: list[Envelope]
-    duplicate: bool  # True: this dedupe key was already recorded; these are the stored events
 
 
 def _item(values: dict[str, Any]) -> dict[str, Any]:
@@ -46,7 +36,7 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-class EventStore:
+class EventStore(StoreKnowledge):
     def __init__(self, table: str, region: str, endpoint_url: str | None = None) -> None:
         self.table = table
         self._db = client("dynamodb", region, endpoint_url)
@@ -105,22 +95,6 @@ class EventStore:
         envelopes = [from_record(i) for i in self.scan_items() if "type" in i]
         return sorted(envelopes, key=lambda e: (e.meta.occurred_at, e.stream_id, e.meta.version))
 
-    # Knowledge the inbound decision reads -----------------------------------------
-
-    def conversation_for(self, message_ids: list[str]) -> str | None:
-        for message_id in message_ids:
-            item = self.get(f"msgid#{message_id.lower()}")
-            if item:
-                return str(item["conversation_id"])
-        return None
-
-    def contact_known(self, contact: str) -> bool:
-        return self.exists(f"contact#{contact}", 1)
-
-    def address_suppressed(self, address: str) -> str | None:
-        item = self.get(f"suppress#{address.lower()}")
-        return f"address {address} {item['reason']}" if item else None
-
     # --- the write ---------------------------------------------------------------
 
     def commit(
@@ -146,39 +120,17 @@ class EventStore:
         """
         stored = self.get(dedupe_key)
         if stored is not None:
-            return Commit([from_record(r) for r in json.loads(stored["events"])], duplicate=True)
-        now = utcnow()
-        versions: dict[str, int] = {}
-        envelopes = []
-        for index, (stream_id, event) in enumerate(planned):
-            if stream_id not in versions:
-                pinned = (expected_versions or {}).get(stream_id)
-                versions[stream_id] = (0 if stream_id in first_in_stream else pinned if pinned is not None
-                                       else self.last_version(stream_id))
-            versions[stream_id] += 1
-            envelope = Envelope.new(event, stream_id=stream_id, version=versions[stream_id], seed=dedupe_key,
-                                    correlation_id=correlation_id, causation_id=causation_id, occurred_at=now,
-                                    source=source)
-            envelope = envelope.model_copy(update={"meta": envelope.meta.model_copy(
-                update={"event_id": event_id(dedupe_key, envelope.type, str(index))})})
-            envelopes.append(envelope)
-        for envelope in envelopes:
-            to_entry(envelope, "size-check")  # an event the bus would refuse is never stored
-        records = [to_record(e) for e in envelopes]
+            return stored_commit(stored)
+        plan = plan_commit(planned, last_version=self.last_version, dedupe_key=dedupe_key,
+                           correlation_id=correlation_id, causation_id=causation_id, message_ids=message_ids,
+                           markers=markers, first_in_stream=first_in_stream, source=source,
+                           expected_versions=expected_versions)
+        records = plan.records
         items: list[dict[str, Any]] = [
             {"Put": {"TableName": self.table, "Item": _item(r), "ConditionExpression": "attribute_not_exists(pk)"}}
-            for r in records
+            for r in (*records, plan.dedupe)
         ]
-        items.append({"Put": {"TableName": self.table, "ConditionExpression": "attribute_not_exists(pk)",
-                              "Item": _item({"pk": dedupe_key, "sk": 0, "events": json.dumps(records),
-                                             "recorded_at": now})}})
-        for message_id, conversation_id in (message_ids or {}).items():
-            items.append({"Put": {"TableName": self.table, "Item": _item(
-                {"pk": f"msgid#{message_id.lower()}", "sk": 0, "conversation_id": conversation_id})}})
-        for pk, values in (markers or {}).items():
-            items.append({"Put": {"TableName": self.table, "Item": _item({"pk": pk, "sk": 0, **values})}})
-        if len(items) > MAX_TRANSACTION_ITEMS:
-            raise ValueError(f"one decision may write at most {MAX_TRANSACTION_ITEMS} items, got {len(items)}")
+        items.extend({"Put": {"TableName": self.table, "Item": _item(i)}} for i in plan.overwrites)
         try:
             self._db.transact_write_items(TransactItems=items)
         except ClientError as exc:
@@ -188,11 +140,11 @@ class EventStore:
             if len(reasons) > len(records) and reasons[len(records)] == "ConditionalCheckFailed":
                 stored = self.get(dedupe_key)
                 if stored is not None:
-                    return Commit([from_record(r) for r in json.loads(stored["events"])], duplicate=True)
+                    return stored_commit(stored)
             if "ConditionalCheckFailed" in reasons:
                 raise StreamConflict(f"a concurrent writer appended first ({reasons})") from exc
             raise
-        return Commit(envelopes, duplicate=False)
+        return Commit(plan.envelopes, duplicate=False)
 
     def put_raw_items(self, items: list[dict[str, Any]]) -> None:
         """Load items as they were dumped (the local stack's restore)."""

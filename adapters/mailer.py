@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -20,6 +19,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from adapters.aws import error_code, send_client
+from ports import Mailer, SendError, Sent
 
 # SES error codes that no retry can fix: the send is failed for good.
 PERMANENT = {"MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
@@ -36,18 +36,6 @@ NOT_SENT = (ConnectTimeoutError, EndpointConnectionError, ProxyConnectionError)
 def _tag(value: str) -> str:
     """SES tag values allow letters, digits, '_' and '-' only."""
     return re.sub(r"[^A-Za-z0-9_-]", "_", value)[:256]
-
-
-class SendError(Exception):
-    """A send that did not clearly succeed. ``permanent``: no retry can fix it.
-    ``in_doubt``: SES may have accepted the mail (its answer was lost), so sending
-    again may send it twice; only a person can decide."""
-
-    def __init__(self, message: str, *, permanent: bool, code: str = "", in_doubt: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.code = code
-        self.in_doubt = in_doubt
 
 
 def send_error(exc: BotoCoreError | ClientError) -> SendError:
@@ -73,23 +61,14 @@ def send_error(exc: BotoCoreError | ClientError) -> SendError:
                      in_doubt=True)
 
 
-@dataclass(frozen=True)
-class Sent:
-    ses_message_id: str
-
-
-class Mailer(Protocol):
-    def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
-             conversation_id: str | None = None) -> Sent: ...
-
-
 class SesMailer:
     def __init__(self, region: str, endpoint_url: str | None = None, configuration_set: str | None = None) -> None:
         self._ses = send_client("sesv2", region, endpoint_url)
         self.configuration_set = configuration_set
 
     def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
-             conversation_id: str | None = None) -> Sent:
+             conversation_id: str | None = None, key: str | None = None) -> Sent:
+        # ``key`` is not sent: SES has no idempotency token; the idempotency record guards the send
         tags = [{"Name": "kind", "Value": _tag(kind)}]
         if conversation_id:
             # SES's bounce and complaint events carry the tags: that is how they find the conversation
@@ -118,9 +97,9 @@ class OutboxMailer:
         self.folder = folder
 
     def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
-             conversation_id: str | None = None) -> Sent:
+             conversation_id: str | None = None, key: str | None = None) -> Sent:
         sent = self.inner.send(kind=kind, sender=sender, recipients=recipients, raw=raw, subject=subject,
-                               conversation_id=conversation_id)
+                               conversation_id=conversation_id, key=key)
         self.folder.mkdir(parents=True, exist_ok=True)
         index = len(list(self.folder.glob("*.eml"))) + 1
         path = self.folder / f"{index:05d}-{kind}.eml"
@@ -131,6 +110,10 @@ class OutboxMailer:
             out.write(json.dumps({"kind": kind, "to": recipients, "subject": subject, "file": str(path),
                                   "ses_message_id": sent.ses_message_id, "message_id": message_id}) + "\n")
         return sent
+
+
+    def entries(self) -> list[dict[str, Any]]:
+        return read_outbox(self.folder)
 
 
 def read_outbox(folder: Path) -> list[dict[str, Any]]:

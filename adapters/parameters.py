@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import ClientError
 
-from adapters.aws import client
+from adapters.aws import client, error_code
+from ports import ParameterNotFound
 
 
 class ParameterStore:
@@ -13,7 +16,14 @@ class ParameterStore:
         self._provider = parameters.SSMProvider(boto3_client=self._ssm)
 
     def get(self, name: str, *, ttl_seconds: int = 300, decrypt: bool = False) -> str:
-        value = self._provider.get(name, max_age=ttl_seconds, decrypt=decrypt, force_fetch=ttl_seconds == 0)
+        try:
+            value = self._provider.get(name, max_age=ttl_seconds, decrypt=decrypt, force_fetch=ttl_seconds == 0)
+        except GetParameterError as exc:
+            # Powertools wraps every failure; only SSM's own answer means "absent"
+            cause = exc.__context__
+            if isinstance(cause, ClientError) and error_code(cause) == "ParameterNotFound":
+                raise ParameterNotFound(f"no parameter {name!r}") from exc
+            raise
         return str(value)
 
     def put(self, name: str, value: str, *, secure: bool = False) -> None:

@@ -1,4 +1,4 @@
-"""The conversations table: versioned conditional writes and GSI queries."""
+"""The conversations tables on DynamoDB: versioned conditional writes and GSI queries."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from adapters.aws import client, error_code
+from ports import IndexQuery, TableMissing, VersionConflict
+
+__all__ = ["AwsProjections", "ProjectionTable", "VersionConflict"]
+
+# A table with 8 GSIs can take minutes to become ACTIVE after infra creates it.
+TABLE_WAIT = {"Delay": 5, "MaxAttempts": 180}
 
 _SER = TypeSerializer()
 _DES = TypeDeserializer()
-
-
-class VersionConflict(Exception):
-    """Another projector wrote this item first; read it again and catch up."""
 
 
 def _to_dynamo(value: Any) -> Any:
@@ -63,7 +65,7 @@ def decode_token(token: str | None) -> Any:
 
 class ProjectionTable:
     def __init__(self, table: str, region: str, endpoint_url: str | None = None) -> None:
-        self.table = table
+        self.name = self.table = table
         self._db = client("dynamodb", region, endpoint_url)
 
     def get(self, item_id: str) -> dict[str, Any] | None:
@@ -87,17 +89,33 @@ class ProjectionTable:
                 raise VersionConflict(item["id"]) from exc
             raise
 
-    def query(self, index: str, key_condition: str, values: dict[str, Any], *, limit: int,
-              start: dict[str, Any] | None = None, filter_expression: str | None = None,
-              names: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    def query(self, query: IndexQuery, *, limit: int, start: dict[str, Any] | None = None
+              ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        names = {"#p": query.partition[0]}
+        values: dict[str, Any] = {":p": query.partition[1]}
+        condition = "#p = :p"
+        if query.sort is not None:
+            op, bound = query.sort
+            if op not in (">=", "<="):
+                raise ValueError(f"sort condition {op!r}: use >= or <=")
+            condition += f" AND #s {op} :s"
+            names["#s"] = query.sort_key
+            values[":s"] = bound
         kwargs: dict[str, Any] = {
-            "TableName": self.table, "IndexName": index, "KeyConditionExpression": key_condition,
-            "ExpressionAttributeValues": serialise(values), "ScanIndexForward": False, "Limit": limit,
+            "TableName": self.table, "IndexName": query.index, "KeyConditionExpression": condition,
+            "ScanIndexForward": False, "Limit": limit,
         }
-        if filter_expression:
-            kwargs["FilterExpression"] = filter_expression
-        if names:
-            kwargs["ExpressionAttributeNames"] = names
+        parts = []
+        for position, (attribute, op, value) in enumerate(query.filters):
+            if op not in ("=", ">=", "<="):
+                raise ValueError(f"filter {attribute} {op!r}: use =, >= or <=")
+            names[f"#f{position}"] = attribute
+            values[f":f{position}"] = value
+            parts.append(f"#f{position} {op} :f{position}")
+        if parts:
+            kwargs["FilterExpression"] = " AND ".join(parts)
+        kwargs["ExpressionAttributeNames"] = names
+        kwargs["ExpressionAttributeValues"] = serialise(values)
         if start:
             kwargs["ExclusiveStartKey"] = serialise(start)
         response = self._db.query(**kwargs)
@@ -127,3 +145,43 @@ class ProjectionTable:
                 calls += 1
                 pending = self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
         return calls
+
+    def empty(self) -> int:
+        """Wait until the table is ACTIVE, then delete every item; -> items deleted.
+
+        The table is infra's (CMK, PITR, deletion protection): it is emptied, never
+        deleted and re-created from code.
+        """
+        try:
+            keys = [k["AttributeName"] for k in self._db.describe_table(TableName=self.table)["Table"]["KeySchema"]]
+        except self._db.exceptions.ResourceNotFoundException:
+            raise TableMissing(f"table {self.table!r} does not exist; infra/modules/tables creates it (tofu apply)"
+                               ) from None
+        self._db.get_waiter("table_exists").wait(TableName=self.table, WaiterConfig=TABLE_WAIT)
+        deleted = 0
+        start: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {"TableName": self.table,
+                                      "ProjectionExpression": ", ".join(f"#k{i}" for i in range(len(keys))),
+                                      "ExpressionAttributeNames": {f"#k{i}": k for i, k in enumerate(keys)}}
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            page = self._db.scan(**kwargs)
+            items = page.get("Items") or []
+            for begin in range(0, len(items), 25):
+                pending: dict[str, Any] = {self.table: [{"DeleteRequest": {"Key": item}}
+                                                        for item in items[begin:begin + 25]]}
+                while pending:
+                    pending = self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            deleted += len(items)
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return deleted
+
+
+class AwsProjections:
+    def __init__(self, region: str, endpoint_url: str | None = None) -> None:
+        self._where = (region, endpoint_url)
+
+    def table(self, name: str) -> ProjectionTable:
+        return ProjectionTable(name, *self._where)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from adapters.aws import client
+from ports import QueueSpec
 
 
 def url_of_arn(sqs: Any, arn: str) -> str:
@@ -19,6 +20,11 @@ class Queues:
     def __init__(self, region: str, endpoint_url: str | None = None) -> None:
         self._sqs = client("sqs", region, endpoint_url)
 
+    def ensure(self, specs: Sequence[QueueSpec]) -> None:
+        """AWS queues are infra's: check each exists (raises QueueDoesNotExist), create nothing."""
+        for spec in specs:
+            self.url(spec.name)
+
     def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
         """Backoff: the failed message becomes visible again after ``seconds``."""
         self._sqs.change_message_visibility(QueueUrl=url_of_arn(self._sqs, queue_arn), ReceiptHandle=receipt_handle,
@@ -28,8 +34,9 @@ class Queues:
         """Put a message in the dead-letter queue of ``queue_arn`` (the target of its
         redrive policy), with string attributes saying why; returns the DLQ's name."""
         source = url_of_arn(self._sqs, queue_arn)
-        policy = self._sqs.get_queue_attributes(QueueUrl=source, AttributeNames=["RedrivePolicy"])[
-            "Attributes"].get("RedrivePolicy")
+        # a queue without the attribute answers with no "Attributes" at all
+        policy = self._sqs.get_queue_attributes(QueueUrl=source, AttributeNames=["RedrivePolicy"]).get(
+            "Attributes", {}).get("RedrivePolicy")
         if not policy:
             raise ValueError(f"{queue_arn} has no dead-letter queue (no RedrivePolicy) to park a message in")
         dlq_arn = str(json.loads(policy)["deadLetterTargetArn"])

@@ -18,21 +18,19 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from adapters.aws import client
 from adapters.bus import EventBus
+from adapters.delivered import LOCAL_ACCOUNT, delivered_event
 from adapters.queues import Queues
 from events import Envelope
 from events.pattern_match import matches
 
 log = logging.getLogger("crm.rule_routing")
 
-LOCAL_ACCOUNT = "123456789012"  # moto's account: what the local stack's ARNs carry
 Patterns = Callable[[], Mapping[str, dict[str, Any]]]
 
 # event ids this process routed itself, so a copy of the same event read back from
@@ -40,21 +38,6 @@ Patterns = Callable[[], Mapping[str, dict[str, Any]]]
 # costs a duplicate that the hooks consumer dedupes anyway
 _ROUTED: OrderedDict[str, None] = OrderedDict()
 _ROUTED_LIMIT = 50_000
-
-
-def delivered_event(envelope: Envelope, region: str, account: str = LOCAL_ACCOUNT) -> dict[str, Any]:
-    """The event as EventBridge delivers it to a target (the whole envelope)."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"crm-event:{envelope.event_id}")),
-        "detail-type": envelope.type,
-        "source": envelope.source,
-        "account": account,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": [],
-        "detail": envelope.detail(),
-    }
 
 
 def _remember(event_id: str) -> None:

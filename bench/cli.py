@@ -20,7 +20,7 @@ from typing import Any
 
 from bench import prices, report
 
-SECTIONS = ("decision", "patterns", "coldstart", "replay", "calls", "spam", "hostile")
+SECTIONS = ("decision", "patterns", "coldstart", "replay", "calls", "spam", "hostile", "engine")
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
 
 
@@ -36,6 +36,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--spam-limit", type=int,
                         help="mails per corpus group in section 6 (default all; quick 40)")
     parser.add_argument("--sa-sample", type=int, help="held-out mails SpamAssassin itself checks (default 200; quick 10)")
+    parser.add_argument("--engine-limit", type=int,
+                        help="mails per corpus group ingested in section 8 (default all; quick 25)")
     parser.add_argument("--only", help=f"comma-separated sections to run, of: {', '.join(SECTIONS)}")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the JSON results")
     args = parser.parse_args(argv)
@@ -46,6 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.repeat = args.repeat if args.repeat is not None else (3 if quick else 15)
     args.cold_repeat = args.cold_repeat if args.cold_repeat is not None else (3 if quick else 7)
     args.spam_limit = args.spam_limit if args.spam_limit is not None else (40 if quick else None)
+    args.engine_limit = args.engine_limit if args.engine_limit is not None else (25 if quick else None)
     args.sa_sample = args.sa_sample if args.sa_sample is not None else (10 if quick else 200)
     selected = [s.strip() for s in (args.only or ",".join(SECTIONS)).split(",") if s.strip()]
     unknown = [s for s in selected if s not in SECTIONS]
@@ -82,7 +85,7 @@ def _versions() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    from bench import coldstart, corpus, decision, end_to_end, hostile, regex_stage, replay_load, spam_stage
+    from bench import coldstart, corpus, decision, end_to_end, hostile, local_engine, regex_stage, replay_load, spam_stage
 
     started = time.perf_counter()
     results: dict[str, Any] = {
@@ -90,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "mode": "quick" if args.quick else "full",
             "options": {k: getattr(args, k) for k in ("events", "ham", "generated", "repeat", "cold_repeat",
-                                                      "spam_limit", "sa_sample")},
+                                                      "spam_limit", "sa_sample", "engine_limit")},
             "sections": args.sections,
             "python": sys.version.split()[0],
             "platform": platform.platform(),
@@ -113,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         "calls": (lambda: end_to_end.run(args.ham), report.calls),
         "spam": (lambda: spam_stage.run(args.spam_limit, args.sa_sample), report.spam),
         "hostile": (lambda: hostile.run(args.quick), hostile.render),
+        "engine": (lambda: local_engine.run(args.engine_limit, 3 if args.quick else 5), local_engine.render),
     }
     print(f"Conversation CRM benchmarks ({results['meta']['mode']}, python {results['meta']['python']}, "
           f"{os.cpu_count()} CPUs)\n", flush=True)

@@ -6,9 +6,9 @@ Python knows, 1,000 and 3,000 attachments, a 40 MB mail, random mutations of rea
 mail) goes through each stage that handles a mail, timed once:
 
 * decision: ``mail.parsing.parse`` and ``producers.decide.decide``;
-* forward: ``mail.compose.build_forward`` (the owner's copy);
-* ack: ``mail.compose.build_ack`` from the parsed subject and name;
-* reply: ``mail.compose.build_reply`` (as if the owner had sent that mail);
+* forward: ``mail.forward_builder.build_forward`` (the owner's copy);
+* ack: ``mail.ack_builder.build_ack`` from the parsed subject and name;
+* reply: ``mail.reply_builder.build_reply`` (as if the owner had sent that mail);
 * extraction: ``consumers.attachments.extract_all`` (every attachment's text);
 * projection: the conversation item folded from the decision's events.
 
@@ -40,7 +40,7 @@ _COMPOSE = {"public_address": "hello@example.com", "public_name": "Example", "pr
 def _stages() -> dict[str, Callable[[bytes, dict[str, Any]], Any]]:
     from consumers.attachments import extract_all
     from events import Envelope
-    from mail import compose
+    from mail import ack_builder, forward_builder, reply_builder
     from mail.parsing import parse
     from producers.decide import Policy, decide
     from producers.patterns import DEFAULT_PATTERNS, compile_patterns
@@ -60,21 +60,21 @@ def _stages() -> dict[str, Callable[[bytes, dict[str, Any]], Any]]:
 
     def forward(raw: bytes, state: dict[str, Any]) -> Any:
         mail = state["mail"]
-        return compose.build_forward(raw, reply_to="t@reply.example.com", correspondent_name=mail.from_name,
+        return forward_builder.build_forward(raw, reply_to="t@reply.example.com", correspondent_name=mail.from_name,
                                      correspondent_address=mail.from_address, message_id="<fwd@example.com>",
                                      max_bytes=40 * 1024 * 1024, **_COMPOSE)
 
     def ack(raw: bytes, state: dict[str, Any]) -> Any:
         mail = state["mail"]
-        return compose.build_ack(to=mail.from_address or "x@y.test", name=mail.from_name, subject=mail.subject,
+        return ack_builder.build_ack(to=mail.from_address or "x@y.test", name=mail.from_name, subject=mail.subject,
                                  conversation_id="c1", in_reply_to=mail.message_id,
                                  references=[mail.message_id] if mail.message_id else [],
-                                 message_id="<ack@example.com>", subject_template=compose.DEFAULT_ACK_SUBJECT,
-                                 text_template=compose.DEFAULT_ACK_TEXT, html_template=compose.DEFAULT_ACK_HTML,
+                                 message_id="<ack@example.com>", subject_template=ack_builder.DEFAULT_ACK_SUBJECT,
+                                 text_template=ack_builder.DEFAULT_ACK_TEXT, html_template=ack_builder.DEFAULT_ACK_HTML,
                                  **{k: v for k, v in _COMPOSE.items() if k != "private_mailbox"})
 
     def reply(raw: bytes, state: dict[str, Any]) -> Any:
-        return compose.build_reply(raw, to=["jane@x.test"], subject="Re: hi", in_reply_to=None, references=[],
+        return reply_builder.build_reply(raw, to=["jane@x.test"], subject="Re: hi", in_reply_to=None, references=[],
                                    message_id="<reply@example.com>", strip=[], **_COMPOSE)
 
     def extraction(raw: bytes, state: dict[str, Any]) -> Any:

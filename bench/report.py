@@ -103,8 +103,16 @@ def replay(r: dict[str, Any]) -> str:
         ["loading the events: events/s", r["load_events_per_second"]],
         ["completed (all events, one item per stream)", "yes" if r["completed"] else "NO"],
     ]
-    return "\n".join([f"4. Replay into the conversations projection — {r['requested_events']:,} generated events "
-                      "on the local stack (in-process moto)", table(["", "value"], rows)])
+    local = r.get("local") or {}
+    head = []
+    if local:
+        goal = local["goal"]
+        head = [f"4. Replay into the conversations projection — local backend (the embedded engine): "
+                f"{local['events']:,} events of {local['streams']:,} streams in {local['seconds']:.2f} s = "
+                f"{local['events_per_second']:,.0f} events/s (goal {goal['goal']}: {'met' if goal['met'] else 'NOT met'}); "
+                f"{local['items_in_projection']:,} items",
+                f"   aws adapters on in-process moto, {r['requested_events']:,} events (calls and units as on AWS):"]
+    return "\n".join([*head, table(["", "value"], rows)])
 
 
 def calls(r: dict[str, Any]) -> str:

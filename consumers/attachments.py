@@ -17,18 +17,16 @@ import time
 from email.message import Message
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from adapters.recorder import Plan
-from adapters.wiring import Services
+from bootstrap import lambda_handler
 from consumers.extraction import Extraction, Limits, extract_text
 from consumers.queue_batch import run_batch
 from events import AttachmentExtracted, DomainEvent, Envelope, MessageReceived
+from events.streams import conversation_stream
 from mail.bounded import parse_message
 from mail.limits import DEFAULT_LIMITS, MailLimits
 from mail.parsing import Attachment, attachments_of
-from producers.decide import conversation_stream
-from producers.observability import logger_for, metrics_for
+from observability import logger_for, metrics_for
+from ports import Plan, Services
 
 logger = logger_for("attachments")
 metrics = metrics_for("attachments")
@@ -120,7 +118,8 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
                             correlation_id=envelope.meta.correlation_id, causation_id=envelope.event_id)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_batch(event, context, logger=logger, metrics=metrics, handle=handle, side_effects=False)
+def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=False)
+
+
+handler = lambda_handler(invoke, logger, metrics)

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from adapters.recorder import Plan
-from adapters.wiring import Services, services
+from bootstrap import lambda_handler
 from events import DeliveryBounced
+from events.streams import contact_stream, conversation_stream
 from mail.addresses import normalise
-from producers.decide import contact_stream, conversation_stream
-from producers.observability import logger_for, metrics_for
+from observability import logger_for, metrics_for
+from ports import Plan, Services
 
 logger = logger_for("ses-feedback")
 metrics = metrics_for("ses-feedback")
@@ -55,7 +53,8 @@ def record_feedback(svc: Services, detail: dict[str, Any]) -> int:
     return count
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return {"suppressed": record_feedback(services(), event.get("detail") or {})}
+def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {"suppressed": record_feedback(svc, event.get("detail") or {})}
+
+
+handler = lambda_handler(invoke, logger, metrics)

@@ -10,14 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from adapters.projection_store import ProjectionTable
-from adapters.recorder import Plan
-from adapters.wiring import Services, services
+from bootstrap import lambda_handler
 from events import FollowUpDue
-from producers.decide import conversation_stream
-from producers.observability import logger_for, metrics_for
+from events.streams import conversation_stream
+from observability import logger_for, metrics_for
+from ports import IndexQuery, Plan, Services
 from projections.conversations import FOLLOWUP_BUCKET
 from projections.pointer import current_table
 
@@ -26,12 +23,12 @@ metrics = metrics_for("followups")
 
 
 def due_items(svc: Services, now: str, limit: int = 500) -> list[dict[str, Any]]:
-    table = ProjectionTable(current_table(svc), svc.settings.region, svc.settings.endpoint_url)
+    table = svc.projections.table(current_table(svc))
     items: list[dict[str, Any]] = []
     start: dict[str, Any] | None = None
     while len(items) < limit:
-        page, start = table.query("by_followup", "followup_bucket = :b AND followup_due <= :now",
-                                  {":b": FOLLOWUP_BUCKET, ":now": now}, limit=100, start=start)
+        page, start = table.query(IndexQuery("by_followup", ("followup_bucket", FOLLOWUP_BUCKET), "followup_due",
+                                             sort=("<=", now)), limit=100, start=start)
         items.extend(page)
         if not start:
             break
@@ -50,7 +47,8 @@ def run_due(svc: Services, now: str | None = None) -> list[dict[str, Any]]:
     return fired
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return {"fired": run_due(services(), event.get("now") if isinstance(event, dict) else None)}
+def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {"fired": run_due(svc, event.get("now") if isinstance(event, dict) else None)}
+
+
+handler = lambda_handler(invoke, logger, metrics)

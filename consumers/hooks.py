@@ -15,18 +15,15 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from adapters.projection_store import ProjectionTable
-from adapters.recorder import Plan
-from adapters.wiring import Services
+from bootstrap import lambda_handler
 from consumers.queue_batch import run_batch
 from consumers.rules.registry import OutboundMail, Registry, default_registry
 from consumers.senders.sending import Outgoing, send_once
 from events import DomainEvent, Envelope
-from mail.compose import build_notice
-from producers.decide import conversation_stream
-from producers.observability import logger_for, metrics_for
+from events.streams import conversation_stream
+from mail.notice_builder import build_notice
+from observability import logger_for, metrics_for
+from ports import Plan, Services
 from projections.pointer import current_table
 
 logger = logger_for("rules")
@@ -41,8 +38,7 @@ class ServiceContext:
     now: str
 
     def conversation(self, conversation_id: str) -> Mapping[str, Any] | None:
-        table = ProjectionTable(current_table(self.svc), self.svc.settings.region, self.svc.settings.endpoint_url)
-        return table.get(conversation_id)
+        return self.svc.projections.table(current_table(self.svc)).get(conversation_id)
 
     def stream(self, stream_id: str) -> list[Envelope]:
         return self.svc.store.read(stream_id)
@@ -99,7 +95,8 @@ def handle(svc: Services, envelope: Envelope, body: dict[str, Any]) -> None:
     run_rule(svc, default_registry(svc.settings.rules_module), str(rule_name), envelope)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_batch(event, context, logger=logger, metrics=metrics, handle=handle, side_effects=True)
+def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=True)
+
+
+handler = lambda_handler(invoke, logger, metrics)

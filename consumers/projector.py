@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from adapters.projection_store import ProjectionTable, VersionConflict
-from adapters.wiring import Services
+from bootstrap import lambda_handler
 from consumers.queue_batch import run_batch
 from events import Envelope
-from producers.observability import logger_for, metrics_for
+from events.streams import conversation_of_stream, conversation_stream
+from observability import logger_for, metrics_for
+from ports import Services, VersionConflict
 from projections.catch_up import catch_up
 from projections.pointer import current_table
 
@@ -19,16 +18,17 @@ metrics = metrics_for("projector")
 
 
 def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
-    table = ProjectionTable(current_table(svc), svc.settings.region, svc.settings.endpoint_url)
+    table = svc.projections.table(current_table(svc))
     stream = envelope.stream_id
     conversation_id = getattr(envelope.event, "conversation_id", None)
-    if not stream.startswith("conversation#") and conversation_id:
-        stream = f"conversation#{conversation_id}"
+    if conversation_of_stream(stream) is None and conversation_id:
+        stream = conversation_stream(conversation_id)
     catch_up(table, svc.store, stream, shards=svc.settings.status_shards, conflict=VersionConflict)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
     # replays are welcome here: rebuilding is what the projector is for
-    return run_batch(event, context, logger=logger, metrics=metrics, handle=handle, side_effects=False)
+    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=False)
+
+
+handler = lambda_handler(invoke, logger, metrics)

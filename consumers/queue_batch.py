@@ -14,10 +14,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from adapters.queues import Queues
-from adapters.wiring import Services, services
 from events import Envelope, from_delivered
 from events.codec import is_replay
+from ports import Services
 
 
 def full_jitter(attempt: int, base: float, cap: float) -> int:
@@ -51,6 +50,7 @@ def body_of(record: SQSRecord) -> dict[str, Any]:
 
 
 def run_batch(
+    svc: Services,
     event: dict[str, Any],
     context: LambdaContext | None,
     *,
@@ -60,7 +60,6 @@ def run_batch(
     side_effects: bool,
 ) -> dict[str, Any]:
     """Process an SQS batch; failed records are reported (and only they are retried)."""
-    svc = services()
     processor = BatchProcessor(event_type=EventType.SQS)
 
     def record_handler(record: SQSRecord) -> None:
@@ -77,14 +76,12 @@ def run_batch(
             delay = full_jitter(attempt, svc.settings.backoff_base_seconds, svc.settings.backoff_cap_seconds)
             logger.warning("transient failure; backing off", event_id=envelope.event_id, attempt=attempt,
                            delay=delay, error=str(exc))
-            Queues(svc.settings.region, svc.settings.endpoint_url).delay(record.event_source_arn,
-                                                                        record.receipt_handle, delay)
+            svc.queues.delay(record.event_source_arn, record.receipt_handle, delay)
             raise
         except Parked as exc:
             # parked, then reported processed (so deleted from the source queue); a crash
             # in between parks it again on redelivery, and the consumer is idempotent
-            dlq = Queues(svc.settings.region, svc.settings.endpoint_url).park(record.event_source_arn, record.body,
-                                                                             exc.attributes)
+            dlq = svc.queues.park(record.event_source_arn, record.body, exc.attributes)
             logger.error("parked in the dead-letter queue; a person decides", event_id=envelope.event_id, dlq=dlq,
                          reason=str(exc))
             metrics.add_metric(name="RecordsParked", unit=MetricUnit.Count, value=1)

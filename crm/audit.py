@@ -43,10 +43,11 @@ from events import (
     SendRetryApproved,
     SpamRejected,
 )
+from events.streams import CONVERSATION_PREFIX
+from ports import Services
 from producers.receipt import INBOX_PREFIX
 
 DECISIONS = (MessageReceived, SpamRejected, ReplyRouted, ReplyRejected)
-CONVERSATION_PREFIX = "conversation#"
 SHOWN = 10  # offending ids listed per problem kind; the rest are counted
 
 
@@ -356,41 +357,33 @@ def dlq_names(settings: Settings) -> list[str]:
     return [settings.queue_name(c.name) + "-dlq" for c in consumers(patterns)]
 
 
-def read_snapshot(settings: Settings) -> Snapshot:
+def read_snapshot(svc: Services) -> Snapshot:
     """Read what the checks need. Raw keys first and events after, so a mail that
     arrives meanwhile is not reported undecided; projection items before events, so
     a projector that runs meanwhile shows as behind rather than ahead; the outbox
     before events, so a send meanwhile is not reported unrecorded."""
-    from adapters.aws import AwsError
-    from adapters.queues import Queues
-    from adapters.wiring import services
     from crm.views import table
 
-    svc = services()
+    settings = svc.settings
     raw_keys = svc.blobs.keys(INBOX_PREFIX)
-    items = table(settings).scan()
-    outbox = _read_outbox()  # before the events: a send meanwhile is recorded, not unrecorded
+    items = table(svc).scan()
+    # before the events: a send meanwhile is recorded, not unrecorded
+    outbox = svc.outbox.entries() if svc.outbox is not None else None
     envelopes = svc.store.all_events()
-    queues = Queues(settings.region, settings.endpoint_url)
+    queues = svc.queues
     depths: dict[str, int] = {}
     errors: dict[str, str] = {}
     for name in dlq_names(settings):
         try:
             visible, in_flight = queues.depth(name)
-        except AwsError as exc:
+        except Exception as exc:
+            if not svc.is_infrastructure_error(exc):
+                raise
             errors[name] = str(exc)
             continue
         depths[name] = visible + in_flight
     return Snapshot(raw_keys, envelopes, items, depths, errors, outbox=outbox, sent=outbox_of(settings, outbox))
 
 
-def _read_outbox() -> list[dict[str, Any]] | None:
-    from adapters.mailer import read_outbox
-    from adapters.wiring import outbox_folder
-
-    folder = outbox_folder()
-    return read_outbox(folder) if folder is not None else None
-
-
-def run_audit(settings: Settings) -> dict[str, Any]:
-    return audit(read_snapshot(settings), shards=settings.status_shards)
+def run_audit(svc: Services) -> dict[str, Any]:
+    return audit(read_snapshot(svc), shards=svc.settings.status_shards)

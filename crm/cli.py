@@ -13,10 +13,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crm.errors import UsageError
-from crm.settings import ConfigError, Settings, load_settings
+from crm.settings import ConfigError, load_settings
+from ports import Services, TableMissing
+
+if TYPE_CHECKING:
+    from crm.local import Stack
 
 
 def _emit(records: list[dict[str, Any]], as_json: bool, render: Callable[[dict[str, Any]], str]) -> None:
@@ -29,23 +33,37 @@ def _emit(records: list[dict[str, Any]], as_json: bool, render: Callable[[dict[s
 
 
 @contextmanager
-def stack(args: argparse.Namespace, *, fresh: bool = False) -> Iterator[Settings]:
-    """The settings of the stack a command works on, with that stack running."""
+def open_stack(args: argparse.Namespace, *, fresh: bool = False) -> Iterator[Stack]:
+    """The stack a command works on, open: local (the embedded engine, the default),
+    moto (the aws adapters on an in-process moto) or aws (a deployed stack)."""
     settings = load_settings()
     if args.stack == "aws":
-        from crm.deployed import deployed_settings
+        from crm.deployed import deployed_stack
 
-        with deployed_settings(settings, args.stack_file) as aws_settings:
-            yield aws_settings
+        with deployed_stack(settings, args.stack_file) as deployed:
+            yield deployed
+        return
+    if args.stack == "moto":
+        from crm.moto_stack import moto_stack
+
+        with moto_stack(settings, Path(args.state), fresh=fresh) as mocked:
+            yield mocked
         return
     from crm.local import local_stack
 
     with local_stack(settings, Path(args.state), fresh=fresh) as local:
-        yield local.settings
+        yield local
+
+
+@contextmanager
+def stack(args: argparse.Namespace, *, fresh: bool = False) -> Iterator[Services]:
+    """The services of the stack a command works on, with that stack open."""
+    with open_stack(args, fresh=fresh) as opened:
+        yield opened.svc
 
 
 def _require_local(args: argparse.Namespace, what: str) -> None:
-    if args.stack != "local":
+    if args.stack == "aws":
         raise UsageError(f"{what} runs on the local stack only (mail enters AWS through SES)")
 
 
@@ -58,9 +76,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from crm.verdicts import parse_flags
 
     flags = parse_flags(args.verdict, args.dmarc_policy)  # a bad value stops here, before any mail moves
-    with stack(args) as settings:
-        rcpts = [r.strip().lower() for r in args.rcpt] or [settings.public_address]
-        results = ingest_paths(settings, [Path(p) for p in args.paths], rcpts, flags)
+    with stack(args) as svc:
+        rcpts = [r.strip().lower() for r in args.rcpt] or [svc.settings.public_address]
+        results = ingest_paths(svc, [Path(p) for p in args.paths], rcpts, flags)
     _emit(results, args.json, lambda r: f"{r['outcome']:<9} {r['source']}  {r.get('conversation_id') or ''}  "
                                         f"{r.get('reason') or ''}".rstrip())
     return 0
@@ -70,8 +88,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _require_local(args, "crm demo")
     from crm.demo import run_demo
 
-    with stack(args, fresh=args.fresh) as settings:
-        run_demo(settings, Path(args.state), as_json=args.json)
+    with open_stack(args, fresh=args.fresh) as opened:
+        run_demo(opened, as_json=args.json)
     return 0
 
 
@@ -79,18 +97,18 @@ def cmd_conversations(args: argparse.Namespace) -> int:
     from crm import views
 
     words = list(args.words)
-    with stack(args) as settings:
+    with stack(args) as svc:
         if words[:1] == ["show"]:
             if len(words) != 2:
                 raise UsageError("usage: crm conversations show ID")
-            return views.show_conversation(settings, words[1], as_json=args.json)
+            return views.show_conversation(svc, words[1], as_json=args.json)
         if words[:1] == ["set-status"]:
             if len(words) != 3:
                 raise UsageError("usage: crm conversations set-status ID STATUS [--note TEXT]")
-            return views.set_status(settings, words[1], words[2], args.note)
+            return views.set_status(svc, words[1], words[2], args.note)
         if words:
             raise UsageError(f"unknown conversations action {words[0]!r} (show, set-status)")
-        page = views.list_conversations(settings, args)
+        page = views.list_conversations(svc, args)
     _emit(page["items"], args.json, views.conversation_line)
     if page.get("next_token"):
         print(f"next token: {page['next_token']}", file=sys.stderr)
@@ -107,8 +125,8 @@ def cmd_events(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown events action {args.words[0]!r} (schema)")
     from crm import views
 
-    with stack(args) as settings:
-        records = views.event_records(settings, args.stream)
+    with stack(args) as svc:
+        records = views.event_records(svc, args.stream)
     _emit(records, args.json, views.event_line)
     return 0
 
@@ -117,7 +135,8 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     _require_local(args, "crm outbox")
     from crm.views import outbox_records
 
-    records = outbox_records(Path(args.state))
+    with stack(args) as svc:
+        records = outbox_records(svc)
     _emit(records, args.json, lambda r: f"{r['kind']:<8} to {', '.join(r['to'])}: {r['subject']}  ({r['file']})")
     return 0
 
@@ -125,22 +144,22 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 def cmd_spam(args: argparse.Namespace) -> int:
     from crm import spam_admin
 
-    with stack(args) as settings:
-        return spam_admin.run(settings, args)
+    with stack(args) as svc:
+        return spam_admin.run(svc, args)
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
     from crm import views
 
-    with stack(args) as settings:
+    with stack(args) as svc:
         if args.action == "list":
-            records = views.dlq_records(settings)
+            records = views.dlq_records(svc)
             _emit(records, args.json, lambda r: f"{r['queue']}: {r['count']} message(s)"
                   + "".join(f"\n  {m}" for m in r["summaries"]))
             return 0
         if not args.queue:
             raise UsageError("usage: crm dlq redrive QUEUE")
-        moved = views.redrive(settings, args.queue)
+        moved = views.redrive(svc, args.queue)
         print(f"redrove {moved} message(s) from {args.queue}-dlq to {args.queue}")
     return 0
 
@@ -148,16 +167,14 @@ def cmd_dlq(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from projections.replay import replay
 
-    with stack(args) as settings:
+    with stack(args) as svc:
         if args.archive:
             from crm.deployed import archive_replay
 
-            print(json.dumps(archive_replay(settings, args.start, args.end), indent=2))
+            print(json.dumps(archive_replay(svc.settings, args.start, args.end), indent=2))
             return 0
-        from adapters.provision import TableMissing
-
         try:
-            report = replay(settings, projection=args.projection, into=args.into, stream=args.stream,
+            report = replay(svc, projection=args.projection, into=args.into, stream=args.stream,
                             workers=args.workers)
         except (TableMissing, ValueError) as exc:
             raise UsageError(str(exc).strip("'\"")) from None
@@ -180,12 +197,12 @@ def cmd_rules(args: argparse.Namespace) -> int:
 def cmd_followups(args: argparse.Namespace) -> int:
     from crm import views
 
-    with stack(args) as settings:
+    with stack(args) as svc:
         if args.action == "run":
-            fired = views.run_followups(settings, args.now)
+            fired = views.run_followups(svc, args.now)
             _emit(fired, args.json, lambda r: f"due {r['due_at']}  {r['kind']:<8} {r['conversation_id']}")
             return 0
-        items = views.followups_due(settings, args.now)
+        items = views.followups_due(svc, args.now)
     _emit(items, args.json, lambda r: f"{r.get('followup_due')}  {r.get('followup_kind', ''):<8} {r['id']}  "
                                       f"{r.get('subject', '')}")
     return 0
@@ -206,8 +223,8 @@ def cmd_infra(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     from crm.audit import run_audit
 
-    with stack(args) as settings:
-        report = run_audit(settings)
+    with stack(args) as svc:
+        report = run_audit(svc)
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
     else:
@@ -243,8 +260,9 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--state", default=argparse.SUPPRESS,
                         help="local state folder (env CRM_STATE, default ./.crm)")
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object per record")
-    common.add_argument("--stack", choices=["local", "aws"], default=argparse.SUPPRESS,
-                        help="the embedded local stack (default) or a deployed one")
+    common.add_argument("--stack", choices=["local", "moto", "aws"], default=argparse.SUPPRESS,
+                        help="the embedded local stack (default), the aws adapters on an in-process moto, "
+                             "or a deployed stack")
     common.add_argument("--stack-file", default=argparse.SUPPRESS,
                         help="`tofu output -json` of the deployed stack (env CRM_STACK_FILE)")
 
@@ -315,7 +333,8 @@ def parser() -> argparse.ArgumentParser:
     p = add("serve", cmd_serve, "run the local stack with an SMTP listener")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=2525)
-    p.add_argument("--aws-port", type=int, default=5005)
+    p.add_argument("--aws-port", type=int, default=None,
+                   help="also serve an AWS endpoint on this port: the stack is then the aws adapters on moto")
     p.add_argument("--once", action="store_true", help=argparse.SUPPRESS)
     add_verdict_flags(p)
     return top

@@ -7,10 +7,13 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crm.errors import UsageError
 from crm.settings import Settings
+
+if TYPE_CHECKING:
+    from crm.local import Stack
 
 # `tofu output` name → setting
 OUTPUTS = {
@@ -41,20 +44,16 @@ def outputs_of(path: Path) -> dict[str, Any]:
 
 
 @contextmanager
-def deployed_settings(settings: Settings, stack_file: str) -> Iterator[Settings]:
-    from adapters import wiring
+def deployed_stack(settings: Settings, stack_file: str) -> Iterator[Stack]:
+    """The deployed stack named by ``tofu output -json``, through the aws adapters."""
+    from bootstrap import bootstrap
+    from crm.local import Stack
 
     values = outputs_of(Path(stack_file))
     update = {setting: values[name] for name, setting in OUTPUTS.items() if values.get(name) is not None}
     if isinstance(values.get("settings"), dict):  # the example's one output naming every setting
         update.update({k: v for k, v in values["settings"].items() if k in Settings.model_fields and v is not None})
-    aws = settings.model_copy(update=update)
-    wiring.reset()
-    wiring._services = wiring.Services(aws)
-    try:
-        yield aws
-    finally:
-        wiring.reset()
+    yield Stack(bootstrap(settings.model_copy(update=update), backend="aws"))
 
 
 def archive_replay(settings: Settings, start: str | None, end: str | None) -> dict[str, Any]:

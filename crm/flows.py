@@ -8,47 +8,61 @@ from typing import Any
 
 from crm.ingest import Delivery, deliver, discover
 from crm.runner import drain
-from crm.settings import Settings
 from crm.verdicts import VerdictFlags
+from ports import Services
 
 
-def drain_all(settings: Settings) -> None:
-    from consumers.rules.registry import default_registry
-    from crm.topology import consumers
+def drain_all(svc: Services) -> None:
+    from bootstrap import topology
 
-    patterns = {r.name: r.pattern for r in default_registry(settings.rules_module).rules()}
-    drain(settings, consumers(patterns))
+    drain(svc, topology(svc.settings))
 
 
-def ingest_one(settings: Settings, delivery: Delivery, recipients: list[str],
-               flags: VerdictFlags | None = None) -> dict[str, Any]:
+def settle(svc: Services) -> None:
+    """Where this process runs the consumers (the local backend, moto), run them until
+    every queue is empty; a deployed stack's Lambdas do that by themselves."""
+    if svc.in_process:
+        drain_all(svc)
+
+
+# mails decided before the consumers run: they then take their queues in batches, as
+# Lambda's SQS triggers do, instead of one polling round per mail
+DRAIN_EVERY = 25
+
+
+def ingest_one(svc: Services, delivery: Delivery, recipients: list[str],
+               flags: VerdictFlags | None = None, *, drain: bool = True) -> dict[str, Any]:
     try:
-        result = deliver(settings, delivery, recipients, flags)
+        result = deliver(svc, delivery, recipients, flags)
     except Exception as exc:
         return {"source": delivery.source, "message_id": None, "outcome": "error",
                 "reason": f"{type(exc).__name__}: {exc}", "conversation_id": None, "events": []}
-    drain_all(settings)
+    if drain:
+        drain_all(svc)
     return {"source": delivery.source, "message_id": result["ses_message_id"], "outcome": result["outcome"],
             "reason": result["reason"], "conversation_id": result["conversation_id"], "events": []}
 
 
-def attach_events(settings: Settings, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def attach_events(svc: Services, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every event each message caused, directly or through the consumers."""
-    from adapters.wiring import services
-
     by_correlation: dict[str, list[str]] = defaultdict(list)
-    for envelope in services().store.all_events():
-        by_correlation[envelope.meta.correlation_id].append(envelope.type)
+    wanted = {r["message_id"] for r in results if r["message_id"]}
+    for envelope in svc.store.all_events():
+        if envelope.meta.correlation_id in wanted:
+            by_correlation[envelope.meta.correlation_id].append(envelope.type)
     for result in results:
         if result["message_id"]:
             result["events"] = by_correlation.get(result["message_id"], [])
     return results
 
 
-def ingest_paths(settings: Settings, paths: list[Path], recipients: list[str],
+def ingest_paths(svc: Services, paths: list[Path], recipients: list[str],
                  flags: VerdictFlags | None = None) -> list[dict[str, Any]]:
     results = []
     for path in paths:
         for delivery in discover(path):
-            results.append(ingest_one(settings, delivery, recipients, flags))
-    return attach_events(settings, results)
+            results.append(ingest_one(svc, delivery, recipients, flags, drain=False))
+            if len(results) % DRAIN_EVERY == 0:
+                drain_all(svc)
+    drain_all(svc)
+    return attach_events(svc, results)

@@ -13,6 +13,7 @@ from typing import Any
 from crm.settings import Settings
 from crm.verdicts import VerdictFlags, verdicts_of
 from mail.limits import DEFAULT_LIMITS, MailLimits
+from ports import Services
 from producers.receipt import INBOX_PREFIX, receipt_event
 
 _SKIP_NAMES = {"readme", "readme.md", "readme.txt", "license", ".ds_store"}
@@ -74,13 +75,17 @@ def envelope_sender(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> str | No
     >>> envelope_sender(b"From: Jane <jane@acme.com>\\r\\n\\r\\nhi")
     'jane@acme.com'
     """
+    from email.parser import BytesHeaderParser
+
     from mail.parsing import parse
 
-    mail = parse(raw[:64 * 1024] if len(raw) > 64 * 1024 else raw, scan_bytes=1024, limits=limits)
-    return_path = mail.header("return-path")
+    head = raw[:64 * 1024]
+    # the header block alone answers most mail (a final delivery adds Return-Path)
+    return_path = BytesHeaderParser().parsebytes(head.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0] + b"\n\n")[
+        "Return-Path"]
     if return_path is not None:
-        return return_path.strip().strip("<>").strip()
-    return mail.from_address
+        return str(return_path).strip().strip("<>").strip()
+    return parse(head, scan_bytes=1024, limits=limits).from_address
 
 
 def split_recipients(settings: Settings, recipients: list[str]) -> tuple[list[str], list[str]]:
@@ -90,31 +95,31 @@ def split_recipients(settings: Settings, recipients: list[str]) -> tuple[list[st
     return [r for r in recipients if r not in reply_side], reply_side
 
 
-def deliver(settings: Settings, delivery: Delivery, recipients: list[str],
+def deliver(svc: Services, delivery: Delivery, recipients: list[str],
             flags: VerdictFlags | None = None) -> dict[str, Any]:
     """Store the raw mail as SES's S3 action would, then invoke each producer whose
     receipt rule matches, with its own recipients (as SES does: one message id, one
     invocation per rule). The result is the public side's, with the reply side's
     under ``"reply"`` when the mail went to both."""
-    from adapters.wiring import services
     from crm.lambda_runtime import LocalContext, end_invocation
     from producers import inbound, reply
 
+    settings = svc.settings
     ses_id = delivery_id(delivery.raw, recipients)
     key = f"{INBOX_PREFIX}{ses_id}"
-    services().blobs.put(key, delivery.raw, "message/rfc822")
+    svc.blobs.put(key, delivery.raw, "message/rfc822")
     now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     sender, verdicts = envelope_sender(delivery.raw, settings.mail_limits), verdicts_of(delivery.raw, flags)
     public_side, reply_side = split_recipients(settings, recipients)
     results: list[dict[str, Any]] = []
-    for side, handler, name in ((public_side, inbound.handler, "crm-inbound"), (reply_side, reply.handler, "crm-reply")):
+    for side, invoke, name in ((public_side, inbound.invoke, "crm-inbound"), (reply_side, reply.invoke, "crm-reply")):
         if not side:
             continue
         event = receipt_event(ses_message_id=ses_id, recipients=side, envelope_sender=sender, bucket=settings.bucket,
                               object_key=key, timestamp=now, verdicts=verdicts)
         event["Records"][0]["ses"]["mail"]["destination"] = recipients
         try:
-            results.append(handler(event, LocalContext(name))["results"][0])
+            results.append(invoke(svc, event, LocalContext(name))["results"][0])
         finally:
             end_invocation()
     result = results[0]

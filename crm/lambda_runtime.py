@@ -51,6 +51,14 @@ def load_handler(path: str) -> Callable[[dict[str, Any], Any], Any]:
     return handler
 
 
+def load_invoke(path: str) -> Callable[..., Any]:
+    """``package.module.handler`` → that module's ``invoke(svc, event, context)``: the
+    handler with the services passed in, as the local runner calls it."""
+    module = path.rpartition(".")[0]
+    invoke: Callable[..., Any] = importlib.import_module(module).invoke
+    return invoke
+
+
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
     """An SQS trigger event exactly as Lambda builds it from received messages."""
     return {

@@ -84,7 +84,7 @@ NETWORK_SIGNS = (
 DROPPED_DIRS = {"__pycache__", "bin", "tests"}
 # Modules only the command line runs (the local stack on moto, the SMTP service,
 # the demo, this builder): no handler imports them, so no function carries them.
-CLI_ONLY_MODULES = {"crm/local.py", "crm/serve.py", "crm/demo.py", "crm/packaging.py"}
+CLI_ONLY_MODULES = {"crm/local.py", "crm/moto_stack.py", "crm/provision.py", "crm/serve.py", "crm/demo.py", "crm/packaging.py"}
 
 
 class PackagingError(RuntimeError):
@@ -107,6 +107,7 @@ class Project:
     version: str
     dependencies: tuple[str, ...]
     packages: tuple[str, ...]
+    modules: tuple[str, ...]
     data_patterns: tuple[str, ...]
     handlers: tuple[str, ...]
 
@@ -152,12 +153,14 @@ def load_project(root: Path = ROOT) -> Project:
     setuptools = pyproject.get("tool", {}).get("setuptools", {})
     include = setuptools.get("packages", {}).get("find", {}).get("include", [])
     packages = tuple(sorted({p.split(".")[0].rstrip("*") for p in include}))
+    modules = tuple(sorted(setuptools.get("py-modules", [])))
     patterns = sorted({pat for pats in setuptools.get("package-data", {}).values() for pat in pats})
     return Project(
         root=root,
         version=str(pyproject["project"]["version"]),
         dependencies=tuple(pyproject["project"].get("dependencies", [])),
         packages=packages,
+        modules=modules,
         data_patterns=tuple(["*.py", *patterns]),
         handlers=handlers(),
     )
@@ -239,6 +242,14 @@ def _wanted(relative: Path, patterns: Sequence[str]) -> bool:
 def copy_project(project: Project, target: Path) -> int:
     """Copy the project's packages (code and package data only) into ``target``."""
     copied = 0
+    for module in project.modules:
+        source = project.root / f"{module}.py"
+        if not source.is_file():
+            raise PackagingError(f"module {module!r} of pyproject.toml has no {source}")
+        if (target / source.name).exists():
+            raise PackagingError(f"a dependency installed a top-level {source.name}, the name of a project module")
+        shutil.copyfile(source, target / source.name)
+        copied += 1
     for package in project.packages:
         source = project.root / package
         if not (source / "__init__.py").is_file():

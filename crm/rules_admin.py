@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crm.errors import UsageError
-from crm.settings import Settings, load_settings
+from crm.settings import load_settings
+from ports import Services
 
 if TYPE_CHECKING:
     from consumers.rules.registry import Registry
@@ -66,7 +67,7 @@ def check_registered(registry: Registry) -> None:
         raise UsageError("cannot export, refused rule(s): " + "; ".join(registry.refused.values()))
 
 
-def run(args: argparse.Namespace, stack: Callable[[argparse.Namespace], AbstractContextManager[Settings]]) -> int:
+def run(args: argparse.Namespace, stack: Callable[[argparse.Namespace], AbstractContextManager[Services]]) -> int:
     from consumers.rules.registry import default_registry
 
     if args.action == "validate":
@@ -112,7 +113,6 @@ def run(args: argparse.Namespace, stack: Callable[[argparse.Namespace], Abstract
     if not isinstance(data, dict):
         raise UsageError(f"{args.event_file}: an event is a JSON object")
     event = delivered_form(data)
-    from adapters.wiring import services
     from consumers.hooks import ServiceContext, outputs_of
     from events import DecodeError, from_delivered
     from events.pattern_match import matches
@@ -124,9 +124,9 @@ def run(args: argparse.Namespace, stack: Callable[[argparse.Namespace], Abstract
             envelope = from_delivered(event)
         except DecodeError as exc:
             raise UsageError(str(exc)) from None
-        with stack(args):
+        with stack(args) as svc:
             # the function runs with the read-only context and nothing is recorded or sent
-            new_events, mails = outputs_of(rule.function(envelope, ServiceContext(services(), envelope.meta.occurred_at)))
+            new_events, mails = outputs_of(rule.function(envelope, ServiceContext(svc, envelope.meta.occurred_at)))
         outputs = [{"event": type(e).__name__, "data": e.model_dump(mode="json")} for e in new_events]
         outputs += [{"mail": m.kind, "subject": m.subject, "text": m.text} for m in mails]
     if args.json:

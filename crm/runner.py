@@ -6,11 +6,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.queues import Queues
 from consumers.queue_batch import full_jitter
-from crm.lambda_runtime import LocalContext, end_invocation, load_handler, sqs_event
-from crm.settings import Settings
+from crm.lambda_runtime import LocalContext, end_invocation, load_invoke, sqs_event
 from crm.topology import Consumer
+from ports import Services
 
 
 @dataclass
@@ -25,10 +24,10 @@ class DrainTimeout(RuntimeError):
     pass
 
 
-def drain(settings: Settings, consumers: list[Consumer], *, timeout: float = 300.0,
+def drain(svc: Services, consumers: list[Consumer], *, timeout: float = 300.0,
           only: set[str] | None = None) -> DrainReport:
     """Invoke consumers until every queue is empty and nothing is in flight."""
-    queues = Queues(settings.region, settings.endpoint_url)
+    settings, queues = svc.settings, svc.queues
     wired = [(c, settings.queue_name(c.name)) for c in consumers if only is None or c.name in only]
     arns = {name: queues.arn(name) for _c, name in wired}
     report = DrainReport()
@@ -40,11 +39,11 @@ def drain(settings: Settings, consumers: list[Consumer], *, timeout: float = 300
             if not messages:
                 continue
             progressed = True
-            handler = load_handler(consumer.handler)
+            invoke = load_invoke(consumer.handler)
             try:
-                response: dict[str, Any] = handler(sqs_event(messages, arns[name], settings.region),
-                                                   LocalContext(f"crm-{consumer.name}",
-                                                                timeout_seconds=consumer.timeout_seconds)) or {}
+                response: dict[str, Any] = invoke(svc, sqs_event(messages, arns[name], settings.region),
+                                                  LocalContext(f"crm-{consumer.name}",
+                                                               timeout_seconds=consumer.timeout_seconds)) or {}
                 failed = {f["itemIdentifier"] for f in response.get("batchItemFailures") or []}
             except Exception:
                 failed = {m["MessageId"] for m in messages}

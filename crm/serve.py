@@ -42,7 +42,7 @@ from crm.settings import Settings
 from crm.verdicts import VerdictFlags
 
 if TYPE_CHECKING:
-    from adapters.rule_routing import OutsideEvents
+    pass
 
 log = logging.getLogger("crm.serve")
 
@@ -155,33 +155,28 @@ def _check_free(host: str, port: int, what: str) -> None:
             raise UsageError(f"cannot listen for {what} on {host}:{port}: {exc.strerror or exc}") from exc
 
 
-def watch_outside_events(settings: Settings) -> OutsideEvents:
-    """Events other programs put on the bus through the AWS endpoint reach the hook rules too."""
-    from adapters.rule_routing import OutsideEvents
-    from consumers.rules.registry import default_registry
-    from crm.topology import RULES_CONSUMER
-
-    return OutsideEvents(settings.bus_name, settings.region, settings.endpoint_url,
-                         queue=settings.queue_name("rules-outside"), rules_queue=settings.queue_name(RULES_CONSUMER),
-                         patterns=lambda: default_registry(settings.rules_module).patterns())
-
-
-def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: int, once: bool = False,
+def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: int | None, once: bool = False,
           flags: VerdictFlags | None = None) -> int:
-    """Run the local stack with an SMTP listener and an AWS endpoint until stopped.
+    """Run the local stack with an SMTP listener until stopped; with ``aws_port``, the
+    stack is the aws adapters on moto, whose AWS endpoint other programs can use.
 
     ``once`` (for tests): serve exactly one SMTP message, then stop and return 0.
     """
-    from moto.server import ThreadedMotoServer
-
+    from bootstrap import outside_events
     from crm.flows import drain_all, ingest_one
     from crm.ingest import Delivery
-    from crm.local import local_stack, save
+    from crm.local import Stack, local_stack
+    from crm.moto_stack import moto_stack, save
 
     if port == aws_port:
         raise UsageError(f"--port and --aws-port are both {port}")
     _check_free(host, port, "SMTP")
-    _check_free(host, aws_port, "the AWS endpoint")
+    if aws_port is not None:
+        _check_free(host, aws_port, "the AWS endpoint")
+
+    def persist(stack: Stack) -> None:
+        if aws_port is not None:
+            save(stack)  # moto keeps nothing on disk; the local engine commits as it goes
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per AWS request
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: no line per SMTP command
 
@@ -192,7 +187,8 @@ def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: in
         stop.set()
 
     try:
-        with local_stack(settings, state) as stack:
+        opened = moto_stack(settings, state) if aws_port is not None else local_stack(settings, state)
+        with opened as stack:
             lock = threading.Lock()
             closing = threading.Event()
 
@@ -201,23 +197,27 @@ def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: in
                     if closing.is_set():
                         raise RuntimeError("shutting down")
                     try:
-                        return ingest_one(stack.settings, Delivery(source, raw), recipients, flags)
+                        return ingest_one(stack.svc, Delivery(source, raw), recipients, flags)
                     finally:
-                        save(stack)
+                        persist(stack)
 
             def route_outside_events() -> None:
                 with lock:
                     try:
-                        if not closing.is_set() and outside.forward():
-                            drain_all(stack.settings)
-                            save(stack)
+                        if not closing.is_set() and outside is not None and outside.forward():
+                            drain_all(stack.svc)
+                            persist(stack)
                     except Exception:  # the listeners keep serving; the events wait in their queue
                         log.exception("routing events put on the bus from outside failed")
 
-            outside = watch_outside_events(stack.settings)
+            outside = outside_events(stack.settings) if aws_port is not None else None
             handler = InboundHandler(stack.settings, deliver, once=once)
-            moto_server = ThreadedMotoServer(ip_address=host, port=aws_port, verbose=False)
-            moto_server.start()
+            moto_server = None
+            if aws_port is not None:
+                from moto.server import ThreadedMotoServer
+
+                moto_server = ThreadedMotoServer(ip_address=host, port=aws_port, verbose=False)
+                moto_server.start()
             controller = SmtpController(handler, hostname=host, port=port, server_hostname="localhost",
                                         data_size_limit=stack.settings.ses_max_bytes)
             try:
@@ -226,11 +226,12 @@ def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: in
                 except Exception as exc:
                     raise UsageError(f"cannot start the SMTP listener on {host}:{port}: {exc}") from exc
                 aws_host = f"[{host}]" if ":" in host else host
+                endpoint = (f"  AWS endpoint (moto): http://{aws_host}:{aws_port}  "
+                            f"(aws --endpoint-url http://{aws_host}:{aws_port} --region {stack.settings.region} ...;"
+                            f" credentials: testing/testing)\n") if aws_port is not None else ""
                 print(f"crm serve: SMTP on {host}:{port} (mail for @{stack.settings.domain} and "
                       f"@{stack.settings.reply_domain}; public address {stack.settings.public_address})\n"
-                      f"  AWS endpoint: http://{aws_host}:{aws_port}  "
-                      f"(aws --endpoint-url http://{aws_host}:{aws_port} --region {stack.settings.region} ...;"
-                      f" credentials: testing/testing)\n"
+                      f"{endpoint}"
                       f"  state: {state}\n"
                       f"  stop with Ctrl-C (or SIGTERM); the state is saved after each mail and on exit",
                       flush=True)
@@ -250,7 +251,8 @@ def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: in
                 handler.executor.shutdown(wait=True)  # an in-flight delivery finishes
                 with lock:
                     closing.set()
-                moto_server.stop()
+                if moto_server is not None:
+                    moto_server.stop()
         print("crm serve: stopped, state saved", flush=True)
     finally:
         for number, old in previous.items():

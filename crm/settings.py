@@ -13,20 +13,9 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from mail.ack_builder import DEFAULT_ACK_HTML, DEFAULT_ACK_SUBJECT, DEFAULT_ACK_TEXT
 from mail.addresses import OwnAddresses
 from mail.limits import DEFAULT_LIMITS, MailLimits
-
-DEFAULT_ACK_SUBJECT = "Re: {subject}"
-DEFAULT_ACK_TEXT = (
-    "Hello {name},\n\n"
-    "thank you for your message about \"{subject}\". It has reached me and I will answer "
-    "as soon as I can.\n\nReference: {conversation_id}\n\n-- \n{public_name}\n"
-)
-DEFAULT_ACK_HTML = (
-    "<p>Hello {name},</p><p>thank you for your message about &quot;{subject}&quot;. It has "
-    "reached me and I will answer as soon as I can.</p><p>Reference: {conversation_id}</p>"
-    "<p>-- <br>{public_name}</p>"
-)
 
 
 class ConfigError(ValueError):

@@ -7,13 +7,10 @@ import argparse
 import json
 from typing import Any
 
-from adapters.recorder import Plan
-from adapters.wiring import Services, services
 from crm.errors import UsageError
-from crm.local import local_running
-from crm.settings import Settings
 from events import SpamRejected, SpamReleased
-from producers.decide import quarantine_stream
+from events.streams import quarantine_stream
+from ports import Plan, Services
 from producers.receipt import Receipt
 
 
@@ -55,9 +52,8 @@ def release(svc: Services, ses_message_id: str) -> dict[str, Any]:
     return outcome.as_dict()
 
 
-def run(settings: Settings, args: argparse.Namespace) -> int:
+def run(svc: Services, args: argparse.Namespace) -> int:
     words = list(args.words)
-    svc = services()
     if words[0] == "list":
         records = quarantined(svc)
         for record in records:
@@ -69,19 +65,18 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         if len(words) != 2:
             raise UsageError("usage: crm spam release ID")
         result = release(svc, words[1])
-        if local_running():
-            from crm.flows import drain_all
+        from crm.flows import settle
 
-            drain_all(settings)
+        settle(svc)
         print(json.dumps(result, sort_keys=True) if args.json else
               f"released {words[1]}: {result['outcome']} → conversation {result['conversation_id']}")
         return 0
     if words[0] == "patterns":
         from crm.spam_patterns import patterns
 
-        return patterns(settings, words[1:], args)
+        return patterns(svc, words[1:], args)
     if words[0] == "threshold":
         from crm.spam_patterns import threshold
 
-        return threshold(settings, words[1:], args)
+        return threshold(svc, words[1:], args)
     raise UsageError(f"unknown spam action {words[0]!r} (list, release, patterns, threshold)")

@@ -14,10 +14,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from adapters.wiring import Services, services
 from crm.errors import UsageError
 from crm.settings import Settings
 from mail.parsing import parse
+from ports import Services
 from producers.patterns import (
     FIELDS,
     MAX_SCORE,
@@ -79,8 +79,8 @@ def _number(text: str, what: str) -> float:
     return value
 
 
-def threshold(settings: Settings, words: list[str], args: argparse.Namespace) -> int:
-    svc = services()
+def threshold(svc: Services, words: list[str], args: argparse.Namespace) -> int:
+    settings = svc.settings
     patterns, own, _pointer = read_list(svc, settings)
     if not words:
         effective = own if own is not None else settings.spam_threshold
@@ -133,8 +133,8 @@ def _show(verdict: Verdict, compiled: CompiledPatterns, args: argparse.Namespace
         print(f"  ({len(compiled.errors)} rules skipped; --verbose lists them)")
 
 
-def patterns(settings: Settings, words: list[str], args: argparse.Namespace) -> int:
-    svc = services()
+def patterns(svc: Services, words: list[str], args: argparse.Namespace) -> int:
+    settings = svc.settings
     action = words[0] if words else "list"
     if action == "import":
         from crm.sa_import import import_command

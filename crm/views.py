@@ -6,18 +6,14 @@ import argparse
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from adapters.projection_store import ProjectionTable, decode_token, encode_token
-from adapters.queues import Queues
-from adapters.recorder import Plan
-from adapters.wiring import services
+from adapters.projection_store import decode_token, encode_token
 from consumers.senders.sending import ParkedSend, approval_key
 from crm.errors import UsageError
-from crm.local import local_running
-from crm.settings import Settings
 from events import ConversationStatusChanged, Envelope, SendRetryApproved, SpamRejected
+from events.streams import contact_stream, conversation_stream, stream_named
+from ports import Plan, ProjectionTable, Services
 from projections.pointer import current_table
 from projections.queries import Filters, query
 
@@ -49,11 +45,11 @@ TIMELINE: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
-def table(settings: Settings) -> ProjectionTable:
-    return ProjectionTable(current_table(services()), settings.region, settings.endpoint_url)
+def table(svc: Services) -> ProjectionTable:
+    return svc.projections.table(current_table(svc))
 
 
-def list_conversations(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+def list_conversations(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
     if args.limit < 1 or args.limit > 1000:
         raise UsageError("--limit must be between 1 and 1000")
     due = args.followup_due
@@ -61,7 +57,7 @@ def list_conversations(settings: Settings, args: argparse.Namespace) -> dict[str
         due = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     filters = Filters(status=args.status, company=args.company, contact=args.contact, title=args.title,
                       source=args.source, min_score=args.min_score, followup_due=due, month=args.month)
-    items, token = query(table(settings), filters, shards=settings.status_shards, limit=args.limit,
+    items, token = query(table(svc), filters, shards=svc.settings.status_shards, limit=args.limit,
                          next_token=decode_token(args.next_token))
     return {"items": [public_item(i) for i in items], "next_token": encode_token(token)}
 
@@ -87,9 +83,9 @@ def envelope_record(envelope: Envelope) -> dict[str, Any]:
             "data": envelope.detail()["data"]}
 
 
-def event_records(settings: Settings, stream: str | None) -> list[dict[str, Any]]:
-    store = services().store
-    envelopes = store.read(stream if "#" in stream else f"conversation#{stream}") if stream else store.all_events()
+def event_records(svc: Services, stream: str | None) -> list[dict[str, Any]]:
+    store = svc.store
+    envelopes = store.read(stream_named(stream)) if stream else store.all_events()
     return [envelope_record(e) for e in envelopes]
 
 
@@ -99,16 +95,16 @@ def event_line(record: dict[str, Any]) -> str:
     return f"{record['occurred_at']}  {record['stream_id']}@{record['version']}  {record['type']}  {text}"
 
 
-def show_conversation(settings: Settings, conversation_id: str, *, as_json: bool) -> int:
-    store = services().store
-    envelopes = store.read(f"conversation#{conversation_id}")
-    item = table(settings).get(conversation_id)
+def show_conversation(svc: Services, conversation_id: str, *, as_json: bool) -> int:
+    store = svc.store
+    envelopes = store.read(conversation_stream(conversation_id))
+    item = table(svc).get(conversation_id)
     if not envelopes and item is None:
         raise FileNotFoundError(f"no conversation {conversation_id!r}")
     contact = (item or {}).get("contact")
     if contact:
         # the correspondent's own stream (first contact, bounces) and the spam decisions on their mail
-        envelopes += store.read(f"contact#{contact}")
+        envelopes += store.read(contact_stream(contact))
         envelopes += [e for stream in store.streams("quarantine#") for e in store.read(stream)
                       if isinstance(e.event, SpamRejected) and e.event.from_address == contact]
         envelopes.sort(key=lambda e: e.meta.occurred_at)
@@ -127,35 +123,32 @@ def show_conversation(settings: Settings, conversation_id: str, *, as_json: bool
     return 0
 
 
-def set_status(settings: Settings, conversation_id: str, status: str, note: str | None) -> int:
-    if status not in settings.statuses:
-        raise UsageError(f"status {status!r} is not allowed; allowed: {', '.join(settings.statuses)}")
-    svc = services()
-    if not svc.store.last_version(f"conversation#{conversation_id}"):
+def set_status(svc: Services, conversation_id: str, status: str, note: str | None) -> int:
+    statuses = svc.settings.statuses
+    if status not in statuses:
+        raise UsageError(f"status {status!r} is not allowed; allowed: {', '.join(statuses)}")
+    if not svc.store.last_version(conversation_stream(conversation_id)):
         raise FileNotFoundError(f"no conversation {conversation_id!r}")
-    from crm.flows import drain_all
+    from crm.flows import settle
 
     event = ConversationStatusChanged(conversation_id=conversation_id, status=status, note=note)
     stamp = datetime.now(UTC).isoformat()
-    svc.recorder.record(Plan(events=[(f"conversation#{conversation_id}", event)]),
+    svc.recorder.record(Plan(events=[(conversation_stream(conversation_id), event)]),
                         dedupe_key=f"status#{conversation_id}#{stamp}", correlation_id=conversation_id)
-    if local_running():
-        drain_all(settings)
+    settle(svc)
     print(f"{conversation_id}: status {status}")
     return 0
 
 
-def outbox_records(state: Path) -> list[dict[str, Any]]:
-    from adapters.mailer import read_outbox
-
-    records = read_outbox(state / "outbox")
+def outbox_records(svc: Services) -> list[dict[str, Any]]:
+    records = svc.outbox.entries() if svc.outbox is not None else []
     return [{"kind": r["kind"], "to": r["to"], "subject": r["subject"], "file": r["file"]} for r in records]
 
 
-def dlq_records(settings: Settings) -> list[dict[str, Any]]:
+def dlq_records(svc: Services) -> list[dict[str, Any]]:
     from crm.topology import consumers
 
-    queues = Queues(settings.region, settings.endpoint_url)
+    settings, queues = svc.settings, svc.queues
     records = []
     for consumer in consumers(_patterns(settings)):
         name = settings.queue_name(consumer.name) + "-dlq"
@@ -179,7 +172,7 @@ def dlq_records(settings: Settings) -> list[dict[str, Any]]:
     return records
 
 
-def approve_resend(body: str, attributes: dict[str, str]) -> None:
+def approve_resend(svc: Services, body: str, attributes: dict[str, str]) -> None:
     """A parked send in doubt is redriven on the owner's word: record that word, which
     is what lets the sender make its next attempt (a blind move of the message parks
     it again)."""
@@ -188,43 +181,42 @@ def approve_resend(body: str, attributes: dict[str, str]) -> None:
         return
     approval = SendRetryApproved(conversation_id=parked.conversation_id, cause_event_id=parked.cause_event_id,
                                  kind=parked.kind, attempt=parked.attempt)
-    services().recorder.record(Plan(events=[(parked.stream_id, approval)]),
-                               dedupe_key=approval_key(parked.kind, parked.cause_event_id, parked.attempt),
-                               correlation_id=parked.conversation_id or parked.cause_event_id,
-                               causation_id=parked.cause_event_id)
+    svc.recorder.record(Plan(events=[(parked.stream_id, approval)]),
+                        dedupe_key=approval_key(parked.kind, parked.cause_event_id, parked.attempt),
+                        correlation_id=parked.conversation_id or parked.cause_event_id,
+                        causation_id=parked.cause_event_id)
 
 
-def _patterns(settings: Settings) -> dict[str, Any]:
+def _patterns(settings: Any) -> dict[str, Any]:
     from consumers.rules.registry import default_registry
 
     return {r.name: r.pattern for r in default_registry(settings.rules_module).rules()}
 
 
-def redrive(settings: Settings, queue: str) -> int:
-    name = queue.removesuffix("-dlq")
-    if not name.startswith(settings.queue_prefix):
-        name = settings.queue_name(name)
-    moved = Queues(settings.region, settings.endpoint_url).redrive(f"{name}-dlq", name, before=approve_resend)
-    if local_running():
-        from crm.flows import drain_all
+def redrive(svc: Services, queue: str) -> int:
+    from functools import partial
 
-        drain_all(settings)
+    from crm.flows import settle
+
+    name = queue.removesuffix("-dlq")
+    if not name.startswith(svc.settings.queue_prefix):
+        name = svc.settings.queue_name(name)
+    moved = svc.queues.redrive(f"{name}-dlq", name, before=partial(approve_resend, svc))
+    settle(svc)
     return moved
 
 
-def run_followups(settings: Settings, now: str | None) -> list[dict[str, Any]]:
+def run_followups(svc: Services, now: str | None) -> list[dict[str, Any]]:
     from consumers.followups_schedule import run_due
+    from crm.flows import settle
 
-    fired = run_due(services(), now)
-    if local_running():
-        from crm.flows import drain_all
-
-        drain_all(settings)
+    fired = run_due(svc, now)
+    settle(svc)
     return fired
 
 
-def followups_due(settings: Settings, now: str | None) -> list[dict[str, Any]]:
+def followups_due(svc: Services, now: str | None) -> list[dict[str, Any]]:
     from consumers.followups_schedule import due_items
 
     moment = now or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return [public_item(i) for i in due_items(services(), moment)]
+    return [public_item(i) for i in due_items(svc, moment)]

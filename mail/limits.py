@@ -11,8 +11,6 @@ where the parser slows down or recurses (README, "Limits on hostile mail").
 
 >>> safe_charset("UTF8"), safe_charset("latin_1"), safe_charset("idna"), safe_charset("rot13")
 ('utf-8', 'iso8859-1', None, None)
->>> decode_text(b"caf\\xe9", "idna")
-'caf\\ufffd'
 """
 
 from __future__ import annotations
@@ -63,14 +61,4 @@ def safe_charset(name: str | None) -> str | None:
     return info.name
 
 
-def decode_text(data: bytes, charset: str | None, fallback: str = "utf-8") -> str:
-    """Bytes as text with the declared charset if it is a safe one, else ``fallback``;
-    undecodable bytes become U+FFFD. Never raises."""
-    codec = safe_charset(charset) or fallback
-    try:
-        return data.decode(codec, errors="replace")
-    except Exception:  # a stateful codec that still fails: the bytes are not that charset
-        return data.decode("latin-1", errors="replace")
-
-
-__all__ = ["DEFAULT_LIMITS", "MailLimits", "decode_text", "safe_charset"]
+__all__ = ["DEFAULT_LIMITS", "MailLimits", "safe_charset"]

@@ -9,17 +9,16 @@ text are kept, which bounds the pattern stage's work.
 from __future__ import annotations
 
 import dataclasses
-import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage, Message
-from html.parser import HTMLParser
 
 from mail.addresses import all_addresses, normalise, printable, split_address
 from mail.bounded import parse_for_decision, walk
-from mail.limits import DEFAULT_LIMITS, MailLimits, decode_text
+from mail.limits import DEFAULT_LIMITS, MailLimits
+from mail.text import decode_bytes, html_to_text
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 MAX_ID = 250  # longer Message-IDs exist only in hostile mail; DynamoDB keys stop at 2 KB
@@ -107,42 +106,6 @@ class ParsedMail:
         return report and "delivery-status" in (self.header("content-type") or "").lower()
 
 
-class _TextOfHtml(HTMLParser):
-    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in {"script", "style", "head"}:
-            self._skip += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in {"script", "style", "head"} and self._skip:
-            self._skip -= 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def html_to_text(markup: str) -> str:
-    parser = _TextOfHtml()
-    try:
-        parser.feed(markup)
-        parser.close()
-    except Exception:
-        return html.unescape(re.sub(r"<[^>]+>", " ", markup))
-    lines = (_WS.sub(" ", line).strip() for line in "".join(parser.parts).splitlines())
-    return "\n".join(line for line in lines if line)
-
-
 # Headers whose meaning the header registry's parse changes (addresses, dates, ids);
 # any other value is read as it is unless it holds encoded words: the registry's
 # parse costs about a millisecond per hundred words, which 1,000 fields multiply.
@@ -182,7 +145,7 @@ def _decode_part(part: Message, defects: list[str]) -> str:
     except Exception:
         return ""
     if isinstance(payload, bytes):
-        return decode_text(payload, charset, fallback="latin-1" if charset else "utf-8")
+        return decode_bytes(payload, charset)
     return ""
 
 
@@ -332,6 +295,6 @@ def headers_only(header_pairs: list[tuple[str, str]]) -> bytes:
 
 
 __all__ = [
-    "Attachment", "FromField", "ParsedMail", "attachment_of", "attachments_of", "headers_only", "html_to_text",
+    "Attachment", "FromField", "ParsedMail", "attachment_of", "attachments_of", "headers_only",
     "normalise", "parse",
 ]

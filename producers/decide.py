@@ -13,7 +13,9 @@ from typing import Protocol
 
 from events import DomainEvent, FirstContact, MessageReceived, SpamRejected
 from events.catalogue import AttachmentInfo, RuleScore
+from events.streams import contact_stream, conversation_stream, quarantine_stream
 from mail.addresses import OwnAddresses, normalise
+from mail.message_ids import ack_message_id
 from mail.parsing import ParsedMail
 from producers import identity
 from producers.ack_policy import ack_refusal
@@ -66,22 +68,6 @@ class InboundDecision:
     quarantine_key: str | None = None
     # stream → the version its first planned event must follow (the hourly ack quota)
     expected_versions: dict[str, int] = field(default_factory=dict)
-
-
-def conversation_stream(conversation_id: str) -> str:
-    return f"conversation#{conversation_id}"
-
-
-def contact_stream(contact: str) -> str:
-    return f"contact#{contact}"
-
-
-def quarantine_stream(ses_message_id: str) -> str:
-    return f"quarantine#{ses_message_id}"
-
-
-def ack_message_id(conversation_id: str, ses_message_id: str, domain: str) -> str:
-    return f"<ack.{ses_message_id}.{conversation_id}@{domain}>"
 
 
 def own_addresses(policy: Policy) -> OwnAddresses:

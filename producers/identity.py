@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from mail.addresses import domain_of, local_part
 from mail.freemail import is_freemail
+from mail.subjects import strip_reply_prefix
 
 MAX_ID = 47  # the thread token adds 17 characters and a local part holds 64
 
@@ -46,7 +47,6 @@ _VIA = re.compile(r"\s+(via|through)\s+.*$", re.IGNORECASE)
 _SLUG = re.compile(r"[^a-z0-9]+")
 _SIGNATURE = re.compile(r"^--\s*$")
 _REFERRAL = re.compile(r"\b(referred by|referral from|recommended (you|me) to)\b", re.IGNORECASE)
-_LEADING_RE = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -94,10 +94,6 @@ def identify(address: str | None, name: str | None, *, relay_domains: list[str],
     channel = ("linkedin" if slug(_domain_label(relay)) == "linkedin" else slug(_domain_label(relay))) if relay else "direct"
     return Identity(address or f"unknown:{person}", clean_name, f"{person}-{label}-{_short_hash(address or person)}",
                     channel)
-
-
-def strip_reply_prefix(subject: str) -> str:
-    return _LEADING_RE.sub("", subject).strip()
 
 
 def extract_title(text: str) -> str | None:

@@ -9,16 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from adapters.aws import AwsError, is_transient
-from adapters.blobs import BlobNotFound
-from adapters.recorder import Plan
-from adapters.wiring import Services, services
+from bootstrap import lambda_handler
 from mail.parsing import ParsedMail, headers_only, parse
+from observability import logger_for, metrics_for
+from ports import BlobNotFound, Plan, Services
 from producers.decide import InboundDecision, Policy, decide, unparseable
 from producers.decision_keys import key_for
-from producers.observability import logger_for, metrics_for
 from producers.receipt import INBOX_PREFIX, Receipt, receipts_of
 from producers.spam_config import load_patterns
 
@@ -85,7 +82,7 @@ def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_
             decision = decide(mail, receipt, bucket=bucket, raw_key=key, policy=policy_of(svc), patterns=patterns,
                               knowledge=svc.store, skip_spam=skip_spam)
         except Exception as exc:
-            if isinstance(exc, AwsError) or is_transient(exc):
+            if svc.is_infrastructure_error(exc):
                 raise  # the store could not be read: retry, the mail is not at fault
             logger.exception("decision failed; quarantining", ses_message_id=receipt.ses_message_id)
             decision = unparseable(receipt, bucket=bucket, raw_key=key, error=exc, mail=mail)
@@ -117,8 +114,8 @@ def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_
     return Outcome(receipt.ses_message_id, outcome, reason, conversation, types, commit.duplicate)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    svc = services()
+def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"results": [process(svc, receipt).as_dict() for receipt in receipts_of(event)]}
+
+
+handler = lambda_handler(invoke, logger, metrics)

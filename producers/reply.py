@@ -22,11 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from adapters.aws import AwsError, is_transient
-from adapters.recorder import Plan
-from adapters.wiring import Services, services
+from bootstrap import lambda_handler
 from events import (
     ConversationStatusChanged,
     ConversationUpdated,
@@ -37,16 +34,19 @@ from events import (
     ReplyRouted,
 )
 from events.catalogue import ReplyCommand
+from events.streams import conversation_stream
+from events.streams import reply_rejected_stream as rejected_stream
 from mail.addresses import OwnAddresses, answer_address, domain_of, local_part
 from mail.commands import parse_commands
+from mail.message_ids import reply_message_id
 from mail.parsing import ParsedMail
+from mail.subjects import strip_reply_prefix
 from mail.tokens import conversation_of, resolve
-from producers.decide import conversation_stream
+from observability import logger_for, metrics_for
+from ports import Plan, Services
 from producers.decision_keys import key_for
-from producers.identity import strip_reply_prefix
 from producers.inbound import Outcome, fetch_raw, parse_bounded
 from producers.loops import suppression_reason
-from producers.observability import logger_for, metrics_for
 from producers.receipt import Receipt, receipts_of
 from producers.reply_policy import authenticate
 
@@ -73,14 +73,6 @@ class Rejection:
     reason: str
     notify_owner: bool = False
     conversation_id: str | None = None
-
-
-def reply_message_id(ses_message_id: str, domain: str) -> str:
-    return f"<reply.{ses_message_id}@{domain}>"
-
-
-def rejected_stream(ses_message_id: str) -> str:
-    return f"reply-rejected#{ses_message_id}"
 
 
 def thread_recipients(receipt: Receipt, ctx: ReplyContext) -> list[str]:
@@ -221,7 +213,7 @@ def process(svc: Services, receipt: Receipt) -> Outcome:
             outcome, events, ids = decide_reply(mail, receipt, lambda c: svc.store.read(conversation_stream(c)),
                                                 ctx, bucket=bucket, raw_key=key)
         except Exception as exc:
-            if isinstance(exc, AwsError) or is_transient(exc):
+            if svc.is_infrastructure_error(exc):
                 raise  # the store could not be read: retry, the mail is not at fault
             logger.exception("reply decision failed; rejecting", ses_message_id=receipt.ses_message_id)
             outcome, events, ids = "rejected", [(rejected_stream(receipt.ses_message_id), ReplyRejected(
@@ -246,8 +238,8 @@ def process(svc: Services, receipt: Receipt) -> Outcome:
     return Outcome(receipt.ses_message_id, outcome, reason, conversation, types, commit.duplicate)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    svc = services()
+def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"results": [process(svc, receipt).as_dict() for receipt in receipts_of(event)]}
+
+
+handler = lambda_handler(invoke, logger, metrics)

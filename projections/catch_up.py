@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from events import Envelope
+from events.streams import conversation_of_stream
 from projections.conversations import fold
 
 
@@ -17,11 +18,6 @@ class ItemTable(Protocol):
     def get(self, item_id: str) -> dict[str, Any] | None: ...
 
     def put(self, item: dict[str, Any], expected_version: int | None) -> None: ...
-
-
-def conversation_of_stream(stream_id: str) -> str | None:
-    prefix = "conversation#"
-    return stream_id[len(prefix):] if stream_id.startswith(prefix) else None
 
 
 def catch_up(table: ItemTable, store: StreamReader, stream_id: str, *, shards: int, conflict: type[Exception],

@@ -7,23 +7,16 @@ score fan out over their partitions (status shards, score bands) and merge.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from typing import Any
 
+from ports import IndexQuery, ProjectionTable
 from projections.conversations import FOLLOWUP_BUCKET
 from projections.tables import CONVERSATION_INDEXES
 
 BANDS = ("hot", "warm", "cold")
 _SORT = {index.name: index.sort for index in CONVERSATION_INDEXES}
 _PARTITION = {index.name: index.partition for index in CONVERSATION_INDEXES}
-
-
-class Table(Protocol):
-    def query(self, index: str, key_condition: str, values: dict[str, Any], *, limit: int,
-              start: dict[str, Any] | None = None, filter_expression: str | None = None,
-              names: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
-
-    def scan(self) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -42,78 +35,59 @@ def _norm(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def plan(filters: Filters, shards: int) -> tuple[str, list[tuple[str, dict[str, Any]]], list[tuple[str, Any]]]:
-    """(index, [(key condition, values) per partition], [(attribute, value) post-filters])."""
-    remaining: list[tuple[str, Any]] = []
-    chosen: tuple[str, list[tuple[str, dict[str, Any]]]] | None = None
+def plan(filters: Filters, shards: int) -> list[IndexQuery]:
+    """One :class:`IndexQuery` per partition to read (empty: no filter, the whole table).
 
-    def choose(index: str, partitions: list[tuple[str, dict[str, Any]]]) -> None:
-        nonlocal chosen
-        if chosen is None:
-            chosen = (index, partitions)
+    The first filter present picks the index; the others become filters on it."""
+    remaining: list[tuple[str, str, Any]] = []
+    chosen: list[IndexQuery] = []
+
+    def choose(index: str, values: list[Any], sort: tuple[str, Any] | None = None) -> None:
+        if not chosen:
+            chosen.extend(IndexQuery(index, (_PARTITION[index], value), _SORT[index], sort) for value in values)
 
     if filters.status:
-        choose("by_status", [("status_shard = :p", {":p": f"{filters.status}#{s}"}) for s in range(shards)])
-    for _name, index, attribute, value in (
-        ("company", "by_company", "company_key", filters.company and _norm(filters.company)),
-        ("contact", "by_contact", "contact", filters.contact and filters.contact.lower()),
-        ("title", "by_title", "title_key", filters.title and _norm(filters.title)),
-        ("source", "by_source", "source", filters.source),
-        ("month", "by_month", "month", filters.month),
+        choose("by_status", [f"{filters.status}#{s}" for s in range(shards)])
+    for index, attribute, value in (
+        ("by_company", "company_key", filters.company and _norm(filters.company)),
+        ("by_contact", "contact", filters.contact and filters.contact.lower()),
+        ("by_title", "title_key", filters.title and _norm(filters.title)),
+        ("by_source", "source", filters.source),
+        ("by_month", "month", filters.month),
     ):
         if value:
-            if chosen is None:
-                choose(index, [(f"{attribute} = :p", {":p": value})])
+            if chosen:
+                remaining.append((attribute, "=", value))
             else:
-                remaining.append((attribute, value))
+                choose(index, [value])
     if filters.min_score is not None:
-        condition = [("score_band = :p AND lead_score >= :s", {":p": band, ":s": filters.min_score})
-                     for band in BANDS]
-        if chosen is None:
-            choose("by_score", condition)
+        if chosen:
+            remaining.append(("lead_score", ">=", filters.min_score))
         else:
-            remaining.append(("lead_score>=", filters.min_score))
+            choose("by_score", list(BANDS), (">=", filters.min_score))
     if filters.followup_due:
-        condition = [("followup_bucket = :p AND followup_due <= :s", {":p": FOLLOWUP_BUCKET, ":s": filters.followup_due})]
-        if chosen is None:
-            choose("by_followup", condition)
+        if chosen:
+            remaining.append(("followup_due", "<=", filters.followup_due))
         else:
-            remaining.append(("followup_due<=", filters.followup_due))
-    if chosen is None:
-        return "", [], remaining
-    return chosen[0], chosen[1], remaining
+            choose("by_followup", [FOLLOWUP_BUCKET], ("<=", filters.followup_due))
+    return [replace(q, filters=tuple(remaining)) for q in chosen]
 
 
-def _filter_expression(remaining: list[tuple[str, Any]]) -> tuple[str | None, dict[str, Any], dict[str, str]]:
-    parts, values, names = [], {}, {}
-    for index, (attribute, value) in enumerate(remaining):
-        op = "="
-        if attribute.endswith(">="):
-            attribute, op = attribute[:-2], ">="
-        elif attribute.endswith("<="):
-            attribute, op = attribute[:-2], "<="
-        names[f"#f{index}"] = attribute
-        values[f":f{index}"] = value
-        parts.append(f"#f{index} {op} :f{index}")
-    return (" AND ".join(parts) or None), values, names
-
-
-def query(table: Table, filters: Filters, *, shards: int, limit: int = 50,
+def query(table: ProjectionTable, filters: Filters, *, shards: int, limit: int = 50,
           next_token: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """A page of conversations, newest first, and the token of the next page."""
-    index, partitions, remaining = plan(filters, shards)
-    if not index:
+    partitions = plan(filters, shards)
+    if not partitions:
         # no filter: the whole (small) table, which only a full listing needs
         everything = sorted((i for i in table.scan() if "contact" in i),
                             key=lambda i: str(i.get("last_activity", "")), reverse=True)
         offset = int((next_token or {}).get("offset", 0))
         more = offset + limit < len(everything)
         return everything[offset : offset + limit], ({"offset": offset + limit} if more else None)
-    expression, extra_values, names = _filter_expression(remaining)
-    sort, partition = _SORT[index], _PARTITION[index]
+    sort, partition = partitions[0].sort_key, partitions[0].partition[0]
     starts: dict[str, Any] = dict(next_token or {})
     fetched: dict[str, tuple[list[dict[str, Any]], bool]] = {}
-    for position, (condition, values) in enumerate(partitions):
+    for position, partition_query in enumerate(partitions):
         key = str(position)
         if next_token is not None and starts.get(key) is None:
             fetched[key] = ([], True)  # finished on an earlier page
@@ -121,8 +95,7 @@ def query(table: Table, filters: Filters, *, shards: int, limit: int = 50,
         found: list[dict[str, Any]] = []
         start = starts.get(key) or None  # {}: from the beginning
         while len(found) < limit:
-            page_items, start = table.query(index, condition, {**values, **extra_values}, limit=limit, start=start,
-                                            filter_expression=expression, names=names or None)
+            page_items, start = table.query(partition_query, limit=limit, start=start)
             found.extend(page_items)
             if not start:
                 break

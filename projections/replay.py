@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from events import Envelope, from_record
+from events.streams import CONVERSATION_PREFIX, stream_named
+from ports import Services, VersionConflict
 from projections.conversations import NAME, fold
 from projections.tables import conversations_tables
 
@@ -42,11 +44,11 @@ class ReplayReport:
 
 def group_streams(store: Any, stream: str | None) -> dict[str, list[Envelope]]:
     if stream:
-        stream_id = stream if "#" in stream else f"conversation#{stream}"
+        stream_id = stream_named(stream)
         return {stream_id: store.read(stream_id)}
     grouped: dict[str, list[Envelope]] = defaultdict(list)
     for item in store.scan_items():
-        if "type" in item and str(item["pk"]).startswith("conversation#"):
+        if "type" in item and str(item["pk"]).startswith(CONVERSATION_PREFIX):
             grouped[str(item["pk"])].append(from_record(item))
     for envelopes in grouped.values():
         envelopes.sort(key=lambda e: e.meta.version)
@@ -64,26 +66,21 @@ def check_target(into: str, live: str, configured: str) -> None:
                          f"or into {next(t for t in managed if t != into)!r}")
 
 
-def replay(settings: Any, *, projection: str = NAME, into: str | None = None, stream: str | None = None,
+def replay(svc: Services, *, projection: str = NAME, into: str | None = None, stream: str | None = None,
            workers: int = 4, quiet: bool = False) -> ReplayReport:
-    from adapters.event_store import EventStore
-    from adapters.projection_store import ProjectionTable, VersionConflict
-    from adapters.provision import empty_projection_table
-    from adapters.wiring import services
     from projections.catch_up import catch_up
     from projections.pointer import current_table, switch_to
 
     if projection not in PROJECTIONS:
         raise ValueError(f"unknown projection {projection!r}; known: {', '.join(PROJECTIONS)}")
     started = time.perf_counter()
-    store = EventStore(settings.events_table, settings.region, settings.endpoint_url)
-    svc = services()
+    settings, store = svc.settings, svc.store
     live = current_table(svc)
     table_name = into or live
     if into:
         check_target(into, live, settings.conversations_table)
-        empty_projection_table(settings, into)
-    table = ProjectionTable(table_name, settings.region, settings.endpoint_url)
+        svc.projections.table(into).empty()
+    table = svc.projections.table(table_name)
     grouped = group_streams(store, stream)
     items = []
     done = 0

@@ -1,4 +1,5 @@
-"""Shared fixtures: a provisioned local stack on moto, sample mails, the shared fixtures."""
+"""Shared fixtures: a local stack on the embedded engine, the same on moto (the aws
+adapters), sample mails, the shared fixtures."""
 
 from __future__ import annotations
 
@@ -39,11 +40,22 @@ def shared_fixture(*parts: str) -> dict[str, Any]:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Any]:
-    """The whole topology on moto, provisioned, with an empty state folder."""
+    """The whole topology on the embedded engine (the local backend), with an empty state folder."""
     from crm.local import local_stack
     from crm.settings import Settings
 
-    with local_stack(Settings(), tmp_path / "state", persist=False) as running:
+    with local_stack(Settings(), tmp_path / "state") as running:
+        yield running
+
+
+@pytest.fixture
+def moto_stack(tmp_path: Path) -> Iterator[Any]:
+    """The whole topology on the aws adapters against an in-process moto, provisioned:
+    for tests where AWS's behaviour (its errors, its retries, its limits) is the point."""
+    from crm.moto_stack import moto_stack as open_moto
+    from crm.settings import Settings
+
+    with open_moto(Settings(), tmp_path / "moto-state", persist=False) as running:
         yield running
 
 
@@ -78,14 +90,15 @@ def deliver(stack: Any, raw: bytes, recipients: list[str] | None = None, *, drai
     from crm.ingest import Delivery
     from crm.ingest import deliver as deliver_one
 
-    result = deliver_one(stack.settings, Delivery("test", raw), recipients or [stack.settings.public_address])
+    result = deliver_one(stack.svc, Delivery("test", raw), recipients or [stack.settings.public_address])
     if drain:
-        drain_all(stack.settings)
+        drain_all(stack.svc)
     return result
 
 
 def invoke_concurrently(handler: Any, events: list[dict[str, Any]], function_name: str) -> list[BaseException]:
-    """Each event handed to the Lambda handler on its own thread, all at once; the errors."""
+    """Each event handed to ``handler(event, context)`` on its own thread, all at once; the
+    errors. (A module's ``invoke`` with the services bound: ``functools.partial(invoke, svc)``.)"""
     import threading
 
     from crm.lambda_runtime import LocalContext
@@ -106,10 +119,8 @@ def invoke_concurrently(handler: Any, events: list[dict[str, Any]], function_nam
     return errors
 
 
-def event_types(stream: str | None = None) -> list[str]:
-    from adapters.wiring import services
-
-    store = services().store
+def event_types(stack: Any, stream: str | None = None) -> list[str]:
+    store = stack.svc.store
     envelopes = store.read(stream) if stream else store.all_events()
     return [e.type for e in envelopes]
 
@@ -117,7 +128,7 @@ def event_types(stream: str | None = None) -> list[str]:
 def outbox(stack: Any) -> list[dict[str, Any]]:
     from crm.views import outbox_records
 
-    return outbox_records(stack.state)
+    return outbox_records(stack.svc)
 
 
 @pytest.fixture

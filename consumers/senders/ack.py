@@ -11,15 +11,15 @@ import json
 from email import message_from_bytes, policy
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from adapters.wiring import Services
+from bootstrap import lambda_handler
 from consumers.queue_batch import run_batch
 from consumers.senders.sending import Outgoing, send_once
 from events import AcknowledgementSent, Envelope, FirstContact, SendFailed
-from mail.compose import build_ack
-from producers.decide import ack_message_id, conversation_stream
-from producers.observability import logger_for, metrics_for
+from events.streams import conversation_stream
+from mail.ack_builder import build_ack
+from mail.message_ids import ack_message_id
+from observability import logger_for, metrics_for
+from ports import Services
 
 logger = logger_for("ack")
 metrics = metrics_for("ack")
@@ -80,12 +80,13 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
 
 
 def _plan(stream: str, event: SendFailed) -> Any:
-    from adapters.recorder import Plan
+    from ports import Plan
 
     return Plan(events=[(stream, event)])
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_batch(event, context, logger=logger, metrics=metrics, handle=handle, side_effects=True)
+def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=True)
+
+
+handler = lambda_handler(invoke, logger, metrics)

@@ -10,19 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from adapters.blobs import BlobNotFound
-from adapters.wiring import Services
+from bootstrap import lambda_handler
 from consumers.queue_batch import run_batch
 from consumers.senders.sending import Outgoing, send_once
 from events import Envelope, MessageForwarded, MessageReceived
+from events.streams import conversation_stream
 from mail.addresses import OwnAddresses, answer_address
-from mail.compose import build_forward
+from mail.forward_builder import build_forward
 from mail.parsing import headers_only
 from mail.tokens import message_thread_address
-from producers.decide import conversation_stream
-from producers.observability import logger_for, metrics_for
+from observability import logger_for, metrics_for
+from ports import BlobNotFound, Services
 
 logger = logger_for("forward")
 metrics = metrics_for("forward")
@@ -86,7 +84,8 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
                                                     ses_message_id=r["ses_message_id"], oversize=oversize[0]))
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_batch(event, context, logger=logger, metrics=metrics, handle=handle, side_effects=True)
+def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=True)
+
+
+handler = lambda_handler(invoke, logger, metrics)

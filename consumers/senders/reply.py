@@ -12,19 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from adapters.recorder import Plan
-from adapters.wiring import Services
+from bootstrap import lambda_handler
 from consumers.queue_batch import run_batch
 from consumers.senders.sending import Outgoing, send_once
 from events import Envelope, ReplyDelivered, ReplyHeld, ReplyRouted
 from events.catalogue import HeldPart
-from mail.compose import build_notice, build_reply
+from events.streams import conversation_stream
 from mail.leaks import Finding, Guard, PartsHeld
-from producers.decide import conversation_stream
-from producers.observability import logger_for, metrics_for
-from producers.reply import reply_message_id
+from mail.message_ids import reply_message_id
+from mail.notice_builder import build_notice
+from mail.reply_builder import build_reply
+from observability import logger_for, metrics_for
+from ports import Plan, Services
 
 logger = logger_for("reply-sender")
 metrics = metrics_for("reply-sender")
@@ -107,7 +106,8 @@ def hold(svc: Services, envelope: Envelope, event: ReplyRouted, findings: list[F
     logger.warning("reply held", conversation_id=event.conversation_id, parts=len(findings), reason=reason)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_batch(event, context, logger=logger, metrics=metrics, handle=handle, side_effects=True)
+def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=True)
+
+
+handler = lambda_handler(invoke, logger, metrics)

@@ -21,17 +21,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
-from adapters.aws import client, is_transient
-from adapters.mailer import SendError
-from adapters.wiring import Services
 from consumers.queue_batch import Parked, Transient
 from events import DomainEvent, Envelope, MailSent, SendFailed, SendInDoubt
+from ports import Plan, SendError, Services
 
 # We deliberately do not register the Lambda context (see the module docstring):
 # an IN_PROGRESS record must not expire into a second send.
@@ -40,8 +34,6 @@ warnings.filterwarnings("ignore", message="Couldn't determine the remaining time
 # Completed records outlive SQS's longest retention (14 days), so a redrive of the
 # oldest DLQ message still finds that it was sent.
 RECORD_SECONDS = 15 * 24 * 3600
-
-_senders: dict[tuple[int, str], Callable[..., dict[str, Any]]] = {}
 
 
 @dataclass(frozen=True)
@@ -118,33 +110,29 @@ def _in_doubt_reason(svc: Services, stream_id: str, kind: str, cause_event_id: s
     return "the outcome of an earlier attempt is unknown"
 
 
-def _idempotent_send(svc: Services, kind: str) -> Callable[..., dict[str, Any]]:
-    key = (id(svc), kind)
-    if key not in _senders:
-        persistence = DynamoDBPersistenceLayer(
-            table_name=svc.settings.idempotency_table,
-            boto3_client=client("dynamodb", svc.settings.region, svc.settings.endpoint_url),
-        )
-        config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=RECORD_SECONDS)
+def _idempotent_send(svc: Services) -> Callable[..., dict[str, Any]]:
+    config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=RECORD_SECONDS)
 
-        @idempotent_function(data_keyword_argument="request", persistence_store=persistence,  # type: ignore[untyped-decorator]
-                             config=config)
-        def send(request: dict[str, Any], build: Callable[[], Outgoing]) -> dict[str, Any]:
-            outgoing = build()
-            try:
-                sent = svc.mailer.send(kind=outgoing.kind, sender=outgoing.sender, recipients=outgoing.recipients,
-                                       raw=outgoing.raw, subject=outgoing.subject,
-                                       conversation_id=outgoing.conversation_id)
-            except SendError as exc:
-                if not exc.in_doubt:
-                    raise  # Powertools deletes the record: the send may be retried
-                # a completed record: a redelivery of this attempt never sends again
-                return {"in_doubt": str(exc)[:1000], "to": outgoing.recipients, "subject": outgoing.subject}
-            return {"ses_message_id": sent.ses_message_id, "to": outgoing.recipients, "subject": outgoing.subject,
-                    "outbound_message_id": outgoing.outbound_message_id}
+    @idempotent_function(data_keyword_argument="request", persistence_store=svc.idempotency,  # type: ignore[untyped-decorator]
+                         config=config)
+    def send(request: dict[str, Any], build: Callable[[], Outgoing]) -> dict[str, Any]:
+        outgoing = build()
+        try:
+            # the key lets a mailer that keeps what it sent (the local outbox) see that a
+            # retry after a crash between the send and the record's completion was sent
+            sent = svc.mailer.send(kind=outgoing.kind, sender=outgoing.sender, recipients=outgoing.recipients,
+                                   raw=outgoing.raw, subject=outgoing.subject,
+                                   conversation_id=outgoing.conversation_id, key=request["key"])
+        except SendError as exc:
+            if not exc.in_doubt:
+                raise  # Powertools deletes the record: the send may be retried
+            # a completed record: a redelivery of this attempt never sends again
+            return {"in_doubt": str(exc)[:1000], "to": outgoing.recipients, "subject": outgoing.subject}
+        return {"ses_message_id": sent.ses_message_id, "to": outgoing.recipients, "subject": outgoing.subject,
+                "outbound_message_id": outgoing.outbound_message_id}
 
-        _senders[key] = send
-    return _senders[key]
+    guarded: Callable[..., dict[str, Any]] = send
+    return guarded
 
 
 def send_once(
@@ -170,7 +158,7 @@ def send_once(
         reason = _in_doubt_reason(svc, stream_id, kind, cause.event_id, attempt)
         raise Parked(f"{kind} send in doubt, waiting for the owner: {reason}",
                      ParkedSend(kind, cause.event_id, attempt, stream_id, conversation_id, reason).attributes())
-    send = _idempotent_send(svc, kind)
+    send = _idempotent_send(svc)
     try:
         result = send(request={"key": _idempotency_key(kind, cause.event_id, attempt)}, build=build)
     except SendError as exc:
@@ -182,7 +170,7 @@ def send_once(
                             correlation_id=cause.meta.correlation_id, causation_id=cause.event_id)
         return None
     except Exception as exc:
-        if is_transient(exc):
+        if svc.is_transient(exc):
             raise Transient(str(exc)) from exc
         raise
     if "in_doubt" in result:
@@ -210,7 +198,5 @@ def ses_message_ids(ses_message_id: str, region: str) -> list[str]:
     return [f"<{ses_message_id}@email.amazonses.com>", f"<{ses_message_id}@{region}.amazonses.com>"]
 
 
-def _plan(events: list[tuple[str, DomainEvent]], message_ids: Sequence[str] = (), conversation_id: str = "") -> Any:
-    from adapters.recorder import Plan
-
+def _plan(events: list[tuple[str, DomainEvent]], message_ids: Sequence[str] = (), conversation_id: str = "") -> Plan:
     return Plan(events=events, message_ids={m: conversation_id for m in message_ids if conversation_id})

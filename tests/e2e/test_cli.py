@@ -1,5 +1,5 @@
-"""The command line, end to end, as a user runs it: each call starts the local stack from
-the state folder and leaves it saved."""
+"""The command line, end to end, as a user runs it: each call opens the state folder on
+the local backend (the embedded engine, the default) and commits as it goes."""
 
 from __future__ import annotations
 
@@ -106,10 +106,15 @@ def test_replay_leaves_the_conversations_exactly_as_they_were(tmp_path: Path,
     _, switched, _ = run(capsys, "--state", state, "conversations", "--json")
     assert records(switched) == records(before)
     # only the standby of the pair infra manages: never a new table, never the live one
-    # (each CLI run starts the local stack afresh: the pointer names crm-conversations)
-    for name in ("crm-conversations-v2", "crm-conversations"):
+    # (the pointer is kept in the state folder: the live table is now crm-conversations-b)
+    for name in ("crm-conversations-v2", "crm-conversations-b"):
         code, _, err = run(capsys, "--state", state, "replay", "--into", name)
         assert code == 2 and name in err, err
+    # and the other table of the pair is the standby now: replaying into it switches back
+    code, out, err = run(capsys, "--state", state, "replay", "--into", "crm-conversations", "--json")
+    assert code == 0 and json.loads(out)["table"] == "crm-conversations", err
+    _, back, _ = run(capsys, "--state", state, "conversations", "--json")
+    assert records(back) == records(before)
 
 
 def test_mbox_and_maildir_are_ingested(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,5 +1,6 @@
-"""`crm serve`: mail sent with smtplib runs the whole flow, and other processes can
-look at the embedded AWS endpoint.
+"""`crm serve`: mail sent with smtplib runs the whole flow; without ``--aws-port`` on
+the local backend (the embedded engine), with it on the aws adapters over moto, whose
+AWS endpoint other processes can look at.
 
 The server runs as a subprocess (``python -m crm.cli serve``), as a user would run
 it: the in-process moto mock must not leak into the test, and SIGTERM must save the
@@ -59,11 +60,12 @@ def port_open(port: int) -> bool:
 
 
 class Server:
-    def __init__(self, state: Path, log: Path, *, once: bool = False) -> None:
+    def __init__(self, state: Path, log: Path, *, once: bool = False, aws: bool = True) -> None:
+        """``aws``: also serve the AWS endpoint (``--aws-port``: the stack is then moto's)."""
         self.state, self.log = state, log
         self.port, self.aws_port = free_port(), free_port()
-        args = [sys.executable, "-m", "crm.cli", "--state", str(state), "serve",
-                "--port", str(self.port), "--aws-port", str(self.aws_port)]
+        args = [sys.executable, "-m", "crm.cli", "--state", str(state), "serve", "--port", str(self.port),
+                *(["--aws-port", str(self.aws_port)] if aws else [])]
         env = {k: v for k, v in os.environ.items() if k != "CRM_STATE"}
         with log.open("wb") as out:
             self.proc = subprocess.Popen([*args, *(["--once"] if once else [])], cwd=ROOT, env=env,
@@ -179,6 +181,53 @@ def test_mail_over_smtp_runs_the_flow_and_the_aws_endpoint_shows_it(tmp_path: Pa
     assert again.proc.wait(STOP_TIMEOUT) == 0, again.output()
     assert event_types_on_disk(state).count("MessageReceived") == 1
     assert outbox_kinds(state).count("forward") == 1
+
+
+def local_state(state: Path) -> tuple[list[str], list[str]]:
+    """(event types, outbox kinds) of a local state folder, read while the server may run."""
+    from crm.local import local_stack
+    from crm.settings import Settings
+    from crm.views import outbox_records
+
+    with local_stack(Settings(), state) as stack:
+        return [e.type for e in stack.svc.store.all_events()], [r["kind"] for r in outbox_records(stack.svc)]
+
+
+def test_without_an_aws_port_serve_runs_smtp_on_the_local_backend(tmp_path: Path, servers: list[Server]) -> None:
+    state = tmp_path / "state"
+    server = Server(state, tmp_path / "serve.log", aws=False)
+    servers.append(server)
+    banner = server.output()
+    assert f"127.0.0.1:{server.port}" in banner and str(state) in banner
+    assert "AWS endpoint" not in banner and not port_open(server.aws_port)
+
+    code, reply = send(server.port, recruiter_mail())
+    assert code == 250, reply
+    assert reply.split()[:2] == [b"OK", b"accepted"], reply
+    wait_for("a forward and an ack in the outbox",
+             lambda: {"forward", "ack"} <= set(local_state(state)[1]), FLOW_TIMEOUT, server.proc, server.log)
+    # the embedded engine's state, committed as it goes (no moto dump in the folder)
+    assert (state / "crm.sqlite3").is_file() and not (state / "events.jsonl").exists()
+    assert local_state(state)[0].count("MessageReceived") == 1
+
+    # a recipient SES would not receive for is refused at RCPT time, on this backend too
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=FLOW_TIMEOUT) as smtp, \
+            pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        smtp.sendmail("jane@acmecorp.com", ["nobody@elsewhere.org"], recruiter_mail().as_bytes())
+    assert refused.value.recipients["nobody@elsewhere.org"][0] == 550
+
+    assert server.stop() == 0, server.output()
+    assert "stopped" in server.output()
+
+    # restarted on the same state: the same mail sent again (a client's retry) is recorded once
+    again = Server(state, tmp_path / "serve-again.log", once=True, aws=False)
+    servers.append(again)
+    code, reply = send(again.port, recruiter_mail())
+    assert code == 250, reply
+    assert again.proc.wait(STOP_TIMEOUT) == 0, again.output()
+    types, kinds = local_state(state)
+    assert types.count("MessageReceived") == 1
+    assert kinds.count("forward") == 1 and kinds.count("ack") == 1
 
 
 def test_a_failed_delivery_answers_451_so_the_sender_keeps_the_mail() -> None:

@@ -1,4 +1,6 @@
-"""Every AWS call each deployed function makes, from one end-to-end run on the local stack.
+"""Every AWS call each deployed function makes, from one end-to-end run of the aws
+adapters on an in-process moto (``crm.moto_stack``: the calls are AWS's, so this is
+moto's place, not the local backend's).
 
 The run is the demo's: the example mails (05 to an unknown address of the domain,
 07 as the owner's reply through the thread address of 01's forwarded copy), a
@@ -99,25 +101,26 @@ class CallRecorder:
 
         return routed
 
-    def wrap(self, handler_path: str, handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def wrap(self, handler_path: str, invoke: Callable[[Any, Any, Any], Any],
+             cold_start: Callable[[], Any]) -> Callable[[Any, Any, Any], Any]:
+        """A module's ``invoke(svc, event, context)``, attributed to its function."""
         function = self.functions_by_handler[handler_path]
 
-        def invoke(event: Any, context: Any) -> Any:
-            import adapters.wiring
-
+        def invoked(_svc: Any, event: Any, context: Any) -> Any:
             # every invocation is a cold start: no function rides on what another one
-            # read and cached in this shared process (parameters, token keys); the
-            # boto3 clients hold no such state and stay (building them is slow)
-            adapters.wiring._services = None
+            # read and cached in this shared process (parameters, token keys), so each
+            # gets services of its own; the boto3 clients hold no such state and stay
+            # (building them is slow)
+            svc = cold_start()
             previous = getattr(self._current, "function", None)
             self._current.function = function
             self.invoked.add(function)
             try:
-                return handler(event, context)
+                return invoke(svc, event, context)
             finally:
                 self._current.function = previous
 
-        return invoke
+        return invoked
 
 
 def functions_by_handler() -> dict[str, str]:
@@ -147,96 +150,105 @@ def run_flow() -> CallRecorder:
     import crm.runner
     import producers.inbound
     import producers.reply
+    from bootstrap import bootstrap
     from crm.demo import OWNER_REPLY, UNKNOWN_RECIPIENT, _forward_of, examples_folder
     from crm.flows import drain_all, ingest_one
     from crm.ingest import Delivery
-    from crm.lambda_runtime import LocalContext, load_handler
-    from crm.local import local_stack
+    from crm.lambda_runtime import LocalContext, load_invoke
+    from crm.moto_stack import moto_stack
     from crm.settings import load_settings
 
     recorder = CallRecorder(functions_by_handler())
     # as deployed: the token key is a SecureString parameter, not a literal setting
     settings = load_settings().model_copy(update={"token_key_parameter": TOKEN_KEY_PARAMETER})
-    real_load = load_handler
-    real_producers = {"producers.inbound.handler": (producers.inbound, producers.inbound.handler),
-                      "producers.reply.handler": (producers.reply, producers.reply.handler)}
+    real_load = load_invoke
+    real_producers = {"producers.inbound.handler": (producers.inbound, producers.inbound.invoke),
+                      "producers.reply.handler": (producers.reply, producers.reply.invoke)}
     with tempfile.TemporaryDirectory(prefix="crm-iam-") as folder, \
-            local_stack(settings, Path(folder) / "state", fresh=True, persist=False) as stack:
-        s, state = stack.settings, stack.state
+            moto_stack(settings, Path(folder) / "state", fresh=True, persist=False) as stack:
+        svc, state = stack.svc, stack.state
+        s = svc.settings
         from adapters.aws import client
 
         client("ssm", s.region).put_parameter(Name=TOKEN_KEY_PARAMETER, Value=settings.token_key, Type="SecureString",
                                               Overwrite=True)
 
-        def load(path: str) -> Any:
-            return recorder.wrap(path, real_load(path))
+        def cold_start() -> Any:
+            fresh = bootstrap(s, backend="aws", state=state)
+            fresh.in_process = svc.in_process
+            return fresh
 
-        setattr(crm.runner, "load_handler", load)  # noqa: B010 - the runner looks it up at call time
+        def load(path: str) -> Any:
+            return recorder.wrap(path, real_load(path), cold_start)
+
+        setattr(crm.runner, "load_invoke", load)  # noqa: B010 - the runner looks it up at call time
         real_route = adapters.rule_routing.route
         setattr(adapters.rule_routing, "route", recorder.as_eventbridge(real_route))  # noqa: B010
-        for path, (module, handler) in real_producers.items():
-            setattr(module, "handler", recorder.wrap(path, handler))  # noqa: B010 - crm.ingest.deliver does too
+        for path, (module, invoke) in real_producers.items():
+            # crm.ingest.deliver looks the producers' invoke up at call time
+            setattr(module, "invoke", recorder.wrap(path, invoke, cold_start))  # noqa: B010
         try:
             with recorder.installed():
-                _deliver_examples(s, state, examples_folder(), ingest_one, Delivery, _forward_of,
+                _deliver_examples(svc, examples_folder(), ingest_one, Delivery, _forward_of,
                                   OWNER_REPLY, UNKNOWN_RECIPIENT)
-                _release_spam(s, drain_all)
-                _feedback(s, recorder, real_load, LocalContext)
-                _followups(s, recorder, real_load, LocalContext)
-                _transient_send_failures(s, recorder, examples_folder(), ingest_one, Delivery)
+                _release_spam(svc, drain_all)
+                _feedback(svc, load, LocalContext)
+                _followups(svc, load, LocalContext)
+                _transient_send_failures(svc, examples_folder(), ingest_one, Delivery, recorder)
         finally:
-            setattr(crm.runner, "load_handler", real_load)  # noqa: B010
+            setattr(crm.runner, "load_invoke", real_load)  # noqa: B010
             setattr(adapters.rule_routing, "route", real_route)  # noqa: B010
-            for module, handler in real_producers.values():
-                setattr(module, "handler", handler)  # noqa: B010
+            for module, invoke in real_producers.values():
+                setattr(module, "invoke", invoke)  # noqa: B010
     return recorder
 
 
-def _deliver_examples(s: Any, state: Path, folder: Path, ingest_one: Any, delivery: Any, forward_of: Any,
+def _deliver_examples(svc: Any, folder: Path, ingest_one: Any, delivery: Any, forward_of: Any,
                       owner_reply: str, unknown: str) -> None:
+    s = svc.settings
     for path in sorted(folder.glob("*.eml")):
         raw, recipients = path.read_bytes(), [s.public_address]
         if path.name == unknown:
             recipients = [f"sales@{s.domain}"]
         if path.name == owner_reply:
-            thread, forward_id = forward_of(state, "Staff Platform Engineer")
+            thread, forward_id = forward_of(svc, "Staff Platform Engineer")
             raw = raw.replace(b"THREAD_ADDRESS", thread.encode()).replace(b"FORWARD_MESSAGE_ID", forward_id.encode())
             raw = raw.replace(b"owner@private.example.net", s.private_mailbox.encode())
             recipients = [thread]
-        result = ingest_one(s, delivery(path.name, raw), recipients)
+        result = ingest_one(svc, delivery(path.name, raw), recipients)
         assert result["outcome"] != "error", result
 
 
-def _release_spam(s: Any, drain_all: Any) -> None:
+def _release_spam(svc: Any, drain_all: Any) -> None:
     """The CLI releases a quarantined mail (SpamReleased): the senders then read quarantine/."""
-    from adapters.wiring import services
     from crm.spam_admin import release
 
-    svc = services()
     spam = [e for e in svc.store.all_events() if e.type == "SpamRejected"]
     assert spam, "the examples hold a spam mail"
     release(svc, spam[0].event.ses_message_id)  # type: ignore[attr-defined]
-    drain_all(s)
+    drain_all(svc)
 
 
-def _feedback(s: Any, recorder: CallRecorder, load: Any, context: Any) -> None:
-    handler = recorder.wrap("consumers.feedback.handler", load("consumers.feedback.handler"))
+def _feedback(svc: Any, load: Any, context: Any) -> None:
+    invoke = load("consumers.feedback.handler")
     for kind, n in (("Bounce", 1), ("Complaint", 2)):
-        handler(_ses_event(kind, s, f"bounced{n}@example.org", f"0100-feedback-{n}"), context("crm-ses-feedback"))
+        invoke(svc, _ses_event(kind, svc.settings, f"bounced{n}@example.org", f"0100-feedback-{n}"),
+               context("crm-ses-feedback"))
 
 
-def _followups(s: Any, recorder: CallRecorder, load: Any, context: Any) -> None:
-    handler = recorder.wrap("consumers.followups_schedule.handler", load("consumers.followups_schedule.handler"))
+def _followups(svc: Any, load: Any, context: Any) -> None:
+    invoke = load("consumers.followups_schedule.handler")
     later = (datetime.now(UTC) + timedelta(days=30)).isoformat(timespec="seconds").replace("+00:00", "Z")
-    handler({"now": later}, context("crm-followups"))
+    invoke(svc, {"now": later}, context("crm-followups"))
 
 
-def _transient_send_failures(s: Any, recorder: CallRecorder, folder: Path, ingest_one: Any, delivery: Any) -> None:
+def _transient_send_failures(svc: Any, folder: Path, ingest_one: Any, delivery: Any, recorder: CallRecorder) -> None:
     """One throttled SES send per sender: each consumer's backoff (GetQueueUrl + ChangeMessageVisibility)."""
+    s = svc.settings
     raw = (folder / "01-recruiter-first-contact.eml").read_bytes()
     raw = raw.replace(b"jane", b"joan").replace(b"Jane", b"Joan").replace(b"Message-ID: <", b"Message-ID: <t")
     recorder.throttle_sends = True
     try:
-        ingest_one(s, delivery("transient", raw), [s.public_address])
+        ingest_one(svc, delivery("transient", raw), [s.public_address])
     finally:
         recorder.throttle_sends = False

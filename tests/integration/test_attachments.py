@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from adapters.wiring import services
 from tests.conftest import deliver, make_mail
 from tests.unit.test_extraction import make_pdf
 
@@ -29,7 +28,7 @@ def test_attachments_are_stored_and_their_text_extracted(stack: Any) -> None:
         ("tool.exe", "application/octet-stream", b"MZ\x90\x00"),
     ])
     result = deliver(stack, raw)
-    events = [e.event for e in services().store.read(f"conversation#{result['conversation_id']}")
+    events = [e.event for e in stack.svc.store.read(f"conversation#{result['conversation_id']}")
               if e.type == "AttachmentExtracted"]
     by_name = {e.filename: e for e in events}  # type: ignore[attr-defined]
     assert set(by_name) == {"role.docx", "notes.txt", "jd.pdf", "tool.exe"}
@@ -37,7 +36,7 @@ def test_attachments_are_stored_and_their_text_extracted(stack: Any) -> None:
     docx_event = by_name["role.docx"]
     assert docx_event.outcome == "extracted" and "Staff Platform Engineer" in docx_event.first_lines
     assert by_name["tool.exe"].outcome == "skipped"
-    blobs = services().blobs
+    blobs = stack.svc.blobs
     assert blobs.get(docx_event.key).startswith(b"PK")
     assert b"180-210k" in blobs.get(docx_event.text_key)
     assert docx_event.key.startswith(f"attachments/{result['conversation_id']}/{result['ses_message_id']}/")

@@ -247,40 +247,44 @@ def test_audit_combines_checks() -> None:
     assert {c["name"] for c in broken["checks"] if not c["ok"]} == {"decisions", "projection"}
 
 
-# --- the real local stack ----------------------------------------------------------------------
+# --- a running stack: the embedded engine, and the aws adapters on moto -------------------------------------
 
 
 def failing(report: dict[str, Any]) -> dict[str, str]:
     return {c["name"]: c["detail"] for c in report["checks"] if not c["ok"]}
 
 
-def test_audit_on_the_local_stack(tmp_path: Path) -> None:
-    from adapters.wiring import services
+@pytest.fixture(params=["stack", "moto_stack"])
+def any_stack(request: pytest.FixtureRequest) -> Any:
+    """The audit reads each backend through its ports: the embedded engine, and the aws
+    adapters (S3 listing, DynamoDB scans, SQS depths) as ``crm audit --stack aws`` does."""
+    return request.getfixturevalue(request.param)
+
+
+def test_audit_on_a_running_stack(any_stack: Any) -> None:
     from crm.audit import run_audit
     from crm.flows import ingest_paths
-    from crm.local import local_stack
-    from crm.settings import Settings
     from crm.views import table
 
-    with local_stack(Settings(), tmp_path / "state", persist=False) as stack:
-        results = ingest_paths(stack.settings, [EXAMPLES], [stack.settings.public_address])
-        assert results and all(r["outcome"] != "error" for r in results), results
-        report = run_audit(stack.settings)
-        assert report["ok"], failing(report)
+    stack = any_stack
+    results = ingest_paths(stack.svc, [EXAMPLES], [stack.settings.public_address])
+    assert results and all(r["outcome"] != "error" for r in results), results
+    report = run_audit(stack.svc)
+    assert report["ok"], failing(report)
 
-        # a raw mail no producer decided
-        services().blobs.put("inbox/never-decided", b"Subject: lost\r\n\r\nhello\r\n", "message/rfc822")
-        report = run_audit(stack.settings)
-        assert set(failing(report)) == {"decisions"}
-        assert "inbox/never-decided" in failing(report)["decisions"]
+    # a raw mail no producer decided
+    stack.svc.blobs.put("inbox/never-decided", b"Subject: lost\r\n\r\nhello\r\n", "message/rfc822")
+    report = run_audit(stack.svc)
+    assert set(failing(report)) == {"decisions"}
+    assert "inbox/never-decided" in failing(report)["decisions"]
 
-        # a projection item that no longer equals the fold of its events
-        conversations = table(stack.settings)
-        item = next(i for i in conversations.scan() if i.get("status") == "new")
-        conversations.put({**item, "status": "closed", "status_shard": "closed#0"}, expected_version=item["version"])
-        report = run_audit(stack.settings)
-        assert set(failing(report)) == {"decisions", "projection"}
-        assert item["id"] in failing(report)["projection"] and "status" in failing(report)["projection"]
+    # a projection item that no longer equals the fold of its events
+    conversations = table(stack.svc)
+    item = next(i for i in conversations.scan() if i.get("status") == "new")
+    conversations.put({**item, "status": "closed", "status_shard": "closed#0"}, expected_version=item["version"])
+    report = run_audit(stack.svc)
+    assert set(failing(report)) == {"decisions", "projection"}
+    assert item["id"] in failing(report)["projection"] and "status" in failing(report)["projection"]
 
 
 def test_cli_audit_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -293,7 +297,7 @@ def test_cli_audit_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str
     out = capsys.readouterr().out
     assert "FAIL" not in out and out.count("ok  ") == 7
 
-    # a raw mail restored from the state folder with no decision: exit status 1
+    # a raw mail in the state folder (the local bucket is its mail/ folder) with no decision: exit status 1
     stray = tmp_path / "state" / "mail" / "inbox" / "stray"
     stray.write_bytes(b"Subject: stray\r\n\r\nhello\r\n")
     assert main(["--state", state, "audit"]) == 1
@@ -363,14 +367,16 @@ def test_leak_check_without_an_outbox_passes_and_says_so() -> None:
 
 
 def test_cli_audit_fails_on_a_doctored_outbox_entry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import json
-
     from crm.cli import main
+    from crm.local import local_stack
+    from crm.settings import Settings
+    from crm.views import outbox_records
 
     state = tmp_path / "state"
     assert main(["--state", str(state), "ingest", str(EXAMPLES)]) == 0
     capsys.readouterr()
-    records = [json.loads(line) for line in (state / "outbox" / "index.jsonl").read_text().splitlines()]
+    with local_stack(Settings(), state) as opened:
+        records = outbox_records(opened.svc)
     ack = next(r for r in records if r["kind"] == "ack")
     path = Path(ack["file"])
     path.write_bytes(b"Comments: write to owner&#x40;private.example.net\r\n" + path.read_bytes())

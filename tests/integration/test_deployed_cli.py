@@ -21,8 +21,8 @@ OUTPUTS = {"bus_name": "prod-crm", "events_table": "prod-crm-events", "conversat
 def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     from moto import mock_aws
 
-    from adapters import wiring
-    from adapters.provision import provision
+    from adapters.aws import clear_clients
+    from crm.provision import provision
 
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
         monkeypatch.setenv(name, value)
@@ -30,15 +30,15 @@ def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     stack_file.write_text(json.dumps({k: {"value": v, "type": "string", "sensitive": False}
                                       for k, v in OUTPUTS.items()}), encoding="utf-8")
     with mock_aws():
-        wiring.reset()
+        clear_clients()
         settings = Settings(**OUTPUTS)  # type: ignore[arg-type]
         provision(settings)
         yield stack_file
-        wiring.reset()
+        clear_clients()
 
 
 def test_read_and_admin_commands_use_the_deployed_names(deployed: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from adapters import wiring
+    from bootstrap import bootstrap
     from events.catalogue import Verdicts
     from producers.inbound import process
     from producers.receipt import Receipt
@@ -52,13 +52,11 @@ def test_read_and_admin_commands_use_the_deployed_names(deployed: Path, capsys: 
     assert main([*aws, "spam", "patterns", "test", "great ACME deals inside"]) == 0
     assert "acme-spam" in capsys.readouterr().out
     # a mail decided in "AWS" shows in the deployed event store and quarantine
-    settings = Settings(**OUTPUTS)  # type: ignore[arg-type]
-    wiring.reset()
-    wiring._services = wiring.Services(settings)
-    wiring.services().blobs.put("inbox/ses-9", make_mail(body="acme deals for you"))
-    process(wiring.services(), Receipt(ses_message_id="ses-9", timestamp="2026-11-20T10:00:00Z",
-                                       envelope_sender="x@y.example", recipients=["hello@example.com"],
-                                       verdicts=Verdicts()))
+    svc = bootstrap(Settings(**OUTPUTS), backend="aws")  # type: ignore[arg-type]
+    svc.blobs.put("inbox/ses-9", make_mail(body="acme deals for you"))
+    process(svc, Receipt(ses_message_id="ses-9", timestamp="2026-11-20T10:00:00Z",
+                         envelope_sender="x@y.example", recipients=["hello@example.com"],
+                         verdicts=Verdicts()))
     capsys.readouterr()  # the handler's structured log lines
     assert main([*aws, "spam", "list", "--json"]) == 0
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

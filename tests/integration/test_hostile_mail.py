@@ -19,9 +19,8 @@ from typing import Any
 
 import pytest
 
-from adapters.wiring import services
 from tests import hostile_corpus as hostile
-from tests.conftest import deliver, event_types, outbox
+from tests.conftest import deliver, outbox
 
 DECISIONS = {"MessageReceived", "SpamRejected"}
 INJECTED = {"bcc", "x-injected"}  # header names only the payloads below try to smuggle in
@@ -187,12 +186,10 @@ CORPUS: dict[str, Callable[[], bytes]] = {
 def drain_reporting(stack: Any) -> Any:
     """Drain every queue like ``drain_all``, keeping the report: a failed record means a
     consumer raised (a traceback in a Lambda's log)."""
-    from consumers.rules.registry import default_registry
+    from bootstrap import topology
     from crm.runner import drain
-    from crm.topology import consumers
 
-    patterns = {r.name: r.pattern for r in default_registry(stack.settings.rules_module).rules()}
-    return drain(stack.settings, consumers(patterns))
+    return drain(stack.svc, topology(stack.settings))
 
 
 def top_level_header_names(data: bytes) -> list[str]:
@@ -202,7 +199,12 @@ def top_level_header_names(data: bytes) -> list[str]:
     return [name.lower() for name in BytesHeaderParser(policy=policy.compat32).parsebytes(block + CRLF + CRLF)]
 
 
-def assert_safe_outcome(stack: Any, raw: bytes) -> dict[str, Any]:
+def assert_safe_outcome(stack: Any, raw: bytes, *, whole_stack: bool = True) -> dict[str, Any]:
+    """One mail into ``stack`` (which may hold earlier ones): its one decision, its mails.
+    ``whole_stack``: also every stored event's size and the audit (a caller delivering
+    several mails may check those once, after the last)."""
+    decided_before = sum(e.type in DECISIONS for e in stack.svc.store.all_events())
+    sent_before = len(outbox(stack))
     failure = None
     try:
         result = deliver(stack, raw, drain=False)
@@ -213,13 +215,16 @@ def assert_safe_outcome(stack: Any, raw: bytes) -> dict[str, Any]:
     report = drain_reporting(stack)
     assert report.failed == 0, f"a consumer failed {report.failed} record(s): {report}"
 
-    decisions = [e for e in services().store.all_events() if e.type in DECISIONS]
-    assert len(decisions) == 1, [e.type for e in decisions]
+    envelopes = stack.svc.store.all_events()
+    assert sum(e.type in DECISIONS for e in envelopes) == decided_before + 1, [e.type for e in envelopes]
+    caused = [e for e in envelopes if e.meta.correlation_id == result["ses_message_id"]]
+    decisions = [e for e in caused if e.type in DECISIONS]
+    assert len(decisions) == 1, [e.type for e in caused]
     assert result["outcome"] == ("accepted" if decisions[0].type == "MessageReceived" else "rejected")
-    mails = outbox(stack)
+    mails = outbox(stack)[sent_before:]
     if decisions[0].type == "MessageReceived":
         assert [m["kind"] for m in mails].count("forward") == 1
-        assert event_types().count("MessageForwarded") == 1
+        assert [e.type for e in caused].count("MessageForwarded") == 1
     else:
         assert mails == []
     assert [m["kind"] for m in mails].count("ack") <= 1
@@ -232,16 +237,21 @@ def assert_safe_outcome(stack: Any, raw: bytes) -> dict[str, Any]:
         assert names.count("to") == 1 and names.count("from") == 1 and names.count("subject") <= 1
         parsed = message_from_bytes(data, policy=policy.default)
         assert "evil.test" not in str(parsed["To"]), f"{sent['kind']} addressed to {parsed['To']}"
+    if whole_stack:
+        assert_whole_stack_safe(stack)
+    return result
 
+
+def assert_whole_stack_safe(stack: Any) -> None:
+    """No stored event near EventBridge's 256 KB; the audit finds nothing wrong."""
     sizes = {f"{i['pk'][:60]}@{i['sk']} {i['type']}": len(str(i["detail"]).encode())
-             for i in services().store.scan_items() if "detail" in i}
+             for i in stack.svc.store.scan_items() if "detail" in i}
     assert sizes and max(sizes.values()) < MAX_DETAIL, {k: v for k, v in sizes.items() if v >= MAX_DETAIL}
 
     from crm.audit import run_audit
 
-    audit = run_audit(stack.settings)
+    audit = run_audit(stack.svc)
     assert audit["ok"], [c for c in audit["checks"] if not c["ok"]]
-    return result
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
@@ -268,7 +278,7 @@ def test_an_injection_in_the_display_name_does_not_change_who_the_mail_is_from(s
     raw = _mail([b"Subject: hello", b"Message-ID: <name@attacker.test>", b"Content-Type: text/plain"], b"Hi\r\n",
                 sender=b"=?utf-8?q?Eve=0D=0ABcc:_victim@evil.test=0D=0AX-Injected:_from?= <eve@attacker.test>")
     assert assert_safe_outcome(stack, raw)["outcome"] == "accepted"
-    received = next(e.event for e in services().store.all_events() if e.type == "MessageReceived")
+    received = next(e.event for e in stack.svc.store.all_events() if e.type == "MessageReceived")
     assert received.from_address == "eve@attacker.test"  # type: ignore[attr-defined]
     assert [m["to"] for m in outbox(stack) if m["kind"] == "ack"] == [["eve@attacker.test"]]
 
@@ -280,12 +290,12 @@ def test_redelivering_the_hostile_corpus_decides_nothing_twice(stack: Any) -> No
     for raw in raws + raws:
         deliver(stack, raw, drain=False)
     assert drain_reporting(stack).failed == 0
-    decided = [e for e in services().store.all_events() if e.type in DECISIONS]
+    decided = [e for e in stack.svc.store.all_events() if e.type in DECISIONS]
     assert len(decided) == len(raws)
     assert len({e.event.ses_message_id for e in decided}) == len(raws)  # type: ignore[attr-defined]
     from crm.audit import run_audit
 
-    assert run_audit(stack.settings)["ok"]
+    assert run_audit(stack.svc)["ok"]
 
 
 @pytest.mark.slow
@@ -302,7 +312,7 @@ def test_a_30_mb_mail_is_decided_forwarded_and_its_event_stays_small(stack: Any)
        + encoded + b"--big--\r\n", sender=b"Big Sender <big@sender.test>")
     assert len(raw) > 30_000_000
     assert assert_safe_outcome(stack, raw)["outcome"] == "accepted"
-    extracted = [e.event for e in services().store.all_events() if e.type == "AttachmentExtracted"]
+    extracted = [e.event for e in stack.svc.store.all_events() if e.type == "AttachmentExtracted"]
     assert len(extracted) == 1 and extracted[0].size == len(data)  # type: ignore[attr-defined]
 
 
@@ -321,14 +331,33 @@ GENERATED = {
 }
 
 
+def assert_all_attachments_extracted(stack: Any, count: int, ses_message_id: str) -> None:
+    extracted = [e.event for e in stack.svc.store.all_events()
+                 if e.type == "AttachmentExtracted" and e.meta.correlation_id == ses_message_id]
+    assert sorted(e.filename for e in extracted) == sorted(f"f{i}.txt" for i in range(count))  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("name", sorted(GENERATED))
-def test_each_generated_hostile_mail_gets_one_recorded_decision(stack: Any, name: str,
-                                                                fast_moto_transactions: None) -> None:
+def test_each_generated_hostile_mail_gets_one_recorded_decision(stack: Any, name: str) -> None:
     """Each crashed the inbound Lambda (nothing recorded) or a consumer on the old code."""
-    assert assert_safe_outcome(stack, GENERATED[name]())["outcome"] == "accepted"
+    result = assert_safe_outcome(stack, GENERATED[name]())
+    assert result["outcome"] == "accepted"
     if name == "55-attachments":
-        extracted = [e.event for e in services().store.all_events() if e.type == "AttachmentExtracted"]
-        assert sorted(e.filename for e in extracted) == sorted(f"f{i}.txt" for i in range(55))  # type: ignore[attr-defined]
+        assert_all_attachments_extracted(stack, 55, result["ses_message_id"])
+
+
+def test_no_aws_limit_blocks_an_oversized_or_many_part_mail(moto_stack: Any, fast_moto_transactions: None) -> None:
+    """On the aws adapters (moto enforces AWS's limits; the embedded engine has none of its
+    own): a key over DynamoDB's 2,048 bytes, an item over 400 KB or an entry over
+    EventBridge's 256 KB would fail the delivery on every retry; and TransactWriteItems
+    takes at most 100 items, so the 55 AttachmentExtracted events go in two transactions.
+    The mails go into one stack, one after another (a stack costs seconds on moto)."""
+    for name in sorted(OVERSIZED):
+        assert assert_safe_outcome(moto_stack, OVERSIZED[name](), whole_stack=False)["outcome"] == "accepted", name
+    result = assert_safe_outcome(moto_stack, GENERATED["55-attachments"](), whole_stack=False)
+    assert result["outcome"] == "accepted"
+    assert_all_attachments_extracted(moto_stack, 55, result["ses_message_id"])
+    assert_whole_stack_safe(moto_stack)
 
 
 def test_a_mail_whose_decision_fails_is_quarantined_with_the_reason(stack: Any,
@@ -342,7 +371,7 @@ def test_a_mail_whose_decision_fails_is_quarantined_with_the_reason(stack: Any,
     monkeypatch.setattr(producers.inbound, "decide", broken)
     result = deliver(stack, hostile.nested_multipart(10))
     assert result["outcome"] == "rejected"
-    decided = [e.event for e in services().store.all_events() if e.type in DECISIONS]
+    decided = [e.event for e in stack.svc.store.all_events() if e.type in DECISIONS]
     assert len(decided) == 1 and decided[0].stage == "unparseable"  # type: ignore[attr-defined]
     assert decided[0].reason.startswith("unparseable: ValueError")  # type: ignore[attr-defined]
 
@@ -355,5 +384,5 @@ def test_a_reply_whose_decision_fails_is_rejected_with_the_reason(stack: Any, mo
 
     monkeypatch.setattr(producers.reply, "decide_reply", broken)
     deliver(stack, hostile.nested_comments(5_000), recipients=["t@reply.example.com"])
-    rejected = [e.event for e in services().store.all_events() if e.type == "ReplyRejected"]
+    rejected = [e.event for e in stack.svc.store.all_events() if e.type == "ReplyRejected"]
     assert len(rejected) == 1 and rejected[0].reason.startswith("unparseable: ValueError")  # type: ignore[attr-defined]

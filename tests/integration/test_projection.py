@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adapters.wiring import services
 from crm.views import table
 from events import Envelope, MessageReceived, to_record
 from projections.queries import Filters, query
@@ -16,10 +15,10 @@ from tests.conftest import deliver, make_mail
 def test_every_filter_pages_through_newest_first(stack: Any) -> None:
     for index in range(7):
         deliver(stack, make_mail(sender=f"Person {index} <p{index}@acmerobotics.com>", subject=f"Role {index}"))
-    settings = stack.settings
+    settings, projection = stack.settings, table(stack.svc)
     seen, token = [], None
     while True:
-        page, token = query(table(settings), Filters(status="new"), shards=settings.status_shards, limit=3,
+        page, token = query(projection, Filters(status="new"), shards=settings.status_shards, limit=3,
                             next_token=token)
         assert len(page) <= 3
         seen.extend(page)
@@ -28,15 +27,15 @@ def test_every_filter_pages_through_newest_first(stack: Any) -> None:
     assert len(seen) == 7 and len({i["id"] for i in seen}) == 7
     stamps = [i["last_activity"] for i in seen]
     assert stamps == sorted(stamps, reverse=True)
-    by_company, _ = query(table(settings), Filters(company="ACME robotics"), shards=4, limit=50)
+    by_company, _ = query(projection, Filters(company="ACME robotics"), shards=4, limit=50)
     assert len(by_company) == 7
-    combined, _ = query(table(settings), Filters(company="Acme Robotics", contact="p3@acmerobotics.com"),
+    combined, _ = query(projection, Filters(company="Acme Robotics", contact="p3@acmerobotics.com"),
                         shards=4, limit=50)
     assert [i["contact"] for i in combined] == ["p3@acmerobotics.com"]
-    by_score, _ = query(table(settings), Filters(min_score=1), shards=4, limit=50)
+    by_score, _ = query(projection, Filters(min_score=1), shards=4, limit=50)
     assert by_score and all(i["lead_score"] >= 1 for i in by_score)
     month = seen[0]["month"]
-    by_month, _ = query(table(settings), Filters(month=month), shards=4, limit=50)
+    by_month, _ = query(projection, Filters(month=month), shards=4, limit=50)
     assert len(by_month) == 7
 
 
@@ -51,8 +50,8 @@ def test_events_stored_under_an_older_schema_replay_into_the_new_projection(stac
     detail = json.loads(record["detail"])
     detail["meta"]["schema_version"] = 1
     del detail["data"]["source_channel"]
-    services().store.put_raw_items([{**record, "detail": json.dumps(detail)}])
-    report = replay(stack.settings, quiet=True)
+    stack.svc.store.put_raw_items([{**record, "detail": json.dumps(detail)}])
+    report = replay(stack.svc, quiet=True)
     assert report.events >= 1
-    item = table(stack.settings).get("old-1")
+    item = table(stack.svc).get("old-1")
     assert item is not None and item["source"] == "linkedin" and item["month"] == "2025-01"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from adapters.wiring import services
+from crm.flows import drain_all
 from crm.lambda_runtime import LocalContext
 from mail.tokens import sign, thread_address
 from producers import reply
@@ -31,15 +31,13 @@ def owner_reply(thread: str, body: str = "Thanks Jane, Thursday works.\n", sende
 
 
 def send_reply(stack: Any, raw: bytes, thread: str, *, envelope_sender: str = OWNER, verdict: str = "PASS") -> dict[str, Any]:
-    from crm.flows import drain_all
-
     ses_id = f"reply-{abs(hash((raw, envelope_sender, verdict)))}"
-    services().blobs.put(f"inbox/{ses_id}", raw)
+    stack.svc.blobs.put(f"inbox/{ses_id}", raw)
     event = receipt_event(ses_message_id=ses_id, recipients=[thread], envelope_sender=envelope_sender,
                           bucket=stack.settings.bucket, object_key=f"inbox/{ses_id}",
                           timestamp="2026-11-21T10:00:00.000Z", verdict=verdict)
-    result: dict[str, Any] = reply.handler(event, LocalContext("crm-reply"))["results"][0]
-    drain_all(stack.settings)
+    result: dict[str, Any] = reply.invoke(stack.svc, event, LocalContext("crm-reply"))["results"][0]
+    drain_all(stack.svc)
     return result
 
 
@@ -59,7 +57,7 @@ def test_the_owner_reply_reaches_the_correspondent_threaded_and_clean(stack: Any
     assert sent["In-Reply-To"] == "<first@acme.test>"
     for header in ("User-Agent", "X-Originating-IP", "Sender", "Return-Path", "Received", "DKIM-Signature"):
         assert header not in sent
-    assert "ReplyDelivered" in event_types(f"conversation#{conversation}")
+    assert "ReplyDelivered" in event_types(stack, f"conversation#{conversation}")
 
 
 @pytest.mark.parametrize(("case", "reason"), [
@@ -88,7 +86,7 @@ def test_anything_but_the_verified_owner_is_rejected_and_never_sent_on(stack: An
     # nothing reaches anyone; only the authenticated owner hears why (a bad thread address)
     after = outbox(stack)[before:]
     assert [(m["kind"], m["to"]) for m in after] == ([("notice", [OWNER])] if case == "forged" else [])
-    assert "ReplyRejected" in event_types()
+    assert "ReplyRejected" in event_types(stack)
 
 
 def test_a_reply_of_only_commands_annotates_and_sends_nothing(stack: Any) -> None:
@@ -97,12 +95,12 @@ def test_a_reply_of_only_commands_annotates_and_sends_nothing(stack: Any) -> Non
     body = "[COMPANY: Acme Robotics Inc]\n[STATUS: interviewing]\n[LOCATION: Denver]\n[JOB-ID: R-1234]\n"
     send_reply(stack, owner_reply(thread, body), thread)
     assert [m["kind"] for m in outbox(stack)].count("reply") == 0
-    item = services().store.read(f"conversation#{conversation}")
+    item = stack.svc.store.read(f"conversation#{conversation}")
     types = [e.type for e in item]
     assert "ConversationUpdated" in types and "ConversationStatusChanged" in types
     from crm.views import table
 
-    row = table(stack.settings).get(conversation)
+    row = table(stack.svc).get(conversation)
     assert row and row["company"] == "Acme Robotics Inc" and row["status"] == "interviewing"
     assert row["location"] == "Denver" and row["job_id"] == "R-1234"
 
@@ -135,7 +133,7 @@ def test_nothing_a_correspondent_receives_contains_the_private_mailbox(stack: An
     private address and an owner reply quoting it: no header, no body part leaks it."""
     from crm.flows import ingest_paths
 
-    ingest_paths(stack.settings, [EXAMPLES, CORPUS / "realworld"], [stack.settings.public_address])
+    ingest_paths(stack.svc, [EXAMPLES, CORPUS / "realworld"], [stack.settings.public_address])
     conversation = first_conversation(stack, sender=f'"{OWNER}" <sneaky@evil-corp.example>')
     thread = thread_address(conversation, stack.settings.token_key.encode(), stack.settings.reply_domain)
     send_reply(stack, owner_reply(thread, f"Hi!\n\nOn Monday, Owner <{OWNER}> wrote:\n> mail me at {OWNER}\n"), thread)
@@ -170,7 +168,7 @@ def test_a_reply_with_the_private_address_in_an_attachment_is_held_with_a_notice
     notice = message_from_bytes(Path(notices[0]["file"]).read_bytes(), policy=policy.default)
     text = str(notice.get_body(("plain",)).get_content())  # type: ignore[union-attr]
     assert "NOT sent" in text and filename in text and content_type in text
-    history = services().store.read(f"conversation#{conversation}")
+    history = stack.svc.store.read(f"conversation#{conversation}")
     held = [e.event for e in history if e.type == "ReplyHeld"]
     assert len(held) == 1 and "ReplyDelivered" not in [e.type for e in history]
     assert any(p.filename == filename and p.what == "private mailbox" for p in held[0].parts)  # type: ignore[attr-defined]
@@ -179,8 +177,8 @@ def test_a_reply_with_the_private_address_in_an_attachment_is_held_with_a_notice
     from consumers.senders import reply as reply_sender
 
     routed = next(e for e in history if e.type == "ReplyRouted")
-    reply_sender.handle(services(), routed, {})
-    assert [e.type for e in services().store.read(f"conversation#{conversation}")].count("ReplyHeld") == 1
+    reply_sender.handle(stack.svc, routed, {})
+    assert [e.type for e in stack.svc.store.read(f"conversation#{conversation}")].count("ReplyHeld") == 1
     assert len([m for m in outbox(stack) if m["kind"] == "notice"]) == 1
 
 
@@ -214,5 +212,5 @@ def test_the_sender_checks_the_exact_bytes_it_sends_and_holds_what_leaks(stack: 
     before = len(sent_to_correspondents(stack))
     send_reply(stack, owner_reply(thread), thread)
     assert len(sent_to_correspondents(stack)) == before
-    assert "ReplyHeld" in event_types(f"conversation#{conversation}")
+    assert "ReplyHeld" in event_types(stack, f"conversation#{conversation}")
     assert [m["kind"] for m in outbox(stack)].count("notice") == 1

@@ -31,10 +31,9 @@ FAIL = {"spfVerdict": "FAIL", "dkimVerdict": "FAIL", "dmarcVerdict": "FAIL"}
 def arrive(stack: Any, raw: bytes, *, recipient: str, envelope_sender: str, ses_id: str,
            verdicts: dict[str, str] | None = None) -> dict[str, Any]:
     """One SES delivery, with the verdicts SES would give it, then every queue drained."""
-    from adapters.wiring import services
     from crm.flows import drain_all
 
-    services().blobs.put(f"inbox/{ses_id}", raw)
+    stack.svc.blobs.put(f"inbox/{ses_id}", raw)
     event = receipt_event(ses_message_id=ses_id, recipients=[recipient], envelope_sender=envelope_sender,
                           bucket=stack.settings.bucket, object_key=f"inbox/{ses_id}",
                           timestamp="2026-11-21T10:00:00.000Z")
@@ -44,9 +43,10 @@ def arrive(stack: Any, raw: bytes, *, recipient: str, envelope_sender: str, ses_
     if verdicts:
         record["dmarcPolicy"] = "none"
     to_reply = recipient.endswith("@" + stack.settings.reply_domain)
-    handler = reply.handler if to_reply else inbound.handler
-    result: dict[str, Any] = handler(event, LocalContext("crm-reply" if to_reply else "crm-inbound"))["results"][0]
-    drain_all(stack.settings)
+    invoke = reply.invoke if to_reply else inbound.invoke
+    result: dict[str, Any] = invoke(stack.svc, event,
+                                    LocalContext("crm-reply" if to_reply else "crm-inbound"))["results"][0]
+    drain_all(stack.svc)
     return result
 
 
@@ -115,7 +115,7 @@ def test_people_who_join_the_conversation_never_get_the_owners_reply(stack: Any)
     sent = outbox(stack)[before:]
     assert [m["kind"] for m in sent] == ["notice"] and sent[0]["to"] == [OWNER]
     assert "was not sent" in Path(sent[0]["file"]).read_text()
-    assert event_types("reply-rejected#reply-to-bounce") == ["ReplyRejected"]
+    assert event_types(stack, "reply-rejected#reply-to-bounce") == ["ReplyRejected"]
 
 
 def test_the_owners_vacation_reply_and_an_empty_reply_reach_nobody(stack: Any) -> None:

@@ -89,10 +89,11 @@ def test_invalid_rules_are_refused_and_mail_and_the_other_rules_go_on(workdir: P
     assert all(r["count"] == 0 for r in _json_lines(capsys))
 
 
-def test_moto_carries_no_hook_rule_and_every_matching_rule_is_routed(stack: Any) -> None:
+def test_moto_carries_no_hook_rule_and_every_matching_rule_is_routed(moto_stack: Any) -> None:
     from adapters.aws import client
     from tests.conftest import deliver, make_mail, outbox
 
+    stack = moto_stack
     names = [r["Name"] for r in client("events", stack.settings.region).list_rules(
         EventBusName=stack.settings.bus_name)["Rules"]]
     assert names and not [n for n in names if n.startswith("crm-rule-")]
@@ -100,18 +101,19 @@ def test_moto_carries_no_hook_rule_and_every_matching_rule_is_routed(stack: Any)
     from tests.conftest import event_types
 
     # the built-in hook rules ran from the in-process routing
-    assert "LeadScored" in event_types()
+    assert "LeadScored" in event_types(stack)
     assert outbox(stack)
 
 
-def test_events_put_on_the_bus_from_outside_reach_the_hook_rules_once(stack: Any) -> None:
+def test_events_put_on_the_bus_from_outside_reach_the_hook_rules_once(moto_stack: Any) -> None:
+    """Another program puts events through moto's AWS endpoint (``crm serve --aws-port``)."""
     from adapters.aws import client
-    from adapters.wiring import services
+    from bootstrap import outside_events as watch_outside_events
     from crm.flows import drain_all
-    from crm.serve import watch_outside_events
     from events import Envelope, to_entry
     from tests.conftest import deliver, make_mail
 
+    stack = moto_stack
     outside = watch_outside_events(stack.settings)
     seen: list[str] = []
 
@@ -123,12 +125,12 @@ def test_events_put_on_the_bus_from_outside_reach_the_hook_rules_once(stack: Any
     try:
         deliver(stack, make_mail())
         assert outside.forward() == 0  # the stack's own events were routed when published: not twice
-        received = next(e for e in services().store.all_events() if e.type == "MessageReceived")
+        received = next(e for e in stack.svc.store.all_events() if e.type == "MessageReceived")
         for n in range(3):  # another program puts events on the bus through the AWS endpoint
             copy = received.model_copy(update={"meta": received.meta.model_copy(update={"event_id": f"outside-{n}"})})
             client("events", stack.settings.region).put_events(Entries=[to_entry(copy, stack.settings.bus_name)])
         assert outside.forward() >= 3
-        drain_all(stack.settings)
+        drain_all(stack.svc)
         assert sorted(seen) == ["outside-0", "outside-1", "outside-2"]
         assert outside.forward() == 0
     finally:

@@ -8,11 +8,10 @@ from unittest import mock
 
 import pytest
 
-from adapters.mailer import SendError, Sent, SesMailer
-from adapters.wiring import services
 from crm.flows import drain_all
 from crm.lambda_runtime import LocalContext
 from crm.views import dlq_records, redrive
+from ports import SendError, Sent
 from tests.conftest import deliver, event_types, make_mail, outbox, shared_fixture
 
 
@@ -29,111 +28,106 @@ def test_a_real_sqs_batch_fails_only_the_records_that_are_not_ours(stack: Any) -
     event = shared_fixture("sqs-events", "powertools-sqsEvent.json")
     foreign = {r["messageId"] for r in event["Records"]}
     deliver(stack, make_mail())
-    envelope = next(e for e in services().store.all_events() if e.type == "MessageReceived")
+    envelope = next(e for e in stack.svc.store.all_events() if e.type == "MessageReceived")
     entry = to_entry(envelope, "crm")
     ours = dict(event["Records"][0], messageId="ours", body=json.dumps(
         {"source": entry["Source"], "detail-type": entry["DetailType"], "detail": json.loads(entry["Detail"])}))
     event["Records"].append(ours)
-    response = forward.handler(event, LocalContext("crm-forward"))
+    response = forward.invoke(stack.svc, event, LocalContext("crm-forward"))
     assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == foreign
     assert kinds(stack) == ["ack", "forward"]  # ours was already sent: the redelivery sent nothing
 
 
 def test_with_ses_throttling_half_the_calls_every_mail_goes_out_exactly_once(stack: Any) -> None:
-    real = SesMailer.send
+    real = stack.svc.mailer.send
     calls = {"n": 0}
 
-    def throttled(self: SesMailer, **kwargs: Any) -> Sent:
+    def throttled(**kwargs: Any) -> Sent:
         calls["n"] += 1
         if calls["n"] % 2:
             raise SendError("SES Throttling: Maximum sending rate exceeded", permanent=False, code="Throttling")
-        return real(self, **kwargs)
+        return real(**kwargs)
 
-    with mock.patch.object(SesMailer, "send", throttled):
+    with mock.patch.object(stack.svc.mailer, "send", throttled):
         for index in range(6):
             deliver(stack, make_mail(sender=f"Person {index} <p{index}@firm{index}.example>"), drain=False)
-        drain_all(stack.settings)
+        drain_all(stack.svc)
     assert calls["n"] > 12  # throttled calls were retried
     assert kinds(stack) == ["ack"] * 6 + ["forward"] * 6
-    assert event_types().count("MessageForwarded") == 6
-    assert all(r["count"] == 0 for r in dlq_records(stack.settings))
+    assert event_types(stack).count("MessageForwarded") == 6
+    assert all(r["count"] == 0 for r in dlq_records(stack.svc))
 
 
 def test_a_crash_after_the_send_before_the_outcome_is_recorded_does_not_send_again(stack: Any) -> None:
-    from adapters.recorder import Recorder
-
-    real = Recorder.record
+    real = stack.svc.recorder.record
     crashed = {"done": False}
 
-    def crash_once(self: Recorder, plan: Any, **kwargs: Any) -> Any:
+    def crash_once(plan: Any, **kwargs: Any) -> Any:
         if kwargs["dedupe_key"].startswith("sent#forward#") and not crashed["done"]:
             crashed["done"] = True
             raise RuntimeError("Lambda died after SES accepted the mail")
-        return real(self, plan, **kwargs)
+        return real(plan, **kwargs)
 
-    with mock.patch.object(Recorder, "record", crash_once):
+    with mock.patch.object(stack.svc.recorder, "record", crash_once):
         deliver(stack, make_mail())
     assert crashed["done"]
     assert kinds(stack) == ["ack", "forward"]  # the redelivery found the idempotency record
-    assert event_types().count("MessageForwarded") == 1
+    assert event_types(stack).count("MessageForwarded") == 1
 
 
 def test_a_crash_before_the_idempotency_record_completes_parks_the_message_instead_of_resending(stack: Any) -> None:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    with mock.patch.object(DynamoDBPersistenceLayer, "save_success", side_effect=RuntimeError("died")):
+    with mock.patch.object(stack.svc.idempotency, "save_success", side_effect=RuntimeError("died")):
         deliver(stack, make_mail())
     assert kinds(stack) == ["ack", "forward"]  # each sent once, never twice
-    parked = {r["queue"]: r["count"] for r in dlq_records(stack.settings)}
+    parked = {r["queue"]: r["count"] for r in dlq_records(stack.svc)}
     assert parked["crm-forward"] == 1 and parked["crm-ack"] == 1  # visible to a person, not lost
 
 
 def test_a_poison_message_ends_in_the_dlq_and_is_redriven_once_the_fault_is_gone(stack: Any) -> None:
-    with mock.patch.object(SesMailer, "send", side_effect=RuntimeError("SES endpoint misconfigured")):
+    with mock.patch.object(stack.svc.mailer, "send", side_effect=RuntimeError("SES endpoint misconfigured")):
         deliver(stack, make_mail())
     assert outbox(stack) == []
-    parked = {r["queue"]: r["count"] for r in dlq_records(stack.settings)}
+    parked = {r["queue"]: r["count"] for r in dlq_records(stack.svc)}
     assert parked["crm-forward"] == 1
-    assert redrive(stack.settings, "forward") == 1
-    assert redrive(stack.settings, "ack") == 1
+    assert redrive(stack.svc, "forward") == 1
+    assert redrive(stack.svc, "ack") == 1
     assert kinds(stack) == ["ack", "forward"]
-    assert all(r["count"] == 0 for r in dlq_records(stack.settings))
+    assert all(r["count"] == 0 for r in dlq_records(stack.svc))
     # redriving again finds nothing and sends nothing
-    assert redrive(stack.settings, "forward") == 0
+    assert redrive(stack.svc, "forward") == 0
     assert kinds(stack) == ["ack", "forward"]
 
 
 def test_a_permanent_ses_error_is_recorded_and_not_retried_forever(stack: Any) -> None:
-    with mock.patch.object(SesMailer, "send", side_effect=SendError("SES MessageRejected: Email address is not "
+    with mock.patch.object(stack.svc.mailer, "send", side_effect=SendError("SES MessageRejected: Email address is not "
                                                                     "verified", permanent=True,
                                                                     code="MessageRejected")):
         deliver(stack, make_mail())
-    assert event_types().count("SendFailed") == 2
-    assert all(r["count"] == 0 for r in dlq_records(stack.settings))
+    assert event_types(stack).count("SendFailed") == 2
+    assert all(r["count"] == 0 for r in dlq_records(stack.svc))
 
 
 def test_senders_ignore_archive_replays(stack: Any) -> None:
-    from adapters.queues import Queues
     from crm.runner import drain
     from crm.topology import consumers
     from events import to_entry
 
     deliver(stack, make_mail())
     forwarded = len(outbox(stack))
-    envelope = next(e for e in services().store.all_events() if e.type == "MessageReceived")
+    envelope = next(e for e in stack.svc.store.all_events() if e.type == "MessageReceived")
     entry = to_entry(envelope, "crm")
     replayed = {"version": "0", "id": "r1", "source": entry["Source"], "detail-type": entry["DetailType"],
                 "detail": json.loads(entry["Detail"]), "replay-name": "crm-replay-1"}
     # a fresh id would defeat the event-id guard if the replay filter were missing
     replayed["detail"]["meta"]["event_id"] = "00000000-0000-0000-0000-000000000000"
-    Queues(stack.settings.region).send("crm-forward", json.dumps(replayed))
-    drain(stack.settings, [c for c in consumers() if c.name == "forward"])
+    stack.svc.queues.send("crm-forward", json.dumps(replayed))
+    drain(stack.svc, [c for c in consumers() if c.name == "forward"])
     assert len(outbox(stack)) == forwarded
 
 
 @pytest.mark.parametrize("bounce", ["bounce", "complaint"])
 def test_an_address_that_bounced_or_complained_is_never_acknowledged_again(stack: Any, bounce: str) -> None:
-    from consumers.feedback import handler as feedback
+    from consumers.feedback import invoke as feedback
 
     address = "gone@firm.example"
     detail: dict[str, Any] = {"eventType": "Bounce", "mail": {"messageId": "ses-out-1"},
@@ -141,14 +135,14 @@ def test_an_address_that_bounced_or_complained_is_never_acknowledged_again(stack
     if bounce == "complaint":
         detail = {"eventType": "Complaint", "mail": {"messageId": "ses-out-1"},
                   "complaint": {"complainedRecipients": [{"emailAddress": address}]}}
-    assert feedback({"detail": detail}, LocalContext("crm-ses-feedback")) == {"suppressed": 1}
+    assert feedback(stack.svc, {"detail": detail}, LocalContext("crm-ses-feedback")) == {"suppressed": 1}
     deliver(stack, make_mail(sender=f"Gone <{address}>"))
     assert kinds(stack) == ["forward"]
-    assert "DeliveryBounced" in event_types(f"contact#{address}")
+    assert "DeliveryBounced" in event_types(stack, f"contact#{address}")
 
 
 def test_a_bounce_of_our_send_becomes_an_event_of_its_conversation(stack: Any) -> None:
-    from consumers.feedback import handler as feedback
+    from consumers.feedback import invoke as feedback
     from crm.views import table
 
     result = deliver(stack, make_mail(sender="Jane <jane@bouncy.example>"))
@@ -157,10 +151,10 @@ def test_a_bounce_of_our_send_becomes_an_event_of_its_conversation(stack: Any) -
                                                                                  "kind": ["ack"]}},
               "bounce": {"bounceType": "Permanent", "bouncedRecipients": [
                   {"emailAddress": "jane@bouncy.example", "diagnosticCode": "550 5.1.1 user unknown"}]}}
-    feedback({"detail": detail}, LocalContext("crm-ses-feedback"))
-    drain_all(stack.settings)
-    assert "DeliveryBounced" in event_types(f"conversation#{conversation}")
-    item = table(stack.settings).get(conversation)
+    feedback(stack.svc, {"detail": detail}, LocalContext("crm-ses-feedback"))
+    drain_all(stack.svc)
+    assert "DeliveryBounced" in event_types(stack, f"conversation#{conversation}")
+    item = table(stack.svc).get(conversation)
     assert item and "550 5.1.1" in item["last_delivery_problem"]
     deliver(stack, make_mail(sender="Jane <jane@bouncy.example>", subject="Again"))
     assert kinds(stack).count("ack") == 1  # never acknowledged again
@@ -170,13 +164,11 @@ def test_ack_templates_come_from_ssm_and_a_broken_document_falls_back(stack: Any
     from email import message_from_bytes, policy
     from pathlib import Path
 
-    from adapters import wiring
-
-    services().parameters.put("/crm/ack-templates", json.dumps({"subject": "Thanks! ({subject})", "text": None}))
-    monkeypatch.setattr(wiring.services().settings, "ack_templates_parameter", "/crm/ack-templates")
-    monkeypatch.setattr(wiring.services().settings, "patterns_ttl_seconds", 0)
+    stack.svc.parameters.put("/crm/ack-templates", json.dumps({"subject": "Thanks! ({subject})", "text": None}))
+    monkeypatch.setattr(stack.svc.settings, "ack_templates_parameter", "/crm/ack-templates")
+    monkeypatch.setattr(stack.svc.settings, "patterns_ttl_seconds", 0)
     deliver(stack, make_mail(sender="A <a@one.example>", subject="Hello there"))
-    services().parameters.put("/crm/ack-templates", "{not json")
+    stack.svc.parameters.put("/crm/ack-templates", "{not json")
     deliver(stack, make_mail(sender="B <b@two.example>", subject="Hi again"))
     subjects = [str(message_from_bytes(Path(m["file"]).read_bytes(), policy=policy.default)["Subject"])
                 for m in outbox(stack) if m["kind"] == "ack"]
@@ -185,7 +177,7 @@ def test_ack_templates_come_from_ssm_and_a_broken_document_falls_back(stack: Any
 
 def test_a_reply_to_the_id_ses_gave_our_mail_finds_the_conversation(stack: Any) -> None:
     result = deliver(stack, make_mail())
-    sent = next(e.event for e in services().store.all_events() if e.type == "AcknowledgementSent")
+    sent = next(e.event for e in stack.svc.store.all_events() if e.type == "AcknowledgementSent")
     ses_id = f"<{sent.ses_message_id}@email.amazonses.com>"  # type: ignore[attr-defined]
     follow = deliver(stack, make_mail(sender="Colleague <tom@other.example>", headers={"In-Reply-To": ses_id}))
     assert follow["conversation_id"] == result["conversation_id"]
@@ -193,33 +185,39 @@ def test_a_reply_to_the_id_ses_gave_our_mail_finds_the_conversation(stack: Any) 
 
 def test_a_transient_failure_backs_off_through_the_visibility_timeout(stack: Any,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from adapters import wiring
-    from adapters.queues import Queues
-
-    monkeypatch.setattr(wiring.services().settings, "backoff_base_seconds", 2.0)
+    monkeypatch.setattr(stack.svc.settings, "backoff_base_seconds", 2.0)
     delays: list[int] = []
-    real_delay = Queues.delay
+    real_delay = stack.svc.queues.delay
 
-    def recording_delay(self: Queues, queue_arn: str, receipt_handle: str, seconds: int) -> None:
+    def recording_delay(queue_arn: str, receipt_handle: str, seconds: int) -> None:
         delays.append(seconds)
-        real_delay(self, queue_arn, receipt_handle, 0)  # keep the test fast; the value is what matters
+        real_delay(queue_arn, receipt_handle, 0)  # keep the test fast; the value is what matters
 
-    throttle = SendError("SES Throttling", permanent=False, code="Throttling")
-    with mock.patch.object(Queues, "delay", recording_delay), \
-            mock.patch.object(SesMailer, "send", side_effect=[throttle, throttle, throttle, Sent("s-1"), Sent("s-2")]):
+    throttles = [SendError("SES Throttling", permanent=False, code="Throttling") for _ in range(3)]
+    real_send = stack.svc.mailer.send
+
+    def throttled_three_times(**kwargs: Any) -> Sent:
+        if throttles:
+            raise throttles.pop()
+        return real_send(**kwargs)
+
+    with mock.patch.object(stack.svc.queues, "delay", recording_delay), \
+            mock.patch.object(stack.svc.mailer, "send", throttled_three_times):
         deliver(stack, make_mail())
     assert len(delays) == 3
     # full jitter: uniform in [0, base * 2^(attempt-1)], attempts 1, 2, 3 of one message or spread over two
     assert all(0 <= d <= 8 for d in delays)
-    assert kinds(stack) == ["ack", "forward"] and event_types().count("MessageForwarded") == 1
+    assert kinds(stack) == ["ack", "forward"] and event_types(stack).count("MessageForwarded") == 1
 
 
-def test_the_backoff_finds_the_queue_of_its_arn_and_hides_the_message(stack: Any) -> None:
+@pytest.mark.parametrize("backend", ["stack", "moto_stack"])
+def test_the_backoff_finds_the_queue_of_its_arn_and_hides_the_message(request: pytest.FixtureRequest,
+                                                                       backend: str) -> None:
     """Regression: the queue URL was asked with a parameter boto3 does not know
-    (``QueueOwnerAccountId``), so every backoff failed and retries came at once."""
-    from adapters.queues import Queues
-
-    queues = Queues(stack.settings.region)
+    (``QueueOwnerAccountId``), so every backoff failed and retries came at once
+    (the aws adapter on moto; the local backend's queues keep the same promise)."""
+    stack = request.getfixturevalue(backend)
+    queues = stack.svc.queues
     name = stack.settings.queue_name("forward")
     queues.send(name, json.dumps({"probe": 1}))
     message = queues.receive(name, visibility=0)[0]

@@ -14,10 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mail import compose
 from mail.bounded import parse_message, prepare, walk
-from mail.limits import DEFAULT_LIMITS, MailLimits, decode_text, safe_charset
+from mail.forward_builder import build_forward
+from mail.limits import DEFAULT_LIMITS, MailLimits, safe_charset
 from mail.parsing import parse
+from mail.reply_builder import build_reply
+from mail.text import decode_bytes
 from tests import hostile_corpus as hostile
 
 FORWARD = {"public_address": "hello@example.com", "public_name": "Example", "private_mailbox": "owner@private.test",
@@ -60,8 +62,8 @@ def test_deep_nesting_is_cut_at_the_depth_limit(build: object, depth: int) -> No
 @pytest.mark.parametrize("build", [hostile.nested_multipart, hostile.nested_rfc822, hostile.nested_rfc822_in_multipart])
 def test_the_builders_get_the_deep_mail_through(build: object) -> None:
     raw = build(1_000)  # type: ignore[operator]
-    assert compose.build_forward(raw, **FORWARD)  # type: ignore[arg-type]
-    assert compose.build_reply(raw, **REPLY)  # type: ignore[arg-type]
+    assert build_forward(raw, **FORWARD)  # type: ignore[arg-type]
+    assert build_reply(raw, **REPLY)  # type: ignore[arg-type]
 
 
 # --- the measured CPU sinks --------------------------------------------------------
@@ -80,10 +82,10 @@ def test_parameters_are_written_in_one_header_write(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(Message, "set_param", counting)
     raw = hostile.many_params(300)
     wide = MailLimits(params=1_000)
-    out = compose.build_forward(raw, **FORWARD, limits=wide)  # type: ignore[arg-type]
+    out = build_forward(raw, **FORWARD, limits=wide)  # type: ignore[arg-type]
     assert b"p299" in out
     assert calls["n"] < 10
-    compose.build_reply(raw, **REPLY, limits=wide)  # type: ignore[arg-type]
+    build_reply(raw, **REPLY, limits=wide)  # type: ignore[arg-type]
     assert calls["n"] < 20
 
 
@@ -134,13 +136,15 @@ def test_every_codec_name_python_knows_gets_a_parse_and_a_forward() -> None:
         mail = parse(raw)
         assert mail.from_address == "charset@attacker.test", name
         if index % 10 == 0 or safe_charset(name) is None:  # the builders on a sample, and on every refused one
-            assert compose.build_forward(raw, **FORWARD)  # type: ignore[arg-type]
+            assert build_forward(raw, **FORWARD)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", ["idna", "punycode", "rot13", "base64", "zlib", "unicode_escape", "undefined", "x-no"])
-def test_refused_codecs_decode_as_replacement_text(name: str) -> None:
+def test_refused_codecs_are_never_decoded_with(name: str) -> None:
     assert safe_charset(name) is None
-    assert decode_text("café".encode("latin-1"), name) == "caf\ufffd"
+    # not that codec: UTF-8 when the bytes are UTF-8, else windows-1252
+    assert decode_bytes("café".encode("latin-1"), name) == "café"
+    assert decode_bytes("café €".encode(), name) == "café €"
 
 
 # --- the limits hold for generated mail --------------------------------------------

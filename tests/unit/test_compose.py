@@ -10,13 +10,10 @@ from typing import Any
 
 import pytest
 
-from mail.compose import (
-    ATTACHMENTS_REMOVED,
-    build_ack,
-    build_forward,
-    build_reply,
-    clean_display_name,
-)
+from mail.ack_builder import build_ack
+from mail.forward_builder import ATTACHMENTS_REMOVED, build_forward
+from mail.header_safety import clean_display_name
+from mail.reply_builder import build_reply
 
 PUBLIC = "hello@example.com"
 PRIVATE = "owner@private.example.net"
@@ -941,7 +938,7 @@ def test_reply_broken_mail_with_private_mailbox_still_scrubbed() -> None:
 
 
 def test_a_notice_to_the_owner_cannot_grow_headers_from_its_subject() -> None:
-    from mail.compose import build_notice
+    from mail.notice_builder import build_notice
 
     raw = build_notice(public_address="hello@example.com", public_name="Example", private_mailbox="o@p.example",
                        subject="VIP =?utf-8?q?x=0D=0ABcc:_victim@evil.example?= wrote\r\nCc: v@evil.example",

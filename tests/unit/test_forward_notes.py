@@ -14,8 +14,8 @@ from consumers.senders.forward import forward_notes
 from events import MessageReceived
 from events.catalogue import Verdicts
 from mail.addresses import OwnAddresses
-from mail.compose import build_forward
-from mail.parsing import html_to_text
+from mail.forward_builder import build_forward
+from mail.text import html_to_text
 
 OWN = OwnAddresses.of(["hello@example.com", "owner@private.example.net"], ["reply.example.com"])
 STATUSES = ["PASS", "FAIL", "GRAY", "PROCESSING_FAILED"]

@@ -14,8 +14,9 @@ import pytest
 
 from consumers.attachments import extract_all
 from events import MessageReceived, SpamRejected
-from mail import compose
+from mail.forward_builder import build_forward
 from mail.parsing import ParsedMail, parse
+from mail.reply_builder import build_reply
 from producers.decide import decide
 from tests import hostile_corpus as hostile
 from tests.unit.test_bounded_parsing import FORWARD, REPLY
@@ -39,8 +40,8 @@ def one_outcome(raw: bytes, mail: ParsedMail | None = None) -> str:
 
 def every_stage(raw: bytes) -> None:
     assert one_outcome(raw) in ("accepted", "rejected")
-    assert compose.build_forward(raw, **FORWARD)  # type: ignore[arg-type]
-    assert compose.build_reply(raw, **REPLY)  # type: ignore[arg-type]
+    assert build_forward(raw, **FORWARD)  # type: ignore[arg-type]
+    assert build_reply(raw, **REPLY)  # type: ignore[arg-type]
     for _path, _data, extraction, _info in extract_all(raw):
         assert extraction.outcome in ("extracted", "skipped", "failed")
 

@@ -17,7 +17,7 @@ from moto import mock_aws
 
 from adapters.aws import clear_clients
 from adapters.blobs import BlobStore
-from producers.observability import NAMESPACE, logger_for, metrics_for
+from observability import NAMESPACE, logger_for, metrics_for
 
 REGION = "us-east-1"
 

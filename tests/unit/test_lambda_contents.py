@@ -26,11 +26,15 @@ def copied(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_cli_only_modules_are_left_out(copied: Path) -> None:
-    assert {"crm/local.py", "crm/serve.py", "crm/demo.py", "crm/packaging.py"} <= CLI_ONLY_MODULES
+    # the local stack and the moto stack are the CLI's ways to run everything in one process
+    assert {"crm/local.py", "crm/moto_stack.py", "crm/serve.py", "crm/demo.py",
+            "crm/packaging.py"} <= CLI_ONLY_MODULES
     for module in sorted(CLI_ONLY_MODULES):
         assert (ROOT / module).is_file(), f"{module} does not exist: the exclusion list is stale"
         assert not (copied / module).exists(), f"{module} is in the package"
     assert (copied / "crm" / "settings.py").is_file()
+    # the composition root and the ports every handler imports
+    assert (copied / "bootstrap.py").is_file() and (copied / "ports.py").is_file()
 
 
 def test_every_handler_imports_without_the_cli_only_modules(copied: Path) -> None:
@@ -40,6 +44,23 @@ def test_every_handler_imports_without_the_cli_only_modules(copied: Path) -> Non
     done = subprocess.run([sys.executable, "-c", script, *handlers()], cwd=copied, env=env, capture_output=True,
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_a_cold_start_on_aws_loads_neither_the_local_engine_nor_moto(copied: Path) -> None:
+    """Every handler imported and the container's services built, as a Lambda's first
+    invocation does: the adapters of the other backend (and the CLI's stacks) stay unloaded."""
+    script = ("import importlib, sys\nfor h in sys.argv[1:]:\n    importlib.import_module(h.rpartition('.')[0])\n"
+              "import bootstrap\nsvc = bootstrap.for_lambda()\nassert svc.backend == 'aws', svc.backend\n"
+              "print('\\n'.join(sorted(sys.modules)))\n")
+    env = {**os.environ, "PYTHONPATH": str(copied)}
+    done = subprocess.run([sys.executable, "-c", script, *handlers()], cwd=copied, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    loaded = set(done.stdout.split())
+    assert "adapters.event_store" in loaded  # the aws adapters were built
+    other = sorted(m for m in loaded if m.startswith(("adapters.local_", "sqlite3", "_sqlite3", "moto", "crm.local",
+                                                      "crm.moto_stack", "crm.cli")))
+    assert other == [], other
 
 
 def test_no_unused_powertools_extra_is_a_dependency() -> None:

@@ -28,11 +28,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from mail.compose import build_reply
 from mail.leaks import PRIVATE as PRIVATE_KIND
 from mail.leaks import THREAD as THREAD_KIND
 from mail.leaks import TOKEN as TOKEN_KIND
 from mail.leaks import Guard, PartsHeld, normalise
+from mail.reply_builder import build_reply
 
 PUBLIC = "hello@example.com"
 PRIVATE = "owner@private.example.net"

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from adapters.aws import clear_clients
 from adapters.blobs import TEMPORARY_CREDENTIALS_SECONDS, BlobStore
-from mail.compose import ATTACHMENTS_REMOVED, _Forward, _removed_note
+from mail.forward_builder import ATTACHMENTS_REMOVED, _Forward, _removed_note
 
 WEEK = 7 * 24 * 3600
 

@@ -1,11 +1,16 @@
-"""The projector converges on the in-order fold, whatever the deliveries do."""
+"""The projector converges on the in-order fold, whatever the deliveries do: on an
+in-memory table and on the local backend's projection table (the port's conditional
+write on the version)."""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events import (
@@ -19,14 +24,11 @@ from events import (
     MessageReceived,
     ReplyDelivered,
 )
+from ports import VersionConflict as Conflict
 from projections.catch_up import catch_up
 from projections.conversations import fold
 
 STREAM = "conversation#c1"
-
-
-class Conflict(Exception):
-    pass
 
 
 class FakeStore:
@@ -44,6 +46,9 @@ class FakeTable:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
         self.before_put: Any = None
+
+    def item(self, item_id: str) -> dict[str, Any] | None:
+        return self.items.get(item_id)
 
     def get(self, item_id: str) -> dict[str, Any] | None:
         return copy.deepcopy(self.items.get(item_id))
@@ -86,11 +91,54 @@ def history(kinds: list[int]) -> list[Envelope]:
     return envelopes
 
 
-@settings(max_examples=150, deadline=None)
+class PortTable:
+    """The local backend's projection table behind the same ``before_put`` hook."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.before_put: Any = None
+        table.empty()
+
+    def get(self, item_id: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self.table.get(item_id)
+        return found
+
+    def put(self, item: dict[str, Any], expected_version: int | None) -> None:
+        if self.before_put:
+            hook, self.before_put = self.before_put, None
+            hook()
+        self.table.put(item, expected_version)
+
+    def item(self, item_id: str) -> dict[str, Any] | None:
+        return self.get(item_id)
+
+
+@pytest.fixture(scope="module")
+def local_projections(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from bootstrap import bootstrap
+    from crm.settings import Settings
+
+    svc = bootstrap(Settings(), backend="local", state=Path(tmp_path_factory.mktemp("projector")) / "state")
+    try:
+        yield svc.projections
+    finally:
+        svc.close()
+
+
+@pytest.fixture(params=["memory", "local"])
+def make_table(request: pytest.FixtureRequest) -> Any:
+    if request.param == "memory":
+        return FakeTable
+    projections = request.getfixturevalue("local_projections")
+    return lambda: PortTable(projections.table("crm-conversations"))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kinds=st.lists(st.integers(0, 6), max_size=12), data=st.data())
-def test_shuffled_and_duplicated_deliveries_converge_on_the_in_order_fold(kinds: list[int], data: Any) -> None:
+def test_shuffled_and_duplicated_deliveries_converge_on_the_in_order_fold(make_table: Any, kinds: list[int],
+                                                                         data: Any) -> None:
     envelopes = history(kinds)
-    store, table = FakeStore(), FakeTable()
+    store, table = FakeStore(), make_table()
     pending: list[int] = []  # deliveries waiting: indexes of appended events, duplicates allowed
     appended = 0
     while appended < len(envelopes) or pending:
@@ -101,12 +149,12 @@ def test_shuffled_and_duplicated_deliveries_converge_on_the_in_order_fold(kinds:
         else:
             pending.pop(data.draw(st.integers(0, len(pending) - 1)))  # any order
             catch_up(table, store, STREAM, shards=4, conflict=Conflict)
-    assert table.items["c1"] == fold(envelopes, shards=4)
+    assert table.item("c1") == fold(envelopes, shards=4)
 
 
-def test_a_concurrent_writer_between_read_and_write_is_caught_up_not_overwritten() -> None:
+def test_a_concurrent_writer_between_read_and_write_is_caught_up_not_overwritten(make_table: Any) -> None:
     envelopes = history([1, 2, 3])
-    store, table = FakeStore(), FakeTable()
+    store, table = FakeStore(), make_table()
     store.events.extend(envelopes[:2])
     catch_up(table, store, STREAM, shards=4, conflict=Conflict)
     store.events.extend(envelopes[2:])
@@ -116,8 +164,9 @@ def test_a_concurrent_writer_between_read_and_write_is_caught_up_not_overwritten
 
     table.before_put = competitor
     catch_up(table, store, STREAM, shards=4, conflict=Conflict)
-    assert table.items["c1"] == fold(envelopes, shards=4)
-    assert table.items["c1"]["version"] == 4
+    item = table.item("c1")
+    assert item == fold(envelopes, shards=4)
+    assert item is not None and item["version"] == 4
 
 
 def test_lifecycle_new_awaiting_replied_and_owner_statuses_stick() -> None:

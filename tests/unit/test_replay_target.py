@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from adapters.aws import clear_clients
-from adapters.provision import TABLE_WAIT, TableMissing, empty_projection_table
+from adapters.projection_store import AwsProjections
+from crm.provision import TABLE_WAIT, TableMissing
 from projections.replay import check_target
 from projections.tables import conversations_table, conversations_tables, standby_table
 
@@ -63,7 +64,7 @@ def test_the_target_is_emptied_in_place_never_deleted_or_created(ddb: Any) -> No
     operations: list[str] = []
     client("dynamodb", REGION).meta.events.register(
         "provide-client-params.dynamodb.*", lambda params, model, **_: operations.append(model.name))
-    assert empty_projection_table(_Settings(), "crm-conversations-b") == 60  # type: ignore[arg-type]
+    assert AwsProjections(REGION).table("crm-conversations-b").empty() == 60
     assert ddb.scan(TableName="crm-conversations-b")["Count"] == 0
     assert not {"CreateTable", "DeleteTable", "UpdateTable"} & set(operations), operations
     assert TABLE_WAIT["Delay"] * TABLE_WAIT["MaxAttempts"] >= 600, "8 GSIs can take minutes to become ACTIVE"
@@ -71,5 +72,53 @@ def test_the_target_is_emptied_in_place_never_deleted_or_created(ddb: Any) -> No
 
 def test_a_missing_table_is_named_not_created(ddb: Any) -> None:
     with pytest.raises(TableMissing, match=r"crm-conversations-b.*infra/modules/tables"):
-        empty_projection_table(_Settings(), "crm-conversations-b")  # type: ignore[arg-type]
+        AwsProjections(REGION).table("crm-conversations-b").empty()
     assert "crm-conversations-b" not in ddb.list_tables()["TableNames"]
+
+
+# --- the same promise through the projection port (what replay calls) ------------------
+
+
+def _aws_projections() -> Any:
+    from bootstrap import bootstrap
+    from crm.settings import Settings
+
+    return bootstrap(Settings(), backend="aws").projections
+
+
+def test_the_aws_port_empties_the_target_in_place_and_names_a_missing_one(ddb: Any) -> None:
+    from ports import TableMissing as PortTableMissing
+
+    ddb.create_table(**conversations_table("crm-conversations-b"))
+    for n in range(30):
+        ddb.put_item(TableName="crm-conversations-b", Item={"id": {"S": f"c{n}"}, "version": {"N": "1"}})
+    from adapters.aws import client
+
+    operations: list[str] = []
+    client("dynamodb", REGION).meta.events.register(
+        "provide-client-params.dynamodb.*", lambda params, model, **_: operations.append(model.name))
+    projections = _aws_projections()
+    assert projections.table("crm-conversations-b").empty() == 30
+    assert ddb.scan(TableName="crm-conversations-b")["Count"] == 0
+    assert not {"CreateTable", "DeleteTable", "UpdateTable"} & set(operations), operations
+    # the error the CLI names (ports.TableMissing), not a botocore one
+    with pytest.raises(PortTableMissing, match="crm-conversations-c"):
+        projections.table("crm-conversations-c").empty()
+    assert "crm-conversations-c" not in ddb.list_tables()["TableNames"]
+
+
+def test_the_local_port_empties_the_target_and_keeps_it(tmp_path: Any) -> None:
+    from bootstrap import bootstrap
+    from crm.settings import Settings
+
+    svc = bootstrap(Settings(), backend="local", state=tmp_path / "state")
+    try:
+        table = svc.projections.table("crm-conversations-b")
+        table.batch_put([{"id": f"c{n}", "version": 1, "contact": f"p{n}@x.example"} for n in range(30)])
+        assert len(table.scan()) == 30
+        assert table.empty() == 30
+        assert table.scan() == []
+        table.put({"id": "after", "version": 1}, expected_version=None)  # still there, still writable
+        assert table.get("after") == {"id": "after", "version": 1}
+    finally:
+        svc.close()

@@ -11,8 +11,10 @@ import json
 from typing import Any
 
 from adapters.aws import client
+from adapters.projection_store import TABLE_WAIT
 from crm.settings import Settings
 from crm.topology import Consumer, consumers, rule_input_template
+from ports import TableMissing
 from projections.tables import (
     IDEMPOTENCY_TTL_ATTRIBUTE,
     conversations_table,
@@ -21,8 +23,8 @@ from projections.tables import (
     idempotency_table,
 )
 
-# A table with 8 GSIs can take minutes to become ACTIVE after infra creates it.
-TABLE_WAIT = {"Delay": 5, "MaxAttempts": 180}
+__all__ = ["TABLE_WAIT", "TableMissing", "create_consumer", "provision"]
+
 
 
 def provision(settings: Settings, rule_patterns: dict[str, dict[str, Any]] | None = None,
@@ -84,38 +86,3 @@ def create_consumer(settings: Settings, consumer: Consumer, sqs: Any, events: An
             target["InputTransformer"] = {"InputPathsMap": {},
                                           "InputTemplate": rule_input_template(rule_name.removeprefix("crm-rule-"))}
         events.put_targets(Rule=rule_name, EventBusName=settings.bus_name, Targets=[target])
-
-
-class TableMissing(LookupError):
-    """The table replay should fill does not exist: infra creates tables, the code never does."""
-
-
-def empty_projection_table(settings: Settings, name: str) -> int:
-    """Wait until the conversations table ``name`` is ACTIVE, then delete every item; -> items deleted.
-
-    The table is infra's (CMK, PITR, deletion protection): it is emptied, never
-    deleted and re-created from code.
-    """
-    ddb = client("dynamodb", settings.region, settings.endpoint_url)
-    try:
-        keys = [k["AttributeName"] for k in ddb.describe_table(TableName=name)["Table"]["KeySchema"]]
-    except ddb.exceptions.ResourceNotFoundException:
-        raise TableMissing(f"table {name!r} does not exist; infra/modules/tables creates it (tofu apply)") from None
-    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig=TABLE_WAIT)
-    deleted = 0
-    start: dict[str, Any] | None = None
-    while True:
-        kwargs: dict[str, Any] = {"TableName": name, "ProjectionExpression": ", ".join(f"#k{i}" for i in range(len(keys))),
-                                  "ExpressionAttributeNames": {f"#k{i}": k for i, k in enumerate(keys)}}
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        page = ddb.scan(**kwargs)
-        items = page.get("Items") or []
-        for begin in range(0, len(items), 25):
-            pending: dict[str, Any] = {name: [{"DeleteRequest": {"Key": item}} for item in items[begin:begin + 25]]}
-            while pending:
-                pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-        deleted += len(items)
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return deleted

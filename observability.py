@@ -4,11 +4,15 @@ The deployed function's names win: infra sets POWERTOOLS_SERVICE_NAME (the
 function, e.g. ``consumer-ack``) and POWERTOOLS_METRICS_NAMESPACE, and its alarms
 and dashboards look there. Without them (tests, a bare import) each handler names
 itself ``crm-<service>`` in the ``ConversationCRM`` namespace.
+
+Logs go to stderr: in Lambda both streams reach CloudWatch, and a command run locally
+keeps its standard output for the records it prints (``--json``).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 from aws_lambda_powertools import Logger, Metrics
 
@@ -20,7 +24,7 @@ def service_name(service: str) -> str:
 
 
 def logger_for(service: str) -> Logger:
-    return Logger(service=service_name(service))
+    return Logger(service=service_name(service), stream=sys.stderr)
 
 
 def metrics_for(service: str) -> Metrics:

@@ -1,0 +1,105 @@
+"""What one commit writes, the same for every event store: the envelopes with their
+versions and deterministic ids, their records, the dedupe item, the Message-ID
+mappings and the markers, checked against the bus's size limit and the transaction's
+item limit before anything is written."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from events import DomainEvent, Envelope, from_record, to_entry, to_record
+from events.base import event_id, utcnow
+from ports import Commit
+
+# DynamoDB's TransactWriteItems limit; the local store keeps it so a decision that
+# works locally never fails in AWS.
+MAX_TRANSACTION_ITEMS = 100
+
+
+@dataclass(frozen=True)
+class CommitPlan:
+    envelopes: list[Envelope]
+    records: list[dict[str, Any]]  # one event-store item per envelope (pk = stream, sk = version)
+    dedupe: dict[str, Any]  # pk = dedupe key, sk = 0: the decision's records, for a retried delivery
+    overwrites: list[dict[str, Any]]  # Message-ID mappings and markers: written whatever was there
+
+    def item_count(self) -> int:
+        return len(self.records) + 1 + len(self.overwrites)
+
+
+def plan_commit(
+    planned: list[tuple[str, DomainEvent]],
+    *,
+    last_version: Callable[[str], int],
+    dedupe_key: str,
+    correlation_id: str,
+    causation_id: str | None = None,
+    message_ids: dict[str, str] | None = None,
+    markers: dict[str, dict[str, Any]] | None = None,
+    first_in_stream: frozenset[str] = frozenset(),
+    source: str | None = None,
+    expected_versions: dict[str, int] | None = None,
+) -> CommitPlan:
+    """Number ``planned`` per stream after ``last_version`` (0 for a stream that must be
+    new, the pinned version for one in ``expected_versions``); raises ``ValueError`` for
+    an event the bus would refuse or more items than one transaction takes."""
+    now = utcnow()
+    versions: dict[str, int] = {}
+    envelopes = []
+    for index, (stream_id, event) in enumerate(planned):
+        if stream_id not in versions:
+            pinned = (expected_versions or {}).get(stream_id)
+            versions[stream_id] = (0 if stream_id in first_in_stream else pinned if pinned is not None
+                                   else last_version(stream_id))
+        versions[stream_id] += 1
+        envelope = Envelope.new(event, stream_id=stream_id, version=versions[stream_id], seed=dedupe_key,
+                                correlation_id=correlation_id, causation_id=causation_id, occurred_at=now,
+                                source=source)
+        envelope = envelope.model_copy(update={"meta": envelope.meta.model_copy(
+            update={"event_id": event_id(dedupe_key, envelope.type, str(index))})})
+        envelopes.append(envelope)
+    for envelope in envelopes:
+        to_entry(envelope, "size-check")  # an event the bus would refuse is never stored
+    records = [to_record(e) for e in envelopes]
+    overwrites = [{"pk": f"msgid#{message_id.lower()}", "sk": 0, "conversation_id": conversation_id}
+                  for message_id, conversation_id in (message_ids or {}).items()]
+    overwrites.extend({"pk": pk, "sk": 0, **values} for pk, values in (markers or {}).items())
+    plan = CommitPlan(envelopes, records, {"pk": dedupe_key, "sk": 0, "events": json.dumps(records),
+                                           "recorded_at": now}, overwrites)
+    if plan.item_count() > MAX_TRANSACTION_ITEMS:
+        raise ValueError(f"one decision may write at most {MAX_TRANSACTION_ITEMS} items, got {plan.item_count()}")
+    return plan
+
+
+def stored_commit(dedupe_item: dict[str, Any]) -> Commit:
+    """The commit a dedupe item records (a retried delivery gets the first one's events)."""
+    return Commit([from_record(r) for r in json.loads(str(dedupe_item["events"]))], duplicate=True)
+
+
+class StoreKnowledge:
+    """What the inbound decision reads from the items a commit writes (Message-ID
+    mappings, suppressions, the first event of a contact stream), on any store's
+    ``get``/``exists``: one reading for both event stores."""
+
+    def get(self, pk: str, sk: int = 0) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def exists(self, pk: str, sk: int = 0) -> bool:
+        raise NotImplementedError
+
+    def conversation_for(self, message_ids: list[str]) -> str | None:
+        for message_id in message_ids:
+            item = self.get(f"msgid#{message_id.lower()}")
+            if item:
+                return str(item["conversation_id"])
+        return None
+
+    def contact_known(self, contact: str) -> bool:
+        return self.exists(f"contact#{contact}", 1)
+
+    def address_suppressed(self, address: str) -> str | None:
+        item = self.get(f"suppress#{address.lower()}")
+        return f"address {address} {item['reason']}" if item else None

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -315,7 +315,9 @@ def _excerpt(text: str, start: int, end: int) -> str:
 
 
 def _matches(pattern: CompiledPattern, name: str, text: str, present: Mapping[str, set[str]] | None) -> Any:
-    if pattern.literals is not None and present is not None:
+    # only rules the prefilter indexed may be ruled out by it: a negated or if_unset rule's
+    # literals are not in the automaton, so their absence from ``present`` proves nothing
+    if pattern.literals is not None and present is not None and not pattern.negate and pattern.if_unset is None:
         found = present.get(name)
         if found is not None and pattern.literals.isdisjoint(found):
             return None  # a literal every match contains is missing: the regex cannot match
@@ -355,20 +357,25 @@ def _search(pattern: CompiledPattern, texts: Mapping[str, str | None], absent_un
 
 
 def score_texts(compiled: CompiledPatterns, texts: Mapping[str, str | None], *, threshold: float,
-                absent_unknown: bool = False) -> Verdict:
+                absent_unknown: bool = False, prefilter: bool = True) -> Verdict:
     """Every rule over the texts; the scoring hits, their total, and the threshold
-    in force (the document's own, else ``threshold``)."""
+    in force (the document's own, else ``threshold``). ``prefilter=False`` runs every
+    regex (the reference the prefilter must agree with)."""
     values: dict[str, float] = {}
     hits: list[RuleHit] = []
     # each field's text read once: a plain dict is much cheaper to consult per rule than a Mapping
     resolved = {name: texts.get(name) for name in compiled.fields}
     if absent_unknown:
         resolved = {k: v for k, v in resolved.items() if v is not None}
-    prefilter = compiled.prefilter
-    present = {name: prefilter.present(text) for name, text in resolved.items()
-               if text is not None and name in prefilter.fields}
     patterns = compiled.patterns
-    for index in prefilter.candidates(present):  # the others cannot match: they stay 0
+    present: dict[str, set[str]] | None = None
+    candidates: Iterable[int] = range(len(patterns))
+    if prefilter:
+        automaton = compiled.prefilter
+        present = {name: automaton.present(text) for name, text in resolved.items()
+                   if text is not None and name in automaton.fields}
+        candidates = automaton.candidates(present)  # the others cannot match: they stay 0
+    for index in candidates:
         pattern = patterns[index]
         found = _search(pattern, resolved, absent_unknown, present)
         values[pattern.id] = 1.0 if found else 0.0

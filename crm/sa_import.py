@@ -47,9 +47,12 @@ _DIRECTIVE = re.compile(r"\s*(\S+)\s*(.*)")
 _RULE_TYPES = ("body", "rawbody", "header", "uri", "full", "mimeheader", "meta")
 _FIELD_OF = {"body": "body", "rawbody": "rawbody", "uri": "uri"}
 _PERL_FLAGS = set("imsxogcadlupn")
-_PSEUDO_HEADERS = {"all": "ALL", "tocc": "ToCc", "messageid": "MESSAGEID", "envelopefrom": "EnvelopeFrom"}
-_UNSUPPORTED_HEADERS = re.compile(r"(?i)^(?:X-Spam-Relays-|ALL-(?:TRUSTED|UNTRUSTED|INTERNAL|EXTERNAL)$|"
-                                  r"X-Spam-|X-Original-)")
+# SpamAssassin's pseudo-headers: ALL and MESSAGEID in capitals only (``MessageID`` is an ordinary,
+# absent, header there), ToCc and EnvelopeFrom in any case
+_PSEUDO_HEADERS = {"tocc": "ToCc", "envelopefrom": "EnvelopeFrom"}
+_EXACT_PSEUDO_HEADERS = {"ALL", "MESSAGEID"}
+_RELAY_HEADERS = re.compile(r"(?i)^X-Spam-Relays-(?:Trusted|Untrusted|Internal|External)$")
+_UNSUPPORTED_HEADERS = re.compile(r"(?i)^(?:ALL-(?:TRUSTED|UNTRUSTED|INTERNAL|EXTERNAL)$|X-Spam-|X-Original-)")
 _BRACKETS = {"{": "}", "(": ")", "[": "]", "<": ">"}
 
 
@@ -94,10 +97,26 @@ def cf_files(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
+SA_VERSION = 4.000001  # the ``version`` an ``if (version >= N)`` block is read against
+
+
 def _condition(expression: str) -> bool:
-    """Whether an ``if`` block applies here: every plugin is taken as loaded and every
-    version as recent; the fallbacks for a missing plugin or feature are left out."""
-    return not re.match(r"\s*!\s*(?:plugin|can)\s*\(", expression) and "!plugin(" not in expression.replace(" ", "")
+    """Whether an ``if`` block applies here: every plugin is taken as loaded, every
+    ``can(...)`` feature as present and the version as 4.0, so the fallbacks for a
+    missing plugin or feature are left out; an expression not understood is false."""
+    text = re.sub(r"(?:plugin|can)\s*\(\s*[\w:]+\s*\)", "1", expression)
+    text = re.sub(r"version\s*(>=|<=|==|!=|>|<)\s*(\d+(?:\.\d+)?)",
+                  lambda m: "1" if eval_compare(SA_VERSION, m.group(1), float(m.group(2))) else "0", text)
+    try:
+        evaluate, names = compile_meta(text)
+    except MetaError:
+        return False
+    return not names and bool(evaluate({}))
+
+
+def eval_compare(left: float, operator: str, right: float) -> bool:
+    return {">=": left >= right, "<=": left <= right, "==": left == right, "!=": left != right,
+            ">": left > right, "<": left < right}[operator]
 
 
 def directives(files: Iterable[Path]) -> Iterator[tuple[str, str, str]]:
@@ -224,17 +243,32 @@ def _header_entry(rule: SaRule) -> dict[str, Any]:
 
 def _header_name(spec: str) -> str:
     name, _, modifier = spec.partition(":")
+    if _RELAY_HEADERS.match(name):
+        return f"{name}:{modifier}" if modifier else name  # computed by producers.sa_evals.relays
     if _UNSUPPORTED_HEADERS.match(name):
         raise ValueError(f"pseudo-header {name}: made by SpamAssassin's own relay analysis")
     if modifier and modifier not in ("addr", "name", "raw"):
         raise ValueError(f"header modifier :{modifier} not supported")
-    name = _PSEUDO_HEADERS.get(name.lower(), name)
+    if name not in _EXACT_PSEUDO_HEADERS:
+        name = _PSEUDO_HEADERS.get(name.lower(), name)
     return f"{name}:{modifier}" if modifier else name
 
 
 _EVALS: dict[str, Callable[[str], str]] = {  # SpamAssassin eval test → the derived field computing the same
     "subject_is_all_caps": lambda args: "derived:subject_all_caps",
+    "check_all_trusted": lambda args: "derived:all_trusted",
+    "check_for_mime_html_only": lambda args: "derived:mime_html_only",
+    "check_outlook_message_id": lambda args: "derived:outlook_message_id",
+    "check_for_shifted_date": lambda args: f"derived:shifted_date({_eval_args(args)})",
 }
+
+
+def _eval_args(text: str) -> str:
+    """``'6', '12'`` → ``6,12``: the arguments of an eval test, as the derived field names them."""
+    values = [v.strip().strip("'\"") for v in text.split(",")]
+    if not all(re.fullmatch(r"-?\d+|undef", v) for v in values):
+        raise ValueError(f"eval: arguments {text[:30]!r} not understood")
+    return ",".join(values)
 
 
 def _eval_entry(definition: str) -> dict[str, Any]:
@@ -242,6 +276,51 @@ def _eval_entry(definition: str) -> dict[str, Any]:
     if not match or match.group(1) not in _EVALS:
         raise ValueError("eval: a test written in Perl inside SpamAssassin")
     return {"pattern": "^1$", "fields": [_EVALS[match.group(1)](match.group(2))]}
+
+
+_FREEMAIL = re.compile(r"eval:check_freemail_(from|header)\(\s*(?:'([^']*)'\s*)?(?:,\s*'([^']*)'\s*)?\)")
+
+
+def _freemail_entry(definition: str, domains: set[str]) -> dict[str, Any] | None:
+    """SpamAssassin's FreeMail tests as a regex over the addresses of a header: the
+    address is at one of the ``freemail_domains`` of the rule files (``*`` one label),
+    and matches the test's own regex if it gives one. None: not a FreeMail test."""
+    match = _FREEMAIL.fullmatch(definition.strip())
+    if not match:
+        return None
+    if not domains:
+        raise ValueError("eval: FreeMail test, but the rule files list no freemail_domains")
+    kind, first, second = match.groups()
+    header, extra = ("From", first) if kind == "from" else (first, second)
+    if not header:
+        raise ValueError("eval: check_freemail_header without a header")
+    header = header.removesuffix(":addr")
+    names = _trie(sorted(domains))
+    extra_check = f"(?=[^\\n]*?(?:{extra}))" if extra else ""
+    return {"pattern": f"^{extra_check}[^\\n]*@(?:{names})$", "flags": "im",
+            "fields": [f"header:{_header_name(header)}:addr"]}
+
+
+def _trie(words: list[str]) -> str:
+    """One regex for a list of domains (``*``: one label's characters), shared
+    prefixes written once: thousands of names fit PCRE2's compiled-size limit."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [("[^.@\\s]*" if char == "*" else re.escape(char)) + emit(child)
+                    for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        if "" in node:
+            return f"(?:{'|'.join(branches)})?"
+        return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+
+    return emit(root)
 
 
 def convert(rule: SaRule, tags: _Tags) -> dict[str, Any]:
@@ -282,6 +361,11 @@ def _default_score(name: str, flags: set[str]) -> float:
 _NOT_MONOTONE = re.compile(r"!(?!=)|-|<|/")
 
 
+def _as_zero(meta: str, names: list[str]) -> str:
+    """The meta with each of ``names`` read as a rule that never matches."""
+    return re.sub(rf"(?<![\w-])(?:{'|'.join(map(re.escape, names))})(?![\w-])", "0", meta)
+
+
 def import_rules(paths: Iterable[Path], match_limit: int = 1_000_000) -> ImportResult:
     files = cf_files(paths)
     rules: dict[str, SaRule] = {}
@@ -289,6 +373,7 @@ def import_rules(paths: Iterable[Path], match_limit: int = 1_000_000) -> ImportR
     describes: dict[str, str] = {}
     tflags: dict[str, set[str]] = {}
     tags = _Tags()
+    freemail: set[str] = set()
     for word, rest, origin in directives(files):
         if word in _RULE_TYPES:
             parts = rest.split(None, 1)
@@ -314,6 +399,8 @@ def import_rules(paths: Iterable[Path], match_limit: int = 1_000_000) -> ImportR
                 table = {"replace_tag": tags.tags, "replace_pre": tags.pre, "replace_post": tags.post,
                          "replace_inter": tags.inter}[word]
                 table[parts[0]] = parts[1].strip()
+        elif word == "freemail_domains":
+            freemail.update(d.lower() for d in rest.split())
         elif word == "replace_rules":
             tags.rules.update(rest.split())
 
@@ -322,7 +409,7 @@ def import_rules(paths: Iterable[Path], match_limit: int = 1_000_000) -> ImportR
     for name, rule in rules.items():
         score = scores.get(name, _default_score(name, tflags.get(name, set())))
         try:
-            entry = convert(rule, tags)
+            entry = _freemail_entry(rule.definition, freemail) or convert(rule, tags)
             if "meta" not in entry:
                 compile_one({"id": name, **entry}, match_limit)
         except (ValueError, MetaError) as exc:
@@ -349,12 +436,17 @@ def import_rules(paths: Iterable[Path], match_limit: int = 1_000_000) -> ImportR
             missing = [r for r in references if r not in converted]
             if not missing:
                 continue
+            offline = [r for r in missing if "net" in tflags.get(r, set())]
+            if offline:  # a network test never runs here, as in SpamAssassin's local mode: it reads 0
+                entry["meta"] = _as_zero(entry["meta"], offline)
+                changed = True
+                continue
             if _NOT_MONOTONE.search(entry["meta"]) or len(missing) == len(references):
                 del converted[name]
                 skipped.append((name, f"meta over skipped rules: {', '.join(missing[:5])}"))
                 changed = True
             else:
-                rewritten = re.sub(rf"\b(?:{'|'.join(map(re.escape, missing))})\b", "0", entry["meta"])
+                rewritten = _as_zero(entry["meta"], missing)
                 expression, left = compile_meta(rewritten)
                 if not expression(dict.fromkeys(left, 1.0)):  # monotone: all-true is its best case
                     del converted[name]

@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import ahocorasick
 import pcre2
 
 from producers.default_patterns import DEFAULT_PATTERNS, DEFAULT_THRESHOLD
@@ -92,6 +93,58 @@ class CompiledPatterns:
     def fields(self) -> frozenset[str]:
         """Every field some rule reads."""
         return frozenset(name for pattern in self.patterns for name in pattern.fields)
+
+    @cached_property
+    def prefilter(self) -> Prefilter:
+        return Prefilter.build(self.patterns)
+
+
+@dataclass(frozen=True)
+class Prefilter:
+    """Every rule's required literals in one Aho-Corasick automaton: one pass over a
+    field's folded text tells which literals it holds, so only the rules one of whose
+    literals is present (and those without literals, or negated) reach PCRE2."""
+
+    automaton: Any  # ahocorasick.Automaton, or None when no rule has literals
+    always: tuple[int, ...]  # rules that run whatever the text holds
+    by_literal: Mapping[str, tuple[int, ...]]
+    fields: frozenset[str]  # the fields some literal-carrying rule reads
+
+    @classmethod
+    def build(cls, patterns: tuple[CompiledPattern, ...]) -> Prefilter:
+        always: list[int] = []
+        by_literal: dict[str, list[int]] = {}
+        fields: set[str] = set()
+        for index, pattern in enumerate(patterns):
+            # a negated rule holds where its regex fails, an if_unset text is not the mail's: always run
+            if pattern.literals is None or pattern.negate or pattern.if_unset is not None:
+                always.append(index)
+                continue
+            fields.update(pattern.fields)
+            for literal in pattern.literals:
+                by_literal.setdefault(literal, []).append(index)
+        automaton = None
+        if by_literal:
+            automaton = ahocorasick.Automaton()
+            for literal in by_literal:
+                automaton.add_word(literal, literal)
+            automaton.make_automaton()
+        return cls(automaton, tuple(always), {k: tuple(v) for k, v in by_literal.items()}, frozenset(fields))
+
+    def present(self, text: str) -> set[str]:
+        """The literals the (unfolded) text holds."""
+        if self.automaton is None or not text:
+            return set()
+        return {literal for _end, literal in self.automaton.iter(fold(text))}
+
+    def candidates(self, present: Mapping[str, set[str]]) -> list[int]:
+        """Rule indices that may match, in list order."""
+        chosen = set(self.always)
+        by_literal = self.by_literal
+        for found in present.values():
+            for literal in found:
+                chosen.update(by_literal[literal])
+        return sorted(chosen)
 
 
 @dataclass(frozen=True)
@@ -261,30 +314,28 @@ def _excerpt(text: str, start: int, end: int) -> str:
     return text[max(start - 20, 0): min(end + 20, start + 200)]
 
 
-def _matches(pattern: CompiledPattern, name: str, text: str, folded: dict[str, str] | None) -> Any:
-    if pattern.literals is not None and folded is not None:
-        low = folded.get(name)
-        if low is None:
-            low = folded[name] = fold(text)
-        for literal in pattern.literals:
-            if literal in low:
-                break
-        else:
+def _matches(pattern: CompiledPattern, name: str, text: str, present: Mapping[str, set[str]] | None) -> Any:
+    # only rules the prefilter indexed may be ruled out by it: a negated or if_unset rule's
+    # literals are not in the automaton, so their absence from ``present`` proves nothing
+    if pattern.literals is not None and present is not None and not pattern.negate and pattern.if_unset is None:
+        found = present.get(name)
+        if found is not None and pattern.literals.isdisjoint(found):
             return None  # a literal every match contains is missing: the regex cannot match
     return pattern.regex.search(text)
 
 
 def _search(pattern: CompiledPattern, texts: Mapping[str, str | None], absent_unknown: bool = False,
-            folded: dict[str, str] | None = None) -> tuple[str, str] | None:
+            present: Mapping[str, set[str]] | None = None) -> tuple[str, str] | None:
     """(field, excerpt) where the rule matches, or None. A regex that hits its match
     limit counts as not matching (and never as spam): mail keeps flowing.
     ``absent_unknown``: a field the texts lack is unknown (a bare text has no headers),
-    so no rule on it matches, not even a negated one."""
+    so no rule on it matches, not even a negated one. ``present``: the literals each
+    field's text holds (see :class:`Prefilter`)."""
     for name in pattern.fields:
         text = texts.get(name)
         if text is None and absent_unknown:
             continue
-        cache = folded
+        cache = present
         if text is None:
             text = pattern.if_unset
             cache = None
@@ -306,18 +357,27 @@ def _search(pattern: CompiledPattern, texts: Mapping[str, str | None], absent_un
 
 
 def score_texts(compiled: CompiledPatterns, texts: Mapping[str, str | None], *, threshold: float,
-                absent_unknown: bool = False) -> Verdict:
+                absent_unknown: bool = False, prefilter: bool = True) -> Verdict:
     """Every rule over the texts; the scoring hits, their total, and the threshold
-    in force (the document's own, else ``threshold``)."""
+    in force (the document's own, else ``threshold``). ``prefilter=False`` runs every
+    regex (the reference the prefilter must agree with)."""
     values: dict[str, float] = {}
     hits: list[RuleHit] = []
-    folded: dict[str, str] = {}
     # each field's text read once: a plain dict is much cheaper to consult per rule than a Mapping
     resolved = {name: texts.get(name) for name in compiled.fields}
     if absent_unknown:
         resolved = {k: v for k, v in resolved.items() if v is not None}
-    for pattern in compiled.patterns:
-        found = _search(pattern, resolved, absent_unknown, folded)
+    patterns = compiled.patterns
+    present: dict[str, set[str]] | None = None
+    candidates: Iterable[int] = range(len(patterns))
+    if prefilter:
+        automaton = compiled.prefilter
+        present = {name: automaton.present(text) for name, text in resolved.items()
+                   if text is not None and name in automaton.fields}
+        candidates = automaton.candidates(present)  # the others cannot match: they stay 0
+    for index in candidates:
+        pattern = patterns[index]
+        found = _search(pattern, resolved, absent_unknown, present)
         values[pattern.id] = 1.0 if found else 0.0
         if found and pattern.score != 0:
             hits.append(RuleHit(pattern.id, pattern.score, found[0], found[1], pattern.describe))

@@ -48,7 +48,7 @@ header   SUBJ_CAPS     eval:subject_is_all_caps()
 score    SUBJ_CAPS     0.5
 full     FULL_RULE     /whole message/
 mimeheader MIME_RULE   Content-Type =~ /x/
-header   RELAY_RULE    X-Spam-Relays-External =~ /x/
+header   RELAY_RULE    ALL-EXTERNAL =~ /x/
 body     BAD_REGEX     /(unclosed/
 body     CAPTURE_RULE  /%{CAPTURED}/
 meta     META_ON_EVAL  EVAL_RULE && CHEAP_PILLS

@@ -129,6 +129,19 @@ def outside_events(settings: Settings) -> Any:
 # --- the backends -----------------------------------------------------------------------
 
 
+def _setup_fingerprint(settings: Settings) -> str:
+    """What the local queues and seed depend on: the settings that name and size them and
+    the code that lists the consumers (its bytes, read without importing the rules)."""
+    import hashlib
+    from importlib.util import find_spec
+
+    spec = find_spec("crm.topology")
+    code = Path(spec.origin).read_bytes() if spec is not None and spec.origin else b""
+    parts = [settings.queue_name("-"), str(settings.max_receive_count), str(settings.rules_module),
+             settings.patterns_parameter, hashlib.sha256(code).hexdigest()]
+    return "|".join(parts)
+
+
 def _local(settings: Settings, state: Path) -> Services:
     from adapters.local_blobs import FileBlobs
     from adapters.local_bus import LocalBus
@@ -146,17 +159,22 @@ def _local(settings: Settings, state: Path) -> Services:
     engine = LocalEngine(state / DATABASE)
     store = LocalEventStore(engine)
     queues = LocalQueues(engine, settings.region)
-    queues.ensure(queue_specs(settings, topology(settings)))
     bus = LocalBus(engine, queues, _routes(settings), settings.region)
     outbox = LocalOutbox(engine, state / "outbox")
     parameters = LocalParameters(engine)
-    try:
-        parameters.get(settings.patterns_parameter, ttl_seconds=0)
-    except ParameterNotFound:
-        from producers.spam_config import default_document
+    # queues and the seeded parameter are made when the file is new or the topology changed,
+    # not on every command: a read command would otherwise pay the rules import and a write
+    fingerprint = _setup_fingerprint(settings)
+    if engine.setup_mark("topology") != fingerprint:
+        queues.ensure(queue_specs(settings, topology(settings)))
+        try:
+            parameters.get(settings.patterns_parameter, ttl_seconds=0)
+        except ParameterNotFound:
+            from producers.spam_config import default_document
 
-        # seeded once: a list an owner edited or imported is never reset
-        parameters.put(settings.patterns_parameter, default_document())
+            # seeded once: a list an owner edited or imported is never reset
+            parameters.put(settings.patterns_parameter, default_document())
+        engine.mark_setup("topology", fingerprint)
     return Services(
         settings=settings, backend="local", in_process=True, store=store, bus=bus,
         # the decision's events and their deliveries commit together: a kill between loses nothing

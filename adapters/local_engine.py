@@ -93,6 +93,25 @@ class LocalEngine:
                 if statement.strip():
                     conn.execute(statement)
 
+    def setup_mark(self, key: str) -> str | None:
+        """The fingerprint a one-time setup step last recorded under ``key`` (None: never ran).
+        A read, no write lock: a command on an already set-up file pays one SELECT."""
+        try:
+            row = self.connection().execute("SELECT value FROM setup WHERE key = ?", (key,)).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return None
+            raise
+        return None if row is None else str(row[0])
+
+    def mark_setup(self, key: str, fingerprint: str) -> None:
+        """Record that the setup step ``key`` ran for ``fingerprint`` (after its own commits:
+        a kill before this line only makes the next open run the idempotent step again)."""
+        with self.write() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS setup (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            conn.execute("INSERT INTO setup (key, value) VALUES (?, ?) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, fingerprint))
+
     def close(self) -> None:
         with self._lock:
             for conn in self._all:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -48,19 +46,6 @@ def serialise(item: dict[str, Any]) -> dict[str, Any]:
 
 def deserialise(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _from_dynamo(_DES.deserialize(v)) for k, v in item.items()}
-
-
-def encode_token(value: Any) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode() if value else None
-
-
-def decode_token(token: str | None) -> Any:
-    if not token:
-        return None
-    try:
-        return json.loads(base64.urlsafe_b64decode(token.encode()))
-    except ValueError:
-        raise ValueError("--next-token is not a token this command printed") from None
 
 
 class ProjectionTable:

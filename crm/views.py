@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.projection_store import decode_token, encode_token
-from consumers.senders.sending import ParkedSend, approval_key
 from crm.errors import UsageError
 from events import ConversationStatusChanged, Envelope, MessageReceived, SendRetryApproved, SpamRejected
 from events.base import utc_text
@@ -49,6 +48,21 @@ TIMELINE: dict[str, Callable[[dict[str, Any]], str]] = {
 
 def table(svc: Services) -> ProjectionTable:
     return svc.projections.table(current_table(svc))
+
+
+# the page cursor is the CLI's (its own text, printed and read back); kept off the
+# adapters so a local read does not import boto3
+def encode_token(value: Any) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode() if value else None
+
+
+def decode_token(token: str | None) -> Any:
+    if not token:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(token.encode()))
+    except ValueError:
+        raise ValueError("--next-token is not a token this command printed") from None
 
 
 def list_conversations(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
@@ -225,6 +239,7 @@ def outbox_records(svc: Services) -> list[dict[str, Any]]:
 
 def dlq_records(svc: Services) -> list[dict[str, Any]]:
     from bootstrap import topology
+    from consumers.senders.sending import ParkedSend  # only the send views need it
 
     settings, queues = svc.settings, svc.queues
     records = []
@@ -254,6 +269,7 @@ def approve_resend(svc: Services, body: str, attributes: dict[str, str]) -> None
     """A parked send in doubt is redriven on the owner's word: record that word, which
     is what lets the sender make its next attempt (a blind move of the message parks
     it again)."""
+    from consumers.senders.sending import ParkedSend, approval_key  # only the send views need it
     parked = ParkedSend.from_attributes(attributes)
     if parked is None:
         return

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from crm.packaging import ROOT, handlers
+from tools.packaging import ROOT, handlers
 
 # never in any handler's cold start: other backends, the CLI's stacks, test tools, and
 # Powertools utilities no handler uses (the batch utility loads its parser models)

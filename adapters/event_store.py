@@ -118,8 +118,9 @@ class EventStore(StoreKnowledge):
         stream's first new event to the version after the one the decision read, so
         a decision that depends on how long a stream is (a quota) cannot overshoot.
         """
-        # no read of the dedupe item first: its conditional put in the transaction is the
-        # check, and only a refused commit (a retried delivery, a conflict) reads it
+        stored = self.get(dedupe_key)
+        if stored is not None:
+            return stored_commit(stored)
         plan = plan_commit(planned, last_version=self.last_version, dedupe_key=dedupe_key,
                            correlation_id=correlation_id, causation_id=causation_id, message_ids=message_ids,
                            markers=markers, first_in_stream=first_in_stream, source=source,

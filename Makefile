@@ -23,7 +23,7 @@ demo: $(STAMP_RUN)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy events producers consumers projections adapters mail extraction crm
+	$(BIN)/mypy events producers consumers projections adapters mail extraction crm tools ports.py bootstrap.py
 	$(BIN)/python -m pytest -n 2 --dist worksteal -q --durations=12
 
 lint: $(STAMP)

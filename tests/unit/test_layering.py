@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 OURS = {"events", "mail", "extraction", "ports", "bootstrap", "observability", "adapters", "producers", "consumers",
-        "projections", "crm"}
+        "projections", "crm", "tools"}
 # the pure core: no AWS, no engine, nothing of ours above it
 PURE = {"events": set(), "mail": set(), "extraction": {"mail"}}
 # what each part of the code may import of ours (itself always)

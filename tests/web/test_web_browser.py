@@ -61,6 +61,19 @@ def browser() -> Iterator[Any]:
         driver.quit()
 
 
+def navigate(browser: Any, element: Any) -> None:
+    """Click what leaves the page, then wait for the next one: a click returns before the
+    browser has navigated, and a loaded machine shows the old page for a while."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    old = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.readyState") == "complete")
+
+
 def rows(browser: Any) -> list[Any]:
     from selenium.webdriver.common.by import By
 
@@ -106,7 +119,7 @@ def test_filter_by_company(browser: Any, server: str) -> None:
     browser.get(server + "/")
     field = browser.find_element(By.CSS_SELECTOR, "#filters input[name=company]")
     field.send_keys("Acme Robotics")
-    browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]"))
     assert "company=Acme+Robotics" in browser.current_url
     found = rows(browser)
     assert len(found) == 1
@@ -117,7 +130,7 @@ def test_open_a_conversation(browser: Any, server: str) -> None:
     from selenium.webdriver.common.by import By
 
     browser.get(server + "/?company=Acme+Robotics")
-    browser.find_element(By.CSS_SELECTOR, "a.subject").click()
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "a.subject"))
     assert browser.find_element(By.ID, "subject").text == "Staff Platform Engineer role at Acme Robotics"
     assert browser.find_element(By.ID, "status").text == "replied"
     assert "company Acme Robotics (+20)" in browser.find_element(By.ID, "score").text
@@ -131,10 +144,10 @@ def test_hostile_mail_renders_as_text_and_runs_nothing(browser: Any, server: str
 
     browser.get(server + "/")
     link = next(a for a in browser.find_elements(By.CSS_SELECTOR, "a.subject") if a.text == XSS_SUBJECT)
-    link.click()
+    navigate(browser, link)
     no_alert(browser)
     assert browser.find_element(By.ID, "subject").text == XSS_SUBJECT
-    browser.find_element(By.CSS_SELECTOR, "a.read").click()
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "a.read"))
     no_alert(browser)
     part = browser.find_element(By.CSS_SELECTOR, "pre.part").text
     assert "<script>alert(2)</script>" in part and "<img src=x onerror=alert(4)>" in part
@@ -150,7 +163,7 @@ def test_release_a_quarantined_mail_and_see_it_in_the_pipeline(browser: Any, ser
     browser.get(server + "/quarantine")
     row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "tr.quarantined")
                if r.find_element(By.CSS_SELECTOR, "td.subject").text == "Partnership inquiry")
-    row.find_element(By.CSS_SELECTOR, "button.release").click()
+    navigate(browser, row.find_element(By.CSS_SELECTOR, "button.release"))
     flash = browser.find_element(By.CSS_SELECTOR, ".flash").text
     assert flash.startswith("released ") and "accepted" in flash
     browser.get(server + "/")
@@ -165,7 +178,7 @@ def test_a_post_without_the_token_is_refused(browser: Any, server: str) -> None:
     browser.get(server + "/followups")
     # the page's own form, its token taken out: what a forged cross-site form would send
     browser.execute_script("document.querySelector('#run-followups input[name=csrf_token]').remove()")
-    browser.find_element(By.CSS_SELECTOR, "#run-followups button").click()
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "#run-followups button"))
     assert "CSRF" in browser.find_element(By.ID, "error").text
 
 

@@ -16,12 +16,14 @@ sends once more, not twice.
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from consumers.queue_batch import Parked, Transient
 from events import DomainEvent, Envelope, MailSent, SendFailed, SendInDoubt
@@ -34,6 +36,13 @@ warnings.filterwarnings("ignore", message="Couldn't determine the remaining time
 # Completed records outlive SQS's longest retention (14 days), so a redrive of the
 # oldest DLQ message still finds that it was sent.
 RECORD_SECONDS = 15 * 24 * 3600
+
+# A duplicate delivery of a cause whose send another invocation is making right now
+# (two `crm spam release` of one mail each republish its decision) waits this long for
+# that outcome instead of failing at once: a failure counts a receive, and retried
+# without a pause (the local default) the duplicate reached the DLQ before the first
+# send finished. Well inside the consumers' 60 s timeout, even for a batch of several.
+IN_PROGRESS_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -160,7 +169,7 @@ def send_once(
                      ParkedSend(kind, cause.event_id, attempt, stream_id, conversation_id, reason).attributes())
     send = _idempotent_send(svc)
     try:
-        result = send(request={"key": _idempotency_key(kind, cause.event_id, attempt)}, build=build)
+        result = _send_or_await(svc, send, _idempotency_key(kind, cause.event_id, attempt), build, dedupe_key)
     except SendError as exc:
         if not exc.permanent:
             raise Transient(str(exc)) from exc
@@ -173,6 +182,8 @@ def send_once(
         if svc.is_transient(exc):
             raise Transient(str(exc)) from exc
         raise
+    if result is None:
+        return None  # the invocation that held the record recorded the outcome
     if "in_doubt" in result:
         reason = str(result["in_doubt"])
         doubt = SendInDoubt(conversation_id=conversation_id, cause_event_id=cause.event_id, kind=kind, reason=reason,
@@ -190,6 +201,24 @@ def send_once(
     svc.recorder.record(_plan(events, ses_message_ids(result["ses_message_id"], svc.settings.region), conversation_id),
                         dedupe_key=dedupe_key, correlation_id=cause.meta.correlation_id, causation_id=cause.event_id)
     return result
+
+
+def _send_or_await(svc: Services, send: Callable[..., dict[str, Any]], key: str, build: Callable[[], Outgoing],
+                   dedupe_key: str) -> dict[str, Any] | None:
+    """The send's result; None when another invocation held its record and has since
+    recorded the outcome; :class:`Transient` when it still holds it after the wait."""
+    deadline = time.monotonic() + IN_PROGRESS_WAIT_SECONDS
+    pause = 0.05
+    while True:
+        try:
+            return send(request={"key": key}, build=build)
+        except IdempotencyAlreadyInProgressError:
+            if svc.store.exists(dedupe_key):
+                return None
+            if time.monotonic() + pause > deadline:
+                raise Transient(f"{key}: another invocation is still sending it") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
 
 def ses_message_ids(ses_message_id: str, region: str) -> list[str]:

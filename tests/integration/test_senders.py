@@ -224,3 +224,40 @@ def test_the_backoff_finds_the_queue_of_its_arn_and_hides_the_message(request: p
     queues.delay(queues.arn(name), message["ReceiptHandle"], 600)
     assert queues.receive(name, visibility=0) == []  # hidden for the backoff
     assert queues.depth(name) == (0, 1)
+
+
+@pytest.mark.parametrize("kind", ["ack", "forward"])
+def test_a_duplicate_delivered_while_the_first_is_sending_waits_for_it_and_sends_nothing(stack: Any,
+                                                                                        kind: str) -> None:
+    """Two concurrent releases of one mail each publish its decision: the duplicate message
+    is taken while the first invocation is still inside SES's call. It must neither send
+    again nor burn its receives into the DLQ (CI once showed the ack DLQ holding one)."""
+    import threading
+
+    from bootstrap import topology
+    from crm.runner import drain
+
+    deliver(stack, make_mail(sender="Ada <ada@firm.example>"), drain=False)
+    decided = [e for e in stack.svc.store.all_events() if e.type in {"FirstContact", "MessageReceived"}]
+    real = stack.svc.mailer.send
+    inside, release = threading.Event(), threading.Event()
+
+    def slow_first(**kwargs: Any) -> Sent:
+        if kwargs["kind"] == kind and not inside.is_set():
+            inside.set()
+            release.wait(10)  # held inside "SES" until the duplicate has been taken
+        return real(**kwargs)
+
+    consumers = [c for c in topology(stack.settings) if c.name == kind]
+    with mock.patch.object(stack.svc.mailer, "send", slow_first):
+        first = threading.Thread(target=drain, args=(stack.svc, consumers))
+        first.start()
+        assert inside.wait(10)
+        stack.svc.bus.publish(decided)  # the republish of a duplicate commit: a second message per queue
+        timer = threading.Timer(1.0, release.set)  # the duplicate is retried meanwhile
+        timer.start()
+        drain(stack.svc, consumers)
+        first.join(30)
+    drain_all(stack.svc)
+    assert kinds(stack).count(kind) == 1
+    assert all(r["count"] == 0 for r in dlq_records(stack.svc)), dlq_records(stack.svc)

@@ -17,7 +17,7 @@ status, and a later message only moves the lifecycle statuses, never an owner's.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from events import (
@@ -60,85 +60,136 @@ def _set(item: Item, **values: Any) -> None:
             item[name] = value
 
 
+def _no_followup(item: Item) -> None:
+    _set(item, followup_due=None, followup_kind=None, followup_bucket=None)
+
+
+def _message_received(item: Item, event: MessageReceived, at: str, owner_fields: set[str]) -> None:
+    at = event.received_at or at
+    first = "first_activity" not in item
+    if first:
+        _set(item, first_activity=at, month=at[:7], contact=event.contact, contact_name=event.contact_name,
+             email_domain=(event.from_address or "").rpartition("@")[2] or None, subject=event.subject,
+             source=event.source_channel)
+    for name, value in (("company", event.company), ("title", event.title)):
+        if value and name not in owner_fields and not item.get(name):
+            _set(item, **{name: value, f"{name}_key": _key(value)})
+    if not event.from_owner:
+        item["messages_in"] = int(item["messages_in"]) + 1
+        status = item.get("status")
+        if status is None:
+            status = "new"
+        elif status in ("replied", "closed") or (status == "new" and not first):
+            status = "awaiting_reply"
+        _set(item, status=status, last_inbound=at, last_message_id=event.message_id)
+    if event.attachments:
+        names = list(item.get("attachments") or [])
+        names.extend(a.filename for a in event.attachments if a.filename not in names)
+        item["attachments"] = names[:200]
+    _no_followup(item)
+    _set(item, last_activity=max(at, item.get("last_activity") or at))
+
+
+def _reply_delivered(item: Item, _event: ReplyDelivered, at: str, _owner: set[str]) -> None:
+    item["messages_out"] = int(item["messages_out"]) + 1
+    if item.get("status") in LIFECYCLE or item.get("status") is None:
+        item["status"] = "replied"
+    _no_followup(item)
+    _set(item, last_outbound=at, last_activity=max(at, item.get("last_activity") or at))
+
+
+def _acknowledged(item: Item, _event: AcknowledgementSent, at: str, _owner: set[str]) -> None:
+    _set(item, acknowledged_at=at)
+
+
+def _forwarded(item: Item, _event: MessageForwarded, _at: str, _owner: set[str]) -> None:
+    item["forwarded"] = int(item.get("forwarded", 0)) + 1
+
+
+def _reply_routed(item: Item, _event: ReplyRouted, _at: str, _owner: set[str]) -> None:
+    item["replies_routed"] = int(item.get("replies_routed", 0)) + 1
+
+
+def _bounced(item: Item, event: DeliveryBounced, _at: str, _owner: set[str]) -> None:
+    _set(item, last_delivery_problem=f"{event.feedback} from {event.address}: {event.detail}"[:500])
+
+
+def _send_failed(item: Item, event: SendFailed, _at: str, _owner: set[str]) -> None:
+    _set(item, last_send_failure=f"{event.kind}: {event.reason}"[:500])
+
+
+def _updated(item: Item, event: ConversationUpdated, _at: str, owner_fields: set[str]) -> None:
+    for name, value in event.fields.items():
+        _set(item, **{name: value})
+        if name in ("company", "title"):
+            _set(item, **{f"{name}_key": _key(value)})
+        owner_fields.add(name)
+    item["owner_fields"] = sorted(owner_fields)
+
+
+def _status_changed(item: Item, event: ConversationStatusChanged, _at: str, _owner: set[str]) -> None:
+    _set(item, status=event.status, status_note=event.note)
+
+
+def _scored(item: Item, event: LeadScored, _at: str, _owner: set[str]) -> None:
+    _set(item, lead_score=event.score, score_band=event.band, score_reasons=event.reasons)
+
+
+def _followup_scheduled(item: Item, event: FollowUpScheduled, _at: str, _owner: set[str]) -> None:
+    _set(item, followup_due=event.due_at, followup_kind=event.kind, followup_bucket=FOLLOWUP_BUCKET)
+
+
+def _followup_ended(item: Item, _event: FollowUpCancelled | FollowUpDue, _at: str, _owner: set[str]) -> None:
+    _no_followup(item)
+
+
+def _extracted(item: Item, event: AttachmentExtracted, _at: str, _owner: set[str]) -> None:
+    extracted = list(item.get("extracted") or [])
+    extracted.append({"filename": event.filename, "outcome": event.outcome, "characters": event.characters})
+    item["extracted"] = extracted[-200:]
+
+
+# What each event type does to the item (item, event, occurred_at, owner-set fields);
+# a conversation's event of a type not listed only advances the version.
+APPLIERS: dict[type[Any], Callable[[Item, Any, str, set[str]], None]] = {
+    MessageReceived: _message_received,
+    ReplyDelivered: _reply_delivered,
+    AcknowledgementSent: _acknowledged,
+    MessageForwarded: _forwarded,
+    ReplyRouted: _reply_routed,
+    DeliveryBounced: _bounced,
+    SendFailed: _send_failed,
+    ConversationUpdated: _updated,
+    ConversationStatusChanged: _status_changed,
+    LeadScored: _scored,
+    FollowUpScheduled: _followup_scheduled,
+    FollowUpCancelled: _followup_ended,
+    FollowUpDue: _followup_ended,
+    AttachmentExtracted: _extracted,
+}
+
+
 def apply(item: Item | None, envelope: Envelope, *, shards: int = 4) -> Item | None:
     """The item after one more event of its stream. Events must come in version order."""
     event = envelope.event
     conversation_id = getattr(event, "conversation_id", None)
     if conversation_id is None:
         return item
+    received = isinstance(event, MessageReceived)
     if item is None:
-        if not isinstance(event, MessageReceived):
+        if not received:
             # a conversation begins with a message; anything else alone is not a conversation yet
             return {"id": conversation_id, "version": envelope.meta.version, "pending": True}
-        item = {"id": conversation_id, "messages_in": 0, "messages_out": 0, "owner_fields": []}
+        item = {"id": conversation_id}
     item = dict(item)
-    item.pop("pending", None) if isinstance(event, MessageReceived) else None
+    if received:
+        item.pop("pending", None)
     item.setdefault("messages_in", 0)
     item.setdefault("messages_out", 0)
     item.setdefault("owner_fields", [])
-    at = envelope.meta.occurred_at
-    owner_fields = set(item["owner_fields"])
-
-    if isinstance(event, MessageReceived):
-        at = event.received_at or at
-        first = "first_activity" not in item
-        if first:
-            _set(item, first_activity=at, month=at[:7], contact=event.contact, contact_name=event.contact_name,
-                 email_domain=(event.from_address or "").rpartition("@")[2] or None, subject=event.subject,
-                 source=event.source_channel)
-        for name, value in (("company", event.company), ("title", event.title)):
-            if value and name not in owner_fields and not item.get(name):
-                _set(item, **{name: value, f"{name}_key": _key(value)})
-        if not event.from_owner:
-            item["messages_in"] = int(item["messages_in"]) + 1
-            status = item.get("status")
-            if status is None:
-                status = "new"
-            elif status in ("replied", "closed") or (status == "new" and not first):
-                status = "awaiting_reply"
-            _set(item, status=status, last_inbound=at, last_message_id=event.message_id)
-        if event.attachments:
-            names = list(item.get("attachments") or [])
-            names.extend(a.filename for a in event.attachments if a.filename not in names)
-            item["attachments"] = names[:200]
-        _set(item, followup_due=None, followup_kind=None, followup_bucket=None)
-        _set(item, last_activity=max(at, item.get("last_activity") or at))
-    elif isinstance(event, ReplyDelivered):
-        item["messages_out"] = int(item["messages_out"]) + 1
-        if item.get("status") in LIFECYCLE or item.get("status") is None:
-            item["status"] = "replied"
-        _set(item, followup_due=None, followup_kind=None, followup_bucket=None, last_outbound=at)
-        _set(item, last_activity=max(at, item.get("last_activity") or at))
-    elif isinstance(event, AcknowledgementSent):
-        _set(item, acknowledged_at=at)
-    elif isinstance(event, MessageForwarded):
-        item["forwarded"] = int(item.get("forwarded", 0)) + 1
-    elif isinstance(event, ReplyRouted):
-        item["replies_routed"] = int(item.get("replies_routed", 0)) + 1
-    elif isinstance(event, DeliveryBounced):
-        _set(item, last_delivery_problem=f"{event.feedback} from {event.address}: {event.detail}"[:500])
-    elif isinstance(event, SendFailed):
-        _set(item, last_send_failure=f"{event.kind}: {event.reason}"[:500])
-    elif isinstance(event, ConversationUpdated):
-        for name, value in event.fields.items():
-            _set(item, **{name: value})
-            if name in ("company", "title"):
-                _set(item, **{f"{name}_key": _key(value)})
-            owner_fields.add(name)
-        item["owner_fields"] = sorted(owner_fields)
-    elif isinstance(event, ConversationStatusChanged):
-        _set(item, status=event.status, status_note=event.note)
-    elif isinstance(event, LeadScored):
-        _set(item, lead_score=event.score, score_band=event.band, score_reasons=event.reasons)
-    elif isinstance(event, FollowUpScheduled):
-        _set(item, followup_due=event.due_at, followup_kind=event.kind, followup_bucket=FOLLOWUP_BUCKET)
-    elif isinstance(event, (FollowUpCancelled, FollowUpDue)):
-        _set(item, followup_due=None, followup_kind=None, followup_bucket=None)
-    elif isinstance(event, AttachmentExtracted):
-        extracted = list(item.get("extracted") or [])
-        extracted.append({"filename": event.filename, "outcome": event.outcome, "characters": event.characters})
-        item["extracted"] = extracted[-200:]
-
+    applier = APPLIERS.get(type(event))
+    if applier is not None:
+        applier(item, event, envelope.meta.occurred_at, set(item["owner_fields"]))
     item["version"] = envelope.meta.version
     if item.get("status"):
         item["status_shard"] = f"{item['status']}#{shard_of(item['id'], shards)}"

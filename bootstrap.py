@@ -67,11 +67,21 @@ def lambda_handler(invoke: Callable[[Services, dict[str, Any], Any], dict[str, A
 # --- the topology both backends need ----------------------------------------------------
 
 
-def rules(rules_module: str | None = None) -> Registry:
-    """The hook rules: the built-in ones, plus the user's (``Settings.rules_module``)."""
-    from consumers.rules.registry import default_registry
+# the modules of the built-in hook rules, written the way a user writes one
+BUILTIN_RULE_MODULES = (
+    "consumers.rules.lead_scoring",
+    "consumers.rules.followups",
+    "consumers.rules.reply_notices",
+    "consumers.rules.reply_commands",
+)
 
-    return default_registry(rules_module)
+
+def rules(rules_module: str | None = None) -> Registry:
+    """The hook rules: the built-in ones, plus the user's (``Settings.rules_module``),
+    collected into a new registry (no registry lives in a module)."""
+    from consumers.rules.registry import build_registry
+
+    return build_registry(BUILTIN_RULE_MODULES, rules_module)
 
 
 def rule_patterns(rules_module: str | None = None) -> dict[str, Pattern]:

@@ -28,12 +28,12 @@ MESSAGE_RECEIVED: dict[str, Any] = {
 
 
 def run(repeat: int = 2000) -> dict[str, Any]:
-    from consumers.rules.registry import default_registry
+    from bootstrap import rules as hook_rules
     from events.pattern_match import matches
     from events.pattern_rules import validate_pattern
     from tests.eventbridge_cases import BASE_EVENT, CASES, INVALID
 
-    patterns = [c.pattern for c in CASES if c.expected != INVALID] + list(default_registry().patterns().values())
+    patterns = [c.pattern for c in CASES if c.expected != INVALID] + list(hook_rules().patterns().values())
     events = [BASE_EVENT, MESSAGE_RECEIVED]
     match_times, validate_times = [], []
     for pattern in patterns:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from bootstrap import lambda_handler
+from bootstrap import lambda_handler, rules
 from consumers.declaration import Consumer
 from consumers.queue_batch import run_batch
-from consumers.rules.registry import OutboundMail, Registry, default_registry
+from consumers.rules.registry import OutboundMail, Registry
 from consumers.senders.sending import Outgoing, send_once
 from events import DomainEvent, Envelope
 from events.base import utc_text
@@ -95,7 +95,7 @@ def handle(svc: Services, envelope: Envelope, body: dict[str, Any]) -> None:
     rule_name = body.get("rule")
     if not rule_name:
         raise ValueError("rules queue message without the matched rule's name")
-    run_rule(svc, default_registry(svc.settings.rules_module), str(rule_name), envelope)
+    run_rule(svc, rules(svc.settings.rules_module), str(rule_name), envelope)
 
 
 def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:

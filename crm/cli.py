@@ -237,11 +237,11 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 
 def cmd_infra(args: argparse.Namespace) -> int:
-    from consumers.rules.registry import default_registry
+    from bootstrap import rules as hook_rules
     from crm.infra_export import write_export
     from crm.rules_admin import check_registered
 
-    check_registered(default_registry(load_settings().rules_module))
+    check_registered(hook_rules(load_settings().rules_module))
     target = Path(args.output)
     write_export(target)
     print(f"wrote {target}")

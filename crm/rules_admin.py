@@ -99,7 +99,7 @@ def rule_line(record: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace, stack: Callable[[argparse.Namespace], AbstractContextManager[Services]]) -> int:
-    from consumers.rules.registry import default_registry
+    from bootstrap import rules as hook_rules
 
     if args.action == "validate":
         _checked_pattern(args.name, "validate PATTERN.json")
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace, stack: Callable[[argparse.Namespace], Abstract
             raise UsageError(f"{args.event_file}: an event is a JSON object")
         print("match" if matches(pattern, event) else "no match")
         return 0
-    registry = default_registry(load_settings().rules_module)
+    registry = hook_rules(load_settings().rules_module)
     if args.action == "list":
         if args.matches:
             with stack(args) as svc:

@@ -7,8 +7,11 @@ rule in AWS; locally its pattern is matched in-process by :mod:`events.pattern_m
 with EventBridge's semantics. Either way the pattern is checked here, at
 registration, with EventBridge's rules (:mod:`events.pattern_rules`).
 
-A built-in rule, or one registered directly, with a bad pattern raises at once. A
-user's rule file is loaded leniently (:func:`load_user_rules`): a rule EventBridge
+``@rule`` only marks the function; nothing is registered as a side effect of an
+import. The composition root builds the registry explicitly (:func:`build_registry`,
+called by ``bootstrap.rules``) from the built-in rule modules it names and the user's
+rules module or folder. A built-in rule, or one registered directly, with a bad
+pattern raises at once. A user's rules are collected leniently: a rule EventBridge
 would refuse is refused with its error (``registry.refused``, logged), and the other
 rules and the mail flow go on.
 
@@ -34,6 +37,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol
 
 from events import DomainEvent, Envelope
@@ -130,38 +134,58 @@ def check_rule(name: str, pattern: Any) -> None:
         raise PatternError(f"rule {name!r}: {exc}") from None
 
 
-BUILTINS = Registry()
-rule = BUILTINS.rule
+RULE_MARK = "__crm_rules__"  # the (name, pattern, description) of each @rule on a function
+LOAD_ERROR = "__crm_load_error__"  # why a user's rules file failed half-way, kept on its module
 
 
-def load_user_rules(target: str) -> None:
-    """Import a user's rules: a module name (``my_rules``) or a folder of ``*.py`` files.
+def rule(name: str, *, pattern: dict[str, Any], description: str = "") -> Callable[[RuleFunction], RuleFunction]:
+    """Mark ``function`` as the hook rule ``name``: :func:`build_registry` registers it
+    when it collects the function's module (checked then, with EventBridge's rules)."""
+    def mark(function: RuleFunction) -> RuleFunction:
+        marks = [*getattr(function, RULE_MARK, []), (name, pattern, description)]
+        setattr(function, RULE_MARK, marks)
+        return function
 
-    Their ``@rule`` decorators register into the same registry as the built-ins; a rule
-    whose name or pattern EventBridge would refuse is refused (``BUILTINS.refused``)
-    and the others still load."""
-    previous, BUILTINS.lenient = BUILTINS.lenient, True
-    try:
-        _load(target)
-    finally:
-        BUILTINS.lenient = previous
+    return mark
 
 
-def _load(target: str) -> None:
+def collect(registry: Registry, module: ModuleType) -> None:
+    """Register every marked function of ``module``, in the order they are defined."""
+    for value in list(vars(module).values()):
+        for name, pattern, description in getattr(value, RULE_MARK, []) if callable(value) else []:
+            registry.rule(name, pattern=pattern, description=description)(value)
+
+
+def build_registry(builtin_modules: Iterable[str], rules_module: str | None = None) -> Registry:
+    """The built-in rules (their modules, by name), plus the user's when ``rules_module``
+    (CRM_RULES_MODULE: a module name or a folder of ``*.py`` files) is set."""
+    registry = Registry()
+    for module_name in builtin_modules:
+        collect(registry, importlib.import_module(module_name))
+    if rules_module:
+        registry.lenient = True
+        for label, module in _user_modules(rules_module):
+            collect(registry, module)
+            error = getattr(module, LOAD_ERROR, None)
+            if error:
+                registry.refused[label] = error
+        registry.lenient = False
+    return registry
+
+
+def _user_modules(target: str) -> list[tuple[str, ModuleType]]:
     path = Path(target)
     if path.is_dir():
-        for file in sorted(path.glob("*.py")):
-            _load_file(file)
-    elif path.suffix == ".py" and path.is_file():
-        _load_file(path)
-    else:
-        importlib.import_module(target)
+        return [(str(file), _load_file(file)) for file in sorted(path.glob("*.py"))]
+    if path.suffix == ".py" and path.is_file():
+        return [(str(path), _load_file(path))]
+    return [(target, importlib.import_module(target))]
 
 
-def _load_file(file: Path) -> None:
+def _load_file(file: Path) -> ModuleType:
     module_name = f"crm_user_rules.{file.stem}"
     if module_name in sys.modules:
-        return
+        return sys.modules[module_name]
     spec = importlib.util.spec_from_file_location(module_name, file)
     if spec is None or spec.loader is None:
         raise PatternError(f"cannot load rules from {file}")
@@ -170,19 +194,7 @@ def _load_file(file: Path) -> None:
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        if not BUILTINS.lenient:
-            raise
-        # the rules it registered before failing stay; the others, and the mail flow, go on
-        BUILTINS.refused[str(file)] = f"rules file {file}: {type(exc).__name__}: {exc}"
-        log.error("refused %s", BUILTINS.refused[str(file)])
-
-
-def default_registry(rules_module: str | None = None) -> Registry:
-    """The built-in rules, plus the user's when ``rules_module`` (CRM_RULES_MODULE) is set."""
-    importlib.import_module("consumers.rules.lead_scoring")
-    importlib.import_module("consumers.rules.followups")
-    importlib.import_module("consumers.rules.reply_notices")
-    importlib.import_module("consumers.rules.reply_commands")
-    if rules_module:
-        load_user_rules(rules_module)
-    return BUILTINS
+        # the rules it defined before failing stay; the others, and the mail flow, go on
+        setattr(module, LOAD_ERROR, f"rules file {file}: {type(exc).__name__}: {exc}")
+        log.error("refused %s", getattr(module, LOAD_ERROR))
+    return module

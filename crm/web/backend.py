@@ -128,11 +128,11 @@ class CrmBackend:
             return dlq_records(self.svc)
 
     def rules(self) -> list[dict[str, Any]]:
-        from consumers.rules.registry import default_registry
+        from bootstrap import rules as hook_rules
         from crm.rules_admin import rule_records
 
         with self._lock:
-            return rule_records(default_registry(self.svc.settings.rules_module), self.svc.store.all_events())
+            return rule_records(hook_rules(self.svc.settings.rules_module), self.svc.store.all_events())
 
     def stats(self) -> dict[str, Any]:
         from crm.stats import mail_stats

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from consumers.rules.registry import BUILTINS, Registry, default_registry
+from bootstrap import rules as hook_rules
+from consumers.rules.registry import Registry
 from crm import topology
 from crm.cli import main
 from events.pattern_rules import validate_pattern
@@ -49,7 +50,7 @@ def test_unreadable_files_are_reported_not_raised(tmp_path: Path, capsys: pytest
 
 
 def test_every_builtin_rule_and_topology_pattern_is_valid() -> None:
-    rules = default_registry().rules()
+    rules = hook_rules().rules()
     assert rules
     for rule in rules:
         validate_pattern(rule.pattern)
@@ -76,10 +77,9 @@ def test_exports_refuse_while_a_rule_is_refused(tmp_path: Path, monkeypatch: pyt
         assert "bad-prefix" in err and "source[0].anything-but.prefix" in err
         assert main(["rules", "list", "--json"]) == 0
         listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-        assert {"name": "bad-prefix", "refused": BUILTINS.refused["bad-prefix"]} in listed
+        assert {"name": "bad-prefix", "refused": hook_rules(str(rules)).refused["bad-prefix"]} in listed
         assert "lead-scoring" in {r["name"] for r in listed}
     finally:
-        BUILTINS.refused.pop("bad-prefix", None)
         import sys
 
         sys.modules.pop("crm_user_rules.bad", None)

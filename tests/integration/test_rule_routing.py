@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 
+import bootstrap
 from adapters.rule_routing import LOCAL_ACCOUNT
-from consumers.rules.registry import BUILTINS
+from consumers.rules import rule
 from crm.cli import main
+from events import Envelope
 from tests.conftest import EXAMPLES
 from tests.eventbridge_cases import CASES, INVALID
 
@@ -33,9 +35,6 @@ def envelope_alert(event, context):
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)
     yield tmp_path
-    for name in [n for n in BUILTINS._rules if n.startswith(("bad-", "envelope-"))]:
-        BUILTINS._rules.pop(name)
-    BUILTINS.refused.clear()
     for module in [m for m in sys.modules if m.startswith("crm_user_rules")]:
         del sys.modules[module]
 
@@ -105,33 +104,36 @@ def test_moto_carries_no_hook_rule_and_every_matching_rule_is_routed(moto_stack:
     assert outbox(stack)
 
 
-def test_events_put_on_the_bus_from_outside_reach_the_hook_rules_once(moto_stack: Any) -> None:
+SEEN: list[str] = []
+
+
+@rule("outside-seen", pattern={"detail": {"meta": {"event_id": [{"prefix": "outside-"}]}}})
+def outside_seen(event: Envelope, context: Any) -> list[Any]:
+    SEEN.append(event.event_id)
+    return []
+
+
+def test_events_put_on_the_bus_from_outside_reach_the_hook_rules_once(moto_stack: Any,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Another program puts events through moto's AWS endpoint (``crm serve --aws-port``)."""
     from adapters.aws import client
     from bootstrap import outside_events as watch_outside_events
     from crm.flows import drain_all
-    from events import Envelope, to_entry
+    from events import to_entry
     from tests.conftest import deliver, make_mail
 
     stack = moto_stack
     outside = watch_outside_events(stack.settings)
-    seen: list[str] = []
-
-    def outside_seen(event: Envelope, context: Any) -> list[Any]:
-        seen.append(event.event_id)
-        return []
-
-    BUILTINS.rule("outside-seen", pattern={"detail": {"meta": {"event_id": [{"prefix": "outside-"}]}}})(outside_seen)
-    try:
-        deliver(stack, make_mail())
-        assert outside.forward() == 0  # the stack's own events were routed when published: not twice
-        received = next(e for e in stack.svc.store.all_events() if e.type == "MessageReceived")
-        for n in range(3):  # another program puts events on the bus through the AWS endpoint
-            copy = received.model_copy(update={"meta": received.meta.model_copy(update={"event_id": f"outside-{n}"})})
-            client("events", stack.settings.region).put_events(Entries=[to_entry(copy, stack.settings.bus_name)])
-        assert outside.forward() >= 3
-        drain_all(stack.svc)
-        assert sorted(seen) == ["outside-0", "outside-1", "outside-2"]
-        assert outside.forward() == 0
-    finally:
-        BUILTINS._rules.pop("outside-seen", None)
+    SEEN.clear()
+    # the composition root collects this module's rule with the built-ins
+    monkeypatch.setattr(bootstrap, "BUILTIN_RULE_MODULES", (*bootstrap.BUILTIN_RULE_MODULES, __name__))
+    deliver(stack, make_mail())
+    assert outside.forward() == 0  # the stack's own events were routed when published: not twice
+    received = next(e for e in stack.svc.store.all_events() if e.type == "MessageReceived")
+    for n in range(3):  # another program puts events on the bus through the AWS endpoint
+        copy = received.model_copy(update={"meta": received.meta.model_copy(update={"event_id": f"outside-{n}"})})
+        client("events", stack.settings.region).put_events(Entries=[to_entry(copy, stack.settings.bus_name)])
+    assert outside.forward() >= 3
+    drain_all(stack.svc)
+    assert sorted(SEEN) == ["outside-0", "outside-1", "outside-2"]
+    assert outside.forward() == 0

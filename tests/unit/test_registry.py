@@ -4,7 +4,8 @@ from typing import Any
 
 import pytest
 
-from consumers.rules.registry import PatternError, Registry, default_registry
+from bootstrap import rules as hook_rules
+from consumers.rules.registry import PatternError, Registry
 
 
 def noop(event: Any, context: Any) -> list[Any]:
@@ -52,5 +53,5 @@ def test_every_eventbridge_operator_is_accepted() -> None:
 
 
 def test_the_builtin_rules_are_registered() -> None:
-    names = {r.name for r in default_registry().rules()}
+    names = {r.name for r in hook_rules().rules()}
     assert {"lead-scoring", "follow-up-after-reply", "nudge-after-inbound", "follow-up-reminder"} <= names

@@ -28,7 +28,8 @@ def readme_rule() -> tuple[str, str]:
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)
     yield tmp_path
-    # the rules file stays imported (as a Lambda container keeps it): a later test loads it afresh
+    # an imported rules file stays in sys.modules (as in a Lambda container): drop it, so a later
+    # test loads its own file afresh
     for module in [m for m in sys.modules if m.startswith("crm_user_rules")]:
         del sys.modules[module]
 

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import sys
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bootstrap import rules as hook_rules
 from consumers.rules.registry import PatternError, Registry
@@ -55,3 +60,36 @@ def test_every_eventbridge_operator_is_accepted() -> None:
 def test_the_builtin_rules_are_registered() -> None:
     names = {r.name for r in hook_rules().rules()}
     assert {"lead-scoring", "follow-up-after-reply", "nudge-after-inbound", "follow-up-reminder"} <= names
+
+
+RULE_NAMES = st.from_regex(r"[a-z][a-z0-9-]{0,30}", fullmatch=True).filter(
+    lambda n: n not in {r.name for r in hook_rules().rules()})
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(RULE_NAMES, min_size=1, max_size=4, unique=True), bad=st.booleans())
+def test_a_registry_holds_only_what_its_build_collected(tmp_path: Path, names: list[str], bad: bool) -> None:
+    """No registry lives in a module: the user's rules are in the registry built with
+    them, and in no registry built without them, however often either is built."""
+    folder = tmp_path / f"rules_{uuid.uuid4().hex}"
+    folder.mkdir()
+    lines = ["from consumers.rules import rule", ""]
+    for index, name in enumerate(names):
+        lines += [f"@rule({name!r}, pattern={{'source': ['crm.inbound']}})", f"def r{index}(event, context):",
+                  "    return []", ""]
+    if bad:
+        lines += ["@rule('refused-one', pattern={'source': [{'exists': 1}]})", "def refused(event, context):",
+                  "    return []", ""]
+    (folder / f"m_{uuid.uuid4().hex}.py").write_text("\n".join(lines), encoding="utf-8")
+    try:
+        with_them = hook_rules(str(folder))
+        assert set(names) <= {r.name for r in with_them.rules()}
+        assert ("refused-one" in with_them.refused) is bad
+        for _ in range(2):
+            without = hook_rules()
+            assert not set(names) & {r.name for r in without.rules()}
+            assert not without.refused
+        assert set(names) <= {r.name for r in hook_rules(str(folder)).rules()}  # built again: the same
+    finally:
+        for module in [m for m in sys.modules if m.startswith("crm_user_rules.m_")]:
+            del sys.modules[module]

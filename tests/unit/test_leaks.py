@@ -7,225 +7,36 @@ random depth, under alternative/related/signed), under every transfer encoding. 
 reply is either sent without it (text and HTML rewritten) or held, naming the part; a
 clean attachment is sent as it was.
 
-The oracle here is independent of ``mail.leaks``: a plain decode of every header and
-part, then entities, percent escapes, tags, NFKC and invisible characters undone.
+The oracle (``leak_support``) is independent of ``mail.leaks``; the guard on its own is
+tested in ``test_leak_guard``.
 """
 
 from __future__ import annotations
 
-import html
 import io
-import re
-import unicodedata
 import zipfile
 from collections.abc import Callable
 from email import message_from_bytes, policy
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from typing import Any
-from urllib.parse import unquote
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from mail.leaks import PRIVATE as PRIVATE_KIND
-from mail.leaks import THREAD as THREAD_KIND
-from mail.leaks import TOKEN as TOKEN_KIND
-from mail.leaks import Guard, PartsHeld, normalise
+from mail.leaks import PartsHeld, normalise
 from mail.reply_builder import build_reply
-
-PUBLIC = "hello@example.com"
-PRIVATE = "owner@private.example.net"
-REPLY_DOMAIN = "reply.example.com"
-TOKEN = "jane-doe-acme-3f2a1c.k5v2q7xw3mzd4rta"
-THREAD = f"{TOKEN}@{REPLY_DOMAIN}"
-CORRESPONDENT = "alice@corp.example.org"
-
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-# whole mails: fewer examples, and no shrinking (minutes per failure on these inputs; the seed reproduces it)
-MAIL_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-                         phases=[Phase.explicit, Phase.reuse, Phase.generate])
-
-
-def guard() -> Guard:
-    return Guard(PRIVATE, reply_domain=REPLY_DOMAIN, tokens=[TOKEN], allowed=[PUBLIC])
-
-
-# --- the independent oracle ------------------------------------------------------------------------
-
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff\u034f\u180e]")
-
-
-def _plain(text: str) -> str:
-    """The text with and without its tags, decoded as a reader (or a mail client) would."""
-    text = re.sub(r"\r?\n[ \t]|=\r?\n", "", text)
-    readings = []
-    for reading in (text, re.sub(r"<[a-z/][^<>]*>", "", text, flags=re.IGNORECASE)):
-        for _ in range(3):
-            reading = html.unescape(unquote(reading))
-        reading = re.sub(r"=([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), reading)
-        reading = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), reading)  # PDF string escapes
-        readings.append(_INVISIBLE.sub("", unicodedata.normalize("NFKC", reading)).casefold())
-    return "\n".join(readings)
-
-
-def _everything(data: bytes) -> list[str]:
-    """Every header value and every decoded part, read several ways, attached mails included."""
-    out = [data.decode("latin-1")]
-    stack: list[Message] = [message_from_bytes(data, policy=policy.default)]
-    while stack:
-        part = stack.pop()
-        out += [f"{k}: {v}" for k, v in part.items()]
-        payload = part.get_payload()
-        if isinstance(payload, list):
-            stack += [p for p in payload if isinstance(p, Message)]
-            continue
-        raw = part.get_payload(decode=True)
-        if isinstance(raw, bytes):
-            out += [raw.decode("latin-1"), raw.decode("utf-8", "replace"), raw.decode("utf-16-le", "replace"),
-                    raw[1:].decode("utf-16-le", "replace")]
-            if raw.startswith(b"PK"):
-                with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-                    out += [archive.read(n).decode("latin-1") for n in archive.namelist()]
-    return out
-
-
-def carries(data: bytes, secret: str) -> bool:
-    plain = secret.casefold()
-    return any(plain in _plain(text) for text in _everything(data))
-
-
-def leaks(data: bytes) -> bool:
-    return carries(data, PRIVATE) or carries(data, "@" + REPLY_DOMAIN) or carries(data, TOKEN.rpartition(".")[2])
-
-
-# --- spellings ---------------------------------------------------------------------------------------
-
-AT_TEXT = ["@", "＠", "﹫", "%40", "=40", " [at] ", " (at) ", "&#64;", "&#064;", "&#x40;", "&#X40;", "&commat;",
-           "&amp;#64;", "%2540"]
-AT_HTML = [*AT_TEXT, "<span>@</span>", "<b></b>@<i></i>", '<span style="x">&#64;</span>']
-INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "&shy;", "&#8203;", "&#x200B;"]
-FULLWIDTH = {c: chr(ord(c) - 0x21 + 0xFF01) for c in "abcdefghijklmnopqrstuvwxyz.-"}
-
-
-@st.composite
-def spelling(draw: st.DrawFn, address: str = PRIVATE, *, markup: bool = False) -> str:
-    """One of the many ways to write ``address`` that a reader (or a mail client) still reads as it."""
-    local, domain = address.split("@")
-    pieces: list[str] = []
-    for index, ch in enumerate(local + "\0" + domain):
-        if ch == "\0":
-            pieces.append(draw(st.sampled_from(AT_HTML if markup else AT_TEXT)))
-            continue
-        how = draw(st.sampled_from(["same", "same", "same", "upper", "fullwidth", "entity", "hex", "percent"]))
-        if ch == "." and draw(st.booleans()) and draw(st.booleans()):
-            pieces.append(draw(st.sampled_from([" [dot] ", " (dot) ", "&#46;", "%2E"])))
-        elif how == "upper":
-            pieces.append(ch.upper())
-        elif how == "fullwidth" and ch in FULLWIDTH:
-            pieces.append(FULLWIDTH[ch])
-        elif how == "entity":
-            pieces.append(f"&#{ord(ch)};")
-        elif how == "hex":
-            pieces.append(f"&#x{ord(ch):x};")
-        elif how == "percent":
-            pieces.append(f"%{ord(ch):02X}")
-        else:
-            pieces.append(ch)
-        if 0 < index < len(local) + len(domain) and draw(st.integers(0, 5)) == 0:
-            pieces.append(draw(st.sampled_from(INVISIBLE + (["<wbr>", "<span></span>"] if markup else []))))
-    return "".join(pieces)
-
-
-# --- the guard on its own ----------------------------------------------------------------------------
-
-
-@SETTINGS
-@given(spelling(), st.text("abc xyz,;", max_size=20), st.text("abc xyz,;", max_size=20))
-def test_every_spelling_is_found_and_rewritten_leaving_the_rest(written: str, before: str, after: str) -> None:
-    g = guard()
-    text = f"{before} {written} {after}"
-    assert PRIVATE_KIND in g.found(text)
-    out = g.rewrite(text, PUBLIC)
-    assert g.found(out) == [] and PUBLIC in out
-    assert out.startswith(before) and out.endswith(after)
-
-
-@SETTINGS
-@given(spelling(markup=True))
-def test_every_html_spelling_is_found_and_rewritten(written: str) -> None:
-    g = guard()
-    markup = f'<p>Write to <a href="mailto:{written}">{written}</a> please</p>'
-    assert PRIVATE_KIND in g.found(markup, html=True)
-    out = g.rewrite(markup, PUBLIC, html=True)
-    assert g.found(out, html=True) == []
-    assert out.startswith("<p>Write to <a href=") and out.endswith(" please</p>")
-
-
-@SETTINGS
-@given(spelling(THREAD, markup=True))
-def test_thread_addresses_in_any_spelling_are_found(written: str) -> None:
-    assert THREAD_KIND in guard().found(written, html=True)
-    assert guard().found(guard().rewrite(written, PUBLIC, html=True), html=True) == []
-
-
-@pytest.mark.parametrize("clean", [PUBLIC, "owner@example.net", "private.example.net", "owner at home",
-                                   f"x{REPLY_DOMAIN}", "k5v2q7xw3mzd", "Jane <jane@corp.example.org>"])
-def test_clean_text_is_left_alone(clean: str) -> None:
-    assert guard().found(clean, html=True) == []
-    assert guard().rewrite(clean, PUBLIC, html=True) == clean
-
-
-def test_a_public_address_that_contains_the_private_one_is_not_a_leak() -> None:
-    g = Guard("lo@example.com", allowed=["hello@example.com"])
-    assert g.found("write to hello@example.com") == []
-    assert g.found("write to lo@example.com") == [PRIVATE_KIND]
-    assert g.rewrite("hello@example.com or lo@example.com", "hello@example.com") == \
-        "hello@example.com or hello@example.com"
-
-
-@pytest.mark.parametrize("codec", ["utf-8", "latin-1", "utf-16-le", "utf-16-be", "utf-16"])
-def test_bytes_in_any_text_encoding_are_found(codec: str) -> None:
-    data = b"\x00\x01binary" + f"EMAIL:{PRIVATE}".encode(codec) + b"\xff\xfe"
-    assert PRIVATE_KIND in {kind for _, kind in guard().found_bytes(data)}
-    assert PRIVATE_KIND in {kind for _, kind in guard().found_bytes(b"x" + data)}  # the other UTF-16 alignment
-
-
-@pytest.mark.parametrize("offset", [0, 1, 2])
-def test_base64_inside_bytes_is_found(offset: int) -> None:
-    import base64
-
-    data = b"PHOTO;ENCODING=b:" + base64.b64encode(b"x" * offset + f"mail {PRIVATE} now".encode())
-    assert ("base64 text", PRIVATE_KIND) in guard().found_bytes(data)
-
-
-def test_tokens_are_learnt_from_the_thread_addresses_a_mail_names() -> None:
-    g = Guard(PRIVATE, reply_domain=REPLY_DOMAIN)
-    learnt = g.with_tokens(g.tokens_in(f"To: Jane via Hello <{THREAD}>\r\n".encode()))
-    assert TOKEN in learnt.tokens
-    assert learnt.found(f"ref {TOKEN} ok") == [TOKEN_KIND]
-    assert learnt.found(f"ref {TOKEN.rpartition('.')[2]} ok") == [TOKEN_KIND]  # the signature alone
-
-
-def test_the_walk_is_iterative_however_deep_the_nesting() -> None:
-    """Deeper than the stack allows: a recursive walk would fail (the parser's own limits are issue 12's)."""
-    import inspect
-    import sys
-
-    depth = 200
-    raw = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i) for i in range(depth))
-    raw += f"Content-Type: text/plain\r\n\r\n{PRIVATE}\r\n".encode()
-    raw += b"".join(b"\r\n--b%d--\r\n" % i for i in reversed(range(depth)))
-    message = message_from_bytes(raw, policy=policy.default)
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(len(inspect.stack()) + 60)
-    try:
-        found = guard().findings(message)
-    finally:
-        sys.setrecursionlimit(limit)
-    assert [f.what for f in found] == [PRIVATE_KIND]
-    assert found[0].part.startswith("1.1.1") and len(found[0].part) < 80
-
+from tests.unit.leak_support import (
+    CORRESPONDENT,
+    MAIL_SETTINGS,
+    PRIVATE,
+    PUBLIC,
+    REPLY_DOMAIN,
+    THREAD,
+    TOKEN,
+    leaks,
+    spelling,
+)
 
 # --- part types --------------------------------------------------------------------------------------
 

@@ -23,12 +23,13 @@ demo: $(STAMP_RUN)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy events producers consumers projections adapters mail extraction crm tools ports.py bootstrap.py
 	$(BIN)/python -m pytest -n 2 --dist worksteal -q --durations=12
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || true
+	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

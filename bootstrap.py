@@ -50,8 +50,9 @@ def for_lambda() -> Services:
     return bootstrap(load_settings(), backend="aws")
 
 
-def lambda_handler(invoke: Callable[[Services, dict[str, Any], Any], dict[str, Any]], logger: Any,
-                   metrics: Any) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+def lambda_handler(
+    invoke: Callable[[Services, dict[str, Any], Any], dict[str, Any]], logger: Any, metrics: Any
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda entry point of a handler module: its ``invoke(svc, event, context)``
     with the container's services, logging context and metrics flushed per invocation."""
 
@@ -131,9 +132,14 @@ def outside_events(settings: Settings) -> Any:
     from adapters.rule_routing import OutsideEvents
     from consumers.hooks import CONSUMER as RULES
 
-    return OutsideEvents(settings.bus_name, settings.region, settings.endpoint_url,
-                         queue=settings.queue_name("rules-outside"), rules_queue=settings.queue_name(RULES.name),
-                         patterns=lambda: rule_patterns(settings.rules_module))
+    return OutsideEvents(
+        settings.bus_name,
+        settings.region,
+        settings.endpoint_url,
+        queue=settings.queue_name("rules-outside"),
+        rules_queue=settings.queue_name(RULES.name),
+        patterns=lambda: rule_patterns(settings.rules_module),
+    )
 
 
 # --- the backends -----------------------------------------------------------------------
@@ -147,8 +153,13 @@ def _setup_fingerprint(settings: Settings) -> str:
 
     spec = find_spec("crm.topology")
     code = Path(spec.origin).read_bytes() if spec is not None and spec.origin else b""
-    parts = [settings.queue_name("-"), str(settings.max_receive_count), str(settings.rules_module),
-             settings.patterns_parameter, hashlib.sha256(code).hexdigest()]
+    parts = [
+        settings.queue_name("-"),
+        str(settings.max_receive_count),
+        str(settings.rules_module),
+        settings.patterns_parameter,
+        hashlib.sha256(code).hexdigest(),
+    ]
     return "|".join(parts)
 
 
@@ -186,13 +197,24 @@ def _local(settings: Settings, state: Path) -> Services:
             parameters.put(settings.patterns_parameter, default_document())
         engine.mark_setup("topology", fingerprint)
     return Services(
-        settings=settings, backend="local", in_process=True, store=store, bus=bus,
+        settings=settings,
+        backend="local",
+        in_process=True,
+        store=store,
+        bus=bus,
         # the decision's events and their deliveries commit together: a kill between loses nothing
         recorder=Recorder(store, bus, atomic=engine.write),
-        queues=queues, blobs=FileBlobs(state / "mail"), mailer=outbox, outbox=outbox, parameters=parameters,
-        projections=LocalProjections(engine, _indexes()), idempotency=LocalIdempotencyStore(engine),
+        queues=queues,
+        blobs=FileBlobs(state / "mail"),
+        mailer=outbox,
+        outbox=outbox,
+        parameters=parameters,
+        projections=LocalProjections(engine, _indexes()),
+        idempotency=LocalIdempotencyStore(engine),
         # a busy or failing engine (or disk) is the infrastructure's fault, never the mail's
-        is_transient=is_busy, is_infrastructure_error=is_engine_error, close=engine.close,
+        is_transient=is_busy,
+        is_infrastructure_error=is_engine_error,
+        close=engine.close,
     )
 
 
@@ -217,8 +239,9 @@ def _aws(settings: Settings, state: Path | None) -> Services:
         from consumers.hooks import CONSUMER as RULES
 
         rules_module = settings.rules_module
-        bus = RuleRoutingBus(settings.bus_name, *where, rules_queue=settings.queue_name(RULES.name),
-                             patterns=lambda: rule_patterns(rules_module))
+        bus = RuleRoutingBus(
+            settings.bus_name, *where, rules_queue=settings.queue_name(RULES.name), patterns=lambda: rule_patterns(rules_module)
+        )
     else:
         bus = EventBus(settings.bus_name, *where)
     mailer: Any = SesMailer(*where, configuration_set=settings.configuration_set)
@@ -226,10 +249,18 @@ def _aws(settings: Settings, state: Path | None) -> Services:
     if state is not None:
         mailer = outbox = OutboxMailer(mailer, state / "outbox")
     return Services(
-        settings=settings, backend="aws", store=store, bus=bus, recorder=Recorder(store, bus),
-        queues=Queues(*where), blobs=BlobStore(settings.bucket, *where), mailer=mailer, outbox=outbox,
-        parameters=ParameterStore(*where), projections=AwsProjections(*where),
-        idempotency=DynamoDBPersistenceLayer(table_name=settings.idempotency_table,
-                                             boto3_client=client("dynamodb", *where)),
-        is_transient=is_transient, is_infrastructure_error=is_service_error,
+        settings=settings,
+        backend="aws",
+        store=store,
+        bus=bus,
+        recorder=Recorder(store, bus),
+        queues=Queues(*where),
+        blobs=BlobStore(settings.bucket, *where),
+        mailer=mailer,
+        outbox=outbox,
+        parameters=ParameterStore(*where),
+        projections=AwsProjections(*where),
+        idempotency=DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=client("dynamodb", *where)),
+        is_transient=is_transient,
+        is_infrastructure_error=is_service_error,
     )

@@ -193,8 +193,15 @@ class Bus(Protocol):
 
 
 class Recorder(Protocol):
-    def record(self, plan: Callable[[], Plan] | Plan, *, dedupe_key: str, correlation_id: str,
-               causation_id: str | None = None, source: str | None = None) -> Commit: ...
+    def record(
+        self,
+        plan: Callable[[], Plan] | Plan,
+        *,
+        dedupe_key: str,
+        correlation_id: str,
+        causation_id: str | None = None,
+        source: str | None = None,
+    ) -> Commit: ...
 
 
 class Queues(Protocol):
@@ -242,8 +249,9 @@ class Queues(Protocol):
 class Blobs(Protocol):
     def get(self, key: str, bucket: str | None = None) -> bytes: ...
 
-    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream",
-            metadata: dict[str, str] | None = None) -> str | None: ...
+    def put(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream", metadata: dict[str, str] | None = None
+    ) -> str | None: ...
 
     def copy(self, source_key: str, target_key: str, source_bucket: str | None = None) -> None: ...
 
@@ -255,8 +263,17 @@ class Blobs(Protocol):
 
 
 class Mailer(Protocol):
-    def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
-             conversation_id: str | None = None, key: str | None = None) -> Sent:
+    def send(
+        self,
+        *,
+        kind: str,
+        sender: str,
+        recipients: list[str],
+        raw: bytes,
+        subject: str,
+        conversation_id: str | None = None,
+        key: str | None = None,
+    ) -> Sent:
         """Send raw mail; raises :class:`SendError`. ``key``: the send's identity; a mailer
         that can (the local outbox) sends once per key and answers a repeat with the first
         :class:`Sent`; SES has no such token and ignores it."""
@@ -288,8 +305,9 @@ class ProjectionTable(Protocol):
         """Write if the stored version is ``expected_version`` (None: absent); else :class:`VersionConflict`."""
         ...
 
-    def query(self, query: IndexQuery, *, limit: int, start: dict[str, Any] | None = None
-              ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    def query(
+        self, query: IndexQuery, *, limit: int, start: dict[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """A page of the partition, sort key descending, and the key to continue from."""
         ...
 
@@ -349,6 +367,5 @@ class Services:
             current = self.parameters.get(self.settings.token_key_parameter, decrypt=True)
             keys = [k.strip() for k in current.split(",") if k.strip()]  # "new,old" while rotating
             return [k.encode() for k in keys]
-        keys = [self.settings.token_key,
-                *([self.settings.previous_token_key] if self.settings.previous_token_key else [])]
+        keys = [self.settings.token_key, *([self.settings.previous_token_key] if self.settings.previous_token_key else [])]
         return [k.encode() for k in keys]

@@ -40,8 +40,14 @@ def clear_clients() -> None:
 # What code outside adapters/ catches when an AWS call is refused (it never imports botocore).
 AwsError = ClientError
 
-_TRANSIENT_CODES = {"TooManyRequestsException", "LimitExceededException", "ProvisionedThroughputExceededException",
-                    "RequestLimitExceeded", "TransactionConflictException", "InternalServerError"}
+_TRANSIENT_CODES = {
+    "TooManyRequestsException",
+    "LimitExceededException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TransactionConflictException",
+    "InternalServerError",
+}
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -34,17 +34,18 @@ class BlobStore:
 
     # No ServerSideEncryption argument: the bucket's default (SSE-KMS with the
     # stack's key, infra/modules/storage) applies; naming one here would override it.
-    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream",
-            metadata: dict[str, str] | None = None) -> str | None:
+    def put(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream", metadata: dict[str, str] | None = None
+    ) -> str | None:
         """Store the object; its version id when the bucket keeps versions."""
-        response = self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
-                                       Metadata=metadata or {})
+        response = self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, Metadata=metadata or {})
         version: str | None = response.get("VersionId")
         return version
 
     def copy(self, source_key: str, target_key: str, source_bucket: str | None = None) -> None:
-        self._s3.copy_object(Bucket=self.bucket, Key=target_key,
-                             CopySource={"Bucket": source_bucket or self.bucket, "Key": source_key})
+        self._s3.copy_object(
+            Bucket=self.bucket, Key=target_key, CopySource={"Bucket": source_bucket or self.bucket, "Key": source_key}
+        )
 
     def exists(self, key: str) -> bool:
         try:
@@ -75,6 +76,5 @@ class BlobStore:
     def presigned_url(self, key: str, seconds: int = 7 * 24 * 3600) -> SignedLink:
         """A GET link for ``key`` and the latest moment it works (never later than the credentials)."""
         lifetime = self.signing_lifetime(seconds)
-        url: str = self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
-                                                   ExpiresIn=lifetime)
+        url: str = self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=lifetime)
         return SignedLink(url, datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=lifetime))

@@ -17,8 +17,9 @@ BATCH = 10  # PutEvents takes at most 10 entries
 
 
 class EventBus:
-    def __init__(self, bus_name: str, region: str, endpoint_url: str | None = None, *, attempts: int = 5,
-                 base_delay: float = 0.05) -> None:
+    def __init__(
+        self, bus_name: str, region: str, endpoint_url: str | None = None, *, attempts: int = 5, base_delay: float = 0.05
+    ) -> None:
         self.bus_name = bus_name
         self._events = client("events", region, endpoint_url)
         self.attempts = attempts
@@ -36,7 +37,6 @@ class EventBus:
             if not response.get("FailedEntryCount"):
                 return
             # results are positional: keep exactly the entries that failed
-            pending = [entry for entry, result in zip(pending, response["Entries"], strict=False)
-                       if result.get("ErrorCode")]
+            pending = [entry for entry, result in zip(pending, response["Entries"], strict=False) if result.get("ErrorCode")]
             time.sleep(random.uniform(0, self.base_delay * 2**attempt))
         raise PublishError(f"{len(pending)} of {len(entries)} events not published after {self.attempts} attempts")

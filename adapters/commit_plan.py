@@ -52,23 +52,33 @@ def plan_commit(
     for index, (stream_id, event) in enumerate(planned):
         if stream_id not in versions:
             pinned = (expected_versions or {}).get(stream_id)
-            versions[stream_id] = (0 if stream_id in first_in_stream else pinned if pinned is not None
-                                   else last_version(stream_id))
+            versions[stream_id] = 0 if stream_id in first_in_stream else pinned if pinned is not None else last_version(stream_id)
         versions[stream_id] += 1
-        envelope = Envelope.new(event, stream_id=stream_id, version=versions[stream_id], seed=dedupe_key,
-                                correlation_id=correlation_id, causation_id=causation_id, occurred_at=now,
-                                source=source)
-        envelope = envelope.model_copy(update={"meta": envelope.meta.model_copy(
-            update={"event_id": event_id(dedupe_key, envelope.type, str(index))})})
+        envelope = Envelope.new(
+            event,
+            stream_id=stream_id,
+            version=versions[stream_id],
+            seed=dedupe_key,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            occurred_at=now,
+            source=source,
+        )
+        envelope = envelope.model_copy(
+            update={"meta": envelope.meta.model_copy(update={"event_id": event_id(dedupe_key, envelope.type, str(index))})}
+        )
         envelopes.append(envelope)
     for envelope in envelopes:
         to_entry(envelope, "size-check")  # an event the bus would refuse is never stored
     records = [to_record(e) for e in envelopes]
-    overwrites = [{"pk": f"msgid#{message_id.lower()}", "sk": 0, "conversation_id": conversation_id}
-                  for message_id, conversation_id in (message_ids or {}).items()]
+    overwrites = [
+        {"pk": f"msgid#{message_id.lower()}", "sk": 0, "conversation_id": conversation_id}
+        for message_id, conversation_id in (message_ids or {}).items()
+    ]
     overwrites.extend({"pk": pk, "sk": 0, **values} for pk, values in (markers or {}).items())
-    plan = CommitPlan(envelopes, records, {"pk": dedupe_key, "sk": 0, "events": json.dumps(records),
-                                           "recorded_at": now}, overwrites)
+    plan = CommitPlan(
+        envelopes, records, {"pk": dedupe_key, "sk": 0, "events": json.dumps(records), "recorded_at": now}, overwrites
+    )
     if plan.item_count() > MAX_TRANSACTION_ITEMS:
         raise ValueError(f"one decision may write at most {MAX_TRANSACTION_ITEMS} items, got {plan.item_count()}")
     return plan

@@ -45,8 +45,13 @@ class EventStore(StoreKnowledge):
 
     def last_version(self, stream_id: str) -> int:
         response = self._db.query(
-            TableName=self.table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": stream_id}},
-            ScanIndexForward=False, Limit=1, ConsistentRead=True, ProjectionExpression="sk",
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": stream_id}},
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+            ProjectionExpression="sk",
         )
         items = response.get("Items") or []
         return int(items[0]["sk"]["N"]) if items else 0
@@ -56,7 +61,9 @@ class EventStore(StoreKnowledge):
         start: dict[str, Any] | None = None
         while True:
             kwargs: dict[str, Any] = {
-                "TableName": self.table, "KeyConditionExpression": "pk = :pk AND sk > :v", "ConsistentRead": True,
+                "TableName": self.table,
+                "KeyConditionExpression": "pk = :pk AND sk > :v",
+                "ConsistentRead": True,
                 "ExpressionAttributeValues": {":pk": {"S": stream_id}, ":v": {"N": str(after_version)}},
             }
             if start:
@@ -121,10 +128,18 @@ class EventStore(StoreKnowledge):
         stored = self.get(dedupe_key)
         if stored is not None:
             return stored_commit(stored)
-        plan = plan_commit(planned, last_version=self.last_version, dedupe_key=dedupe_key,
-                           correlation_id=correlation_id, causation_id=causation_id, message_ids=message_ids,
-                           markers=markers, first_in_stream=first_in_stream, source=source,
-                           expected_versions=expected_versions)
+        plan = plan_commit(
+            planned,
+            last_version=self.last_version,
+            dedupe_key=dedupe_key,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            message_ids=message_ids,
+            markers=markers,
+            first_in_stream=first_in_stream,
+            source=source,
+            expected_versions=expected_versions,
+        )
         records = plan.records
         items: list[dict[str, Any]] = [
             {"Put": {"TableName": self.table, "Item": _item(r), "ConditionExpression": "attribute_not_exists(pk)"}}

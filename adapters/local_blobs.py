@@ -33,10 +33,18 @@ class FileBlobs:
 
     def _path(self, key: str) -> Path:
         parts = key.split("/")
-        if (not key or key.startswith("/") or "\\" in key or "\0" in key
-                or any(part in ("", ".", "..") for part in parts) or parts[0] == META):
-            raise InvalidBlobKey(f"blob key {key!r} is not a relative path inside {self.folder} "
-                                 f"(no leading '/', no empty, '.' or '..' segments, no backslash, not under {META}/)")
+        if (
+            not key
+            or key.startswith("/")
+            or "\\" in key
+            or "\0" in key
+            or any(part in ("", ".", "..") for part in parts)
+            or parts[0] == META
+        ):
+            raise InvalidBlobKey(
+                f"blob key {key!r} is not a relative path inside {self.folder} "
+                f"(no leading '/', no empty, '.' or '..' segments, no backslash, not under {META}/)"
+            )
         path = self.folder.joinpath(*parts)
         if not path.resolve().is_relative_to(self.folder):  # a symlinked folder pointing out
             raise InvalidBlobKey(f"blob key {key!r} escapes {self.folder}")
@@ -60,8 +68,9 @@ class FileBlobs:
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise BlobNotFound(f"no blob {key!r} in {self.folder}") from None
 
-    def put(self, key: str, data: bytes, content_type: str = DEFAULT_CONTENT_TYPE,
-            metadata: dict[str, str] | None = None) -> str | None:
+    def put(
+        self, key: str, data: bytes, content_type: str = DEFAULT_CONTENT_TYPE, metadata: dict[str, str] | None = None
+    ) -> str | None:
         """Store the object; None (no versions kept)."""
         path = self._path(key)
         meta = self._meta_path(key)
@@ -96,8 +105,11 @@ class FileBlobs:
     def keys(self, prefix: str) -> list[str]:
         """Every key starting with ``prefix`` (a string prefix, as S3's), sorted."""
         start = self.folder.joinpath(*prefix.split("/")[:-1]) if "/" in prefix else self.folder
-        if (not start.resolve().is_relative_to(self.folder) or start.resolve().is_relative_to(self.folder / META)
-                or not start.is_dir()):
+        if (
+            not start.resolve().is_relative_to(self.folder)
+            or start.resolve().is_relative_to(self.folder / META)
+            or not start.is_dir()
+        ):
             return []
         found = []
         for root, dirs, files in os.walk(start):

@@ -43,8 +43,7 @@ class Route:
 
 
 class LocalBus:
-    def __init__(self, engine: LocalEngine, queues: LocalQueues, routes: Callable[[], Sequence[Route]],
-                 region: str) -> None:
+    def __init__(self, engine: LocalEngine, queues: LocalQueues, routes: Callable[[], Sequence[Route]], region: str) -> None:
         self.engine, self.queues, self.routes, self.region = engine, queues, routes, region
 
     def publish(self, envelopes: Sequence[Envelope]) -> None:
@@ -60,12 +59,19 @@ class LocalBus:
                 try:
                     hit = matches(route.pattern, event)
                 except Exception:  # never expected of a validated pattern; still, one rule never stops the rest
-                    log.exception("rule %s (queue %s): its pattern could not be evaluated; skipped",
-                                  route.rule or "-", route.queue)
+                    log.exception(
+                        "rule %s (queue %s): its pattern could not be evaluated; skipped", route.rule or "-", route.queue
+                    )
                     continue
                 if hit:
-                    messages.append((route.queue, body if route.rule is None else json.dumps(
-                        {"rule": route.rule, "event": event}, separators=(",", ":"))))
+                    messages.append(
+                        (
+                            route.queue,
+                            body
+                            if route.rule is None
+                            else json.dumps({"rule": route.rule, "event": event}, separators=(",", ":")),
+                        )
+                    )
         if not messages:
             return
         try:

@@ -41,8 +41,7 @@ class LocalEngine:
         self._keep = self._connect() if self.path is None else None  # an in-memory database lives while one connection does
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self._uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(self._uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         if self.path is not None:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -109,8 +108,10 @@ class LocalEngine:
         a kill before this line only makes the next open run the idempotent step again)."""
         with self.write() as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS setup (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            conn.execute("INSERT INTO setup (key, value) VALUES (?, ?) "
-                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, fingerprint))
+            conn.execute(
+                "INSERT INTO setup (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, fingerprint),
+            )
 
     def close(self) -> None:
         with self._lock:

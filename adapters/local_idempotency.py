@@ -45,9 +45,14 @@ class LocalIdempotencyStore(BasePersistenceLayer):
 
     @staticmethod
     def _record(row: sqlite3.Row) -> DataRecord:
-        return DataRecord(idempotency_key=row["id"], status=row["status"], expiry_timestamp=row["expiration"],
-                          in_progress_expiry_timestamp=row["in_progress_expiration"], response_data=row["data"] or "",
-                          payload_hash=row["validation"] or "")
+        return DataRecord(
+            idempotency_key=row["id"],
+            status=row["status"],
+            expiry_timestamp=row["expiration"],
+            in_progress_expiry_timestamp=row["in_progress_expiration"],
+            response_data=row["data"] or "",
+            payload_hash=row["validation"] or "",
+        )
 
     def _get_record(self, idempotency_key: str) -> DataRecord:
         row = self.engine.connection().execute("SELECT * FROM idempotency WHERE id = ?", (idempotency_key,)).fetchone()
@@ -67,10 +72,18 @@ class LocalIdempotencyStore(BasePersistenceLayer):
                 self._save_to_cache(data_record=old)
                 raise IdempotencyItemAlreadyExistsError(old_data_record=old)
             validation = data_record.payload_hash if self.payload_validation_enabled and data_record.payload_hash else None
-            conn.execute("INSERT OR REPLACE INTO idempotency (id, status, expiration, in_progress_expiration, data, "
-                         "validation, owner) VALUES (?, ?, ?, ?, NULL, ?, ?)",
-                         (data_record.idempotency_key, data_record.status, data_record.expiry_timestamp,
-                          data_record.in_progress_expiry_timestamp, validation, owner_token()))
+            conn.execute(
+                "INSERT OR REPLACE INTO idempotency (id, status, expiration, in_progress_expiration, data, "
+                "validation, owner) VALUES (?, ?, ?, ?, NULL, ?, ?)",
+                (
+                    data_record.idempotency_key,
+                    data_record.status,
+                    data_record.expiry_timestamp,
+                    data_record.in_progress_expiry_timestamp,
+                    validation,
+                    owner_token(),
+                ),
+            )
 
     @staticmethod
     def _replaceable(row: sqlite3.Row, now_s: int, now_ms: int) -> bool:
@@ -90,8 +103,14 @@ class LocalIdempotencyStore(BasePersistenceLayer):
                 "INSERT INTO idempotency (id, status, expiration, data, validation) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET status = excluded.status, expiration = excluded.expiration, "
                 "data = excluded.data, validation = COALESCE(excluded.validation, idempotency.validation)",
-                (data_record.idempotency_key, data_record.status, data_record.expiry_timestamp,
-                 data_record.response_data, validation))
+                (
+                    data_record.idempotency_key,
+                    data_record.status,
+                    data_record.expiry_timestamp,
+                    data_record.response_data,
+                    validation,
+                ),
+            )
 
     def _delete_record(self, data_record: DataRecord) -> None:
         with self.engine.write() as conn:

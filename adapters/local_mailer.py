@@ -73,18 +73,35 @@ class LocalOutbox:
                 return  # another process imported it first
             for position, entry in enumerate(lines, start=1):
                 number = re.match(r"(\d+)-", Path(str(entry.get("file", ""))).name)
-                conn.execute("INSERT OR IGNORE INTO outbox (idx, kind, recipients, subject, file, ses_message_id, "
-                             "message_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             (int(number.group(1)) if number else position, entry.get("kind", ""),
-                              json.dumps(entry.get("to", [])), entry.get("subject", ""), entry.get("file", ""),
-                              entry.get("ses_message_id", ""), entry.get("message_id", "")))
+                conn.execute(
+                    "INSERT OR IGNORE INTO outbox (idx, kind, recipients, subject, file, ses_message_id, "
+                    "message_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        int(number.group(1)) if number else position,
+                        entry.get("kind", ""),
+                        json.dumps(entry.get("to", [])),
+                        entry.get("subject", ""),
+                        entry.get("file", ""),
+                        entry.get("ses_message_id", ""),
+                        entry.get("message_id", ""),
+                    ),
+                )
 
     def _by_key(self, conn: sqlite3.Connection, key: str) -> sqlite3.Row | None:
         row: sqlite3.Row | None = conn.execute("SELECT * FROM outbox WHERE key = ?", (key,)).fetchone()
         return row
 
-    def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
-             conversation_id: str | None = None, key: str | None = None) -> Sent:
+    def send(
+        self,
+        *,
+        kind: str,
+        sender: str,
+        recipients: list[str],
+        raw: bytes,
+        subject: str,
+        conversation_id: str | None = None,
+        key: str | None = None,
+    ) -> Sent:
         """Put the mail in the outbox; with a ``key`` already there, the stored :class:`Sent`."""
         if key is not None and (row := self._by_key(self.engine.connection(), key)) is not None:
             self._finish(row, raw)
@@ -101,17 +118,29 @@ class LocalOutbox:
                 (last,) = conn.execute("SELECT MAX(idx) FROM outbox").fetchone()
                 index = (last if last is not None else len(list(self.folder.glob("*.eml")))) + 1
                 path = self.folder / f"{index:05d}-{_file_kind(kind)}.eml"
-                conn.execute("INSERT INTO outbox (idx, key, kind, recipients, subject, file, ses_message_id, message_id, "
-                             "sender, conversation_id, tmp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             (index, key, kind, json.dumps(recipients), subject, str(path), ses_message_id,
-                              message_id, sender, conversation_id, tmp.name))
+                conn.execute(
+                    "INSERT INTO outbox (idx, key, kind, recipients, subject, file, ses_message_id, message_id, "
+                    "sender, conversation_id, tmp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        index,
+                        key,
+                        kind,
+                        json.dumps(recipients),
+                        subject,
+                        str(path),
+                        ses_message_id,
+                        message_id,
+                        sender,
+                        conversation_id,
+                        tmp.name,
+                    ),
+                )
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         os.replace(tmp, path)
         with (self.folder / INDEX).open("a", encoding="utf-8") as out:
-            out.write(json.dumps(self._entry_of(kind, recipients, subject, str(path), ses_message_id,
-                                                message_id)) + "\n")
+            out.write(json.dumps(self._entry_of(kind, recipients, subject, str(path), ses_message_id, message_id)) + "\n")
         return Sent(ses_message_id)
 
     def _finish(self, row: sqlite3.Row, raw: bytes | None = None) -> None:
@@ -127,10 +156,15 @@ class LocalOutbox:
             os.replace(tmp, path)
 
     @staticmethod
-    def _entry_of(kind: str, to: list[str], subject: str, file: str, ses_message_id: str,
-                  message_id: str) -> dict[str, Any]:
-        return {"kind": kind, "to": to, "subject": subject, "file": file, "ses_message_id": ses_message_id,
-                "message_id": message_id}
+    def _entry_of(kind: str, to: list[str], subject: str, file: str, ses_message_id: str, message_id: str) -> dict[str, Any]:
+        return {
+            "kind": kind,
+            "to": to,
+            "subject": subject,
+            "file": file,
+            "ses_message_id": ses_message_id,
+            "message_id": message_id,
+        }
 
     def entries(self) -> list[dict[str, Any]]:
         """One entry per mail sent, in sending order: the dicts
@@ -139,8 +173,16 @@ class LocalOutbox:
         entries = []
         for row in rows:
             self._finish(row)
-            entries.append(self._entry_of(row["kind"], json.loads(row["recipients"]), row["subject"],
-                                          row["file"], row["ses_message_id"], row["message_id"]))
+            entries.append(
+                self._entry_of(
+                    row["kind"],
+                    json.loads(row["recipients"]),
+                    row["subject"],
+                    row["file"],
+                    row["ses_message_id"],
+                    row["message_id"],
+                )
+            )
         self._repair_index(entries)
         return entries
 

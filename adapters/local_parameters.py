@@ -26,5 +26,4 @@ class LocalParameters:
 
     def put(self, name: str, value: str, *, secure: bool = False) -> None:
         with self._engine.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO parameters (name, value, secure) VALUES (?, ?, ?)",
-                         (name, value, int(secure)))
+            conn.execute("INSERT OR REPLACE INTO parameters (name, value, secure) VALUES (?, ?, ?)", (name, value, int(secure)))

@@ -43,8 +43,10 @@ def _path(attribute: str) -> str:
 
 def _index_sql(name: str, partition: str, sort: str) -> str:
     p, s = _path(partition), _path(sort)
-    return (f"CREATE INDEX IF NOT EXISTS projection_{_attribute(name)} ON projection (tbl, {p}, {s}, id) "
-            f"WHERE {p} IS NOT NULL AND {s} IS NOT NULL")
+    return (
+        f"CREATE INDEX IF NOT EXISTS projection_{_attribute(name)} ON projection (tbl, {p}, {s}, id) "
+        f"WHERE {p} IS NOT NULL AND {s} IS NOT NULL"
+    )
 
 
 def _matches(item: dict[str, Any], filters: Iterable[tuple[str, str, Any]]) -> bool:
@@ -76,13 +78,11 @@ class LocalProjectionTable:
     def put(self, item: dict[str, Any], expected_version: int | None) -> None:
         """Write ``item`` if the stored version is still ``expected_version`` (None: absent)."""
         with self._engine.write() as conn:
-            row = conn.execute("SELECT version FROM projection WHERE tbl = ? AND id = ?",
-                               (self.name, item["id"])).fetchone()
+            row = conn.execute("SELECT version FROM projection WHERE tbl = ? AND id = ?", (self.name, item["id"])).fetchone()
             stored = None if row is None else row["version"]
             if (row is not None) if expected_version is None else (row is None or stored != expected_version):
                 raise VersionConflict(item["id"])
-            conn.execute("INSERT OR REPLACE INTO projection (tbl, id, version, body) VALUES (?, ?, ?, ?)",
-                         self._row(item))
+            conn.execute("INSERT OR REPLACE INTO projection (tbl, id, version, body) VALUES (?, ?, ?, ?)", self._row(item))
 
     def _row(self, item: dict[str, Any]) -> tuple[str, str, Any, str]:
         values = {k: v for k, v in item.items() if v is not None}  # as DynamoDB drops a None attribute
@@ -112,16 +112,16 @@ class LocalProjectionTable:
         sql = f"SELECT id, body FROM projection WHERE {' AND '.join(where)} ORDER BY {s} DESC, id DESC LIMIT ?"
         return sql, [*params, limit]
 
-    def query(self, query: IndexQuery, *, limit: int, start: dict[str, Any] | None = None
-              ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    def query(
+        self, query: IndexQuery, *, limit: int, start: dict[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         sql, params = self._select(query, start, limit + 1)  # one more: is there a next page
         rows = self._rows(sql, params)
         read = [json.loads(r["body"]) for r in rows[:limit]]
         last = None
         if len(rows) > limit:
             final = read[-1]
-            last = {"id": final["id"], query.partition[0]: final[query.partition[0]],
-                    query.sort_key: final[query.sort_key]}
+            last = {"id": final["id"], query.partition[0]: final[query.partition[0]], query.sort_key: final[query.sort_key]}
         return [i for i in read if _matches(i, query.filters)], last
 
     def explain(self, query: IndexQuery, start: dict[str, Any] | None = None) -> list[str]:
@@ -138,8 +138,9 @@ class LocalProjectionTable:
         if not items:
             return 0
         with self._engine.write() as conn:
-            conn.executemany("INSERT OR REPLACE INTO projection (tbl, id, version, body) VALUES (?, ?, ?, ?)",
-                             [self._row(i) for i in items])
+            conn.executemany(
+                "INSERT OR REPLACE INTO projection (tbl, id, version, body) VALUES (?, ?, ?, ?)", [self._row(i) for i in items]
+            )
         return 1
 
     def empty(self) -> int:
@@ -150,8 +151,7 @@ class LocalProjectionTable:
 
 
 class LocalProjections:
-    def __init__(self, engine: LocalEngine, indexes: Sequence[tuple[str, str, str]],
-                 tables: Sequence[str] | None = None) -> None:
+    def __init__(self, engine: LocalEngine, indexes: Sequence[tuple[str, str, str]], tables: Sequence[str] | None = None) -> None:
         """``indexes``: (index name, partition attribute, sort attribute) of every
         projection table; ``tables``: the names :meth:`LocalProjectionTable.empty`
         accepts (None: any), as infra declares the tables in AWS."""
@@ -161,5 +161,4 @@ class LocalProjections:
         engine.ddl(";".join([SCHEMA, *(_index_sql(n, p, s) for n, p, s in indexes)]))
 
     def table(self, name: str) -> LocalProjectionTable:
-        return LocalProjectionTable(self._engine, name, self._indexes,
-                                    exists=self._tables is None or name in self._tables)
+        return LocalProjectionTable(self._engine, name, self._indexes, exists=self._tables is None or name in self._tables)

@@ -73,8 +73,9 @@ def _string_attributes(attributes: Mapping[str, str] | None) -> str:
 
 
 class LocalQueues:
-    def __init__(self, engine: LocalEngine, region: str, account: str = "123456789012", *,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, engine: LocalEngine, region: str, account: str = "123456789012", *, clock: Callable[[], float] = time.time
+    ) -> None:
         """``clock``: seconds since the epoch (tests move time without sleeping)."""
         self.engine, self.region, self.account, self.clock = engine, region, account, clock
         self._specs: dict[str, QueueSpec] = {}
@@ -97,14 +98,18 @@ class LocalQueues:
                 "INSERT INTO queues (name, dlq, max_receive_count, visibility_seconds) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET dlq = excluded.dlq, max_receive_count = excluded.max_receive_count, "
                 "visibility_seconds = excluded.visibility_seconds",
-                [(s.name, s.dlq, s.max_receive_count, s.visibility_seconds) for s in wanted.values()])
+                [(s.name, s.dlq, s.max_receive_count, s.visibility_seconds) for s in wanted.values()],
+            )
         self._specs.update(wanted)
 
     def _spec(self, name: str) -> QueueSpec:
         spec = self._specs.get(name)
         if spec is None:  # another process may have created it
-            row = self.engine.connection().execute(
-                "SELECT name, dlq, max_receive_count, visibility_seconds FROM queues WHERE name = ?", (name,)).fetchone()
+            row = (
+                self.engine.connection()
+                .execute("SELECT name, dlq, max_receive_count, visibility_seconds FROM queues WHERE name = ?", (name,))
+                .fetchone()
+            )
             if row is None:
                 raise QueueNotFound(f"no queue named {name!r}")
             spec = self._specs[name] = QueueSpec(row[0], row[1], row[2], row[3])
@@ -130,19 +135,25 @@ class LocalQueues:
         now = self.clock()
         conn.executemany(
             "INSERT INTO queue_messages (queue, message_id, body, attributes, sent_ms, visible_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [(name, str(uuid.uuid4()), body, attrs, int(now * 1000), now) for name, body, attrs in rows])
+            [(name, str(uuid.uuid4()), body, attrs, int(now * 1000), now) for name, body, attrs in rows],
+        )
 
     # --- receiving ---------------------------------------------------------------------
 
     def _release_dead(self, conn: sqlite3.Connection, name: str, now: float) -> None:
         """Make the messages leased by processes that no longer run visible at once."""
-        owners = [row[0] for row in conn.execute(
-            "SELECT DISTINCT owner FROM queue_messages WHERE queue = ? AND visible_at > ? AND owner IS NOT NULL",
-            (name, now))]
+        owners = [
+            row[0]
+            for row in conn.execute(
+                "SELECT DISTINCT owner FROM queue_messages WHERE queue = ? AND visible_at > ? AND owner IS NOT NULL", (name, now)
+            )
+        ]
         dead = [owner for owner in owners if not owner_alive(owner)]
         for owner in dead:
-            conn.execute("UPDATE queue_messages SET visible_at = ?, owner = NULL "
-                         "WHERE queue = ? AND owner = ? AND visible_at > ?", (now, name, owner, now))
+            conn.execute(
+                "UPDATE queue_messages SET visible_at = ?, owner = NULL WHERE queue = ? AND owner = ? AND visible_at > ?",
+                (now, name, owner, now),
+            )
 
     def receive(self, name: str, limit: int = 10, visibility: int = 30) -> list[dict[str, Any]]:
         """Lease up to ``limit`` visible messages, in one transaction. A message already
@@ -162,22 +173,27 @@ class LocalQueues:
                     # by insertion: the scan skips only what is in flight, never sorts the backlog
                     "FROM queue_messages INDEXED BY queue_messages_order "
                     "WHERE queue = ? AND seq > ? AND visible_at <= ? ORDER BY seq LIMIT ?",
-                    (name, after, now, limit - len(received))).fetchall()
+                    (name, after, now, limit - len(received)),
+                ).fetchall()
                 if not rows:
                     break
                 after = rows[-1]["seq"]
                 for row in rows:
                     if spec.dlq is not None and row["receive_count"] >= spec.max_receive_count:
                         # the receive count is kept, as SQS keeps it when it moves a message
-                        conn.execute("UPDATE queue_messages SET queue = ?, visible_at = ?, receipt = NULL, owner = NULL "
-                                     "WHERE seq = ?", (spec.dlq, now, row["seq"]))
+                        conn.execute(
+                            "UPDATE queue_messages SET queue = ?, visible_at = ?, receipt = NULL, owner = NULL WHERE seq = ?",
+                            (spec.dlq, now, row["seq"]),
+                        )
                         continue
                     receipt = uuid.uuid4().hex
                     count = row["receive_count"] + 1
                     first = row["first_received_ms"] or int(now * 1000)
-                    conn.execute("UPDATE queue_messages SET receipt = ?, owner = ?, receive_count = ?, "
-                                 "first_received_ms = ?, visible_at = ? WHERE seq = ?",
-                                 (receipt, token, count, first, now + _clamp(visibility), row["seq"]))
+                    conn.execute(
+                        "UPDATE queue_messages SET receipt = ?, owner = ?, receive_count = ?, "
+                        "first_received_ms = ?, visible_at = ? WHERE seq = ?",
+                        (receipt, token, count, first, now + _clamp(visibility), row["seq"]),
+                    )
                     received.append(self._received(row, receipt, count, first))
         return received
 
@@ -187,8 +203,12 @@ class LocalQueues:
             "ReceiptHandle": receipt,
             "MD5OfBody": hashlib.md5(row["body"].encode()).hexdigest(),
             "Body": row["body"],
-            "Attributes": {"SenderId": self.account, "SentTimestamp": str(row["sent_ms"]),
-                           "ApproximateReceiveCount": str(count), "ApproximateFirstReceiveTimestamp": str(first_ms)},
+            "Attributes": {
+                "SenderId": self.account,
+                "SentTimestamp": str(row["sent_ms"]),
+                "ApproximateReceiveCount": str(count),
+                "ApproximateFirstReceiveTimestamp": str(first_ms),
+            },
         }
         attributes = json.loads(row["attributes"])
         if attributes:  # SQS leaves the key out when a message has none
@@ -203,8 +223,10 @@ class LocalQueues:
     def set_visibility(self, name: str, receipt_handle: str, seconds: int) -> None:
         """The leased message becomes visible ``seconds`` from now; a stale handle does nothing."""
         with self.engine.write() as conn:
-            conn.execute("UPDATE queue_messages SET visible_at = ? WHERE queue = ? AND receipt = ?",
-                         (self.clock() + _clamp(seconds), name, receipt_handle))
+            conn.execute(
+                "UPDATE queue_messages SET visible_at = ? WHERE queue = ? AND receipt = ?",
+                (self.clock() + _clamp(seconds), name, receipt_handle),
+            )
 
     def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
         """Backoff: the failed message becomes visible again after ``seconds``."""
@@ -229,24 +251,36 @@ class LocalQueues:
             now = self.clock()
             self._release_dead(conn, name, now)
             visible, in_flight = conn.execute(
-                "SELECT COALESCE(SUM(visible_at <= ?), 0), COALESCE(SUM(visible_at > ?), 0) "
-                "FROM queue_messages WHERE queue = ?", (now, now, name)).fetchone()
+                "SELECT COALESCE(SUM(visible_at <= ?), 0), COALESCE(SUM(visible_at > ?), 0) FROM queue_messages WHERE queue = ?",
+                (now, now, name),
+            ).fetchone()
         return int(visible), int(in_flight)
 
     def peek(self, name: str, limit: int = 100) -> list[dict[str, Any]]:
         """Messages of a queue (``message_id``, ``body``, ``receive_count``, ``attributes``), left in place."""
         self._spec(name)
-        rows = self.engine.connection().execute(
-            "SELECT message_id, body, attributes, receive_count FROM queue_messages WHERE queue = ? ORDER BY seq LIMIT ?",
-            (name, limit)).fetchall()
+        rows = (
+            self.engine.connection()
+            .execute(
+                "SELECT message_id, body, attributes, receive_count FROM queue_messages WHERE queue = ? ORDER BY seq LIMIT ?",
+                (name, limit),
+            )
+            .fetchall()
+        )
         peeked = []
         for row in rows:
             try:
                 body: Any = json.loads(row["body"])
             except ValueError:
                 body = row["body"]
-            peeked.append({"message_id": row["message_id"], "body": body, "receive_count": row["receive_count"],
-                           "attributes": json.loads(row["attributes"])})
+            peeked.append(
+                {
+                    "message_id": row["message_id"],
+                    "body": body,
+                    "receive_count": row["receive_count"],
+                    "attributes": json.loads(row["attributes"]),
+                }
+            )
         return peeked
 
     def redrive(self, dlq: str, target: str, before: Callable[[str, dict[str, str]], None] | None = None) -> int:
@@ -263,8 +297,11 @@ class LocalQueues:
             with self.engine.write() as conn:
                 now = self.clock()
                 self._release_dead(conn, dlq, now)
-                row = conn.execute("SELECT seq, body, attributes FROM queue_messages INDEXED BY queue_messages_order "
-                                   "WHERE queue = ? AND visible_at <= ? ORDER BY seq LIMIT 1", (dlq, now)).fetchone()
+                row = conn.execute(
+                    "SELECT seq, body, attributes FROM queue_messages INDEXED BY queue_messages_order "
+                    "WHERE queue = ? AND visible_at <= ? ORDER BY seq LIMIT 1",
+                    (dlq, now),
+                ).fetchone()
                 if row is None:
                     return moved
                 if before is not None:

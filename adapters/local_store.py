@@ -48,8 +48,15 @@ def _json_default(value: Any) -> Any:
 
 
 def _record(row: sqlite3.Row) -> dict[str, Any]:
-    return {"pk": row["stream"], "sk": row["version"], "event_id": row["event_id"], "type": row["type"],
-            "source": row["source"], "occurred_at": row["occurred_at"], "detail": row["detail"]}
+    return {
+        "pk": row["stream"],
+        "sk": row["version"],
+        "event_id": row["event_id"],
+        "type": row["type"],
+        "source": row["source"],
+        "occurred_at": row["occurred_at"],
+        "detail": row["detail"],
+    }
 
 
 def _event_row(record: dict[str, Any]) -> tuple[Any, ...]:
@@ -81,8 +88,9 @@ class LocalEventStore(StoreKnowledge):
         return int(rows[0][0] or 0)
 
     def read(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
-        rows = self._read(f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream = ? AND version > ? ORDER BY version",
-                          (stream_id, after_version))
+        rows = self._read(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream = ? AND version > ? ORDER BY version", (stream_id, after_version)
+        )
         return [from_record(_record(r)) for r in rows]
 
     def get(self, pk: str, sk: int = 0) -> dict[str, Any] | None:
@@ -132,10 +140,18 @@ class LocalEventStore(StoreKnowledge):
         with self._engine.write() as conn:
             conn.execute("SAVEPOINT event_store_commit")
             try:
-                result = self._commit(conn, planned, dedupe_key=dedupe_key, correlation_id=correlation_id,
-                                      causation_id=causation_id, message_ids=message_ids, markers=markers,
-                                      first_in_stream=first_in_stream, source=source,
-                                      expected_versions=expected_versions)
+                result = self._commit(
+                    conn,
+                    planned,
+                    dedupe_key=dedupe_key,
+                    correlation_id=correlation_id,
+                    causation_id=causation_id,
+                    message_ids=message_ids,
+                    markers=markers,
+                    first_in_stream=first_in_stream,
+                    source=source,
+                    expected_versions=expected_versions,
+                )
             except BaseException:
                 conn.execute("ROLLBACK TO event_store_commit")
                 conn.execute("RELEASE event_store_commit")
@@ -143,20 +159,21 @@ class LocalEventStore(StoreKnowledge):
             conn.execute("RELEASE event_store_commit")
             return result
 
-    def _commit(self, conn: sqlite3.Connection, planned: list[tuple[str, DomainEvent]], *, dedupe_key: str,
-                **options: Any) -> Commit:
+    def _commit(
+        self, conn: sqlite3.Connection, planned: list[tuple[str, DomainEvent]], *, dedupe_key: str, **options: Any
+    ) -> Commit:
         stored = self.get(dedupe_key)
         if stored is not None:
             return stored_commit(stored)
         plan = plan_commit(planned, last_version=self.last_version, dedupe_key=dedupe_key, **options)
         try:
-            conn.executemany(f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             [_event_row(r) for r in plan.records])
+            conn.executemany(
+                f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", [_event_row(r) for r in plan.records]
+            )
         except sqlite3.IntegrityError as exc:
             raise StreamConflict(f"a concurrent writer appended first ({exc})") from exc
         conn.execute("INSERT INTO items (pk, sk, body) VALUES (?, ?, ?)", _item_row(plan.dedupe))
-        conn.executemany("INSERT OR REPLACE INTO items (pk, sk, body) VALUES (?, ?, ?)",
-                         [_item_row(i) for i in plan.overwrites])
+        conn.executemany("INSERT OR REPLACE INTO items (pk, sk, body) VALUES (?, ?, ?)", [_item_row(i) for i in plan.overwrites])
         return Commit(plan.envelopes, duplicate=False)
 
     def put_raw_items(self, items: list[dict[str, Any]]) -> None:
@@ -164,7 +181,10 @@ class LocalEventStore(StoreKnowledge):
         import of an older state folder's ``events.jsonl``. A key already there is
         overwritten, as ``BatchWriteItem`` does."""
         with self._engine.write() as conn:
-            conn.executemany(f"INSERT OR REPLACE INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             [_event_row(i) for i in items if "type" in i])
-            conn.executemany("INSERT OR REPLACE INTO items (pk, sk, body) VALUES (?, ?, ?)",
-                             [_item_row(i) for i in items if "type" not in i])
+            conn.executemany(
+                f"INSERT OR REPLACE INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [_event_row(i) for i in items if "type" in i],
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO items (pk, sk, body) VALUES (?, ?, ?)", [_item_row(i) for i in items if "type" not in i]
+            )

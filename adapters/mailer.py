@@ -22,11 +22,24 @@ from adapters.aws import error_code, send_client
 from ports import Mailer, SendError, Sent
 
 # SES error codes that no retry can fix: the send is failed for good.
-PERMANENT = {"MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
-             "SendingPausedException", "BadRequestException", "NotFoundException", "InvalidParameterValue"}
+PERMANENT = {
+    "MessageRejected",
+    "MailFromDomainNotVerifiedException",
+    "AccountSuspendedException",
+    "SendingPausedException",
+    "BadRequestException",
+    "NotFoundException",
+    "InvalidParameterValue",
+}
 # SES refused the request without sending (its rate or quota): safe to send again later.
-THROTTLING = {"Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException",
-              "MaxSendingRateExceeded", "RequestLimitExceeded"}
+THROTTLING = {
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "LimitExceededException",
+    "MaxSendingRateExceeded",
+    "RequestLimitExceeded",
+}
 # The connection was never made, so the request never left: safe to send again later.
 # Every other transport failure (read timeout, connection closed or reset, TLS) may
 # come after SES received the request.
@@ -50,15 +63,18 @@ def send_error(exc: BotoCoreError | ClientError) -> SendError:
         if code in THROTTLING or "Throttl" in code:
             return SendError(f"SES {code}: {exc}", permanent=False, code=code)
         if status >= 500:
-            return SendError(f"SES {code or status} (HTTP {status}) after the request was sent: {exc}",
-                             permanent=False, code=code, in_doubt=True)
+            return SendError(
+                f"SES {code or status} (HTTP {status}) after the request was sent: {exc}",
+                permanent=False,
+                code=code,
+                in_doubt=True,
+            )
         return SendError(f"SES {code}: {exc}", permanent=code in PERMANENT, code=code)
     name = type(exc).__name__
     if isinstance(exc, NOT_SENT) or not isinstance(exc, (HTTPClientError, BotoConnectionError)):
         # never connected, or failed in the SDK before the transport (credentials, ...)
         return SendError(f"SES not reached ({name}): {exc}", permanent=False, code=name)
-    return SendError(f"SES answer lost ({name}) after the request was sent: {exc}", permanent=False, code=name,
-                     in_doubt=True)
+    return SendError(f"SES answer lost ({name}) after the request was sent: {exc}", permanent=False, code=name, in_doubt=True)
 
 
 class SesMailer:
@@ -66,8 +82,17 @@ class SesMailer:
         self._ses = send_client("sesv2", region, endpoint_url)
         self.configuration_set = configuration_set
 
-    def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
-             conversation_id: str | None = None, key: str | None = None) -> Sent:
+    def send(
+        self,
+        *,
+        kind: str,
+        sender: str,
+        recipients: list[str],
+        raw: bytes,
+        subject: str,
+        conversation_id: str | None = None,
+        key: str | None = None,
+    ) -> Sent:
         # ``key`` is not sent: SES has no idempotency token; the idempotency record guards the send
         tags = [{"Name": "kind", "Value": _tag(kind)}]
         if conversation_id:
@@ -96,10 +121,20 @@ class OutboxMailer:
         self.inner = inner
         self.folder = folder
 
-    def send(self, *, kind: str, sender: str, recipients: list[str], raw: bytes, subject: str,
-             conversation_id: str | None = None, key: str | None = None) -> Sent:
-        sent = self.inner.send(kind=kind, sender=sender, recipients=recipients, raw=raw, subject=subject,
-                               conversation_id=conversation_id, key=key)
+    def send(
+        self,
+        *,
+        kind: str,
+        sender: str,
+        recipients: list[str],
+        raw: bytes,
+        subject: str,
+        conversation_id: str | None = None,
+        key: str | None = None,
+    ) -> Sent:
+        sent = self.inner.send(
+            kind=kind, sender=sender, recipients=recipients, raw=raw, subject=subject, conversation_id=conversation_id, key=key
+        )
         self.folder.mkdir(parents=True, exist_ok=True)
         index = len(list(self.folder.glob("*.eml"))) + 1
         path = self.folder / f"{index:05d}-{kind}.eml"
@@ -107,10 +142,20 @@ class OutboxMailer:
         # the Message-ID is the mail's identity (one per cause): how the audit sees a mail sent twice
         message_id = str(BytesHeaderParser().parsebytes(raw).get("Message-ID", "") or "").strip()
         with (self.folder / "index.jsonl").open("a", encoding="utf-8") as out:
-            out.write(json.dumps({"kind": kind, "to": recipients, "subject": subject, "file": str(path),
-                                  "ses_message_id": sent.ses_message_id, "message_id": message_id}) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "kind": kind,
+                        "to": recipients,
+                        "subject": subject,
+                        "file": str(path),
+                        "ses_message_id": sent.ses_message_id,
+                        "message_id": message_id,
+                    }
+                )
+                + "\n"
+            )
         return sent
-
 
     def entries(self) -> list[dict[str, Any]]:
         return read_outbox(self.folder)

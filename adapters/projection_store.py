@@ -74,8 +74,9 @@ class ProjectionTable:
                 raise VersionConflict(item["id"]) from exc
             raise
 
-    def query(self, query: IndexQuery, *, limit: int, start: dict[str, Any] | None = None
-              ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    def query(
+        self, query: IndexQuery, *, limit: int, start: dict[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         names = {"#p": query.partition[0]}
         values: dict[str, Any] = {":p": query.partition[1]}
         condition = "#p = :p"
@@ -87,8 +88,11 @@ class ProjectionTable:
             names["#s"] = query.sort_key
             values[":s"] = bound
         kwargs: dict[str, Any] = {
-            "TableName": self.table, "IndexName": query.index, "KeyConditionExpression": condition,
-            "ScanIndexForward": False, "Limit": limit,
+            "TableName": self.table,
+            "IndexName": query.index,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": False,
+            "Limit": limit,
         }
         parts = []
         for position, (attribute, op, value) in enumerate(query.filters):
@@ -124,8 +128,7 @@ class ProjectionTable:
         """Unconditional bulk write (replay into a fresh table); returns the calls made."""
         calls = 0
         for begin in range(0, len(items), 25):
-            pending: dict[str, Any] = {self.table: [{"PutRequest": {"Item": serialise(i)}}
-                                                    for i in items[begin : begin + 25]]}
+            pending: dict[str, Any] = {self.table: [{"PutRequest": {"Item": serialise(i)}} for i in items[begin : begin + 25]]}
             while pending:
                 calls += 1
                 pending = self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
@@ -140,22 +143,22 @@ class ProjectionTable:
         try:
             keys = [k["AttributeName"] for k in self._db.describe_table(TableName=self.table)["Table"]["KeySchema"]]
         except self._db.exceptions.ResourceNotFoundException:
-            raise TableMissing(f"table {self.table!r} does not exist; infra/modules/tables creates it (tofu apply)"
-                               ) from None
+            raise TableMissing(f"table {self.table!r} does not exist; infra/modules/tables creates it (tofu apply)") from None
         self._db.get_waiter("table_exists").wait(TableName=self.table, WaiterConfig=TABLE_WAIT)
         deleted = 0
         start: dict[str, Any] | None = None
         while True:
-            kwargs: dict[str, Any] = {"TableName": self.table,
-                                      "ProjectionExpression": ", ".join(f"#k{i}" for i in range(len(keys))),
-                                      "ExpressionAttributeNames": {f"#k{i}": k for i, k in enumerate(keys)}}
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "ProjectionExpression": ", ".join(f"#k{i}" for i in range(len(keys))),
+                "ExpressionAttributeNames": {f"#k{i}": k for i, k in enumerate(keys)},
+            }
             if start:
                 kwargs["ExclusiveStartKey"] = start
             page = self._db.scan(**kwargs)
             items = page.get("Items") or []
             for begin in range(0, len(items), 25):
-                pending: dict[str, Any] = {self.table: [{"DeleteRequest": {"Key": item}}
-                                                        for item in items[begin:begin + 25]]}
+                pending: dict[str, Any] = {self.table: [{"DeleteRequest": {"Key": item}} for item in items[begin : begin + 25]]}
                 while pending:
                     pending = self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
             deleted += len(items)

@@ -20,15 +20,23 @@ __all__ = ["Plan", "Recorder"]
 
 
 class Recorder:
-    def __init__(self, store: EventStore, bus: Bus, attempts: int = 25,
-                 atomic: Callable[[], AbstractContextManager[Any]] = nullcontext) -> None:
+    def __init__(
+        self, store: EventStore, bus: Bus, attempts: int = 25, atomic: Callable[[], AbstractContextManager[Any]] = nullcontext
+    ) -> None:
         self.store = store
         self.bus = bus
         self.attempts = attempts
         self.atomic = atomic
 
-    def record(self, plan: Callable[[], Plan] | Plan, *, dedupe_key: str, correlation_id: str,
-               causation_id: str | None = None, source: str | None = None) -> Commit:
+    def record(
+        self,
+        plan: Callable[[], Plan] | Plan,
+        *,
+        dedupe_key: str,
+        correlation_id: str,
+        causation_id: str | None = None,
+        source: str | None = None,
+    ) -> Commit:
         """Commit and publish. ``plan`` may be a function: it is called again after a
         concurrent writer won a stream, so the decision sees the new state."""
         for attempt in range(self.attempts):
@@ -38,10 +46,17 @@ class Recorder:
             current = plan() if callable(plan) else plan
             try:
                 with self.atomic():
-                    commit = self.store.commit(current.events, dedupe_key=dedupe_key, correlation_id=correlation_id,
-                                               causation_id=causation_id, message_ids=current.message_ids,
-                                               markers=current.markers, first_in_stream=current.first_in_stream,
-                                               source=source, expected_versions=current.expected_versions)
+                    commit = self.store.commit(
+                        current.events,
+                        dedupe_key=dedupe_key,
+                        correlation_id=correlation_id,
+                        causation_id=causation_id,
+                        message_ids=current.message_ids,
+                        markers=current.markers,
+                        first_in_stream=current.first_in_stream,
+                        source=source,
+                        expected_versions=current.expected_versions,
+                    )
                     self.bus.publish(commit.envelopes)
             except StreamConflict:
                 continue

@@ -53,8 +53,7 @@ def routed_here(event: Mapping[str, Any]) -> bool:
     return isinstance(meta, dict) and meta.get("event_id") in _ROUTED
 
 
-def route(events: Iterable[Mapping[str, Any]], patterns: Mapping[str, dict[str, Any]], queues: Queues,
-          queue: str) -> int:
+def route(events: Iterable[Mapping[str, Any]], patterns: Mapping[str, dict[str, Any]], queues: Queues, queue: str) -> int:
     """Send each event to ``queue`` once per rule whose pattern matches it; how many sent."""
     sent = 0
     for event in events:
@@ -73,8 +72,9 @@ def route(events: Iterable[Mapping[str, Any]], patterns: Mapping[str, dict[str, 
 class RuleRoutingBus(EventBus):
     """:class:`EventBus` that also routes every published event to the matching hook rules."""
 
-    def __init__(self, bus_name: str, region: str, endpoint_url: str | None = None, *, patterns: Patterns,
-                 rules_queue: str) -> None:
+    def __init__(
+        self, bus_name: str, region: str, endpoint_url: str | None = None, *, patterns: Patterns, rules_queue: str
+    ) -> None:
         super().__init__(bus_name, region, endpoint_url)
         self.region = region
         self.patterns = patterns
@@ -98,8 +98,9 @@ class OutsideEvents:
     rules too: an EventBridge rule copies every event to ``queue``, and :meth:`forward`
     routes those this process did not publish (and route) itself."""
 
-    def __init__(self, bus_name: str, region: str, endpoint_url: str | None = None, *, queue: str,
-                 rules_queue: str, patterns: Patterns) -> None:
+    def __init__(
+        self, bus_name: str, region: str, endpoint_url: str | None = None, *, queue: str, rules_queue: str, patterns: Patterns
+    ) -> None:
         self.queue, self.rules_queue, self.patterns = queue, rules_queue, patterns
         self._queues = Queues(region, endpoint_url)
         self._sqs = client("sqs", region, endpoint_url)

@@ -41,9 +41,21 @@ CHUNK_64K = 64 * KB
 GB = 1024**3
 HARNESS = "(local harness)"
 
-_S3_PUT_TIER = {"PutObject", "CopyObject", "PostObject", "ListObjects", "ListObjectsV2", "ListObjectVersions",
-                "ListBuckets", "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
-                "CreateBucket", "PutBucketNotificationConfiguration"}
+_S3_PUT_TIER = {
+    "PutObject",
+    "CopyObject",
+    "PostObject",
+    "ListObjects",
+    "ListObjectsV2",
+    "ListObjectVersions",
+    "ListBuckets",
+    "CreateMultipartUpload",
+    "UploadPart",
+    "UploadPartCopy",
+    "CompleteMultipartUpload",
+    "CreateBucket",
+    "PutBucketNotificationConfiguration",
+}
 _S3_FREE = {"DeleteObject", "DeleteObjects", "AbortMultipartUpload"}
 
 
@@ -54,7 +66,7 @@ def _n_size(text: str) -> int:
 
 def attribute_size(value: dict[str, Any]) -> int:
     """Bytes of one DynamoDB attribute value in the low-level ``{"S": ...}`` form."""
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "S":
         return len(str(inner).encode())
     if kind == "N":
@@ -106,8 +118,14 @@ class Tally:
 
 
 class ApiCounter:
-    def __init__(self, tables: dict[str, TableShape] | None = None, *, track_items: bool = True,
-                 memory_mb: Callable[[str], int] | None = None, price_harness: bool = False) -> None:
+    def __init__(
+        self,
+        tables: dict[str, TableShape] | None = None,
+        *,
+        track_items: bool = True,
+        memory_mb: Callable[[str], int] | None = None,
+        price_harness: bool = False,
+    ) -> None:
         self.tables = tables or {}
         self.price_harness = price_harness  # True: calls outside handlers are priced too (the replay)
         self.track_items = track_items
@@ -254,8 +272,7 @@ class ApiCounter:
             if "Destination" in params:
                 d = params["Destination"]
                 recipients = sum(len(d.get(k) or []) for k in ("ToAddresses", "CcAddresses", "BccAddresses")) or 1
-            raw = (params.get("RawMessage") or {}).get("Data") or (params.get("Content") or {}).get("Raw", {}).get(
-                "Data") or b""
+            raw = (params.get("RawMessage") or {}).get("Data") or (params.get("Content") or {}).get("Raw", {}).get("Data") or b""
             self.tally.units["ses_outbound_mail"] += recipients
             self.tally.units["ses_outbound_data_gb"] += len(raw) / GB
         else:
@@ -284,10 +301,11 @@ class ApiCounter:
             if shape and shape.indexes:
                 self._index_keys[(table, key)] = {
                     idx: json.dumps([item.get(n) for n in idx], sort_keys=True, default=str)
-                    for idx in shape.indexes if all(n in item for n in idx)}
+                    for idx in shape.indexes
+                    if all(n in item for n in idx)
+                }
 
-    def _write_units(self, table: str, new: dict[str, Any] | None, key_item: dict[str, Any], factor: int,
-                     failed: bool) -> float:
+    def _write_units(self, table: str, new: dict[str, Any] | None, key_item: dict[str, Any], factor: int, failed: bool) -> float:
         """WRU of one put (``new``) or delete (``new`` None) on ``table``, GSIs included."""
         key = self._key_of(table, key_item)
         old_size = self._items.get((table, key))
@@ -298,12 +316,18 @@ class ApiCounter:
             return units
         old_keys = self._index_keys.get((table, key), {}) if old_size is not None else {}
         for index in shape.indexes:
-            new_key = (json.dumps([new.get(n) for n in index], sort_keys=True, default=str)
-                       if new is not None and all(n in new for n in index) else None)
+            new_key = (
+                json.dumps([new.get(n) for n in index], sort_keys=True, default=str)
+                if new is not None and all(n in new for n in index)
+                else None
+            )
             old_key = old_keys.get(index)
             if new_key and old_key:
-                units += (_units(max(old_size or 0, new_size), KB) if new_key == old_key
-                          else _units(old_size or 0, KB) + _units(new_size, KB))
+                units += (
+                    _units(max(old_size or 0, new_size), KB)
+                    if new_key == old_key
+                    else _units(old_size or 0, KB) + _units(new_size, KB)
+                )
             elif new_key:
                 units += _units(new_size, KB)
             elif old_key:
@@ -339,19 +363,17 @@ class ApiCounter:
                         item = request["PutRequest"]["Item"]
                         units["dynamodb_wru"] += self._write_units(name, item, item, 1, failed)
                     elif "DeleteRequest" in request:
-                        units["dynamodb_wru"] += self._write_units(name, None, request["DeleteRequest"]["Key"], 1,
-                                                                   failed)
+                        units["dynamodb_wru"] += self._write_units(name, None, request["DeleteRequest"]["Key"], 1, failed)
         elif operation == "TransactWriteItems":
             for entry in params.get("TransactItems") or []:
-                (kind, spec), = entry.items()
+                ((kind, spec),) = entry.items()
                 name = str(spec.get("TableName", ""))
                 if kind == "Put":
                     units["dynamodb_wru"] += self._write_units(name, spec["Item"], spec["Item"], 2, failed)
                 elif kind == "Delete":
                     units["dynamodb_wru"] += self._write_units(name, None, spec["Key"], 2, failed)
                 else:  # Update, ConditionCheck
-                    units["dynamodb_wru"] += 2 * _units(self._items.get((name, self._key_of(name, spec["Key"])))
-                                                        or 0, KB)
+                    units["dynamodb_wru"] += 2 * _units(self._items.get((name, self._key_of(name, spec["Key"]))) or 0, KB)
         elif operation == "GetItem":
             item = response.get("Item")
             units["dynamodb_rru"] += self._read_units([item] if item else [], bool(params.get("ConsistentRead")))
@@ -385,8 +407,9 @@ def table_shapes(region: str) -> dict[str, TableShape]:
     for name in db.list_tables().get("TableNames") or []:
         description = db.describe_table(TableName=name)["Table"]
         keys = tuple(k["AttributeName"] for k in description["KeySchema"])
-        indexes = tuple(tuple(k["AttributeName"] for k in gsi["KeySchema"])
-                        for gsi in description.get("GlobalSecondaryIndexes") or [])
+        indexes = tuple(
+            tuple(k["AttributeName"] for k in gsi["KeySchema"]) for gsi in description.get("GlobalSecondaryIndexes") or []
+        )
         shapes[name] = TableShape(keys, indexes)
     return shapes
 
@@ -409,6 +432,11 @@ def merge(tallies: list[Tally]) -> dict[str, Any]:
         lambda_ms.update(tally.lambda_ms)
         invocations.update(tally.invocations)
         unpriced.update(tally.unpriced)
-    return {"calls": {f: {s: dict(o) for s, o in by.items()} for f, by in calls.items()}, "units": dict(units),
-            "lambda_ms": dict(lambda_ms), "invocations": dict(invocations), "unpriced": dict(unpriced),
-            "failed": {f: dict(v) for f, v in failed.items()}}
+    return {
+        "calls": {f: {s: dict(o) for s, o in by.items()} for f, by in calls.items()},
+        "units": dict(units),
+        "lambda_ms": dict(lambda_ms),
+        "invocations": dict(invocations),
+        "unpriced": dict(unpriced),
+        "failed": {f: dict(v) for f, v in failed.items()},
+    }

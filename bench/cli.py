@@ -29,17 +29,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small N everywhere: checks the benchmarks work (< 60 s)")
     parser.add_argument("--events", type=int, help="events to generate and replay (default 100000; quick 2000)")
     parser.add_argument("--ham", type=int, help="generated ham mails in the end-to-end run (default 100; quick 5)")
-    parser.add_argument("--generated", type=int,
-                        help="generated mails added to the file corpus for sections 1-2 (default 300; quick 30)")
+    parser.add_argument(
+        "--generated", type=int, help="generated mails added to the file corpus for sections 1-2 (default 300; quick 30)"
+    )
     parser.add_argument("--repeat", type=int, help="timing repetitions per mail in sections 1-2 (default 15; quick 3)")
     parser.add_argument("--cold-repeat", type=int, help="fresh processes per module in section 3 (default 7; quick 3)")
-    parser.add_argument("--spam-limit", type=int,
-                        help="mails per corpus group in section 6 (default all; quick 40)")
+    parser.add_argument("--spam-limit", type=int, help="mails per corpus group in section 6 (default all; quick 40)")
     parser.add_argument("--sa-sample", type=int, help="held-out mails SpamAssassin itself checks (default 200; quick 10)")
-    parser.add_argument("--web-mails", type=int,
-                        help="generated mails added to the demo state of the web section (default 60; quick 10)")
-    parser.add_argument("--engine-limit", type=int,
-                        help="mails per corpus group ingested in section 8 (default all; quick 25)")
+    parser.add_argument(
+        "--web-mails", type=int, help="generated mails added to the demo state of the web section (default 60; quick 10)"
+    )
+    parser.add_argument("--engine-limit", type=int, help="mails per corpus group ingested in section 8 (default all; quick 25)")
     parser.add_argument("--only", help=f"comma-separated sections to run, of: {', '.join(SECTIONS)}")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the JSON results")
     args = parser.parse_args(argv)
@@ -106,8 +106,20 @@ def main(argv: list[str] | None = None) -> int:
         "meta": {
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "mode": "quick" if args.quick else "full",
-            "options": {k: getattr(args, k) for k in ("events", "ham", "generated", "repeat", "cold_repeat",
-                                                      "spam_limit", "sa_sample", "engine_limit", "web_mails")},
+            "options": {
+                k: getattr(args, k)
+                for k in (
+                    "events",
+                    "ham",
+                    "generated",
+                    "repeat",
+                    "cold_repeat",
+                    "spam_limit",
+                    "sa_sample",
+                    "engine_limit",
+                    "web_mails",
+                )
+            },
             "sections": args.sections,
             "python": sys.version.split()[0],
             "platform": platform.platform(),
@@ -119,9 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     samples: list[corpus.Sample] = []
     if {"decision", "patterns"} & set(args.sections):
         samples = corpus.file_samples() + corpus.generate(args.generated, recipient=corpus.PUBLIC_ADDRESS)
-        results["corpus"] = {"files": sum(s.kind == "file" for s in samples),
-                             "generated": sum(s.kind == "generated" for s in samples),
-                             "bytes_total": sum(len(s.raw) for s in samples)}
+        results["corpus"] = {
+            "files": sum(s.kind == "file" for s in samples),
+            "generated": sum(s.kind == "generated" for s in samples),
+            "bytes_total": sum(len(s.raw) for s in samples),
+        }
     jobs: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], str]]] = {
         "decision": (lambda: decision.run(samples, args.repeat), report.decision),
         "patterns": (lambda: regex_stage.run(samples, args.repeat), report.patterns),
@@ -133,8 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         "engine": (lambda: local_engine.run(args.engine_limit, 3 if args.quick else 5), local_engine.render),
         "web": (lambda: web_view.run(args.web_mails, args.repeat), web_view.render),
     }
-    print(f"Conversation CRM benchmarks ({results['meta']['mode']}, python {results['meta']['python']}, "
-          f"{os.cpu_count()} CPUs)\n", flush=True)
+    print(
+        f"Conversation CRM benchmarks ({results['meta']['mode']}, python {results['meta']['python']}, {os.cpu_count()} CPUs)\n",
+        flush=True,
+    )
     failures = 0
     for name in args.sections:
         run, render = jobs[name]
@@ -161,7 +177,6 @@ def main(argv: list[str] | None = None) -> int:
     print(goals.render(results["goals"]) + "\n", flush=True)
     results["meta"]["seconds"] = time.perf_counter() - started
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(_clean(results), indent=2, sort_keys=True, default=str) + "\n",
-                           encoding="utf-8")
+    args.output.write_text(json.dumps(_clean(results), indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
     print(f"Total {results['meta']['seconds']:.1f} s. All numbers: {args.output}")
     return 1 if failures else 0

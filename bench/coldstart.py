@@ -34,23 +34,40 @@ HANDLERS = (
 )
 ROOT = Path(__file__).resolve().parent.parent
 _MARK = "-- bench: import starts --"
-_PROGRAM = ("import sys, time\nsys.stderr.write({mark!r} + '\\n')\nsys.stderr.flush()\nt = time.perf_counter()\n"
-            "import {module}\nprint(time.perf_counter() - t)\n")
+_PROGRAM = (
+    "import sys, time\nsys.stderr.write({mark!r} + '\\n')\nsys.stderr.flush()\nt = time.perf_counter()\n"
+    "import {module}\nprint(time.perf_counter() - t)\n"
+)
 
 
 def _environment() -> dict[str, str]:
     """What a Lambda's environment holds: region, credentials, Powertools settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "PYTHONPROFILE"))}
-    env.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                "POWERTOOLS_METRICS_NAMESPACE": "ConversationCRM", "POWERTOOLS_SERVICE_NAME": "bench",
-                "POWERTOOLS_TRACE_DISABLED": "true", "PYTHONHASHSEED": "0"})
+    env.update(
+        {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "POWERTOOLS_METRICS_NAMESPACE": "ConversationCRM",
+            "POWERTOOLS_SERVICE_NAME": "bench",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "PYTHONHASHSEED": "0",
+        }
+    )
     return env
 
 
 def _once(module: str, env: dict[str, str], extra: tuple[str, ...] = ()) -> tuple[float, float, str]:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, *extra, "-c", _PROGRAM.format(module=module, mark=_MARK)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, *extra, "-c", _PROGRAM.format(module=module, mark=_MARK)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
@@ -69,7 +86,7 @@ def _heaviest(importtime_log: str, top: int = 4) -> list[dict[str, Any]]:
     for line in after.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
-        _self, total, module = line[len("import time:"):].split("|")
+        _self, total, module = line[len("import time:") :].split("|")
         depth = (len(module) - len(module.lstrip(" ")) - 1) // 2
         entries.append((depth, module.strip().split(".")[0], int(total)))
     totals: dict[str, int] = {}
@@ -114,8 +131,12 @@ def run(repetitions: int) -> dict[str, Any]:
             heaviest = _heaviest(log)
         except Exception as exc:
             heaviest = [{"package": f"(importtime failed: {exc})", "ms": 0.0}]
-        rows[module] = {"import_ms": median(imports[module]) * 1e3, "process_ms": median(walls[module]) * 1e3,
-                        "runs_ms": [round(s * 1e3, 2) for s in imports[module]], "heaviest": heaviest}
+        rows[module] = {
+            "import_ms": median(imports[module]) * 1e3,
+            "process_ms": median(walls[module]) * 1e3,
+            "runs_ms": [round(s * 1e3, 2) for s in imports[module]],
+            "heaviest": heaviest,
+        }
     base = rows[BASELINE].get("import_ms")
     base_wall = rows[BASELINE].get("process_ms")
     for module in HANDLERS:

@@ -38,19 +38,117 @@ def file_samples() -> list[Sample]:
     return samples
 
 
-_FIRST = ["Jane", "Omar", "Li", "Sofia", "Mateo", "Aisha", "Noah", "Yuki", "Elena", "Kwame", "Priya", "Lars",
-          "Chloé", "Jürgen", "Zoë", "Ana", "Tariq", "Mei", "Ivan", "Grace"]
-_LAST = ["Doe", "Haddad", "Wei", "Rossi", "García", "Khan", "Smith", "Tanaka", "Popescu", "Mensah", "Raman",
-         "Nilsson", "Dubois", "Müller", "Okafor", "Silva", "Aziz", "Chen", "Petrov", "Hopper"]
-_COMPANIES = ["Acme Robotics", "Northwind Data", "Globex", "Initech", "Umbrella Health", "Stark Logistics",
-              "Wayne Analytics", "Tyrell Systems", "Cyberdyne Labs", "Soylent Foods", "Hooli", "Vandelay Imports"]
-_ROLES = ["Staff Platform Engineer", "Senior Backend Developer", "Engineering Manager", "Principal Architect",
-          "Data Scientist", "Head of Infrastructure", "Site Reliability Engineer", "Product Designer"]
-_WORDS = ["team", "platform", "event", "store", "projection", "latency", "throughput", "roadmap", "hiring",
-          "interview", "salary", "remote", "onboarding", "customer", "pipeline", "release", "migration",
-          "architecture", "budget", "quarter", "schedule", "review", "feedback", "contract", "proposal",
-          "invoice", "meeting", "call", "availability", "reference", "deployment", "kubernetes", "python",
-          "rust", "observability", "incident", "postmortem", "design", "document", "prototype", "benchmark"]
+_FIRST = [
+    "Jane",
+    "Omar",
+    "Li",
+    "Sofia",
+    "Mateo",
+    "Aisha",
+    "Noah",
+    "Yuki",
+    "Elena",
+    "Kwame",
+    "Priya",
+    "Lars",
+    "Chloé",
+    "Jürgen",
+    "Zoë",
+    "Ana",
+    "Tariq",
+    "Mei",
+    "Ivan",
+    "Grace",
+]
+_LAST = [
+    "Doe",
+    "Haddad",
+    "Wei",
+    "Rossi",
+    "García",
+    "Khan",
+    "Smith",
+    "Tanaka",
+    "Popescu",
+    "Mensah",
+    "Raman",
+    "Nilsson",
+    "Dubois",
+    "Müller",
+    "Okafor",
+    "Silva",
+    "Aziz",
+    "Chen",
+    "Petrov",
+    "Hopper",
+]
+_COMPANIES = [
+    "Acme Robotics",
+    "Northwind Data",
+    "Globex",
+    "Initech",
+    "Umbrella Health",
+    "Stark Logistics",
+    "Wayne Analytics",
+    "Tyrell Systems",
+    "Cyberdyne Labs",
+    "Soylent Foods",
+    "Hooli",
+    "Vandelay Imports",
+]
+_ROLES = [
+    "Staff Platform Engineer",
+    "Senior Backend Developer",
+    "Engineering Manager",
+    "Principal Architect",
+    "Data Scientist",
+    "Head of Infrastructure",
+    "Site Reliability Engineer",
+    "Product Designer",
+]
+_WORDS = [
+    "team",
+    "platform",
+    "event",
+    "store",
+    "projection",
+    "latency",
+    "throughput",
+    "roadmap",
+    "hiring",
+    "interview",
+    "salary",
+    "remote",
+    "onboarding",
+    "customer",
+    "pipeline",
+    "release",
+    "migration",
+    "architecture",
+    "budget",
+    "quarter",
+    "schedule",
+    "review",
+    "feedback",
+    "contract",
+    "proposal",
+    "invoice",
+    "meeting",
+    "call",
+    "availability",
+    "reference",
+    "deployment",
+    "kubernetes",
+    "python",
+    "rust",
+    "observability",
+    "incident",
+    "postmortem",
+    "design",
+    "document",
+    "prototype",
+    "benchmark",
+]
 
 
 def _paragraphs(rng: random.Random, size: int) -> str:
@@ -87,8 +185,7 @@ def _pdf(text: str) -> bytes:
     objects = [
         "<< /Type /Catalog /Pages 2 0 R >>",
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        "/Resources << /Font << /F1 5 0 R >> >> >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
         f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream",
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
@@ -125,8 +222,7 @@ _SHAPES: tuple[tuple[str, int, bool, tuple[str, ...]], ...] = (
 )
 
 
-def generate(count: int, *, seed: int = 20261123, recipient: str = PUBLIC_ADDRESS,
-             start_at: int = 0) -> list[Sample]:
+def generate(count: int, *, seed: int = 20261123, recipient: str = PUBLIC_ADDRESS, start_at: int = 0) -> list[Sample]:
     """``count`` legitimate mails cycling through every shape; every fifth one is a
     threaded follow-up of an earlier mail from the same sender."""
     rng = random.Random(seed + start_at)
@@ -166,16 +262,19 @@ def generate(count: int, *, seed: int = 20261123, recipient: str = PUBLIC_ADDRES
             if kind == "txt":
                 message.add_attachment(note, filename="notes.txt")
             elif kind == "docx":
-                message.add_attachment(_docx(note), maintype="application",
-                                       subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
-                                       filename="job-description.docx")
+                message.add_attachment(
+                    _docx(note),
+                    maintype="application",
+                    subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    filename="job-description.docx",
+                )
             elif kind == "pdf":
                 message.add_attachment(_pdf(note), maintype="application", subtype="pdf", filename="resume.pdf")
             elif kind == "png":
-                message.add_attachment(b"\x89PNG\r\n\x1a\n" + rng.randbytes(30_000), maintype="image",
-                                       subtype="png", filename="diagram.png")
+                message.add_attachment(
+                    b"\x89PNG\r\n\x1a\n" + rng.randbytes(30_000), maintype="image", subtype="png", filename="diagram.png"
+                )
             elif kind == "bin":
-                message.add_attachment(rng.randbytes(1_200_000), maintype="application", subtype="zip",
-                                       filename="portfolio.zip")
+                message.add_attachment(rng.randbytes(1_200_000), maintype="application", subtype="zip", filename="portfolio.zip")
         samples.append(Sample(f"generated/{index:04d}-{label}", message.as_bytes(), "generated"))
     return samples

@@ -68,8 +68,12 @@ def run(samples: list[Sample], repetitions: int) -> dict[str, Any]:
     from producers.receipt import Receipt
 
     patterns = compile_patterns(DEFAULT_PATTERNS)
-    policy_ = Policy(accepted_addresses=frozenset([PUBLIC_ADDRESS]), private_mailbox="owner@private.example.net",
-                     relay_domains=["linkedin.com"], public_domain="example.com")
+    policy_ = Policy(
+        accepted_addresses=frozenset([PUBLIC_ADDRESS]),
+        private_mailbox="owner@private.example.net",
+        relay_domains=["linkedin.com"],
+        public_domain="example.com",
+    )
     knowledge = NobodyKnown()
     verdicts = Verdicts(spam="PASS", virus="PASS", spf="PASS", dkim="PASS", dmarc="PASS")
     results: list[_PerMail] = []
@@ -77,9 +81,15 @@ def run(samples: list[Sample], repetitions: int) -> dict[str, Any]:
     outcomes: dict[str, int] = {}
     gc.collect()
     for index, sample in enumerate(samples):
-        receipt = Receipt(ses_message_id=f"bench-{index:06d}", timestamp="2026-11-23T10:00:00.000Z",
-                          envelope_sender=None, recipients=[PUBLIC_ADDRESS], verdicts=verdicts,
-                          bucket="crm-mail", object_key=f"inbox/bench-{index:06d}")
+        receipt = Receipt(
+            ses_message_id=f"bench-{index:06d}",
+            timestamp="2026-11-23T10:00:00.000Z",
+            envelope_sender=None,
+            recipients=[PUBLIC_ADDRESS],
+            verdicts=verdicts,
+            bucket="crm-mail",
+            object_key=f"inbox/bench-{index:06d}",
+        )
         floors, parses, decides, events = [], [], [], []
         outcome = "?"
         try:
@@ -89,13 +99,21 @@ def run(samples: list[Sample], repetitions: int) -> dict[str, Any]:
                 t1 = time.perf_counter()
                 mail = parse(sample.raw)
                 t2 = time.perf_counter()
-                decision = decide(Inbound(mail, receipt, "crm-mail", receipt.object_key or ""),
-                                  policy=policy_, patterns=patterns, knowledge=knowledge)
+                decision = decide(
+                    Inbound(mail, receipt, "crm-mail", receipt.object_key or ""),
+                    policy=policy_,
+                    patterns=patterns,
+                    knowledge=knowledge,
+                )
                 t3 = time.perf_counter()
                 for version, (stream_id, event) in enumerate(decision.events, start=1):
-                    envelope = Envelope.new(event, stream_id=stream_id, version=version,
-                                            seed=f"message#inbound#{receipt.ses_message_id}",
-                                            correlation_id=receipt.ses_message_id)
+                    envelope = Envelope.new(
+                        event,
+                        stream_id=stream_id,
+                        version=version,
+                        seed=f"message#inbound#{receipt.ses_message_id}",
+                        correlation_id=receipt.ses_message_id,
+                    )
                     to_record(envelope)
                     to_entry(envelope, "crm")
                 t4 = time.perf_counter()
@@ -109,8 +127,9 @@ def run(samples: list[Sample], repetitions: int) -> dict[str, Any]:
             continue
         key = "accepted" if outcome == "accepted" else "rejected"
         outcomes[key] = outcomes.get(key, 0) + 1
-        results.append(_PerMail(sample.name, len(sample.raw), median(floors), median(parses), median(decides),
-                                median(events), outcome))
+        results.append(
+            _PerMail(sample.name, len(sample.raw), median(floors), median(parses), median(decides), median(events), outcome)
+        )
 
     def dist(values: list[float]) -> dict[str, float]:
         return {"median_us": median(values) * 1e6, "p99_us": percentile(values, 99) * 1e6}
@@ -128,11 +147,16 @@ def run(samples: list[Sample], repetitions: int) -> dict[str, Any]:
         "bytes_max": max((r.size for r in results), default=0),
         "decision": dist(totals),
         "floor": dist(floors),
-        "components": {"parse": dist([r.parse for r in results]), "decide": dist([r.decide for r in results]),
-                       "events": dist([r.events for r in results])},
+        "components": {
+            "parse": dist([r.parse for r in results]),
+            "decide": dist([r.decide for r in results]),
+            "events": dist([r.events for r in results]),
+        },
         "ratio_median": ratio(median(totals), median(floors)),
         "ratio_p99": ratio(percentile(totals, 99), percentile(floors, 99)),
         "per_mail_ratio": {"median": median(per_mail_ratios), "p99": percentile(per_mail_ratios, 99)},
-        "slowest": [{"mail": r.name, "bytes": r.size, "total_us": r.total * 1e6, "floor_us": r.floor * 1e6,
-                     "outcome": r.outcome} for r in slowest],
+        "slowest": [
+            {"mail": r.name, "bytes": r.size, "total_us": r.total * 1e6, "floor_us": r.floor * 1e6, "outcome": r.outcome}
+            for r in slowest
+        ],
     }

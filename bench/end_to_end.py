@@ -101,14 +101,21 @@ def _per_mail(tallies: list[Tally]) -> dict[str, Any]:
     by_function: dict[str, dict[str, Any]] = {}
     for function, by_service in merged["calls"].items():
         if function != HARNESS and "(modelled)" not in function:
-            by_function[function] = {"calls_per_mail": sum(sum(o.values()) for o in by_service.values()) / n,
-                                     "calls": {f"{sv}.{op}": c / n for sv, ops in by_service.items()
-                                               for op, c in sorted(ops.items())},
-                                     "invocations_per_mail": merged["invocations"].get(function, 0) / n,
-                                     "lambda_ms_per_mail": merged["lambda_ms"].get(function, 0) / n}
+            by_function[function] = {
+                "calls_per_mail": sum(sum(o.values()) for o in by_service.values()) / n,
+                "calls": {f"{sv}.{op}": c / n for sv, ops in by_service.items() for op, c in sorted(ops.items())},
+                "invocations_per_mail": merged["invocations"].get(function, 0) / n,
+                "lambda_ms_per_mail": merged["lambda_ms"].get(function, 0) / n,
+            }
     for function, count in merged["invocations"].items():
-        by_function.setdefault(function, {"calls_per_mail": 0.0, "invocations_per_mail": count / n,
-                                          "lambda_ms_per_mail": merged["lambda_ms"].get(function, 0) / n})
+        by_function.setdefault(
+            function,
+            {
+                "calls_per_mail": 0.0,
+                "invocations_per_mail": count / n,
+                "lambda_ms_per_mail": merged["lambda_ms"].get(function, 0) / n,
+            },
+        )
     units = {k: v / n for k, v in merged["units"].items()}
     dollars = cost_of(units)
     return {
@@ -142,8 +149,10 @@ def run(ham: int, *, seed: int = 20261123) -> dict[str, Any]:
     tallies: list[Tally] = []
     errors: list[dict[str, str]] = []
     # the aws adapters on an in-process moto: what the Lambdas call is what AWS bills
-    with tempfile.TemporaryDirectory(prefix="crm-bench-") as folder, \
-            moto_stack(settings, Path(folder) / "state", fresh=True, persist=False) as stack:
+    with (
+        tempfile.TemporaryDirectory(prefix="crm-bench-") as folder,
+        moto_stack(settings, Path(folder) / "state", fresh=True, persist=False) as stack,
+    ):
         svc, s = stack.svc, stack.settings
         import producers.inbound
         import producers.reply
@@ -214,10 +223,16 @@ def run(ham: int, *, seed: int = 20261123) -> dict[str, Any]:
         "messages_left_in_dlqs": dlq_depth,
         "accepted": _per_mail(accepted),
         "rejected": _per_mail(rejected),
-        "per_mail": [{"mail": t.name, "bytes": t.size, "outcome": t.outcome,
-                      "project_calls": sum(n for (f, _s, _o), n in t.calls.items()
-                                           if f != HARNESS and "(modelled)" not in f),
-                      "usd": sum(cost_of(dict(t.units)).values())} for t in tallies],
+        "per_mail": [
+            {
+                "mail": t.name,
+                "bytes": t.size,
+                "outcome": t.outcome,
+                "project_calls": sum(n for (f, _s, _o), n in t.calls.items() if f != HARNESS and "(modelled)" not in f),
+                "usd": sum(cost_of(dict(t.units)).values()),
+            }
+            for t in tallies
+        ],
     }
 
 

@@ -46,47 +46,80 @@ def _stages() -> dict[str, Callable[[bytes, dict[str, Any]], Any]]:
     from producers.patterns import DEFAULT_PATTERNS, compile_patterns
     from projections.conversations import fold
 
-    policy = Policy(accepted_addresses=frozenset({"hello@example.com"}), private_mailbox=_MAILBOX,
-                    relay_domains=["linkedin.com"], public_domain="example.com")
+    policy = Policy(
+        accepted_addresses=frozenset({"hello@example.com"}),
+        private_mailbox=_MAILBOX,
+        relay_domains=["linkedin.com"],
+        public_domain="example.com",
+    )
     patterns = compile_patterns(DEFAULT_PATTERNS)
-
 
     def decision(raw: bytes, state: dict[str, Any]) -> Any:
         mail = parse(raw)
         state["mail"] = mail
-        state["decision"] = decide(Inbound(mail, state["receipt"], "b", "inbox/bench"), policy=policy,
-                                   patterns=patterns, knowledge=NobodyKnown())
+        state["decision"] = decide(
+            Inbound(mail, state["receipt"], "b", "inbox/bench"), policy=policy, patterns=patterns, knowledge=NobodyKnown()
+        )
         return state["decision"]
 
     def forward(raw: bytes, state: dict[str, Any]) -> Any:
         mail = state["mail"]
-        return forward_builder.build_forward(raw, reply_to="t@reply.example.com", correspondent_name=mail.from_name,
-                                     correspondent_address=mail.from_address, message_id="<fwd@example.com>",
-                                     max_bytes=40 * 1024 * 1024, **_COMPOSE)
+        return forward_builder.build_forward(
+            raw,
+            reply_to="t@reply.example.com",
+            correspondent_name=mail.from_name,
+            correspondent_address=mail.from_address,
+            message_id="<fwd@example.com>",
+            max_bytes=40 * 1024 * 1024,
+            **_COMPOSE,
+        )
 
     def ack(raw: bytes, state: dict[str, Any]) -> Any:
         mail = state["mail"]
-        return ack_builder.build_ack(to=mail.from_address or "x@y.test", name=mail.from_name, subject=mail.subject,
-                                 conversation_id="c1", in_reply_to=mail.message_id,
-                                 references=[mail.message_id] if mail.message_id else [],
-                                 message_id="<ack@example.com>", subject_template=ack_builder.DEFAULT_ACK_SUBJECT,
-                                 text_template=ack_builder.DEFAULT_ACK_TEXT, html_template=ack_builder.DEFAULT_ACK_HTML,
-                                 **{k: v for k, v in _COMPOSE.items() if k != "private_mailbox"})
+        return ack_builder.build_ack(
+            to=mail.from_address or "x@y.test",
+            name=mail.from_name,
+            subject=mail.subject,
+            conversation_id="c1",
+            in_reply_to=mail.message_id,
+            references=[mail.message_id] if mail.message_id else [],
+            message_id="<ack@example.com>",
+            subject_template=ack_builder.DEFAULT_ACK_SUBJECT,
+            text_template=ack_builder.DEFAULT_ACK_TEXT,
+            html_template=ack_builder.DEFAULT_ACK_HTML,
+            **{k: v for k, v in _COMPOSE.items() if k != "private_mailbox"},
+        )
 
     def reply(raw: bytes, state: dict[str, Any]) -> Any:
-        return reply_builder.build_reply(raw, to=["jane@x.test"], subject="Re: hi", in_reply_to=None, references=[],
-                                   message_id="<reply@example.com>", strip=[], **_COMPOSE)
+        return reply_builder.build_reply(
+            raw,
+            to=["jane@x.test"],
+            subject="Re: hi",
+            in_reply_to=None,
+            references=[],
+            message_id="<reply@example.com>",
+            strip=[],
+            **_COMPOSE,
+        )
 
     def extraction(raw: bytes, state: dict[str, Any]) -> Any:
         return extract_all(raw)
 
     def projection(raw: bytes, state: dict[str, Any]) -> Any:
-        envelopes = [Envelope.new(event, stream_id=stream, version=i + 1, seed="bench", correlation_id="b")
-                     for i, (stream, event) in enumerate(state["decision"].events)]
+        envelopes = [
+            Envelope.new(event, stream_id=stream, version=i + 1, seed="bench", correlation_id="b")
+            for i, (stream, event) in enumerate(state["decision"].events)
+        ]
         return fold(envelopes)
 
-    return {"decision": decision, "forward": forward, "ack": ack, "reply": reply, "extraction": extraction,
-            "projection": projection}
+    return {
+        "decision": decision,
+        "forward": forward,
+        "ack": ack,
+        "reply": reply,
+        "extraction": extraction,
+        "projection": projection,
+    }
 
 
 def _receipt() -> Any:
@@ -94,9 +127,13 @@ def _receipt() -> Any:
     from events.catalogue import Verdicts
     from producers.receipt import Receipt
 
-    return Receipt(ses_message_id="bench-1", timestamp="2026-11-20T10:00:00Z", envelope_sender="jane@x.test",
-                   recipients=["hello@example.com"],
-                   verdicts=Verdicts(spam="PASS", virus="PASS", spf="PASS", dkim="PASS", dmarc="PASS"))
+    return Receipt(
+        ses_message_id="bench-1",
+        timestamp="2026-11-20T10:00:00Z",
+        envelope_sender="jane@x.test",
+        recipients=["hello@example.com"],
+        verdicts=Verdicts(spam="PASS", virus="PASS", spf="PASS", dkim="PASS", dmarc="PASS"),
+    )
 
 
 def _time(stages: dict[str, Callable[[bytes, dict[str, Any]], Any]], raw: bytes, receipt: Any) -> dict[str, Any]:
@@ -149,11 +186,14 @@ def run(quick: bool = False) -> dict[str, Any]:
         overall = max((r for r in rows if stage in r["seconds"]), key=lambda r: r["seconds"][stage], default=None)
         worst[stage] = {
             "median_real_seconds": baseline[stage],
-            "slowest_under_1mb": slowest and {"name": slowest["name"], "bytes": slowest["bytes"],
-                                              "seconds": slowest["seconds"][stage],
-                                              "ratio": ratio(slowest["seconds"][stage], baseline[stage])},
-            "slowest": overall and {"name": overall["name"], "bytes": overall["bytes"],
-                                    "seconds": overall["seconds"][stage]},
+            "slowest_under_1mb": slowest
+            and {
+                "name": slowest["name"],
+                "bytes": slowest["bytes"],
+                "seconds": slowest["seconds"][stage],
+                "ratio": ratio(slowest["seconds"][stage], baseline[stage]),
+            },
+            "slowest": overall and {"name": overall["name"], "bytes": overall["bytes"], "seconds": overall["seconds"][stage]},
         }
     decisions = [r for r in rows if r["bytes"] < DECISION_BELOW and "decision" in r["seconds"]]
     slowest_decision = max(decisions, key=lambda r: r["seconds"]["decision"], default=None)
@@ -163,13 +203,16 @@ def run(quick: bool = False) -> dict[str, Any]:
         "tracebacks": [{"name": r["name"], "errors": r["errors"]} for r in rows if r["errors"]],
         "stages": worst,
         "goals": {
-            "ratio_under_1mb": {"goal": RATIO_GOAL, "met": all(
-                (w["slowest_under_1mb"] or {}).get("ratio", 0) <= RATIO_GOAL for w in worst.values())},
-            "decision_under_40mb": {"goal_seconds": DECISION_GOAL,
-                                    "slowest": slowest_decision and {"name": slowest_decision["name"],
-                                                                     "seconds": slowest_decision["seconds"]["decision"]},
-                                    "met": bool(slowest_decision)
-                                    and slowest_decision["seconds"]["decision"] <= DECISION_GOAL},
+            "ratio_under_1mb": {
+                "goal": RATIO_GOAL,
+                "met": all((w["slowest_under_1mb"] or {}).get("ratio", 0) <= RATIO_GOAL for w in worst.values()),
+            },
+            "decision_under_40mb": {
+                "goal_seconds": DECISION_GOAL,
+                "slowest": slowest_decision
+                and {"name": slowest_decision["name"], "seconds": slowest_decision["seconds"]["decision"]},
+                "met": bool(slowest_decision) and slowest_decision["seconds"]["decision"] <= DECISION_GOAL,
+            },
             "no_traceback": {"met": not any(r["errors"] for r in rows)},
         },
         "mails": rows,
@@ -183,8 +226,17 @@ def render(r: dict[str, Any]) -> str:
     for stage, w in r["stages"].items():
         under = w["slowest_under_1mb"] or {}
         overall = w["slowest"] or {}
-        rows.append([stage, w["median_real_seconds"] * 1000, under.get("name", "-"), under.get("seconds", 0) * 1000,
-                     under.get("ratio", 0), overall.get("name", "-"), overall.get("seconds", 0)])
+        rows.append(
+            [
+                stage,
+                w["median_real_seconds"] * 1000,
+                under.get("name", "-"),
+                under.get("seconds", 0) * 1000,
+                under.get("ratio", 0),
+                overall.get("name", "-"),
+                overall.get("seconds", 0),
+            ]
+        )
     goals = r["goals"]
     decision = goals["decision_under_40mb"]
     lines = [

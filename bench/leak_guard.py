@@ -23,10 +23,8 @@ def reply_of(megabytes: float) -> bytes:
     mail["To"] = "jane@corp.example.org"
     mail.set_content("Thursday works.\n")
     mail.add_attachment(os.urandom(size), maintype="application", subtype="octet-stream", filename="data.bin")
-    mail.add_attachment(("lorem ipsum dolor " * (size // 18)).encode(), maintype="text", subtype="plain",
-                        filename="notes.txt")
-    mail.add_attachment(b"%PDF-1.4\n" + b"(text) Tj\n" * (size // 10), maintype="application", subtype="pdf",
-                        filename="doc.pdf")
+    mail.add_attachment(("lorem ipsum dolor " * (size // 18)).encode(), maintype="text", subtype="plain", filename="notes.txt")
+    mail.add_attachment(b"%PDF-1.4\n" + b"(text) Tj\n" * (size // 10), maintype="application", subtype="pdf", filename="doc.pdf")
     return mail.as_bytes()
 
 
@@ -40,9 +38,14 @@ def run(sizes: list[float]) -> list[dict[str, Any]]:
         t0 = time.perf_counter()
         found = guard.findings(raw)
         seconds = time.perf_counter() - t0
-        results.append({"mb": round(len(raw) / 1024 / 1024, 2), "seconds": round(seconds, 3),
-                        "seconds_per_mb": round(seconds / max(len(raw) / 1024 / 1024, 1e-9), 3),
-                        "findings": len(found)})
+        results.append(
+            {
+                "mb": round(len(raw) / 1024 / 1024, 2),
+                "seconds": round(seconds, 3),
+                "seconds_per_mb": round(seconds / max(len(raw) / 1024 / 1024, 1e-9), 3),
+                "findings": len(found),
+            }
+        )
     return results
 
 
@@ -51,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="0.5,2,8", help="comma-separated reply sizes in MB")
     args = parser.parse_args(argv)
     for row in run([float(s) for s in args.sizes.split(",") if s.strip()]):
-        print(f"  {row['mb']:>7.2f} MB: {row['seconds']:.2f} s ({row['seconds_per_mb']:.2f} s/MB), "
-              f"{row['findings']} finding(s)")
+        print(f"  {row['mb']:>7.2f} MB: {row['seconds']:.2f} s ({row['seconds_per_mb']:.2f} s/MB), {row['findings']} finding(s)")
     return 0
 
 

@@ -67,8 +67,13 @@ print(json.dumps({"times": times, "total": total, "outcomes": outcomes, "convers
 
 def _crm(state: Path, *args: str) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "crm.cli", "--state", str(state), *args], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    subprocess.run(
+        [sys.executable, "-m", "crm.cli", "--state", str(state), *args],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     return time.perf_counter() - started
 
 
@@ -97,9 +102,13 @@ def run(limit: int | None = None, repeat: int = 5) -> dict[str, Any]:
         listing.write_text("\n".join(paths), encoding="utf-8")
         state, small = root / "state", root / "small"
         small_count = min(100, len(paths))
-        done = subprocess.run([sys.executable, "-c", _WORKER, str(state), str(listing), str(small), str(small_count)],
-                              check=True, capture_output=True, text=True,
-                              env={**os.environ, "POWERTOOLS_LOG_LEVEL": "ERROR"})
+        done = subprocess.run(
+            [sys.executable, "-c", _WORKER, str(state), str(listing), str(small), str(small_count)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "POWERTOOLS_LOG_LEVEL": "ERROR"},
+        )
         measured = json.loads(done.stdout.strip().splitlines()[-1])
         times: list[float] = measured["times"]
         block = min(1000, max(DRAIN_EVERY, len(times) // 4 // DRAIN_EVERY * DRAIN_EVERY))
@@ -107,37 +116,61 @@ def run(limit: int | None = None, repeat: int = 5) -> dict[str, Any]:
         conversation = measured["conversation"] or "none"
         bare = _median_time(lambda: _time_import(), repeat)
         reads = {}
-        for name, args in (("conversations --limit 5", ("conversations", "--limit", "5")),
-                           ("events --stream ID", ("events", "--stream", conversation))):
+        for name, args in (
+            ("conversations --limit 5", ("conversations", "--limit", "5")),
+            ("events --stream ID", ("events", "--stream", conversation)),
+        ):
             on_small = _median_time(lambda a=args: _crm(small, *a), repeat)
             on_full = _median_time(lambda a=args: _crm(state, *a), repeat)
-            reads[name] = {"small_seconds": on_small, "full_seconds": on_full,
-                           "vs_small": on_full / on_small if on_small else None,
-                           "vs_import": on_full / bare if bare else None}
+            reads[name] = {
+                "small_seconds": on_small,
+                "full_seconds": on_full,
+                "vs_small": on_full / on_small if on_small else None,
+                "vs_import": on_full / bare if bare else None,
+            }
         state_bytes = sum(p.stat().st_size for p in state.rglob("*") if p.is_file())
     rate = len(times) / measured["total"] if measured["total"] else 0.0
     peak_mb = measured["maxrss_kb"] / 1024
     result = {
-        "mails": len(times), "outcomes": measured["outcomes"], "seconds": measured["total"],
-        "mails_per_second": rate, "block": block, "first_block_seconds": first, "last_block_seconds": last,
-        "last_vs_first": last / first if first else None, "peak_rss_mb": peak_mb,
+        "mails": len(times),
+        "outcomes": measured["outcomes"],
+        "seconds": measured["total"],
+        "mails_per_second": rate,
+        "block": block,
+        "first_block_seconds": first,
+        "last_block_seconds": last,
+        "last_vs_first": last / first if first else None,
+        "peak_rss_mb": peak_mb,
         "median_ms": statistics.median(times) * 1000 if times else None,
         "p99_ms": sorted(times)[int(len(times) * 0.99) - 1] * 1000 if len(times) >= 100 else None,
-        "state_mb": state_bytes / 2**20, "import_seconds": bare, "reads": reads,
+        "state_mb": state_bytes / 2**20,
+        "import_seconds": bare,
+        "reads": reads,
     }
     worst_small = max((r["vs_small"] or 0) for r in reads.values())
     worst_import = max((r["vs_import"] or 0) for r in reads.values())
     result["goals"] = {
-        "mails_per_second": {"goal": f">= {GOALS['mails_per_second']:g}", "value": rate,
-                             "met": rate >= GOALS["mails_per_second"]},
-        "last_vs_first": {"goal": f"<= {GOALS['last_vs_first']:g}", "value": result["last_vs_first"],
-                          "met": (result["last_vs_first"] or 99) <= GOALS["last_vs_first"]},
-        "peak_rss_mb": {"goal": f"<= {GOALS['peak_rss_mb']:g}", "value": peak_mb,
-                        "met": peak_mb <= GOALS["peak_rss_mb"]},
-        "read_vs_small_state": {"goal": f"<= {GOALS['read_vs_small_state']:g}", "value": worst_small,
-                                "met": worst_small <= GOALS["read_vs_small_state"]},
-        "read_vs_import": {"goal": f"<= {GOALS['read_vs_import']:g}", "value": worst_import,
-                           "met": worst_import <= GOALS["read_vs_import"]},
+        "mails_per_second": {
+            "goal": f">= {GOALS['mails_per_second']:g}",
+            "value": rate,
+            "met": rate >= GOALS["mails_per_second"],
+        },
+        "last_vs_first": {
+            "goal": f"<= {GOALS['last_vs_first']:g}",
+            "value": result["last_vs_first"],
+            "met": (result["last_vs_first"] or 99) <= GOALS["last_vs_first"],
+        },
+        "peak_rss_mb": {"goal": f"<= {GOALS['peak_rss_mb']:g}", "value": peak_mb, "met": peak_mb <= GOALS["peak_rss_mb"]},
+        "read_vs_small_state": {
+            "goal": f"<= {GOALS['read_vs_small_state']:g}",
+            "value": worst_small,
+            "met": worst_small <= GOALS["read_vs_small_state"],
+        },
+        "read_vs_import": {
+            "goal": f"<= {GOALS['read_vs_import']:g}",
+            "value": worst_import,
+            "met": worst_import <= GOALS["read_vs_import"],
+        },
     }
     return result
 
@@ -149,18 +182,22 @@ def _time_import() -> float:
 
 
 def render(result: dict[str, Any]) -> str:
-    lines = [f"8. The embedded engine: `crm ingest` of {result['mails']} corpus mails, then read commands",
-             f"  ingest: {result['mails_per_second']:.1f} mails/s end to end ({result['seconds']:.1f} s; "
-             f"median {result['median_ms']:.1f} ms, p99 {result['p99_ms'] or 0:.1f} ms per mail); "
-             f"outcomes {result['outcomes']}",
-             f"  per-mail cost: last {result['block']} mails {result['last_block_seconds']:.2f} s vs first "
-             f"{result['first_block_seconds']:.2f} s = {result['last_vs_first'] or 0:.2f}x",
-             f"  peak memory {result['peak_rss_mb']:.0f} MB; state folder {result['state_mb']:.0f} MB",
-             f"  bare `import crm.cli`: {result['import_seconds'] * 1000:.0f} ms"]
+    lines = [
+        f"8. The embedded engine: `crm ingest` of {result['mails']} corpus mails, then read commands",
+        f"  ingest: {result['mails_per_second']:.1f} mails/s end to end ({result['seconds']:.1f} s; "
+        f"median {result['median_ms']:.1f} ms, p99 {result['p99_ms'] or 0:.1f} ms per mail); "
+        f"outcomes {result['outcomes']}",
+        f"  per-mail cost: last {result['block']} mails {result['last_block_seconds']:.2f} s vs first "
+        f"{result['first_block_seconds']:.2f} s = {result['last_vs_first'] or 0:.2f}x",
+        f"  peak memory {result['peak_rss_mb']:.0f} MB; state folder {result['state_mb']:.0f} MB",
+        f"  bare `import crm.cli`: {result['import_seconds'] * 1000:.0f} ms",
+    ]
     for name, read in result["reads"].items():
-        lines.append(f"  crm {name}: {read['full_seconds'] * 1000:.0f} ms on the full state, "
-                     f"{read['small_seconds'] * 1000:.0f} ms on 100 mails ({read['vs_small'] or 0:.2f}x), "
-                     f"{read['vs_import'] or 0:.2f}x the bare import")
+        lines.append(
+            f"  crm {name}: {read['full_seconds'] * 1000:.0f} ms on the full state, "
+            f"{read['small_seconds'] * 1000:.0f} ms on 100 mails ({read['vs_small'] or 0:.2f}x), "
+            f"{read['vs_import'] or 0:.2f}x the bare import"
+        )
     for name, goal in result["goals"].items():
         value = goal["value"]
         shown = f"{value:.2f}" if isinstance(value, float) else str(value)

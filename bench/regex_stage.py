@@ -21,10 +21,34 @@ from bench.corpus import Sample
 from bench.timing import median, percentile, ratio
 
 _RE_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
-_ADJECTIVES = ["cheap", "discount", "free", "exclusive", "guaranteed", "instant", "limited", "secret", "risk-free",
-               "miracle", "urgent", "unclaimed"]
-_NOUNS = ["pills", "watches", "loans", "credit", "investment", "refund", "inheritance", "weight loss", "diploma",
-          "replica", "followers", "casino chips"]
+_ADJECTIVES = [
+    "cheap",
+    "discount",
+    "free",
+    "exclusive",
+    "guaranteed",
+    "instant",
+    "limited",
+    "secret",
+    "risk-free",
+    "miracle",
+    "urgent",
+    "unclaimed",
+]
+_NOUNS = [
+    "pills",
+    "watches",
+    "loans",
+    "credit",
+    "investment",
+    "refund",
+    "inheritance",
+    "weight loss",
+    "diploma",
+    "replica",
+    "followers",
+    "casino chips",
+]
 
 
 def extended_patterns(default: list[dict[str, Any]], extra: int = 40) -> list[dict[str, Any]]:
@@ -32,8 +56,14 @@ def extended_patterns(default: list[dict[str, Any]], extra: int = 40) -> list[di
     for index in range(extra):
         adjectives = "|".join(_ADJECTIVES[(index + k) % len(_ADJECTIVES)] for k in range(3))
         nouns = "|".join(re.escape(_NOUNS[(index * 5 + k) % len(_NOUNS)]) for k in range(3))
-        entries.append({"id": f"generated-{index:02d}", "pattern": rf"\b(?:{adjectives})\s+(?:{nouns})\b",
-                        "fields": ["subject", "body"], "flags": "i"})
+        entries.append(
+            {
+                "id": f"generated-{index:02d}",
+                "pattern": rf"\b(?:{adjectives})\s+(?:{nouns})\b",
+                "fields": ["subject", "body"],
+                "flags": "i",
+            }
+        )
     return entries
 
 
@@ -43,8 +73,9 @@ def _re_compile(entries: list[dict[str, Any]]) -> list[tuple[str, tuple[str, ...
         flags = 0
         for letter in str(entry.get("flags") or ""):
             flags |= _RE_FLAGS[letter]
-        compiled.append((str(entry["id"]), tuple(entry.get("fields") or ("subject", "from", "body")),
-                         re.compile(entry["pattern"], flags)))
+        compiled.append(
+            (str(entry["id"]), tuple(entry.get("fields") or ("subject", "from", "body")), re.compile(entry["pattern"], flags))
+        )
     return compiled
 
 
@@ -99,10 +130,16 @@ def _one_list(entries: list[dict[str, Any]], texts: list[dict[str, str]], repeti
         "patterns": len(entries),
         "compile_errors": pcre.errors,
         "compile_ms": {"pcre2_jit": (t1 - t0) * 1e3, "re": (t2 - t1) * 1e3},
-        "pcre2": {"median_us": median(pcre_times) * 1e6, "p99_us": percentile(pcre_times, 99) * 1e6,
-                  "mb_per_s": scanned / sum(pcre_times) / 1e6 if sum(pcre_times) else 0.0},
-        "re": {"median_us": median(re_times) * 1e6, "p99_us": percentile(re_times, 99) * 1e6,
-               "mb_per_s": scanned / sum(re_times) / 1e6 if sum(re_times) else 0.0},
+        "pcre2": {
+            "median_us": median(pcre_times) * 1e6,
+            "p99_us": percentile(pcre_times, 99) * 1e6,
+            "mb_per_s": scanned / sum(pcre_times) / 1e6 if sum(pcre_times) else 0.0,
+        },
+        "re": {
+            "median_us": median(re_times) * 1e6,
+            "p99_us": percentile(re_times, 99) * 1e6,
+            "mb_per_s": scanned / sum(re_times) / 1e6 if sum(re_times) else 0.0,
+        },
         "pcre2_over_re_median": ratio(median(pcre_times), median(re_times)),
         "pcre2_over_re_total": ratio(sum(pcre_times), sum(re_times)),
         "mails_with_hit": hits,

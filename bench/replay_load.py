@@ -59,34 +59,61 @@ def _events(conversation: int, count: int, rng: random.Random) -> Iterator[Any]:
 
     def received(step: int) -> Any:
         return MessageReceived(
-            conversation_id=cid, ses_message_id=f"ses-{conversation}-{step}", message_id=f"<m{conversation}.{step}@x>",
-            bucket="crm-mail", raw_key=f"inbox/ses-{conversation}-{step}", received_at=at(step),
-            from_address=contact, from_name=f"Person {conversation}", to=["hello@example.com"],
-            recipients=["hello@example.com"], subject=f"Staff Engineer role at Company {conversation % 997}",
-            contact=contact, contact_name=f"Person {conversation}", company=f"Company {conversation % 997}",
-            title="Staff Engineer", source_channel=rng.choice(["direct", "linkedin", "referral"]),
+            conversation_id=cid,
+            ses_message_id=f"ses-{conversation}-{step}",
+            message_id=f"<m{conversation}.{step}@x>",
+            bucket="crm-mail",
+            raw_key=f"inbox/ses-{conversation}-{step}",
+            received_at=at(step),
+            from_address=contact,
+            from_name=f"Person {conversation}",
+            to=["hello@example.com"],
+            recipients=["hello@example.com"],
+            subject=f"Staff Engineer role at Company {conversation % 997}",
+            contact=contact,
+            contact_name=f"Person {conversation}",
+            company=f"Company {conversation % 997}",
+            title="Staff Engineer",
+            source_channel=rng.choice(["direct", "linkedin", "referral"]),
             preview="Hello, I would like to talk about an opening on our platform team. " * 3,
         )
 
     def sent(cls: Any, step: int) -> Any:
-        return cls(conversation_id=cid, cause_event_id=f"cause-{conversation}-{step}", to=[contact],
-                   subject="Re: Staff Engineer role", outbound_message_id=f"<out{conversation}.{step}@example.com>",
-                   ses_message_id=f"out-{conversation}-{step}")
+        return cls(
+            conversation_id=cid,
+            cause_event_id=f"cause-{conversation}-{step}",
+            to=[contact],
+            subject="Re: Staff Engineer role",
+            outbound_message_id=f"<out{conversation}.{step}@example.com>",
+            ses_message_id=f"out-{conversation}-{step}",
+        )
 
     makers: list[Callable[[int], Any]] = [
         lambda step: sent(MessageForwarded, step),
-        lambda step: LeadScored(conversation_id=cid, score=rng.randint(0, 100),
-                                band=rng.choice(["hot", "warm", "cold"]), reasons=["recruiter", "title match"]),
+        lambda step: LeadScored(
+            conversation_id=cid,
+            score=rng.randint(0, 100),
+            band=rng.choice(["hot", "warm", "cold"]),
+            reasons=["recruiter", "title match"],
+        ),
         lambda step: FollowUpScheduled(conversation_id=cid, due_at=at(step + 120), kind="followup", reason="no answer"),
         lambda step: sent(ReplyDelivered, step),
         lambda step: sent(AcknowledgementSent, step),
         received,
         lambda step: ConversationUpdated(conversation_id=cid, fields={"location": "Remote", "salary": "150-180k"}),
         lambda step: ConversationStatusChanged(conversation_id=cid, status=rng.choice(["interviewing", "closed"])),
-        lambda step: AttachmentExtracted(conversation_id=cid, ses_message_id=f"ses-{conversation}-{step}",
-                                         filename="cv.pdf", content_type="application/pdf", size=48_000,
-                                         outcome="extracted", characters=5_000, key=f"attachments/{cid}/cv.pdf",
-                                         text_key=f"attachments/{cid}/cv.txt", first_lines="Curriculum vitae"),
+        lambda step: AttachmentExtracted(
+            conversation_id=cid,
+            ses_message_id=f"ses-{conversation}-{step}",
+            filename="cv.pdf",
+            content_type="application/pdf",
+            size=48_000,
+            outcome="extracted",
+            characters=5_000,
+            key=f"attachments/{cid}/cv.pdf",
+            text_key=f"attachments/{cid}/cv.txt",
+            first_lines="Curriculum vitae",
+        ),
         lambda step: FollowUpCancelled(conversation_id=cid, reason="they answered"),
     ]
     weights = [3, 2, 2, 2, 1, 2, 1, 1, 1, 1]
@@ -95,8 +122,7 @@ def _events(conversation: int, count: int, rng: random.Random) -> Iterator[Any]:
         yield rng.choices(makers, weights)[0](step)
 
 
-def generate_records(total: int, per_conversation: int = EVENTS_PER_CONVERSATION,
-                     seed: int = 7) -> list[dict[str, Any]]:
+def generate_records(total: int, per_conversation: int = EVENTS_PER_CONVERSATION, seed: int = 7) -> list[dict[str, Any]]:
     from events import Envelope, to_record
 
     rng = random.Random(seed)
@@ -106,9 +132,14 @@ def generate_records(total: int, per_conversation: int = EVENTS_PER_CONVERSATION
         count = min(per_conversation, total - len(records))
         stream = conversation_stream(f"bench-contact-{conversation:06d}")
         for version, event in enumerate(_events(conversation, count, rng), start=1):
-            envelope = Envelope.new(event, stream_id=stream, version=version, seed=f"{stream}:{version}",
-                                    correlation_id=f"bench-{conversation}",
-                                    occurred_at=f"2026-01-01T00:00:{version:02d}.000Z")
+            envelope = Envelope.new(
+                event,
+                stream_id=stream,
+                version=version,
+                seed=f"{stream}:{version}",
+                correlation_id=f"bench-{conversation}",
+                occurred_at=f"2026-01-01T00:00:{version:02d}.000Z",
+            )
             records.append(to_record(envelope))
         conversation += 1
     return records
@@ -138,8 +169,10 @@ def run_local(records: list[dict[str, Any]]) -> dict[str, Any]:
     from crm.settings import load_settings
     from projections.replay import replay
 
-    with tempfile.TemporaryDirectory(prefix="crm-bench-") as folder, \
-            local_stack(load_settings(), Path(folder) / "state", fresh=True) as stack:
+    with (
+        tempfile.TemporaryDirectory(prefix="crm-bench-") as folder,
+        local_stack(load_settings(), Path(folder) / "state", fresh=True) as stack,
+    ):
         t0 = time.perf_counter()
         for start in range(0, len(records), 5_000):
             stack.svc.store.put_raw_items(records[start : start + 5_000])
@@ -147,9 +180,15 @@ def run_local(records: list[dict[str, Any]]) -> dict[str, Any]:
         report = replay(stack.svc, quiet=True)
         items = len(stack.svc.projections.table(report.table).scan())
     rate = report.events_per_second
-    return {"events": report.events, "streams": report.streams, "seconds": report.seconds, "events_per_second": rate,
-            "load_events_per_second": len(records) / loaded if loaded else 0.0, "items_in_projection": items,
-            "goal": {"goal": f">= {LOCAL_GOAL:,.0f} events/s", "value": rate, "met": rate >= LOCAL_GOAL}}
+    return {
+        "events": report.events,
+        "streams": report.streams,
+        "seconds": report.seconds,
+        "events_per_second": rate,
+        "load_events_per_second": len(records) / loaded if loaded else 0.0,
+        "items_in_projection": items,
+        "goal": {"goal": f">= {LOCAL_GOAL:,.0f} events/s", "value": rate, "met": rate >= LOCAL_GOAL},
+    }
 
 
 def run(total: int) -> dict[str, Any]:
@@ -165,8 +204,10 @@ def run(total: int) -> dict[str, Any]:
     total = min(total, AWS_EVENTS)
     records = all_records[:total]
     del all_records
-    with tempfile.TemporaryDirectory(prefix="crm-bench-") as folder, \
-            moto_stack(settings, Path(folder) / "state", fresh=True, persist=False) as stack:
+    with (
+        tempfile.TemporaryDirectory(prefix="crm-bench-") as folder,
+        moto_stack(settings, Path(folder) / "state", fresh=True, persist=False) as stack,
+    ):
         s = stack.settings
         t1 = time.perf_counter()
         stack.svc.store.put_raw_items(records)

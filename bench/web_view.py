@@ -56,8 +56,14 @@ def _command_seconds(state: Path, repeat: int) -> tuple[list[float], int]:
     env = {**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING"}
     for _ in range(repeat):
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "crm.cli", "--state", str(state), "conversations", "--limit",
-                               str(LIMIT)], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "crm.cli", "--state", str(state), "conversations", "--limit", str(LIMIT)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         times.append(time.perf_counter() - started)
         lines = len(done.stdout.splitlines())
     return times, lines
@@ -88,8 +94,7 @@ def _page_seconds(state: Path, repeat: int) -> dict[str, Any]:
                 page_times.append(time.perf_counter() - started)
                 size = len(body)
     rows = body.count(b'<tr class="conversation"')
-    return {"query": query_times, "page": page_times, "page_bytes": size, "page_rows": rows,
-            "query_rows": len(page["items"])}
+    return {"query": query_times, "page": page_times, "page_bytes": size, "page_rows": rows, "query_rows": len(page["items"])}
 
 
 def run(mails: int, repeat: int) -> dict[str, Any]:
@@ -99,30 +104,56 @@ def run(mails: int, repeat: int) -> dict[str, Any]:
         command, lines = _command_seconds(state, max(2, min(repeat, 5)))  # seconds each: a few are enough
         measured = _page_seconds(state, repeat)
     page, query = median(measured["page"]), median(measured["query"])
-    return {"generated_mails": mails, "outcomes": outcomes, "command": summary(command), "command_lines": lines,
-            "page": summary(measured["page"]), "query": summary(measured["query"]),
-            "page_rows": measured["page_rows"], "query_rows": measured["query_rows"],
-            "page_bytes": measured["page_bytes"],
-            "ratio_page_to_command": ratio(page, median(command)), "goal": GOAL,
-            "meets_goal": ratio(page, median(command)) <= GOAL, "ratio_page_to_query": ratio(page, query)}
+    return {
+        "generated_mails": mails,
+        "outcomes": outcomes,
+        "command": summary(command),
+        "command_lines": lines,
+        "page": summary(measured["page"]),
+        "query": summary(measured["query"]),
+        "page_rows": measured["page_rows"],
+        "query_rows": measured["query_rows"],
+        "page_bytes": measured["page_bytes"],
+        "ratio_page_to_command": ratio(page, median(command)),
+        "goal": GOAL,
+        "meets_goal": ratio(page, median(command)) <= GOAL,
+        "ratio_page_to_query": ratio(page, query),
+    }
 
 
 def render(r: dict[str, Any]) -> str:
     from bench.report import table
 
     rows = [
-        [f"crm conversations --limit {LIMIT} (fresh process)", r["command"]["median"] * 1000,
-         r["command"]["max"] * 1000, r["command"]["n"], r["command_lines"]],
-        [f"GET /?limit={LIMIT} (crm web, over HTTP)", r["page"]["median"] * 1000, r["page"]["max"] * 1000,
-         r["page"]["n"], r["page_rows"]],
-        ["the query alone, in process (reference)", r["query"]["median"] * 1000, r["query"]["max"] * 1000,
-         r["query"]["n"], r["query_rows"]],
+        [
+            f"crm conversations --limit {LIMIT} (fresh process)",
+            r["command"]["median"] * 1000,
+            r["command"]["max"] * 1000,
+            r["command"]["n"],
+            r["command_lines"],
+        ],
+        [
+            f"GET /?limit={LIMIT} (crm web, over HTTP)",
+            r["page"]["median"] * 1000,
+            r["page"]["max"] * 1000,
+            r["page"]["n"],
+            r["page_rows"],
+        ],
+        [
+            "the query alone, in process (reference)",
+            r["query"]["median"] * 1000,
+            r["query"]["max"] * 1000,
+            r["query"]["n"],
+            r["query_rows"],
+        ],
     ]
     verdict = "meets" if r["meets_goal"] else "MISSES"
-    return "\n".join([
-        f"9. Web view: the pipeline page vs the command, same state (demo + {r['generated_mails']} generated mails, "
-        f"outcomes {r['outcomes']})",
-        table(["", "median ms", "max ms", "runs", "rows"], rows),
-        f"  page / command = {r['ratio_page_to_command']:.3f}× (goal ≤ {r['goal']}×: {verdict}); "
-        f"page / in-process query = {r['ratio_page_to_query']:.1f}× (the counts per status and the HTML)",
-    ])
+    return "\n".join(
+        [
+            f"9. Web view: the pipeline page vs the command, same state (demo + {r['generated_mails']} generated mails, "
+            f"outcomes {r['outcomes']})",
+            table(["", "median ms", "max ms", "runs", "rows"], rows),
+            f"  page / command = {r['ratio_page_to_command']:.3f}× (goal ≤ {r['goal']}×: {verdict}); "
+            f"page / in-process query = {r['ratio_page_to_query']:.1f}× (the counts per status and the HTML)",
+        ]
+    )

@@ -31,10 +31,16 @@ from ports import Plan, Services
 
 # Side effects: a replay would write the attachments' blobs again, with whatever the
 # extractor and limits are by then, under events deduped on the first run's outcome.
-CONSUMER = Consumer.of("attachments", f"{__name__}.handler", MessageReceived, sources=INBOUND_SOURCES,
-                       data={"attachment_count": [{"numeric": [">", 0]}]}, timeout_seconds=120,
-                       # one mail may use most of the timeout (Settings.attachments_budget_seconds)
-                       batch_size=1)
+CONSUMER = Consumer.of(
+    "attachments",
+    f"{__name__}.handler",
+    MessageReceived,
+    sources=INBOUND_SOURCES,
+    data={"attachment_count": [{"numeric": [">", 0]}]},
+    timeout_seconds=120,
+    # one mail may use most of the timeout (Settings.attachments_budget_seconds)
+    batch_size=1,
+)
 logger = logger_for("attachments")
 metrics = metrics_for("attachments")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -68,8 +74,9 @@ def first_lines(text: str, count: int = 3) -> str:
     return "\n".join([line for line in text.splitlines() if line.strip()][:count])[:300]
 
 
-def extract_all(raw: bytes, limits: Limits = LIMITS, mail_limits: MailLimits = DEFAULT_LIMITS,
-                budget_seconds: float | None = None) -> list[tuple[str, bytes, Extraction, Attachment]]:
+def extract_all(
+    raw: bytes, limits: Limits = LIMITS, mail_limits: MailLimits = DEFAULT_LIMITS, budget_seconds: float | None = None
+) -> list[tuple[str, bytes, Extraction, Attachment]]:
     """(part path, bytes, extraction, attachment) for each attachment of the mail.
 
     Past ``budget_seconds`` for the whole mail, the remaining files are not read: each
@@ -80,8 +87,7 @@ def extract_all(raw: bytes, limits: Limits = LIMITS, mail_limits: MailLimits = D
     for part, info in attachments_of(message, mail_limits):
         payload = payload_of(part)
         if deadline is not None and time.monotonic() > deadline:
-            extraction = Extraction("skipped", f"time budget of {budget_seconds:g} s for the mail used up", "",
-                                    "unknown")
+            extraction = Extraction("skipped", f"time budget of {budget_seconds:g} s for the mail used up", "", "unknown")
         else:
             extraction = extract_text(info.filename, info.content_type, payload, limits)
         found.append((info.part, payload, extraction, info))
@@ -94,8 +100,10 @@ def batches(events: list[DomainEvent], event_id: str, size: int = BATCH) -> list
     >>> [k for k, _ in batches(list(range(120)), "e1")]
     ['attachments#e1', 'attachments#e1#1', 'attachments#e1#2']
     """
-    return [(f"attachments#{event_id}" + (f"#{n}" if n else ""), events[start:start + size])
-            for n, start in enumerate(range(0, len(events), size))]
+    return [
+        (f"attachments#{event_id}" + (f"#{n}" if n else ""), events[start : start + size])
+        for n, start in enumerate(range(0, len(events), size))
+    ]
 
 
 def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
@@ -114,15 +122,29 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
         if extraction.text:
             text_key = f"extracted/{prefix}/{name}.txt"
             svc.blobs.put(text_key, extraction.text.encode("utf-8"), "text/plain; charset=utf-8")
-        events.append(AttachmentExtracted(
-            conversation_id=data.conversation_id, ses_message_id=data.ses_message_id, filename=info.filename,
-            content_type=info.content_type, size=len(payload), outcome=extraction.outcome, reason=extraction.reason,
-            characters=len(extraction.text), key=key, text_key=text_key, first_lines=first_lines(extraction.text),
-        ))
+        events.append(
+            AttachmentExtracted(
+                conversation_id=data.conversation_id,
+                ses_message_id=data.ses_message_id,
+                filename=info.filename,
+                content_type=info.content_type,
+                size=len(payload),
+                outcome=extraction.outcome,
+                reason=extraction.reason,
+                characters=len(extraction.text),
+                key=key,
+                text_key=text_key,
+                first_lines=first_lines(extraction.text),
+            )
+        )
     stream = conversation_stream(data.conversation_id)
     for dedupe_key, batch in batches(events, envelope.event_id):
-        svc.recorder.record(Plan(events=[(stream, e) for e in batch]), dedupe_key=dedupe_key,
-                            correlation_id=envelope.meta.correlation_id, causation_id=envelope.event_id)
+        svc.recorder.record(
+            Plan(events=[(stream, e) for e in batch]),
+            dedupe_key=dedupe_key,
+            correlation_id=envelope.meta.correlation_id,
+            causation_id=envelope.event_id,
+        )
 
 
 def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -56,8 +56,16 @@ class Consumer(Generic[E]):
     wraps_rule_name: bool = False  # target input carries the rule's name (rules queue)
 
     @classmethod
-    def of(cls, name: str, handler: str, event: type[E], *, sources: tuple[str, ...],
-           data: Mapping[str, Any] | None = None, **options: Any) -> Consumer[E]:
+    def of(
+        cls,
+        name: str,
+        handler: str,
+        event: type[E],
+        *,
+        sources: tuple[str, ...],
+        data: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> Consumer[E]:
         """A consumer fed by one rule, ``crm-<name>``: ``event`` from ``sources`` (see :func:`on`)."""
         return cls(name, handler, event, {f"crm-{name}": on(event, sources, data)}, **options)
 
@@ -82,6 +90,5 @@ class Consumer(Generic[E]):
             return None
         event = envelope.event
         if not isinstance(event, self.event):
-            raise TypeError(f"consumer {self.name}: its pattern delivers {type(event).__name__}, "
-                            f"declared {self.event.__name__}")
+            raise TypeError(f"consumer {self.name}: its pattern delivers {type(event).__name__}, declared {self.event.__name__}")
         return event

@@ -25,13 +25,19 @@ def feedback_of(detail: dict[str, Any]) -> list[tuple[str, str, str]]:
         bounce = detail.get("bounce") or {}
         if bounce.get("bounceType") == "Permanent":
             for recipient in bounce.get("bouncedRecipients") or []:
-                found.append((normalise(recipient.get("emailAddress")), "bounce",
-                              str(recipient.get("diagnosticCode") or bounce.get("bounceSubType") or "")[:500]))
+                found.append(
+                    (
+                        normalise(recipient.get("emailAddress")),
+                        "bounce",
+                        str(recipient.get("diagnosticCode") or bounce.get("bounceSubType") or "")[:500],
+                    )
+                )
     elif kind == "Complaint":
         complaint = detail.get("complaint") or {}
         for recipient in complaint.get("complainedRecipients") or []:
-            found.append((normalise(recipient.get("emailAddress")), "complaint",
-                          str(complaint.get("complaintFeedbackType") or "")[:500]))
+            found.append(
+                (normalise(recipient.get("emailAddress")), "complaint", str(complaint.get("complaintFeedbackType") or "")[:500])
+            )
     return [f for f in found if "@" in f[0]]
 
 
@@ -42,13 +48,18 @@ def record_feedback(svc: Services, detail: dict[str, Any]) -> int:
     conversation_id = str(tagged[0]) if tagged else None
     count = 0
     for address, feedback, text in feedback_of(detail):
-        event = DeliveryBounced(address=address, feedback=feedback, detail=text, ses_message_id=ses_id or None,
-                                conversation_id=conversation_id)
+        event = DeliveryBounced(
+            address=address, feedback=feedback, detail=text, ses_message_id=ses_id or None, conversation_id=conversation_id
+        )
         stream = conversation_stream(conversation_id) if conversation_id else contact_stream(address)
         svc.recorder.record(
-            Plan(events=[(stream, event)],
-                 markers={f"suppress#{address}": {"reason": "hard-bounced" if feedback == "bounce" else "complained"}}),
-            dedupe_key=f"feedback#{ses_id}#{address}#{feedback}", correlation_id=ses_id or address)
+            Plan(
+                events=[(stream, event)],
+                markers={f"suppress#{address}": {"reason": "hard-bounced" if feedback == "bounce" else "complained"}},
+            ),
+            dedupe_key=f"feedback#{ses_id}#{address}#{feedback}",
+            correlation_id=ses_id or address,
+        )
         count += 1
     return count
 

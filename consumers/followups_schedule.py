@@ -27,8 +27,11 @@ def due_items(svc: Services, now: str, limit: int = 500) -> list[dict[str, Any]]
     items: list[dict[str, Any]] = []
     start: dict[str, Any] | None = None
     while len(items) < limit:
-        page, start = table.query(IndexQuery("by_followup", ("followup_bucket", FOLLOWUP_BUCKET), "followup_due",
-                                             sort=("<=", now)), limit=100, start=start)
+        page, start = table.query(
+            IndexQuery("by_followup", ("followup_bucket", FOLLOWUP_BUCKET), "followup_due", sort=("<=", now)),
+            limit=100,
+            start=start,
+        )
         items.extend(page)
         if not start:
             break
@@ -40,8 +43,11 @@ def run_due(svc: Services, now: str | None = None) -> list[dict[str, Any]]:
     fired = []
     for item in due_items(svc, now):
         due = FollowUpDue(conversation_id=item["id"], due_at=item["followup_due"], kind=item.get("followup_kind", ""))
-        svc.recorder.record(Plan(events=[(conversation_stream(item["id"]), due)]),
-                            dedupe_key=f"followup-due#{item['id']}#{item['followup_due']}", correlation_id=item["id"])
+        svc.recorder.record(
+            Plan(events=[(conversation_stream(item["id"]), due)]),
+            dedupe_key=f"followup-due#{item['id']}#{item['followup_due']}",
+            correlation_id=item["id"],
+        )
         fired.append({"conversation_id": item["id"], "due_at": item["followup_due"], "kind": due.kind})
     logger.info("follow-ups due", count=len(fired), now=now)
     return fired

@@ -64,8 +64,14 @@ def outputs_of(result: Iterable[DomainEvent | OutboundMail] | None) -> tuple[lis
 
 def notice_mail(svc: Services, mail: OutboundMail, message_id: str) -> bytes:
     s = svc.settings
-    return build_notice(public_address=s.public_address, public_name=s.public_name, private_mailbox=s.private_mailbox,
-                        subject=mail.subject, text=mail.text, message_id=message_id)
+    return build_notice(
+        public_address=s.public_address,
+        public_name=s.public_name,
+        private_mailbox=s.private_mailbox,
+        subject=mail.subject,
+        text=mail.text,
+        message_id=message_id,
+    )
 
 
 def run_rule(svc: Services, registry: Registry, rule_name: str, envelope: Envelope, now: str | None = None) -> None:
@@ -75,20 +81,45 @@ def run_rule(svc: Services, registry: Registry, rule_name: str, envelope: Envelo
     conversation_id = getattr(envelope.event, "conversation_id", None)
     stream = conversation_stream(conversation_id) if conversation_id else f"rule#{rule_name}"
     if events:
-        svc.recorder.record(Plan(events=[(conversation_stream(getattr(e, "conversation_id", None) or "")
-                                          if getattr(e, "conversation_id", None) else stream, e) for e in events]),
-                            dedupe_key=f"rule#{rule_name}#{envelope.event_id}",
-                            correlation_id=envelope.meta.correlation_id, causation_id=envelope.event_id)
+        svc.recorder.record(
+            Plan(
+                events=[
+                    (
+                        conversation_stream(getattr(e, "conversation_id", None) or "")
+                        if getattr(e, "conversation_id", None)
+                        else stream,
+                        e,
+                    )
+                    for e in events
+                ]
+            ),
+            dedupe_key=f"rule#{rule_name}#{envelope.event_id}",
+            correlation_id=envelope.meta.correlation_id,
+            causation_id=envelope.event_id,
+        )
     for index, mail in enumerate(mails):
         message_id = f"<{mail.kind}.{rule_name}.{envelope.event_id}.{index}@{svc.settings.domain}>"
         # only the owner ever receives rule mail: a rule cannot write to correspondents
-        send_once(svc, envelope, kind=f"{mail.kind}:{rule_name}:{index}", conversation_id=conversation_id or "",
-                  stream_id=stream, sent_event=None, build=partial(_owner_mail, svc, mail, message_id))
+        send_once(
+            svc,
+            envelope,
+            kind=f"{mail.kind}:{rule_name}:{index}",
+            conversation_id=conversation_id or "",
+            stream_id=stream,
+            sent_event=None,
+            build=partial(_owner_mail, svc, mail, message_id),
+        )
 
 
 def _owner_mail(svc: Services, mail: OutboundMail, message_id: str) -> Outgoing:
-    return Outgoing(mail.kind, svc.settings.public_address, [svc.settings.private_mailbox],
-                    notice_mail(svc, mail, message_id), mail.subject, message_id)
+    return Outgoing(
+        mail.kind,
+        svc.settings.public_address,
+        [svc.settings.private_mailbox],
+        notice_mail(svc, mail, message_id),
+        mail.subject,
+        message_id,
+    )
 
 
 def handle(svc: Services, envelope: Envelope, body: dict[str, Any]) -> None:

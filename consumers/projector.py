@@ -15,8 +15,7 @@ from projections.catch_up import catch_up
 from projections.pointer import current_table
 
 # replays are welcome here: rebuilding is what the projector is for
-CONSUMER = Consumer("projector", f"{__name__}.handler", DomainEvent, {"crm-projector": ALL_OUR_EVENTS},
-                    side_effects=False)
+CONSUMER = Consumer("projector", f"{__name__}.handler", DomainEvent, {"crm-projector": ALL_OUR_EVENTS}, side_effects=False)
 logger = logger_for("projector")
 metrics = metrics_for("projector")
 
@@ -44,8 +43,7 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
 
 def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
     _projected.clear()  # within one batch only: between invocations a table may be rebuilt
-    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle,
-                     side_effects=CONSUMER.side_effects)
+    return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=CONSUMER.side_effects)
 
 
 handler = lambda_handler(invoke, logger, metrics)

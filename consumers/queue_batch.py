@@ -66,9 +66,13 @@ class SQSRecord:
 
     @classmethod
     def of(cls, raw: dict[str, Any]) -> SQSRecord:
-        return cls(message_id=str(raw["messageId"]), body=str(raw["body"]),
-                   receipt_handle=str(raw.get("receiptHandle", "")), event_source_arn=str(raw.get("eventSourceARN", "")),
-                   receive_count=int((raw.get("attributes") or {}).get("ApproximateReceiveCount") or 1))
+        return cls(
+            message_id=str(raw["messageId"]),
+            body=str(raw["body"]),
+            receipt_handle=str(raw.get("receiptHandle", "")),
+            event_source_arn=str(raw.get("eventSourceARN", "")),
+            receive_count=int((raw.get("attributes") or {}).get("ApproximateReceiveCount") or 1),
+        )
 
 
 def body_of(record: SQSRecord) -> dict[str, Any]:
@@ -89,6 +93,7 @@ def run_batch(
     side_effects: bool,
 ) -> dict[str, Any]:
     """Process an SQS batch; failed records are reported (and only they are retried)."""
+
     def record_handler(record: SQSRecord) -> None:
         body = body_of(record)
         if side_effects and is_replay(body):
@@ -101,16 +106,18 @@ def run_batch(
         except Transient as exc:
             attempt = record.receive_count
             delay = full_jitter(attempt, svc.settings.backoff_base_seconds, svc.settings.backoff_cap_seconds)
-            logger.warning("transient failure; backing off", event_id=envelope.event_id, attempt=attempt,
-                           delay=delay, error=str(exc))
+            logger.warning(
+                "transient failure; backing off", event_id=envelope.event_id, attempt=attempt, delay=delay, error=str(exc)
+            )
             svc.queues.delay(record.event_source_arn, record.receipt_handle, delay)
             raise
         except Parked as exc:
             # parked, then reported processed (so deleted from the source queue); a crash
             # in between parks it again on redelivery, and the consumer is idempotent
             dlq = svc.queues.park(record.event_source_arn, record.body, exc.attributes)
-            logger.error("parked in the dead-letter queue; a person decides", event_id=envelope.event_id, dlq=dlq,
-                         reason=str(exc))
+            logger.error(
+                "parked in the dead-letter queue; a person decides", event_id=envelope.event_id, dlq=dlq, reason=str(exc)
+            )
             metrics.add_metric(name="RecordsParked", unit=MetricUnit.Count, value=1)
 
     records = list(event.get("Records") or [])

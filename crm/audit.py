@@ -100,8 +100,7 @@ def _conversation(envelope: Envelope) -> str:
 
 def _send_failures(envelopes: Iterable[Envelope], kind: str) -> dict[str, str]:
     """cause event id → reason of the last ``SendFailed`` of that kind."""
-    return {e.event.cause_event_id: e.event.reason for e in envelopes
-            if isinstance(e.event, SendFailed) and e.event.kind == kind}
+    return {e.event.cause_event_id: e.event.reason for e in envelopes if isinstance(e.event, SendFailed) and e.event.kind == kind}
 
 
 def _short(value: Any, width: int = 60) -> str:
@@ -130,20 +129,26 @@ def check_decisions(raw_keys: Iterable[str], envelopes: Iterable[Envelope]) -> C
             continue
         types = Counter(e.type for e in found)
         where = sorted({_conversation(e) for e in found})
-        multiple.append(f"{ses_id} has {', '.join(f'{n}×{t}' for t, n in sorted(types.items()))} "
-                        f"(in {', '.join(where)})")
+        multiple.append(f"{ses_id} has {', '.join(f'{n}×{t}' for t, n in sorted(types.items()))} (in {', '.join(where)})")
     raw = set(raw_ids)
     no_raw = sorted(s for s in decisions if s not in raw)
-    notes = [f"{len(no_raw)} decision(s) whose raw mail is not under {INBOX_PREFIX}: {_listing(no_raw)}"
-             ] if no_raw else []
+    notes = [f"{len(no_raw)} decision(s) whose raw mail is not under {INBOX_PREFIX}: {_listing(no_raw)}"] if no_raw else []
     counts = Counter(type(found[-1].event).__name__ for s, found in decisions.items() if s in raw)
     summary = ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) or "no decisions"
-    ok_detail = (f"{len(raw_ids)} raw mail(s), each with exactly one decision ({summary}"
-                 + (f"; {released} released from quarantine" if released else "") + ")")
-    return _report("decisions", [
-        ("raw mail(s) without a decision (the producer failed or never ran; re-deliver them)", undecided),
-        ("mail(s) decided more than once", multiple),
-    ], ok_detail, notes)
+    ok_detail = (
+        f"{len(raw_ids)} raw mail(s), each with exactly one decision ({summary}"
+        + (f"; {released} released from quarantine" if released else "")
+        + ")"
+    )
+    return _report(
+        "decisions",
+        [
+            ("raw mail(s) without a decision (the producer failed or never ran; re-deliver them)", undecided),
+            ("mail(s) decided more than once", multiple),
+        ],
+        ok_detail,
+        notes,
+    )
 
 
 def _is_release(found: list[Envelope]) -> bool:
@@ -163,8 +168,7 @@ def check_forwards(envelopes: Sequence[Envelope]) -> Check:
     missing, twice = [], []
     for event_id, envelope in received.items():
         assert isinstance(envelope.event, MessageReceived)
-        what = f"mail {envelope.event.ses_message_id} in conversation {envelope.event.conversation_id} " \
-               f"(event {event_id})"
+        what = f"mail {envelope.event.ses_message_id} in conversation {envelope.event.conversation_id} (event {event_id})"
         count = forwards.get(event_id, 0)
         if count == 0:
             failure = failures.get(event_id)
@@ -172,11 +176,15 @@ def check_forwards(envelopes: Sequence[Envelope]) -> Check:
         elif count > 1:
             twice.append(f"{what} forwarded {count} times")
     orphans = sorted(f"cause {c} ({n}×)" for c, n in forwards.items() if c not in received)
-    return _report("forwards", [
-        ("accepted mail(s) not forwarded (check the forward queue, its DLQ and SendFailed events)", missing),
-        ("accepted mail(s) forwarded more than once", twice),
-        ("MessageForwarded event(s) whose cause is no MessageReceived", orphans),
-    ], f"{len(received)} accepted mail(s), each forwarded exactly once")
+    return _report(
+        "forwards",
+        [
+            ("accepted mail(s) not forwarded (check the forward queue, its DLQ and SendFailed events)", missing),
+            ("accepted mail(s) forwarded more than once", twice),
+            ("MessageForwarded event(s) whose cause is no MessageReceived", orphans),
+        ],
+        f"{len(received)} accepted mail(s), each forwarded exactly once",
+    )
 
 
 def check_acks(envelopes: Sequence[Envelope]) -> Check:
@@ -202,31 +210,43 @@ def check_acks(envelopes: Sequence[Envelope]) -> Check:
     orphans = sorted(f"cause {c} ({n}×)" for c, n in acks.items() if c not in firsts)
     duplicated = sorted(f"{c} ({n} FirstContact events)" for c, n in per_contact.items() if n > 1)
     to_ack = sum(1 for e in firsts.values() if isinstance(e.event, FirstContact) and e.event.acknowledge)
-    notes = [f"{len(pending)} first contact(s) to acknowledge have no acknowledgement yet: {_listing(pending)}"] \
-        if pending else []
-    return _report("acknowledgements", [
-        ("first contact(s) acknowledged more than once", twice),
-        ("first contact(s) acknowledged despite loop protection", suppressed),
-        ("first contact(s) to acknowledge that carry a suppression reason", inconsistent),
-        ("AcknowledgementSent event(s) whose cause is no FirstContact", orphans),
-        ("contact(s) with more than one FirstContact", duplicated),
-    ], f"{len(firsts)} first contact(s): {to_ack} to acknowledge, {sum(acks.values())} acknowledgement(s) sent, "
-       f"none twice, none suppressed", notes)
+    notes = (
+        [f"{len(pending)} first contact(s) to acknowledge have no acknowledgement yet: {_listing(pending)}"] if pending else []
+    )
+    return _report(
+        "acknowledgements",
+        [
+            ("first contact(s) acknowledged more than once", twice),
+            ("first contact(s) acknowledged despite loop protection", suppressed),
+            ("first contact(s) to acknowledge that carry a suppression reason", inconsistent),
+            ("AcknowledgementSent event(s) whose cause is no FirstContact", orphans),
+            ("contact(s) with more than one FirstContact", duplicated),
+        ],
+        f"{len(firsts)} first contact(s): {to_ack} to acknowledge, {sum(acks.values())} acknowledgement(s) sent, "
+        f"none twice, none suppressed",
+        notes,
+    )
 
 
 def check_dlqs(depths: Mapping[str, int], errors: Mapping[str, str] | None = None) -> Check:
     """No dead-letter queue holds messages (visible or in flight)."""
-    full = [f"{name} holds {count} (`crm dlq list`, then `crm dlq redrive {name.removesuffix('-dlq')}`)"
-            for name, count in sorted(depths.items()) if count]
+    full = [
+        f"{name} holds {count} (`crm dlq list`, then `crm dlq redrive {name.removesuffix('-dlq')}`)"
+        for name, count in sorted(depths.items())
+        if count
+    ]
     unreadable = [f"{name}: {error}" for name, error in sorted((errors or {}).items())]
-    return _report("dlqs", [
-        ("dead-letter queue(s) not empty", full),
-        ("dead-letter queue(s) not readable", unreadable),
-    ], f"{len(depths)} dead-letter queue(s), all empty")
+    return _report(
+        "dlqs",
+        [
+            ("dead-letter queue(s) not empty", full),
+            ("dead-letter queue(s) not readable", unreadable),
+        ],
+        f"{len(depths)} dead-letter queue(s), all empty",
+    )
 
 
-SENT_KINDS: dict[type[DomainEvent], str] = {AcknowledgementSent: "ack", MessageForwarded: "forward",
-                                            ReplyDelivered: "reply"}
+SENT_KINDS: dict[type[DomainEvent], str] = {AcknowledgementSent: "ack", MessageForwarded: "forward", ReplyDelivered: "reply"}
 SENDS = (AcknowledgementSent, MessageForwarded, ReplyDelivered, MailSent)
 
 
@@ -241,8 +261,11 @@ def check_sends(envelopes: Sequence[Envelope], outbox: Sequence[Mapping[str, Any
     by_cause: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for event in sends:
         by_cause[(_sent_kind(event), event.cause_event_id)].append(event)
-    twice = [f"{kind} of event {cause} sent {len(found)} times (SES ids {', '.join(e.ses_message_id for e in found)})"
-             for (kind, cause), found in sorted(by_cause.items()) if len(found) > 1]
+    twice = [
+        f"{kind} of event {cause} sent {len(found)} times (SES ids {', '.join(e.ses_message_id for e in found)})"
+        for (kind, cause), found in sorted(by_cause.items())
+        if len(found) > 1
+    ]
     doubts: dict[tuple[str, str], set[int]] = defaultdict(set)
     approved: dict[tuple[str, str], set[int]] = defaultdict(set)
     for envelope in envelopes:
@@ -250,13 +273,14 @@ def check_sends(envelopes: Sequence[Envelope], outbox: Sequence[Mapping[str, Any
             doubts[(envelope.event.kind, envelope.event.cause_event_id)].add(envelope.event.attempt)
         elif isinstance(envelope.event, SendRetryApproved):
             approved[(envelope.event.kind, envelope.event.cause_event_id)].add(envelope.event.attempt)
-    unapproved = [f"{kind} of event {cause}: attempt(s) {sorted(attempts - approved[(kind, cause)])} in doubt, "
-                  f"sent again without `crm dlq redrive`"
-                  for (kind, cause), attempts in sorted(doubts.items())
-                  if (kind, cause) in by_cause and attempts - approved[(kind, cause)]]
+    unapproved = [
+        f"{kind} of event {cause}: attempt(s) {sorted(attempts - approved[(kind, cause)])} in doubt, "
+        f"sent again without `crm dlq redrive`"
+        for (kind, cause), attempts in sorted(doubts.items())
+        if (kind, cause) in by_cause and attempts - approved[(kind, cause)]
+    ]
     waiting = sorted(f"{kind} of event {cause}" for (kind, cause) in doubts if (kind, cause) not in by_cause)
-    notes = [f"{len(waiting)} send(s) in doubt, parked for the owner (`crm dlq list`): {_listing(waiting)}"] \
-        if waiting else []
+    notes = [f"{len(waiting)} send(s) in doubt, parked for the owner (`crm dlq list`): {_listing(waiting)}"] if waiting else []
     unrecorded: list[str] = []
     recorded_twice: list[str] = []
     repeated: list[str] = []
@@ -276,13 +300,18 @@ def check_sends(envelopes: Sequence[Envelope], outbox: Sequence[Mapping[str, Any
         if missing:
             notes.append(f"{len(missing)} recorded send(s) not in the outbox: {_listing(missing)}")
     where = f"{len(outbox)} mail(s) in the outbox, each recorded once; " if outbox is not None else ""
-    return _report("sends", [
-        ("cause(s) sent more than once", twice),
-        ("send(s) in doubt sent again without the owner's approval", unapproved),
-        ("outbox mail(s) with no recorded send", unrecorded),
-        ("outbox mail(s) with more than one recorded send", recorded_twice),
-        ("mail(s) in the outbox more than once (same Message-ID)", repeated),
-    ], f"{where}{len(sends)} recorded send(s), no cause sent twice", notes)
+    return _report(
+        "sends",
+        [
+            ("cause(s) sent more than once", twice),
+            ("send(s) in doubt sent again without the owner's approval", unapproved),
+            ("outbox mail(s) with no recorded send", unrecorded),
+            ("outbox mail(s) with more than one recorded send", recorded_twice),
+            ("mail(s) in the outbox more than once (same Message-ID)", repeated),
+        ],
+        f"{where}{len(sends)} recorded send(s), no cause sent twice",
+        notes,
+    )
 
 
 def expected_items(envelopes: Iterable[Envelope], *, shards: int) -> dict[str, dict[str, Any]]:
@@ -299,8 +328,7 @@ def expected_items(envelopes: Iterable[Envelope], *, shards: int) -> dict[str, d
         item = fold(sorted(stream, key=lambda e: e.meta.version), shards=shards)
         if item is not None:
             # the round trip DynamoDB makes: absent Nones, numbers back from Decimal
-            expected[str(item.get("id") or stream_id.removeprefix(CONVERSATION_PREFIX))] = deserialise(
-                serialise(item))
+            expected[str(item.get("id") or stream_id.removeprefix(CONVERSATION_PREFIX))] = deserialise(serialise(item))
     return expected
 
 
@@ -308,8 +336,11 @@ def check_projection(envelopes: Iterable[Envelope], items: Iterable[Mapping[str,
     """The stored conversations equal a fresh fold of the events, field by field."""
     expected = expected_items(envelopes, shards=shards)
     stored = {str(i.get("id")): dict(i) for i in items}
-    missing = [f"{cid} (stream at version {item.get('version')}; `crm replay --stream {cid}`)"
-               for cid, item in sorted(expected.items()) if cid not in stored]
+    missing = [
+        f"{cid} (stream at version {item.get('version')}; `crm replay --stream {cid}`)"
+        for cid, item in sorted(expected.items())
+        if cid not in stored
+    ]
     extra = [f"{cid} (version {item.get('version')})" for cid, item in sorted(stored.items()) if cid not in expected]
     differ = []
     for cid in sorted(set(expected) & set(stored)):
@@ -317,19 +348,24 @@ def check_projection(envelopes: Iterable[Envelope], items: Iterable[Mapping[str,
         fields = sorted(k for k in set(want) | set(have) if want.get(k) != have.get(k) or (k in want) != (k in have))
         if not fields:
             continue
-        changes = ", ".join(f"{k}: stored {_short(have[k]) if k in have else '(absent)'} ≠ "
-                            f"events {_short(want[k]) if k in want else '(absent)'}" for k in fields[:6])
+        changes = ", ".join(
+            f"{k}: stored {_short(have[k]) if k in have else '(absent)'} ≠ events {_short(want[k]) if k in want else '(absent)'}"
+            for k in fields[:6]
+        )
         more = f", … {len(fields) - 6} more field(s)" if len(fields) > 6 else ""
         lag = ""
-        if isinstance(have.get("version"), int) and isinstance(want.get("version"), int) \
-                and have["version"] < want["version"]:
+        if isinstance(have.get("version"), int) and isinstance(want.get("version"), int) and have["version"] < want["version"]:
             lag = " [the projector is behind]"
         differ.append(f"{cid}: {changes}{more}{lag}")
-    return _report("projection", [
-        ("conversation(s) missing from the projection", missing),
-        ("projection item(s) without events", extra),
-        ("conversation(s) that differ from a fresh fold (`crm replay` rebuilds them)", differ),
-    ], f"{len(expected)} conversation(s), each equal to a fresh fold of its events")
+    return _report(
+        "projection",
+        [
+            ("conversation(s) missing from the projection", missing),
+            ("projection item(s) without events", extra),
+            ("conversation(s) that differ from a fresh fold (`crm replay` rebuilds them)", differ),
+        ],
+        f"{len(expected)} conversation(s), each equal to a fresh fold of its events",
+    )
 
 
 def audit(snapshot: Snapshot, *, shards: int) -> dict[str, Any]:

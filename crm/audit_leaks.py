@@ -59,8 +59,7 @@ def outbox_of(settings: Settings, entries: Sequence[Mapping[str, Any]] | None) -
     """The local stack's outbox for the leak check; None where there is none (a deployed stack)."""
     if entries is None:
         return None
-    return Outbox(read_sent(entries), settings.private_mailbox, settings.reply_domain,
-                  sorted(settings.accepted_addresses))
+    return Outbox(read_sent(entries), settings.private_mailbox, settings.reply_domain, sorted(settings.accepted_addresses))
 
 
 def to_correspondent(mail: SentMail, private_mailbox: str) -> bool:
@@ -100,7 +99,10 @@ def check_leaks(outbox: Outbox | None) -> Check:
         return _report("leaks", [], "no outbox here (a deployed stack keeps no copy of what it sent): not checked")
     sent = [m for m in outbox.mails if to_correspondent(m, outbox.private_mailbox)]
     problems: Sequence[str] = list(leaking(outbox))
-    return _report("leaks", [
-        ("mail(s) sent to a correspondent that carry the private mailbox or a thread address/token",
-         list(problems)),
-    ], f"{len(sent)} mail(s) sent to correspondents, none carries the private mailbox or a thread address/token")
+    return _report(
+        "leaks",
+        [
+            ("mail(s) sent to a correspondent that carry the private mailbox or a thread address/token", list(problems)),
+        ],
+        f"{len(sent)} mail(s) sent to correspondents, none carries the private mailbox or a thread address/token",
+    )

@@ -79,8 +79,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     with stack(args) as svc:
         rcpts = [r.strip().lower() for r in args.rcpt] or [svc.settings.public_address]
         results = ingest_paths(svc, [Path(p) for p in args.paths], rcpts, flags)
-    _emit(results, args.json, lambda r: f"{r['outcome']:<9} {r['source']}  {r.get('conversation_id') or ''}  "
-                                        f"{r.get('reason') or ''}".rstrip())
+    _emit(
+        results,
+        args.json,
+        lambda r: f"{r['outcome']:<9} {r['source']}  {r.get('conversation_id') or ''}  {r.get('reason') or ''}".rstrip(),
+    )
     return 0
 
 
@@ -159,8 +162,11 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     with stack(args) as svc:
         if args.action == "list":
             records = views.dlq_records(svc)
-            _emit(records, args.json, lambda r: f"{r['queue']}: {r['count']} message(s)"
-                  + "".join(f"\n  {m}" for m in r["summaries"]))
+            _emit(
+                records,
+                args.json,
+                lambda r: f"{r['queue']}: {r['count']} message(s)" + "".join(f"\n  {m}" for m in r["summaries"]),
+            )
             return 0
         if not args.queue:
             raise UsageError("usage: crm dlq redrive QUEUE")
@@ -179,17 +185,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
             print(json.dumps(archive_replay(svc.settings, args.start, args.end), indent=2))
             return 0
         try:
-            report = replay(svc, projection=args.projection, into=args.into, stream=args.stream,
-                            workers=args.workers)
+            report = replay(svc, projection=args.projection, into=args.into, stream=args.stream, workers=args.workers)
         except (TableMissing, ValueError) as exc:
             raise UsageError(str(exc).strip("'\"")) from None
     summary = report.as_dict()
     if args.json:
         print(json.dumps(summary, sort_keys=True))
     else:
-        print(f"replayed {summary['events']} events of {summary['streams']} streams into {summary['table']} "
-              f"in {summary['seconds']:.2f} s ({summary['events_per_second']} events/s, "
-              f"{summary['write_calls']} write calls)")
+        print(
+            f"replayed {summary['events']} events of {summary['streams']} streams into {summary['table']} "
+            f"in {summary['seconds']:.2f} s ({summary['events_per_second']} events/s, "
+            f"{summary['write_calls']} write calls)"
+        )
     return 0
 
 
@@ -208,8 +215,9 @@ def cmd_followups(args: argparse.Namespace) -> int:
             _emit(fired, args.json, lambda r: f"due {r['due_at']}  {r['kind']:<8} {r['conversation_id']}")
             return 0
         items = views.followups_due(svc, args.now)
-    _emit(items, args.json, lambda r: f"{r.get('followup_due')}  {r.get('followup_kind', ''):<8} {r['id']}  "
-                                      f"{r.get('subject', '')}")
+    _emit(
+        items, args.json, lambda r: f"{r.get('followup_due')}  {r.get('followup_kind', ''):<8} {r['id']}  {r.get('subject', '')}"
+    )
     return 0
 
 
@@ -267,35 +275,49 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from crm.verdicts import parse_flags
 
     flags = parse_flags(args.verdict, args.dmarc_policy)
-    return serve(load_settings(), Path(args.state), host=args.host, port=args.port, aws_port=args.aws_port,
-                 once=args.once, flags=flags)
+    return serve(
+        load_settings(), Path(args.state), host=args.host, port=args.port, aws_port=args.aws_port, once=args.once, flags=flags
+    )
 
 
 # --- parser ---------------------------------------------------------------------------
 
 
 def add_verdict_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--verdict", action="append", default=[], metavar="NAME=STATUS",
-                   help="SES verdict for the delivered mail (repeatable): NAME spam|virus|spf|dkim|dmarc, STATUS "
-                        "PASS|FAIL|GRAY|PROCESSING_FAILED; unset: the mail's amazonses.com Authentication-Results, "
-                        "else PASS")
-    p.add_argument("--dmarc-policy", choices=["none", "quarantine", "reject"], type=str.lower,
-                   help="the sender domain's DMARC policy SES reports")
+    p.add_argument(
+        "--verdict",
+        action="append",
+        default=[],
+        metavar="NAME=STATUS",
+        help="SES verdict for the delivered mail (repeatable): NAME spam|virus|spf|dkim|dmarc, STATUS "
+        "PASS|FAIL|GRAY|PROCESSING_FAILED; unset: the mail's amazonses.com Authentication-Results, "
+        "else PASS",
+    )
+    p.add_argument(
+        "--dmarc-policy",
+        choices=["none", "quarantine", "reject"],
+        type=str.lower,
+        help="the sender domain's DMARC policy SES reports",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--state", default=argparse.SUPPRESS,
-                        help="local state folder (env CRM_STATE, default ./.crm)")
+    common.add_argument("--state", default=argparse.SUPPRESS, help="local state folder (env CRM_STATE, default ./.crm)")
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object per record")
-    common.add_argument("--stack", choices=["local", "moto", "aws"], default=argparse.SUPPRESS,
-                        help="the embedded local stack (default), the aws adapters on an in-process moto, "
-                             "or a deployed stack")
-    common.add_argument("--stack-file", default=argparse.SUPPRESS,
-                        help="`tofu output -json` of the deployed stack (env CRM_STACK_FILE)")
+    common.add_argument(
+        "--stack",
+        choices=["local", "moto", "aws"],
+        default=argparse.SUPPRESS,
+        help="the embedded local stack (default), the aws adapters on an in-process moto, or a deployed stack",
+    )
+    common.add_argument(
+        "--stack-file", default=argparse.SUPPRESS, help="`tofu output -json` of the deployed stack (env CRM_STACK_FILE)"
+    )
 
-    top = argparse.ArgumentParser(prog="crm", parents=[common],
-                                  description="Event-sourced conversation CRM for a public contact address")
+    top = argparse.ArgumentParser(
+        prog="crm", parents=[common], description="Event-sourced conversation CRM for a public contact address"
+    )
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
@@ -310,8 +332,9 @@ def parser() -> argparse.ArgumentParser:
     add_verdict_flags(p)
     p.add_argument("paths", nargs="+", metavar="PATH")
     p = add("conversations", cmd_conversations, "list, show or annotate conversations")
-    p.add_argument("words", nargs="*", metavar="ACTION",
-                   help="show ID | set-status ID STATUS | raw ID MESSAGE_ID (the mail as received)")
+    p.add_argument(
+        "words", nargs="*", metavar="ACTION", help="show ID | set-status ID STATUS | raw ID MESSAGE_ID (the mail as received)"
+    )
     for flag in ("status", "company", "contact", "title", "source", "month", "next-token", "note"):
         p.add_argument(f"--{flag}")
     p.add_argument("--min-score", type=int)
@@ -322,9 +345,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--stream")
     add("outbox", cmd_outbox, "every mail the local stack sent")
     p = add("spam", cmd_spam, "quarantined mail and the pattern list")
-    p.add_argument("words", nargs="+", metavar="ACTION",
-                   help="list | release ID | raw ID | patterns list | patterns add ID PATTERN | patterns remove ID | "
-                        "patterns test TEXT | patterns import PATH... | threshold [VALUE|default]")
+    p.add_argument(
+        "words",
+        nargs="+",
+        metavar="ACTION",
+        help="list | release ID | raw ID | patterns list | patterns add ID PATTERN | patterns remove ID | "
+        "patterns test TEXT | patterns import PATH... | threshold [VALUE|default]",
+    )
     p.add_argument("--fields", default="subject,from,body", help="for patterns add")
     p.add_argument("--flags", default="i", help="for patterns add")
     p.add_argument("--score", help="for patterns add: what the pattern adds (none: a sure hit)")
@@ -346,8 +373,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--archive", action="store_true", help="EventBridge archive replay (deployed stack)")
     p.add_argument("--from", dest="start")
     p.add_argument("--to", dest="end")
-    p = add("rules", cmd_rules, "hook rules: list | validate PATTERN.json | match PATTERN.json EVENT.json | "
-                                "test NAME EVENT.json | export")
+    p = add(
+        "rules",
+        cmd_rules,
+        "hook rules: list | validate PATTERN.json | match PATTERN.json EVENT.json | test NAME EVENT.json | export",
+    )
     p.add_argument("action", choices=["list", "validate", "match", "test", "export"])
     p.add_argument("name", nargs="?", metavar="NAME|PATTERN.json")
     p.add_argument("event_file", nargs="?", metavar="EVENT.json")
@@ -366,8 +396,12 @@ def parser() -> argparse.ArgumentParser:
     p = add("serve", cmd_serve, "run the local stack with an SMTP listener")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=2525)
-    p.add_argument("--aws-port", type=int, default=None,
-                   help="also serve an AWS endpoint on this port: the stack is then the aws adapters on moto")
+    p.add_argument(
+        "--aws-port",
+        type=int,
+        default=None,
+        help="also serve an AWS endpoint on this port: the stack is then the aws adapters on moto",
+    )
     p.add_argument("--once", action="store_true", help=argparse.SUPPRESS)
     add_verdict_flags(p)
     return top
@@ -377,8 +411,12 @@ def main(argv: list[str] | None = None) -> int:
     # the handlers' structured logs are for CloudWatch; a person at a terminal sees warnings only
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     args = parser().parse_args(argv)
-    defaults = {"state": os.environ.get("CRM_STATE", ".crm"), "json": False, "stack": "local",
-                "stack_file": os.environ.get("CRM_STACK_FILE", "stack.json")}
+    defaults = {
+        "state": os.environ.get("CRM_STATE", ".crm"),
+        "json": False,
+        "stack": "local",
+        "stack_file": os.environ.get("CRM_STACK_FILE", "stack.json"),
+    }
     for name, value in defaults.items():
         if not hasattr(args, name):
             setattr(args, name, value)

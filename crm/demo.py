@@ -71,11 +71,17 @@ def run_demo(stack: Stack, *, as_json: bool = False) -> list[dict[str, Any]]:
     attach_events(svc, results)
     from crm.views import table
 
-    conversations = sorted((public_item(i) for i in table(svc).scan() if "contact" in i),
-                           key=lambda i: str(i.get("first_activity")))
+    conversations = sorted(
+        (public_item(i) for i in table(svc).scan() if "contact" in i), key=lambda i: str(i.get("first_activity"))
+    )
     if as_json:
-        print(json.dumps({"mails": results, "conversations": conversations, "outbox": outbox_records(svc),
-                          "followups_fired": fired}, sort_keys=True, default=str))
+        print(
+            json.dumps(
+                {"mails": results, "conversations": conversations, "outbox": outbox_records(svc), "followups_fired": fired},
+                sort_keys=True,
+                default=str,
+            )
+        )
         return results
     print("\nWhat happened to each mail:")
     for result in results:

@@ -71,6 +71,13 @@ def archive_replay(settings: Settings, start: str | None, end: str | None) -> di
     except ValueError as exc:
         raise UsageError(f"--from/--to: {exc}") from None
     rules = [name for c in topology(settings) if c.replay_safe for name in c.patterns]
-    return start_archive_replay(settings.region, settings.endpoint_url, bus_name=settings.bus_name,
-                                archive_name=settings.bus_name, rule_names=rules, start=window[0], end=window[1],
-                                name=f"crm-replay-{datetime.now().strftime('%Y%m%d%H%M%S')}")
+    return start_archive_replay(
+        settings.region,
+        settings.endpoint_url,
+        bus_name=settings.bus_name,
+        archive_name=settings.bus_name,
+        rule_names=rules,
+        start=window[0],
+        end=window[1],
+        name=f"crm-replay-{datetime.now().strftime('%Y%m%d%H%M%S')}",
+    )

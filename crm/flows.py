@@ -30,17 +30,30 @@ def settle(svc: Services) -> None:
 DRAIN_EVERY = 25
 
 
-def ingest_one(svc: Services, delivery: Delivery, recipients: list[str],
-               flags: VerdictFlags | None = None, *, drain: bool = True) -> dict[str, Any]:
+def ingest_one(
+    svc: Services, delivery: Delivery, recipients: list[str], flags: VerdictFlags | None = None, *, drain: bool = True
+) -> dict[str, Any]:
     try:
         result = deliver(svc, delivery, recipients, flags)
     except Exception as exc:
-        return {"source": delivery.source, "message_id": None, "outcome": "error",
-                "reason": f"{type(exc).__name__}: {exc}", "conversation_id": None, "events": []}
+        return {
+            "source": delivery.source,
+            "message_id": None,
+            "outcome": "error",
+            "reason": f"{type(exc).__name__}: {exc}",
+            "conversation_id": None,
+            "events": [],
+        }
     if drain:
         drain_all(svc)
-    return {"source": delivery.source, "message_id": result["ses_message_id"], "outcome": result["outcome"],
-            "reason": result["reason"], "conversation_id": result["conversation_id"], "events": []}
+    return {
+        "source": delivery.source,
+        "message_id": result["ses_message_id"],
+        "outcome": result["outcome"],
+        "reason": result["reason"],
+        "conversation_id": result["conversation_id"],
+        "events": [],
+    }
 
 
 def attach_events(svc: Services, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -56,8 +69,9 @@ def attach_events(svc: Services, results: list[dict[str, Any]]) -> list[dict[str
     return results
 
 
-def ingest_paths(svc: Services, paths: list[Path], recipients: list[str],
-                 flags: VerdictFlags | None = None) -> list[dict[str, Any]]:
+def ingest_paths(
+    svc: Services, paths: list[Path], recipients: list[str], flags: VerdictFlags | None = None
+) -> list[dict[str, Any]]:
     results = []
     for path in paths:
         for delivery in discover(path):

@@ -80,8 +80,10 @@ def build_export(rule_patterns: dict[str, dict[str, Any]] | None = None) -> dict
     data = topology.export(rule_patterns, prefix=_default("queue_prefix"))
     data["tables"] = {
         "events": _table(tables.events_table(_default("events_table"))),
-        "conversations": {**_table(tables.conversations_table(_default("conversations_table"))),
-                          "standby_suffix": tables.STANDBY_SUFFIX},
+        "conversations": {
+            **_table(tables.conversations_table(_default("conversations_table"))),
+            "standby_suffix": tables.STANDBY_SUFFIX,
+        },
         "idempotency": _table(
             tables.idempotency_table(_default("idempotency_table")), ttl_attribute=tables.IDEMPOTENCY_TTL_ATTRIBUTE
         ),
@@ -102,9 +104,7 @@ def write_export(path: Path, rule_patterns: dict[str, dict[str, Any]] | None = N
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m crm.infra_export", description="Write infra/topology.json for OpenTofu."
-    )
+    parser = argparse.ArgumentParser(prog="python -m crm.infra_export", description="Write infra/topology.json for OpenTofu.")
     parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH, help=f"default: {DEFAULT_PATH}")
     parser.add_argument(
         "--rules-module",

@@ -79,10 +79,9 @@ def envelope_sender(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> str | No
 
     from mail.parsing import parse
 
-    head = raw[:64 * 1024]
+    head = raw[: 64 * 1024]
     # the header block alone answers most mail (a final delivery adds Return-Path)
-    return_path = BytesHeaderParser().parsebytes(head.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0] + b"\n\n")[
-        "Return-Path"]
+    return_path = BytesHeaderParser().parsebytes(head.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0] + b"\n\n")["Return-Path"]
     if return_path is not None:
         return str(return_path).strip().strip("<>").strip()
     return parse(head, scan_bytes=1024, limits=limits).from_address
@@ -95,8 +94,7 @@ def split_recipients(settings: Settings, recipients: list[str]) -> tuple[list[st
     return [r for r in recipients if r not in reply_side], reply_side
 
 
-def deliver(svc: Services, delivery: Delivery, recipients: list[str],
-            flags: VerdictFlags | None = None) -> dict[str, Any]:
+def deliver(svc: Services, delivery: Delivery, recipients: list[str], flags: VerdictFlags | None = None) -> dict[str, Any]:
     """Store the raw mail as SES's S3 action would, then invoke each producer whose
     receipt rule matches, with its own recipients (as SES does: one message id, one
     invocation per rule). The result is the public side's, with the reply side's
@@ -115,8 +113,15 @@ def deliver(svc: Services, delivery: Delivery, recipients: list[str],
     for side, invoke, name in ((public_side, inbound.invoke, "crm-inbound"), (reply_side, reply.invoke, "crm-reply")):
         if not side:
             continue
-        event = receipt_event(ses_message_id=ses_id, recipients=side, envelope_sender=sender, bucket=settings.bucket,
-                              object_key=key, timestamp=now, verdicts=verdicts)
+        event = receipt_event(
+            ses_message_id=ses_id,
+            recipients=side,
+            envelope_sender=sender,
+            bucket=settings.bucket,
+            object_key=key,
+            timestamp=now,
+            verdicts=verdicts,
+        )
         event["Records"][0]["ses"]["mail"]["destination"] = recipients
         try:
             results.append(invoke(svc, event, LocalContext(name))["results"][0])

@@ -71,8 +71,7 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
                     "ApproximateReceiveCount": m.get("Attributes", {}).get("ApproximateReceiveCount", "1"),
                     "SentTimestamp": m.get("Attributes", {}).get("SentTimestamp", "0"),
                     "SenderId": m.get("Attributes", {}).get("SenderId", "local"),
-                    "ApproximateFirstReceiveTimestamp": m.get("Attributes", {}).get(
-                        "ApproximateFirstReceiveTimestamp", "0"),
+                    "ApproximateFirstReceiveTimestamp": m.get("Attributes", {}).get("ApproximateFirstReceiveTimestamp", "0"),
                 },
                 "messageAttributes": {},
                 "md5OfBody": m.get("MD5OfBody") or hashlib.md5(m["Body"].encode()).hexdigest(),

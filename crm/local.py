@@ -75,8 +75,11 @@ def load_state_files(svc: Services, state: Path) -> int:
     """Load a state folder's ``events.jsonl``, ``parameters.json`` and ``dlq.jsonl`` (the
     files ``crm --stack moto`` writes) into ``svc``; -> items loaded."""
     events_file = state / "events.jsonl"
-    items = [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines() if line.strip()] \
-        if events_file.exists() else []
+    items = (
+        [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if events_file.exists()
+        else []
+    )
     for start in range(0, len(items), 500):
         svc.store.put_raw_items(items[start : start + 500])
     parameters_file = state / "parameters.json"

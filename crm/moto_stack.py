@@ -103,8 +103,7 @@ def save(stack: Stack) -> None:
 
     svc, settings, state = stack.svc, stack.settings, stack.state
     assert state is not None
-    items = sorted(svc.store.scan_items(),
-                   key=lambda i: (str(i["pk"]), int(i["sk"])))
+    items = sorted(svc.store.scan_items(), key=lambda i: (str(i["pk"]), int(i["sk"])))
     tmp = state / "events.jsonl.tmp"
     tmp.write_text("".join(json.dumps(i, default=str, sort_keys=True) + "\n" for i in items), encoding="utf-8")
     tmp.replace(state / "events.jsonl")
@@ -122,8 +121,15 @@ def save(stack: Stack) -> None:
         for message in queues.peek(dlq, limit=10_000):
             body = message["body"]
             # the attributes say why a message is parked (a send in doubt): they must survive
-            lines.append(json.dumps({"queue": dlq, "body": body if isinstance(body, str) else json.dumps(body),
-                                     "attributes": message.get("attributes") or {}}))
+            lines.append(
+                json.dumps(
+                    {
+                        "queue": dlq,
+                        "body": body if isinstance(body, str) else json.dumps(body),
+                        "attributes": message.get("attributes") or {},
+                    }
+                )
+            )
     parameters = {name: svc.parameters.get(name, ttl_seconds=0) for name in _saved_parameters(settings)}
     tmp = state / "parameters.json.tmp"
     tmp.write_text(json.dumps(parameters, indent=2, sort_keys=True), encoding="utf-8")

@@ -26,9 +26,9 @@ from projections.tables import (
 __all__ = ["TABLE_WAIT", "TableMissing", "create_consumer", "provision"]
 
 
-
-def provision(settings: Settings, rule_patterns: dict[str, dict[str, Any]] | None = None,
-              visibility_timeout: int = 30) -> dict[str, str]:
+def provision(
+    settings: Settings, rule_patterns: dict[str, dict[str, Any]] | None = None, visibility_timeout: int = 30
+) -> dict[str, str]:
     region, endpoint = settings.region, settings.endpoint_url
     s3 = client("s3", region, endpoint)
     ddb = client("dynamodb", region, endpoint)
@@ -40,12 +40,16 @@ def provision(settings: Settings, rule_patterns: dict[str, dict[str, Any]] | Non
 
     s3.create_bucket(Bucket=settings.bucket)
     # both conversations tables, as infra/modules/tables declares them (live + standby)
-    for definition in (events_table(settings.events_table),
-                       *(conversations_table(name) for name in conversations_tables(settings.conversations_table)),
-                       idempotency_table(settings.idempotency_table)):
+    for definition in (
+        events_table(settings.events_table),
+        *(conversations_table(name) for name in conversations_tables(settings.conversations_table)),
+        idempotency_table(settings.idempotency_table),
+    ):
         ddb.create_table(**definition)
-    ddb.update_time_to_live(TableName=settings.idempotency_table,
-                            TimeToLiveSpecification={"Enabled": True, "AttributeName": IDEMPOTENCY_TTL_ATTRIBUTE})
+    ddb.update_time_to_live(
+        TableName=settings.idempotency_table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": IDEMPOTENCY_TTL_ATTRIBUTE},
+    )
 
     bus_arn = events.create_event_bus(Name=settings.bus_name)["EventBusArn"]
     # named like the bus, as infra/modules/bus names it
@@ -68,19 +72,22 @@ def provision(settings: Settings, rule_patterns: dict[str, dict[str, Any]] | Non
 
 
 def create_consumer(settings: Settings, consumer: Consumer[Any], sqs: Any, events: Any, visibility_timeout: int) -> None:
-    dlq_url = sqs.create_queue(QueueName=settings.queue_name(consumer.name) + "-dlq",
-                               Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
+    dlq_url = sqs.create_queue(
+        QueueName=settings.queue_name(consumer.name) + "-dlq", Attributes={"MessageRetentionPeriod": "1209600"}
+    )["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    url = sqs.create_queue(QueueName=settings.queue_name(consumer.name), Attributes={
-        "VisibilityTimeout": str(visibility_timeout),
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}),
-    })["QueueUrl"]
+    url = sqs.create_queue(
+        QueueName=settings.queue_name(consumer.name),
+        Attributes={
+            "VisibilityTimeout": str(visibility_timeout),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}),
+        },
+    )["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     if consumer.wraps_rule_name and settings.rule_matching == "in-process":
         return  # the bus routes hook rules itself (adapters.rule_routing): no EventBridge rule
     for rule_name, pattern in consumer.patterns.items():
-        events.put_rule(Name=rule_name, EventBusName=settings.bus_name, EventPattern=json.dumps(pattern),
-                        State="ENABLED")
+        events.put_rule(Name=rule_name, EventBusName=settings.bus_name, EventPattern=json.dumps(pattern), State="ENABLED")
         target: dict[str, Any] = {"Id": consumer.name, "Arn": arn}
         rule = consumer.rule_of(rule_name)
         if rule is not None:

@@ -29,8 +29,11 @@ def delivered_form(data: dict[str, Any]) -> dict[str, Any]:
         data = data["event"]
     if "DetailType" in data:
         detail = data["Detail"]
-        event = {"source": data["Source"], "detail-type": data["DetailType"],
-                 "detail": json.loads(detail) if isinstance(detail, str) else detail}
+        event = {
+            "source": data["Source"],
+            "detail-type": data["DetailType"],
+            "detail": json.loads(detail) if isinstance(detail, str) else detail,
+        }
         if "Resources" in data:
             event["resources"] = data["Resources"]
         if "Time" in data:
@@ -80,9 +83,10 @@ def rule_records(registry: Registry, envelopes: list[Envelope] | None = None, *,
         if envelopes is not None:
             hits = [e for e, event in delivered if matches(rule.pattern, event)]
             record["matches"] = len(hits)
-            record["last_matches"] = [{"event_id": e.event_id, "type": e.type, "stream_id": e.meta.stream_id,
-                                       "occurred_at": e.meta.occurred_at}
-                                      for e in sorted(hits, key=lambda e: e.meta.occurred_at, reverse=True)[:last]]
+            record["last_matches"] = [
+                {"event_id": e.event_id, "type": e.type, "stream_id": e.meta.stream_id, "occurred_at": e.meta.occurred_at}
+                for e in sorted(hits, key=lambda e: e.meta.occurred_at, reverse=True)[:last]
+            ]
         records.append(record)
     records += [{"name": name, "refused": reason} for name, reason in sorted(registry.refused.items())]
     return records
@@ -94,7 +98,8 @@ def rule_line(record: dict[str, Any]) -> str:
     line = f"{record['name']}: {json.dumps(record['pattern'])}\n    {record['description']}"
     if "matches" in record:
         line += f"\n    {record['matches']} matching event(s)" + "".join(
-            f"\n      {m['occurred_at']}  {m['type']}  {m['stream_id']}" for m in record["last_matches"])
+            f"\n      {m['occurred_at']}  {m['type']}  {m['stream_id']}" for m in record["last_matches"]
+        )
     return line
 
 

@@ -24,8 +24,7 @@ class DrainTimeout(RuntimeError):
     pass
 
 
-def drain(svc: Services, consumers: list[Consumer[Any]], *, timeout: float = 300.0,
-          only: set[str] | None = None) -> DrainReport:
+def drain(svc: Services, consumers: list[Consumer[Any]], *, timeout: float = 300.0, only: set[str] | None = None) -> DrainReport:
     """Invoke consumers until every queue is empty and nothing is in flight."""
     settings, queues = svc.settings, svc.queues
     wired = [(c, settings.queue_name(c.name)) for c in consumers if only is None or c.name in only]
@@ -41,9 +40,14 @@ def drain(svc: Services, consumers: list[Consumer[Any]], *, timeout: float = 300
             progressed = True
             invoke = load_invoke(consumer.handler)
             try:
-                response: dict[str, Any] = invoke(svc, sqs_event(messages, arns[name], settings.region),
-                                                  LocalContext(f"crm-{consumer.name}",
-                                                               timeout_seconds=consumer.timeout_seconds)) or {}
+                response: dict[str, Any] = (
+                    invoke(
+                        svc,
+                        sqs_event(messages, arns[name], settings.region),
+                        LocalContext(f"crm-{consumer.name}", timeout_seconds=consumer.timeout_seconds),
+                    )
+                    or {}
+                )
                 failed = {f["itemIdentifier"] for f in response.get("batchItemFailures") or []}
             except Exception:
                 failed = {m["MessageId"] for m in messages}
@@ -55,8 +59,11 @@ def drain(svc: Services, consumers: list[Consumer[Any]], *, timeout: float = 300
                     # Lambda would leave it invisible until the visibility timeout ends;
                     # locally the retry comes after the configured backoff (0 s by default)
                     count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-                    queues.set_visibility(name, message["ReceiptHandle"], full_jitter(
-                        count, settings.backoff_base_seconds, settings.backoff_cap_seconds))
+                    queues.set_visibility(
+                        name,
+                        message["ReceiptHandle"],
+                        full_jitter(count, settings.backoff_base_seconds, settings.backoff_cap_seconds),
+                    )
                     report.failed += 1
                 else:
                     queues.delete(name, message["ReceiptHandle"])

@@ -32,28 +32,23 @@ from __future__ import annotations
 import argparse
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crm.sa_files import cf_files, convert_flags, default_paths, directives, split_regex
 from producers.meta_rules import MetaError, compile_meta
 from producers.patterns import compile_one
 
-DEFAULT_PATHS = (Path("/usr/share/spamassassin"),)
-_UPDATES = Path("/var/lib/spamassassin")
-_COMMENT = re.compile(r"(?<!\\)#.*")
-_DIRECTIVE = re.compile(r"\s*(\S+)\s*(.*)")
 _RULE_TYPES = ("body", "rawbody", "header", "uri", "full", "mimeheader", "meta")
 _FIELD_OF = {"body": "body", "rawbody": "rawbody", "uri": "uri"}
-_PERL_FLAGS = set("imsxogcadlupn")
 # SpamAssassin's pseudo-headers: ALL and MESSAGEID in capitals only (``MessageID`` is an ordinary,
 # absent, header there), ToCc and EnvelopeFrom in any case
 _PSEUDO_HEADERS = {"tocc": "ToCc", "envelopefrom": "EnvelopeFrom"}
 _EXACT_PSEUDO_HEADERS = {"ALL", "MESSAGEID"}
 _RELAY_HEADERS = re.compile(r"(?i)^X-Spam-Relays-(?:Trusted|Untrusted|Internal|External)$")
 _UNSUPPORTED_HEADERS = re.compile(r"(?i)^(?:ALL-(?:TRUSTED|UNTRUSTED|INTERNAL|EXTERNAL)$|X-Spam-|X-Original-)")
-_BRACKETS = {"{": "}", "(": ")", "[": "]", "<": ">"}
 
 
 @dataclass
@@ -74,116 +69,6 @@ class ImportResult:
 
     def reasons(self) -> Counter[str]:
         return Counter(reason.split(": ")[0] for _rule, reason in self.skipped)
-
-
-def default_paths() -> list[Path]:
-    """sa-update's newest rules if present, else the package's."""
-    if _UPDATES.is_dir():
-        updated = sorted(p for p in _UPDATES.glob("*/updates_spamassassin_org") if p.is_dir())
-        if updated:
-            return [updated[-1]]
-    return [p for p in DEFAULT_PATHS if p.is_dir()]
-
-
-def cf_files(paths: Iterable[Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(path.glob("*.cf")))  # SpamAssassin reads a folder's .cf files in name order
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise FileNotFoundError(f"no SpamAssassin rule file or folder at {path}")
-    return files
-
-
-SA_VERSION = 4.000001  # the ``version`` an ``if (version >= N)`` block is read against
-
-
-def _condition(expression: str) -> bool:
-    """Whether an ``if`` block applies here: every plugin is taken as loaded, every
-    ``can(...)`` feature as present and the version as 4.0, so the fallbacks for a
-    missing plugin or feature are left out; an expression not understood is false."""
-    text = re.sub(r"(?:plugin|can)\s*\(\s*[\w:]+\s*\)", "1", expression)
-    text = re.sub(r"version\s*(>=|<=|==|!=|>|<)\s*(\d+(?:\.\d+)?)",
-                  lambda m: "1" if eval_compare(SA_VERSION, m.group(1), float(m.group(2))) else "0", text)
-    try:
-        evaluate, names = compile_meta(text)
-    except MetaError:
-        return False
-    return not names and bool(evaluate({}))
-
-
-def eval_compare(left: float, operator: str, right: float) -> bool:
-    return {">=": left >= right, "<=": left <= right, "==": left == right, "!=": left != right,
-            ">": left > right, "<": left < right}[operator]
-
-
-def directives(files: Iterable[Path]) -> Iterator[tuple[str, str, str]]:
-    """(directive, rest of the line, file:line) for every line in force."""
-    for path in files:
-        stack: list[bool] = []
-        for number, raw in enumerate(path.read_text(encoding="utf-8", errors="surrogateescape").splitlines(), 1):
-            line = _COMMENT.sub("", raw).strip()
-            if not line:
-                continue
-            match = _DIRECTIVE.match(line)
-            if not match:
-                continue
-            word, rest = match.group(1).lower(), match.group(2).strip()
-            if word == "ifplugin":
-                stack.append(True)
-            elif word == "if":
-                stack.append(_condition(rest))
-            elif word == "else":
-                if stack:
-                    stack[-1] = not stack[-1]
-            elif word == "endif":
-                if stack:
-                    stack.pop()
-            elif all(stack):
-                yield word, rest, f"{path.name}:{number}"
-
-
-def split_regex(text: str) -> tuple[str, str, str]:
-    """(pattern, flags, what follows) of a Perl ``/re/flags`` or ``m{re}flags``."""
-    text = text.strip()
-    if text.startswith("/"):
-        opening, start = "/", 1
-    elif text.startswith("m") and len(text) > 1 and not text[1].isalnum() and not text[1].isspace():
-        opening, start = text[1], 2
-    else:
-        raise ValueError(f"not a /regex/: {text[:40]!r}")
-    closing = _BRACKETS.get(opening, opening)
-    depth, index = 0, start
-    while index < len(text):
-        char = text[index]
-        if char == "\\":
-            index += 2
-            continue
-        if opening != closing and char == opening:
-            depth += 1
-        elif char == closing:
-            if depth == 0:
-                break
-            depth -= 1
-        index += 1
-    else:
-        raise ValueError(f"unterminated regex {text[:40]!r}")
-    flags_match = re.match(r"[a-z]*", text[index + 1:])
-    flags = flags_match.group(0) if flags_match else ""
-    rest = text[index + 1 + len(flags):].strip()
-    pattern = text[start:index]
-    if opening == "/":
-        pattern = pattern.replace("\\/", "/")
-    return pattern, flags, rest
-
-
-def convert_flags(flags: str) -> str:
-    unknown = set(flags) - _PERL_FLAGS
-    if unknown:
-        raise ValueError(f"unsupported regex flags {''.join(sorted(unknown))}")
-    return "".join(f for f in "imsx" if f in flags)
 
 
 @dataclass
@@ -229,8 +114,7 @@ def _header_entry(rule: SaRule) -> dict[str, Any]:
         raise ValueError(f"header rule not of the form NAME =~ /re/: {definition[:40]!r}")
     header, operator, rest = match.groups()
     pattern, flags, tail = split_regex(rest)
-    entry: dict[str, Any] = {"pattern": pattern, "flags": convert_flags(flags),
-                             "fields": [f"header:{_header_name(header)}"]}
+    entry: dict[str, Any] = {"pattern": pattern, "flags": convert_flags(flags), "fields": [f"header:{_header_name(header)}"]}
     if operator == "!~":
         entry["negate"] = True
     unset = re.match(r"\[if-unset:\s*(.*)\]$", tail)
@@ -297,8 +181,7 @@ def _freemail_entry(definition: str, domains: set[str]) -> dict[str, Any] | None
     header = header.removesuffix(":addr")
     names = _trie(sorted(domains))
     extra_check = f"(?=[^\\n]*?(?:{extra}))" if extra else ""
-    return {"pattern": f"^{extra_check}[^\\n]*@(?:{names})$", "flags": "im",
-            "fields": [f"header:{_header_name(header)}:addr"]}
+    return {"pattern": f"^{extra_check}[^\\n]*@(?:{names})$", "flags": "im", "fields": [f"header:{_header_name(header)}:addr"]}
 
 
 def _trie(words: list[str]) -> str:
@@ -312,8 +195,9 @@ def _trie(words: list[str]) -> str:
         node[""] = {}
 
     def emit(node: dict[str, Any]) -> str:
-        branches = [("[^.@\\s]*" if char == "*" else re.escape(char)) + emit(child)
-                    for char, child in sorted(node.items()) if char]
+        branches = [
+            ("[^.@\\s]*" if char == "*" else re.escape(char)) + emit(child) for char, child in sorted(node.items()) if char
+        ]
         if not branches:
             return ""
         if "" in node:
@@ -341,8 +225,11 @@ def convert(rule: SaRule, tags: _Tags) -> dict[str, Any]:
         if tail:
             raise ValueError(f"unexpected {tail[:30]!r} after the regex")
         # SpamAssassin tests each paragraph (line, link) alone: anchors become line anchors
-        entry = {"pattern": pattern, "flags": "".join(sorted(set(convert_flags(flags)) | {"m"})),
-                 "fields": [_FIELD_OF[rule.kind]]}
+        entry = {
+            "pattern": pattern,
+            "flags": "".join(sorted(set(convert_flags(flags)) | {"m"})),
+            "fields": [_FIELD_OF[rule.kind]],
+        }
     if rule.name in tags.rules:
         entry["pattern"] = tags.apply(entry["pattern"])
     return entry
@@ -396,8 +283,12 @@ def import_rules(paths: Iterable[Path], match_limit: int = 1_000_000) -> ImportR
         elif word in ("replace_tag", "replace_pre", "replace_post", "replace_inter"):
             parts = rest.split(None, 1)
             if len(parts) == 2:
-                table = {"replace_tag": tags.tags, "replace_pre": tags.pre, "replace_post": tags.post,
-                         "replace_inter": tags.inter}[word]
+                table = {
+                    "replace_tag": tags.tags,
+                    "replace_pre": tags.pre,
+                    "replace_post": tags.post,
+                    "replace_inter": tags.inter,
+                }[word]
                 table[parts[0]] = parts[1].strip()
         elif word == "freemail_domains":
             freemail.update(d.lower() for d in rest.split())
@@ -480,8 +371,10 @@ def import_command(svc: Any, settings: Any, words: list[str], args: argparse.Nam
 
     paths = [Path(w) for w in words] or default_paths()
     if not paths:
-        raise UsageError("no SpamAssassin rules found: install the `spamassassin` package "
-                         "(rules in /usr/share/spamassassin) or name the .cf files or folders")
+        raise UsageError(
+            "no SpamAssassin rules found: install the `spamassassin` package "
+            "(rules in /usr/share/spamassassin) or name the .cf files or folders"
+        )
     result = import_rules(paths, settings.match_limit)
     if not result.patterns:
         raise UsageError(f"no rule converted from {', '.join(map(str, paths))} ({len(result.skipped)} skipped)")
@@ -496,8 +389,10 @@ def import_command(svc: Any, settings: Any, words: list[str], args: argparse.Nam
             threshold = float(args.threshold)
         except ValueError:
             raise UsageError(f"--threshold must be a number, not {args.threshold!r}") from None
-    print(f"read {result.rules_read} rules from {len(result.files)} files: {len(result.patterns)} converted, "
-          f"{len(result.skipped)} skipped")
+    print(
+        f"read {result.rules_read} rules from {len(result.files)} files: {len(result.patterns)} converted, "
+        f"{len(result.skipped)} skipped"
+    )
     for reason, count in result.reasons().most_common():
         print(f"  skipped {count:>5}  {reason}")
     if args.verbose:

@@ -95,8 +95,7 @@ class InboundHandler:
         self.delivered = threading.Event()  # once: a message was handled
         self.finished = threading.Event()  # once: ... and its connection closed
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:
         if not accepts(self.settings, address):
             return UNKNOWN_RECIPIENT
         envelope.rcpt_tos.append(address.strip().lower())
@@ -111,8 +110,7 @@ class InboundHandler:
         recipients = [r.lower() for r in envelope.rcpt_tos]
         loop = asyncio.get_running_loop()
         try:
-            result: dict[str, Any] = await loop.run_in_executor(self.executor, self.deliver, f"smtp:{peer}", raw,
-                                                                recipients)
+            result: dict[str, Any] = await loop.run_in_executor(self.executor, self.deliver, f"smtp:{peer}", raw, recipients)
         except Exception:  # a fault: the client keeps the mail and retries
             log.exception("delivery from %s failed", peer)
             return TEMPORARY_FAILURE
@@ -122,8 +120,14 @@ class InboundHandler:
         if result.get("outcome") == "error":
             log.error("delivery from %s failed: %s", peer, result.get("reason"))
             return TEMPORARY_FAILURE
-        parts = [f"{result['outcome']:<9}", str(result.get("message_id")), f"from <{envelope.mail_from}>",
-                 "to " + ", ".join(recipients), result.get("conversation_id") or "", result.get("reason") or ""]
+        parts = [
+            f"{result['outcome']:<9}",
+            str(result.get("message_id")),
+            f"from <{envelope.mail_from}>",
+            "to " + ", ".join(recipients),
+            result.get("conversation_id") or "",
+            result.get("reason") or "",
+        ]
         print("  ".join(p for p in parts if p), flush=True)
         return f"250 OK {result['outcome']} {result['message_id']}"
 
@@ -155,8 +159,16 @@ def _check_free(host: str, port: int, what: str) -> None:
             raise UsageError(f"cannot listen for {what} on {host}:{port}: {exc.strerror or exc}") from exc
 
 
-def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: int | None, once: bool = False,
-          flags: VerdictFlags | None = None) -> int:
+def serve(
+    settings: Settings,
+    state: Path,
+    *,
+    host: str,
+    port: int,
+    aws_port: int | None,
+    once: bool = False,
+    flags: VerdictFlags | None = None,
+) -> int:
     """Run the local stack with an SMTP listener until stopped; with ``aws_port``, the
     stack is the aws adapters on moto, whose AWS endpoint other programs can use.
 
@@ -177,6 +189,7 @@ def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: in
     def persist(stack: Stack) -> None:
         if aws_port is not None:
             save(stack)  # moto keeps nothing on disk; the local engine commits as it goes
+
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per AWS request
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: no line per SMTP command
 
@@ -218,23 +231,32 @@ def serve(settings: Settings, state: Path, *, host: str, port: int, aws_port: in
 
                 moto_server = ThreadedMotoServer(ip_address=host, port=aws_port, verbose=False)
                 moto_server.start()
-            controller = SmtpController(handler, hostname=host, port=port, server_hostname="localhost",
-                                        data_size_limit=stack.settings.ses_max_bytes)
+            controller = SmtpController(
+                handler, hostname=host, port=port, server_hostname="localhost", data_size_limit=stack.settings.ses_max_bytes
+            )
             try:
                 try:
                     controller.start()
                 except Exception as exc:
                     raise UsageError(f"cannot start the SMTP listener on {host}:{port}: {exc}") from exc
                 aws_host = f"[{host}]" if ":" in host else host
-                endpoint = (f"  AWS endpoint (moto): http://{aws_host}:{aws_port}  "
-                            f"(aws --endpoint-url http://{aws_host}:{aws_port} --region {stack.settings.region} ...;"
-                            f" credentials: testing/testing)\n") if aws_port is not None else ""
-                print(f"crm serve: SMTP on {host}:{port} (mail for @{stack.settings.domain} and "
-                      f"@{stack.settings.reply_domain}; public address {stack.settings.public_address})\n"
-                      f"{endpoint}"
-                      f"  state: {state}\n"
-                      f"  stop with Ctrl-C (or SIGTERM); the state is saved after each mail and on exit",
-                      flush=True)
+                endpoint = (
+                    (
+                        f"  AWS endpoint (moto): http://{aws_host}:{aws_port}  "
+                        f"(aws --endpoint-url http://{aws_host}:{aws_port} --region {stack.settings.region} ...;"
+                        f" credentials: testing/testing)\n"
+                    )
+                    if aws_port is not None
+                    else ""
+                )
+                print(
+                    f"crm serve: SMTP on {host}:{port} (mail for @{stack.settings.domain} and "
+                    f"@{stack.settings.reply_domain}; public address {stack.settings.public_address})\n"
+                    f"{endpoint}"
+                    f"  state: {state}\n"
+                    f"  stop with Ctrl-C (or SIGTERM); the state is saved after each mail and on exit",
+                    flush=True,
+                )
                 if threading.current_thread() is threading.main_thread():
                     # from here on a signal stops the loop; before, Ctrl-C interrupts the start
                     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -176,10 +176,18 @@ class Settings(BaseModel):
 
     @property
     def mail_limits(self) -> MailLimits:
-        return MailLimits(headers=self.mail_max_headers, header_line=self.mail_max_header_line,
-                          header_bytes=self.mail_max_header_bytes, addresses=self.mail_max_addresses,
-                          references=self.mail_max_references, depth=self.mail_max_depth, parts=self.mail_max_parts,
-                          params=self.mail_max_params, comment_depth=self.mail_max_comment_depth)
+        return MailLimits(
+            headers=self.mail_max_headers,
+            header_line=self.mail_max_header_line,
+            header_bytes=self.mail_max_header_bytes,
+            addresses=self.mail_max_addresses,
+            references=self.mail_max_references,
+            depth=self.mail_max_depth,
+            parts=self.mail_max_parts,
+            params=self.mail_max_params,
+            comment_depth=self.mail_max_comment_depth,
+        )
+
     @property
     def own_addresses(self) -> OwnAddresses:
         """Every address of ours: no reply is ever sent to one (it would be lost or leak)."""
@@ -197,9 +205,7 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors())
         raise ConfigError(f"bad configuration: {problems}") from None
     except (OSError, ValueError) as exc:  # a crm.toml that does not parse
         raise ConfigError(f"bad configuration file {config!r}: {exc}") from None

@@ -51,8 +51,7 @@ def read_list(svc: Services, settings: Settings) -> tuple[list[Any], float | Non
 
 def write_list(svc: Services, settings: Settings, patterns: list[Any], threshold: float | None) -> str:
     """Store the list (inline or in S3 behind a pointer); where it went, for the user."""
-    container: list[Any] | dict[str, Any] = (patterns if threshold is None
-                                             else {"threshold": threshold, "patterns": patterns})
+    container: list[Any] | dict[str, Any] = patterns if threshold is None else {"threshold": threshold, "patterns": patterns}
     inline = json.dumps(container, indent=1)
     if len(inline.encode("utf-8")) <= PARAMETER_LIMIT:
         svc.parameters.put(settings.patterns_parameter, inline)
@@ -61,8 +60,10 @@ def write_list(svc: Services, settings: Settings, patterns: list[Any], threshold
     sha = hashlib.sha256(data).hexdigest()
     key = f"{POINTER_PREFIX}{sha}.json"
     version = svc.blobs.put(key, data, content_type="application/json")
-    pointer: dict[str, Any] = {"s3": {"bucket": settings.bucket, "key": key, "version_id": version, "sha256": sha},
-                               "count": len(patterns)}
+    pointer: dict[str, Any] = {
+        "s3": {"bucket": settings.bucket, "key": key, "version_id": version, "sha256": sha},
+        "count": len(patterns),
+    }
     if threshold is not None:
         pointer["threshold"] = threshold
     svc.parameters.put(settings.patterns_parameter, json.dumps(pointer))
@@ -93,8 +94,11 @@ def threshold(svc: Services, words: list[str], args: argparse.Namespace) -> int:
     if value is not None and value <= 0:
         raise UsageError("the threshold must be above 0 (at 0 every mail would be rejected)")
     write_list(svc, settings, patterns, value)
-    print(f"threshold {value:g}" if value is not None else
-          f"threshold back to the spam_threshold setting ({settings.spam_threshold:g})")
+    print(
+        f"threshold {value:g}"
+        if value is not None
+        else f"threshold back to the spam_threshold setting ({settings.spam_threshold:g})"
+    )
     return 0
 
 
@@ -109,8 +113,17 @@ def _texts_of(words: list[str], args: argparse.Namespace) -> MailTexts | dict[st
 
 def _show(verdict: Verdict, compiled: CompiledPatterns, args: argparse.Namespace) -> None:
     if args.json:
-        print(json.dumps({"spam": verdict.spam, "score": verdict.total, "threshold": verdict.threshold,
-                          "rules": [h.__dict__ for h in verdict.hits], "errors": compiled.errors}))
+        print(
+            json.dumps(
+                {
+                    "spam": verdict.spam,
+                    "score": verdict.total,
+                    "threshold": verdict.threshold,
+                    "rules": [h.__dict__ for h in verdict.hits],
+                    "errors": compiled.errors,
+                }
+            )
+        )
         return
     sure = verdict.sure
     if sure is not None:
@@ -151,18 +164,26 @@ def patterns(svc: Services, words: list[str], args: argparse.Namespace) -> int:
                 print(json.dumps(record, sort_keys=True))
                 continue
             score = "sure" if entry.get("score") is None else f"{entry['score']:+g}"
-            what = (f"meta {entry['meta']}" if "meta" in entry else
-                    f"/{entry.get('pattern')}/{entry.get('flags', '')} on {','.join(entry.get('fields') or FIELDS)}")
+            what = (
+                f"meta {entry['meta']}"
+                if "meta" in entry
+                else f"/{entry.get('pattern')}/{entry.get('flags', '')} on {','.join(entry.get('fields') or FIELDS)}"
+            )
             described = f" — {entry['describe']}" if args.describe and entry.get("describe") else ""
             print(f"{entry.get('id')} [{score}]: {what}{described}" + (f"  ✗ {problem}" if problem else ""))
         return 0
     if action == "add":
         if len(words) != 3:
-            raise UsageError("usage: crm spam patterns add ID PATTERN [--fields subject,from,body] [--flags i] "
-                             "[--score N] [--description TEXT]")
-        new: dict[str, Any] = {"id": words[1], "pattern": words[2],
-                               "fields": [f.strip() for f in args.fields.split(",") if f.strip()],
-                               "flags": args.flags}
+            raise UsageError(
+                "usage: crm spam patterns add ID PATTERN [--fields subject,from,body] [--flags i] "
+                "[--score N] [--description TEXT]"
+            )
+        new: dict[str, Any] = {
+            "id": words[1],
+            "pattern": words[2],
+            "fields": [f.strip() for f in args.fields.split(",") if f.strip()],
+            "flags": args.flags,
+        }
         if args.score is not None:
             new["score"] = _number(args.score, "--score")
         if args.description:
@@ -185,10 +206,10 @@ def patterns(svc: Services, words: list[str], args: argparse.Namespace) -> int:
         print(f"removed {words[1]} ({len(kept)} patterns, in {where})")
         return 0
     if action == "test":
-        compiled = compile_patterns({"threshold": own, "patterns": entries} if own is not None else entries,
-                                    settings.match_limit)
-        verdict = score_texts(compiled, _texts_of(words[1:], args), threshold=settings.spam_threshold,
-                              absent_unknown=not args.file)
+        compiled = compile_patterns({"threshold": own, "patterns": entries} if own is not None else entries, settings.match_limit)
+        verdict = score_texts(
+            compiled, _texts_of(words[1:], args), threshold=settings.spam_threshold, absent_unknown=not args.file
+        )
         _show(verdict, compiled, args)
         return 0
     raise UsageError(f"unknown patterns action {action!r} (list, add, remove, test, import)")

@@ -61,16 +61,17 @@ def weekly_outcomes(envelopes: list[Envelope]) -> list[dict[str, Any]]:
 def score_histogram(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """[{"from": 0, "to": 9, "count": n}, ...] over 0-100, for the conversations that have a score."""
     counts = Counter(min(int(i["lead_score"]), 100) // SCORE_BUCKET for i in items if "lead_score" in i)
-    return [{"from": b * SCORE_BUCKET, "to": min(b * SCORE_BUCKET + SCORE_BUCKET - 1, 100), "count": counts[b]}
-            for b in range(100 // SCORE_BUCKET + 1)]
+    return [
+        {"from": b * SCORE_BUCKET, "to": min(b * SCORE_BUCKET + SCORE_BUCKET - 1, 100), "count": counts[b]}
+        for b in range(100 // SCORE_BUCKET + 1)
+    ]
 
 
 def mail_stats(svc: Services) -> dict[str, Any]:
     from crm.views import status_counts, table
 
     items = [i for i in table(svc).scan() if "contact" in i]
-    return {"weeks": weekly_outcomes(svc.store.all_events()), "scores": score_histogram(items),
-            "statuses": status_counts(svc)}
+    return {"weeks": weekly_outcomes(svc.store.all_events()), "scores": score_histogram(items), "statuses": status_counts(svc)}
 
 
 def stats_lines(stats: dict[str, Any]) -> list[str]:

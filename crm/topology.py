@@ -26,8 +26,14 @@ def consumers(rule_patterns: Mapping[str, Pattern] | None = None) -> list[Consum
         from bootstrap import rule_patterns as registered
 
         rule_patterns = registered()
-    return [ack.CONSUMER, forward.CONSUMER, reply.CONSUMER, projector.CONSUMER, attachments.CONSUMER,
-            hooks.CONSUMER.with_rules(rule_patterns)]
+    return [
+        ack.CONSUMER,
+        forward.CONSUMER,
+        reply.CONSUMER,
+        projector.CONSUMER,
+        attachments.CONSUMER,
+        hooks.CONSUMER.with_rules(rule_patterns),
+    ]
 
 
 PRODUCERS = {

@@ -32,8 +32,17 @@ STATUSES = ("PASS", "FAIL", "GRAY", "PROCESSING_FAILED")
 POLICIES = ("none", "quarantine", "reject")
 SES_AUTHSERV_ID = "amazonses.com"
 # RFC 8601 results → SES's statuses
-_RESULTS = {"pass": "PASS", "fail": "FAIL", "softfail": "FAIL", "hardfail": "FAIL", "policy": "FAIL",
-            "none": "GRAY", "neutral": "GRAY", "permerror": "GRAY", "temperror": "PROCESSING_FAILED"}
+_RESULTS = {
+    "pass": "PASS",
+    "fail": "FAIL",
+    "softfail": "FAIL",
+    "hardfail": "FAIL",
+    "policy": "FAIL",
+    "none": "GRAY",
+    "neutral": "GRAY",
+    "permerror": "GRAY",
+    "temperror": "PROCESSING_FAILED",
+}
 _POLICY = re.compile(r"\bp\s*=\s*(none|quarantine|reject)\b", re.IGNORECASE)
 _HEAD_LIMIT = 256 * 1024
 

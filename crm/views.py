@@ -19,13 +19,17 @@ from projections.pointer import current_table
 from projections.queries import Filters, query
 
 TIMELINE: dict[str, Callable[[dict[str, Any]], str]] = {
-    "MessageReceived": lambda d: f"← {d.get('from_name') or d.get('from_address')}: {d.get('subject')!r}"
-    + (f"  [no ack: {d['auto_reply_reason']}]" if d.get("auto_reply_reason") else ""),
+    "MessageReceived": lambda d: (
+        f"← {d.get('from_name') or d.get('from_address')}: {d.get('subject')!r}"
+        + (f"  [no ack: {d['auto_reply_reason']}]" if d.get("auto_reply_reason") else "")
+    ),
     "FirstContact": lambda d: f"  first contact ({'acknowledged' if d.get('acknowledge') else 'not acknowledged'})",
     "AcknowledgementSent": lambda d: f"→ acknowledgement to {', '.join(d.get('to', []))}",
     "MessageForwarded": lambda d: f"→ forwarded to the owner{' (oversize: link only)' if d.get('oversize') else ''}",
-    "ReplyRouted": lambda d: f"  owner replied{'' if d.get('send') else ' (annotation only)'}"
-    + (f"; commands {[c['name'] for c in d.get('commands', [])]}" if d.get("commands") else ""),
+    "ReplyRouted": lambda d: (
+        f"  owner replied{'' if d.get('send') else ' (annotation only)'}"
+        + (f"; commands {[c['name'] for c in d.get('commands', [])]}" if d.get("commands") else "")
+    ),
     "ReplyDelivered": lambda d: f"→ reply to {', '.join(d.get('to', []))}: {d.get('subject')!r}",
     "SendFailed": lambda d: f"  ✗ {d.get('kind')} failed: {d.get('reason')}",
     "ReplyHeld": lambda d: f"  ✗ reply held (not sent): {d.get('reason')}",
@@ -38,9 +42,12 @@ TIMELINE: dict[str, Callable[[dict[str, Any]], str]] = {
     "FollowUpScheduled": lambda d: f"  {d.get('kind')} scheduled for {d.get('due_at')}",
     "FollowUpDue": lambda d: f"  {d.get('kind')} due ({d.get('due_at')})",
     "FollowUpCancelled": lambda d: "  follow-up cancelled",
-    "AttachmentExtracted": lambda d: f"  attachment {d.get('filename')} ({d.get('content_type')}, {d.get('size')} B): "
-    f"{d.get('outcome')}" + (f" — {d.get('reason')}" if d.get("reason") else "")
-    + (("\n      " + d["first_lines"].replace("\n", "\n      ")) if d.get("first_lines") else ""),
+    "AttachmentExtracted": lambda d: (
+        f"  attachment {d.get('filename')} ({d.get('content_type')}, {d.get('size')} B): "
+        f"{d.get('outcome')}"
+        + (f" — {d.get('reason')}" if d.get("reason") else "")
+        + (("\n      " + d["first_lines"].replace("\n", "\n      ")) if d.get("first_lines") else "")
+    ),
     "DeliveryBounced": lambda d: f"  ✗ {d.get('feedback')} from {d.get('address')}: {d.get('detail')}",
     "SpamRejected": lambda d: f"  ✗ rejected at {d.get('stage')}: {d.get('reason')}",
 }
@@ -66,21 +73,27 @@ def decode_token(token: str | None) -> Any:
 
 
 def list_conversations(svc: Services, args: argparse.Namespace) -> dict[str, Any]:
-    filters = Filters(status=args.status, company=args.company, contact=args.contact, title=args.title,
-                      source=args.source, min_score=args.min_score, followup_due=args.followup_due, month=args.month)
+    filters = Filters(
+        status=args.status,
+        company=args.company,
+        contact=args.contact,
+        title=args.title,
+        source=args.source,
+        min_score=args.min_score,
+        followup_due=args.followup_due,
+        month=args.month,
+    )
     return conversations_page(svc, filters, limit=args.limit, next_token=args.next_token)
 
 
-def conversations_page(svc: Services, filters: Filters, *, limit: int = 50,
-                       next_token: str | None = None) -> dict[str, Any]:
+def conversations_page(svc: Services, filters: Filters, *, limit: int = 50, next_token: str | None = None) -> dict[str, Any]:
     """A page of conversations (the GSI query the filters pick) and the next page's token:
     what `crm conversations` prints and the web view's pipeline shows."""
     if limit < 1 or limit > 1000:
         raise UsageError("--limit must be between 1 and 1000")
     if filters.followup_due == "now":
         filters = replace(filters, followup_due=utc_text())
-    items, token = query(table(svc), filters, shards=svc.settings.status_shards, limit=limit,
-                         next_token=decode_token(next_token))
+    items, token = query(table(svc), filters, shards=svc.settings.status_shards, limit=limit, next_token=decode_token(next_token))
     return {"items": [public_item(i) for i in items], "next_token": encode_token(token)}
 
 
@@ -91,8 +104,9 @@ def status_counts(svc: Services) -> dict[str, int]:
     for status in svc.settings.statuses:
         total, token = 0, None
         while True:
-            items, token = query(projection, Filters(status=status), shards=svc.settings.status_shards, limit=1000,
-                                 next_token=token)
+            items, token = query(
+                projection, Filters(status=status), shards=svc.settings.status_shards, limit=1000, next_token=token
+            )
             total += len(items)
             if not token:
                 break
@@ -111,14 +125,16 @@ def conversation_line(item: dict[str, Any]) -> str:
     who = item.get("contact_name") or item.get("contact", "")
     extra = ", ".join(f"{k}={item[k]}" for k in ("company", "title") if item.get(k))
     follow = f"  follow-up {item['followup_kind']} {item['followup_due']}" if item.get("followup_due") else ""
-    return (f"{item.get('status', '?'):<15} {score} {item['id']:<40} {who} <{item.get('contact', '')}> "
-            f"{item.get('messages_in', 0)}↓ {item.get('messages_out', 0)}↑  {item.get('subject', '')!r}"
-            + (f"  [{extra}]" if extra else "") + follow)
+    return (
+        f"{item.get('status', '?'):<15} {score} {item['id']:<40} {who} <{item.get('contact', '')}> "
+        f"{item.get('messages_in', 0)}↓ {item.get('messages_out', 0)}↑  {item.get('subject', '')!r}"
+        + (f"  [{extra}]" if extra else "")
+        + follow
+    )
 
 
 def envelope_record(envelope: Envelope) -> dict[str, Any]:
-    return {"type": envelope.type, "source": envelope.source, **envelope.detail()["meta"],
-            "data": envelope.detail()["data"]}
+    return {"type": envelope.type, "source": envelope.source, **envelope.detail()["meta"], "data": envelope.detail()["data"]}
 
 
 def event_records(svc: Services, stream: str | None) -> list[dict[str, Any]]:
@@ -144,8 +160,12 @@ def conversation_story(svc: Services, conversation_id: str) -> dict[str, Any]:
     contact = (item or {}).get("contact")
     if contact:
         envelopes += store.read(contact_stream(contact))
-        envelopes += [e for stream in store.streams("quarantine#") for e in store.read(stream)
-                      if isinstance(e.event, SpamRejected) and e.event.from_address == contact]
+        envelopes += [
+            e
+            for stream in store.streams("quarantine#")
+            for e in store.read(stream)
+            if isinstance(e.event, SpamRejected) and e.event.from_address == contact
+        ]
         envelopes.sort(key=lambda e: e.meta.occurred_at)
     return {"conversation": public_item(item or {}), "timeline": [envelope_record(e) for e in envelopes]}
 
@@ -202,8 +222,9 @@ def mail_parts(raw: bytes, *, max_chars: int = 100_000) -> dict[str, Any]:
         if part.is_multipart() or part.get_content_maintype() != "text" or part.get_filename():
             continue
         text = decode_bytes(part_bytes(part), part_charset(part))  # the decoding the builders use: never raises
-        parts.append({"path": path or "1", "content_type": part.get_content_type(), "text": text[:max_chars],
-                      "cut": len(text) > max_chars})
+        parts.append(
+            {"path": path or "1", "content_type": part.get_content_type(), "text": text[:max_chars], "cut": len(text) > max_chars}
+        )
     headers = {name: str(message.get(name, "")) for name in ("From", "To", "Cc", "Subject", "Date", "Message-ID")}
     return {"headers": {k: v for k, v in headers.items() if v}, "parts": parts}
 
@@ -220,8 +241,11 @@ def change_status(svc: Services, conversation_id: str, status: str, note: str | 
 
     event = ConversationStatusChanged(conversation_id=conversation_id, status=status, note=note or None)
     stamp = datetime.now(UTC).isoformat()
-    svc.recorder.record(Plan(events=[(conversation_stream(conversation_id), event)]),
-                        dedupe_key=f"status#{conversation_id}#{stamp}", correlation_id=conversation_id)
+    svc.recorder.record(
+        Plan(events=[(conversation_stream(conversation_id), event)]),
+        dedupe_key=f"status#{conversation_id}#{stamp}",
+        correlation_id=conversation_id,
+    )
     settle(svc)
     return {"conversation_id": conversation_id, "status": status, "note": note or None}
 
@@ -250,18 +274,36 @@ def dlq_records(svc: Services) -> list[dict[str, Any]]:
         for message in messages:
             body = message["body"]
             inner = body.get("event", body) if isinstance(body, dict) else {}
-            summary = (f"{inner.get('detail-type', '?')} {inner.get('detail', {}).get('meta', {}).get('event_id', '')}"
-                       if isinstance(inner, dict) else str(body)[:80])
+            summary = (
+                f"{inner.get('detail-type', '?')} {inner.get('detail', {}).get('meta', {}).get('event_id', '')}"
+                if isinstance(inner, dict)
+                else str(body)[:80]
+            )
             parked = ParkedSend.from_attributes(message.get("attributes") or {})
             if parked is not None:
-                summary += (f" — {parked.kind} send IN DOUBT (attempt {parked.attempt}): {parked.reason} "
-                            f"[SES may have sent it: check before `crm dlq redrive {consumer.name}` sends it again]")
-                in_doubt.append({"kind": parked.kind, "cause_event_id": parked.cause_event_id,
-                                 "attempt": parked.attempt, "conversation_id": parked.conversation_id,
-                                 "reason": parked.reason})
+                summary += (
+                    f" — {parked.kind} send IN DOUBT (attempt {parked.attempt}): {parked.reason} "
+                    f"[SES may have sent it: check before `crm dlq redrive {consumer.name}` sends it again]"
+                )
+                in_doubt.append(
+                    {
+                        "kind": parked.kind,
+                        "cause_event_id": parked.cause_event_id,
+                        "attempt": parked.attempt,
+                        "conversation_id": parked.conversation_id,
+                        "reason": parked.reason,
+                    }
+                )
             summaries.append(summary)
-        records.append({"queue": settings.queue_name(consumer.name), "dlq": name, "count": len(messages),
-                        "summaries": summaries, "in_doubt": in_doubt})
+        records.append(
+            {
+                "queue": settings.queue_name(consumer.name),
+                "dlq": name,
+                "count": len(messages),
+                "summaries": summaries,
+                "in_doubt": in_doubt,
+            }
+        )
     return records
 
 
@@ -270,15 +312,19 @@ def approve_resend(svc: Services, body: str, attributes: dict[str, str]) -> None
     is what lets the sender make its next attempt (a blind move of the message parks
     it again)."""
     from consumers.senders.sending import ParkedSend, approval_key  # only the send views need it
+
     parked = ParkedSend.from_attributes(attributes)
     if parked is None:
         return
-    approval = SendRetryApproved(conversation_id=parked.conversation_id, cause_event_id=parked.cause_event_id,
-                                 kind=parked.kind, attempt=parked.attempt)
-    svc.recorder.record(Plan(events=[(parked.stream_id, approval)]),
-                        dedupe_key=approval_key(parked.kind, parked.cause_event_id, parked.attempt),
-                        correlation_id=parked.conversation_id or parked.cause_event_id,
-                        causation_id=parked.cause_event_id)
+    approval = SendRetryApproved(
+        conversation_id=parked.conversation_id, cause_event_id=parked.cause_event_id, kind=parked.kind, attempt=parked.attempt
+    )
+    svc.recorder.record(
+        Plan(events=[(parked.stream_id, approval)]),
+        dedupe_key=approval_key(parked.kind, parked.cause_event_id, parked.attempt),
+        correlation_id=parked.conversation_id or parked.cause_event_id,
+        causation_id=parked.cause_event_id,
+    )
 
 
 def redrive(svc: Services, queue: str) -> int:

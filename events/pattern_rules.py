@@ -74,8 +74,9 @@ def validate_pattern(pattern: Any) -> None:
         raise InvalidPattern("", f"the pattern is {size} characters, over EventBridge's {MAX_PATTERN_CHARS}")
     combinations = _combinations(pattern)
     if combinations > MAX_COMBINATIONS:
-        raise InvalidPattern("", f"the pattern is too complex: its $or branches expand to {combinations} "
-                                 f"alternatives, over {MAX_COMBINATIONS}")
+        raise InvalidPattern(
+            "", f"the pattern is too complex: its $or branches expand to {combinations} alternatives, over {MAX_COMBINATIONS}"
+        )
 
 
 def is_valid(pattern: Any) -> bool:
@@ -185,11 +186,14 @@ def _string(op: str, arg: Any, path: str) -> None:
 def _affix(op: str, arg: Any, path: str) -> None:
     if isinstance(arg, dict):
         if list(arg) != ["equals-ignore-case"]:
-            raise InvalidPattern(path, f"{op!r} takes a string or {{\"equals-ignore-case\": string}}, "
-                                       f"got an object with {', '.join(repr(k) for k in arg) or 'no keys'}")
+            raise InvalidPattern(
+                path,
+                f'{op!r} takes a string or {{"equals-ignore-case": string}}, '
+                f"got an object with {', '.join(repr(k) for k in arg) or 'no keys'}",
+            )
         _string(f"{op} equals-ignore-case", arg["equals-ignore-case"], f"{path}.equals-ignore-case")
     elif not isinstance(arg, str):
-        raise InvalidPattern(path, f"{op!r} takes a string or {{\"equals-ignore-case\": string}}, got {_kind(arg)}")
+        raise InvalidPattern(path, f'{op!r} takes a string or {{"equals-ignore-case": string}}, got {_kind(arg)}')
 
 
 def _wildcard(arg: Any, path: str) -> None:
@@ -229,8 +233,11 @@ def _numeric(arg: Any, path: str) -> None:
         _number(number, path)
     if len(arg) == 4:
         if arg[0] not in LOWER_BOUNDS or arg[2] not in UPPER_BOUNDS:
-            raise InvalidPattern(path, "a numeric range is a lower bound ('>' or '>=') then an upper bound "
-                                       f"('<' or '<='), got {arg[0]!r} then {arg[2]!r}")
+            raise InvalidPattern(
+                path,
+                "a numeric range is a lower bound ('>' or '>=') then an upper bound "
+                f"('<' or '<='), got {arg[0]!r} then {arg[2]!r}",
+            )
         if not arg[1] < arg[3]:
             raise InvalidPattern(path, f"the range's lower bound {arg[1]!r} is not below its upper bound {arg[3]!r}")
 
@@ -253,8 +260,11 @@ def _anything_but(arg: Any, path: str) -> None:
         raise InvalidPattern(path, "an 'anything-but' list holds only strings or only numbers")
     if isinstance(arg, dict):
         if len(arg) != 1 or next(iter(arg)) not in ANYTHING_BUT_FORMS:
-            raise InvalidPattern(path, f"'anything-but' takes an object with exactly one of "
-                                       f"{', '.join(ANYTHING_BUT_FORMS)}; got {', '.join(map(repr, arg)) or 'none'}")
+            raise InvalidPattern(
+                path,
+                f"'anything-but' takes an object with exactly one of "
+                f"{', '.join(ANYTHING_BUT_FORMS)}; got {', '.join(map(repr, arg)) or 'none'}",
+            )
         ((form, inner),) = arg.items()
         here = f"{path}.{form}"
         items = inner if isinstance(inner, list) else [inner]
@@ -268,8 +278,11 @@ def _anything_but(arg: Any, path: str) -> None:
             if form == "wildcard":
                 _wildcard(item, here)
         return
-    raise InvalidPattern(path, f"'anything-but' takes a string, a number, a list of strings or of numbers, or an "
-                               f"object ({', '.join(ANYTHING_BUT_FORMS)}); got {_kind(arg)}")
+    raise InvalidPattern(
+        path,
+        f"'anything-but' takes a string, a number, a list of strings or of numbers, or an "
+        f"object ({', '.join(ANYTHING_BUT_FORMS)}); got {_kind(arg)}",
+    )
 
 
 def _combinations(pattern: dict[str, Any]) -> int:

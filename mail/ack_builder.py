@@ -28,7 +28,7 @@ from mail.subjects import strip_reply_prefix
 DEFAULT_ACK_SUBJECT = "Re: {subject}"
 DEFAULT_ACK_TEXT = (
     "Hello {name},\n\n"
-    "thank you for your message about \"{subject}\". It has reached me and I will answer "
+    'thank you for your message about "{subject}". It has reached me and I will answer '
     "as soon as I can.\n\nReference: {conversation_id}\n\n-- \n{public_name}\n"
 )
 DEFAULT_ACK_HTML = (
@@ -38,6 +38,7 @@ DEFAULT_ACK_HTML = (
 )
 
 # ---------------------------------------------------------------------------
+
 
 class _Fields(string.Formatter):
     """str.format limited to plain field names: no attribute or index access."""
@@ -56,7 +57,6 @@ def _fill(template: str, default: str, values: Mapping[str, str]) -> str:
         return _Fields().vformat(template, (), dict(values))
     except _FORMAT_ERRORS:
         return _Fields().vformat(default, (), dict(values))
-
 
 
 def build_ack(

@@ -97,8 +97,9 @@ class OwnAddresses:
 
     @classmethod
     def of(cls, addresses: Iterable[str], domains: Iterable[str]) -> OwnAddresses:
-        return cls(frozenset(normalise(a) for a in addresses if a),
-                   tuple(d.strip(". ").lower() for d in domains if d and d.strip(". ")))
+        return cls(
+            frozenset(normalise(a) for a in addresses if a), tuple(d.strip(". ").lower() for d in domains if d and d.strip(". "))
+        )
 
     def __contains__(self, address: object) -> bool:
         if not isinstance(address, str):

@@ -17,8 +17,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-METHODS = frozenset({"spf", "dkim", "dmarc", "arc", "iprev", "auth", "smime", "dkim-atps", "vbr", "rrvs",
-                     "domainkeys", "sender-id", "x-dkim", "bimi"})
+METHODS = frozenset(
+    {
+        "spf",
+        "dkim",
+        "dmarc",
+        "arc",
+        "iprev",
+        "auth",
+        "smime",
+        "dkim-atps",
+        "vbr",
+        "rrvs",
+        "domainkeys",
+        "sender-id",
+        "x-dkim",
+        "bimi",
+    }
+)
 _COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
 _PAIR = re.compile(r'([A-Za-z0-9._-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;]+)')
 

@@ -153,7 +153,7 @@ class _Scan:
                 self.defect(f"header line of {len(line)} bytes cut at {limits.header_bytes}")
                 name = line.split(b":", 1)[0]
                 if name.strip().lower() in ID_HEADERS:  # the newest ids are the last ones
-                    line = name + b": " + line[len(line) - limits.header_bytes // 2:]
+                    line = name + b": " + line[len(line) - limits.header_bytes // 2 :]
                 else:
                     line = line[: limits.header_bytes // 2] + (m.group() if m else b"")
             if line[:1] in (b" ", b"\t"):
@@ -165,8 +165,7 @@ class _Scan:
                 pos = end
             else:
                 if len(fields) >= limits.headers or total + len(line) > limits.header_bytes:
-                    self.defect(f"header block over {limits.headers} fields or {limits.header_bytes} bytes: "
-                                "the rest dropped")
+                    self.defect(f"header block over {limits.headers} fields or {limits.header_bytes} bytes: the rest dropped")
                     skip = _HEADER_END.search(raw, pos)
                     pos = skip.start() if skip else len(raw)
                     continue
@@ -202,10 +201,11 @@ class _Scan:
         if name in ADDRESS_HEADERS:
             new = bound_list(new, limits.addresses, limits.comment_depth, ADDRESS_TOKENS, b",")
             if new is not field:
-                self.defect(f"{name.decode()}: over {limits.addresses} addresses or comments nested over "
-                            f"{limits.comment_depth}: cut")
+                self.defect(
+                    f"{name.decode()}: over {limits.addresses} addresses or comments nested over {limits.comment_depth}: cut"
+                )
         elif name in ID_HEADERS and new.count(b"<") > limits.references:
-            ids = MSG_ID.findall(new)[-limits.references:]
+            ids = MSG_ID.findall(new)[-limits.references :]
             new = name.title() + b": " + b" ".join(ids) + eol_of(field)
             self.defect(f"{name.decode()}: only the newest {limits.references} ids kept")
         elif name in PARAM_HEADERS:
@@ -260,10 +260,10 @@ class _Scan:
                 self.body(pos, m.start())
                 eol = eol_of(m.group())
                 self.out.extend(b"--" + f.boundary + b"--" + eol for f in reversed(stack) if f.boundary is not None)
-                self.out.append(raw[m.start():])
+                self.out.append(raw[m.start() :])
                 return
             self.body(pos, m.start())
-            self.out.append(raw[m.start():m.end()])
+            self.out.append(raw[m.start() : m.end()])
             pos = m.end()
             while stack and stack[-1].boundary != found:
                 stack.pop()  # inner levels end where an enclosing boundary is seen
@@ -285,7 +285,8 @@ class _Scan:
             block = self.read_block(pos, default_type)
             ctype, pos = block.ctype, block.end
             container = (ctype.startswith("multipart/") and block.boundary is not None) or (
-                ctype.startswith("message/") and ctype != "message/delivery-status")
+                ctype.startswith("message/") and ctype != "message/delivery-status"
+            )
             if not container or len(stack) >= self.limits.depth:
                 self.emit(block, opaque=container)
                 self.leaf = (path, block.encoding)
@@ -396,24 +397,22 @@ def prepare(raw: bytes, limits: MailLimits = DEFAULT_LIMITS, keep_body: int | No
 def _headers_and_text(raw: bytes, pol: Policy) -> EmailMessage:
     """The header block alone (without Content-* fields) over the body as text."""
     m = re.search(rb"\r\n\r\n|\n\n|\r\r", raw)
-    head, body = (raw[: m.start()], raw[m.end():]) if m else (raw, b"")
-    kept = [line for line in re.split(rb"\r\n|\r|\n", head)
-            if line and not line.lower().startswith((b"content-", b" ", b"\t"))]
-    message = message_from_bytes(b"\r\n".join([*kept, b"Content-Type: text/plain; charset=us-ascii", b"", body]),
-                                 policy=pol)
+    head, body = (raw[: m.start()], raw[m.end() :]) if m else (raw, b"")
+    kept = [line for line in re.split(rb"\r\n|\r|\n", head) if line and not line.lower().startswith((b"content-", b" ", b"\t"))]
+    message = message_from_bytes(b"\r\n".join([*kept, b"Content-Type: text/plain; charset=us-ascii", b"", body]), policy=pol)
     assert isinstance(message, EmailMessage)
     return message
 
 
-def parse_message(raw: bytes, limits: MailLimits = DEFAULT_LIMITS,
-                  pol: Policy = POLICY) -> tuple[EmailMessage, list[str]]:
+def parse_message(raw: bytes, limits: MailLimits = DEFAULT_LIMITS, pol: Policy = POLICY) -> tuple[EmailMessage, list[str]]:
     """(message, defects of bounding): the stdlib parser on the bounded bytes, with a
     text-only fallback if it still fails. Never raises."""
     return _parse_prepared(prepare(raw, limits), pol)
 
 
-def parse_for_decision(raw: bytes, limits: MailLimits = DEFAULT_LIMITS,
-                       keep_body: int = 1024 * 1024) -> tuple[EmailMessage, list[str], dict[str, int]]:
+def parse_for_decision(
+    raw: bytes, limits: MailLimits = DEFAULT_LIMITS, keep_body: int = 1024 * 1024
+) -> tuple[EmailMessage, list[str], dict[str, int]]:
     """As :func:`parse_message`, with leaf bodies cut at ``keep_body`` bytes: a 40 MB
     attachment costs the parser its first megabyte. Also the decoded sizes of the cut
     bodies, by part path."""

@@ -16,11 +16,25 @@ MSG_ID = re.compile(rb"<[^<>]*>")
 ADDRESS_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"?|\\.|[(),<>]|[^"\\(),<>]+', re.DOTALL)
 PARAM_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"?|\\.|;|[^"\\;]+', re.DOTALL)
 
-ADDRESS_HEADERS = frozenset({
-    b"from", b"to", b"cc", b"bcc", b"reply-to", b"sender", b"resent-from", b"resent-to", b"resent-cc",
-    b"resent-bcc", b"resent-sender", b"return-path", b"disposition-notification-to", b"mail-followup-to",
-    b"mail-reply-to",
-})
+ADDRESS_HEADERS = frozenset(
+    {
+        b"from",
+        b"to",
+        b"cc",
+        b"bcc",
+        b"reply-to",
+        b"sender",
+        b"resent-from",
+        b"resent-to",
+        b"resent-cc",
+        b"resent-bcc",
+        b"resent-sender",
+        b"return-path",
+        b"disposition-notification-to",
+        b"mail-followup-to",
+        b"mail-reply-to",
+    }
+)
 ID_HEADERS = frozenset({b"references", b"in-reply-to"})
 PARAM_HEADERS = frozenset({b"content-type", b"content-disposition"})
 UNSTRUCTURED = frozenset({b"subject", b"comments", b"keywords"})  # parentheses there are text

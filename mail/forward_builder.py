@@ -262,9 +262,7 @@ def _bodies(msg: Message, *, through_signed: bool) -> tuple[MIMEPart | None, MIM
 
 
 def _has_protected(msg: Message) -> bool:
-    return any(
-        part.get_content_type() in ("multipart/signed", "multipart/encrypted") for part in walk_no_nested(msg)
-    )
+    return any(part.get_content_type() in ("multipart/signed", "multipart/encrypted") for part in walk_no_nested(msg))
 
 
 def _attachment_names(msg: Message, keep: Sequence[Message | None]) -> list[str]:
@@ -446,4 +444,3 @@ def build_forward(
         return _forward_bodies_only(raw, fwd)
     except Exception:
         return _forward_fallback(raw, fwd)
-

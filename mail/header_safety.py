@@ -253,7 +253,6 @@ def make_address(addr: str, display: str | None = None) -> Address | str:
         return clean_line(spec)
 
 
-
 def msgids(values: Iterable[str | None]) -> list[str]:
     out: list[str] = []
     for value in values:
@@ -286,5 +285,3 @@ def set_message_id(msg: Message, message_id: str) -> None:
         set_ids(msg, "Message-ID", ids[:1])
     else:
         set_header(msg, "Message-ID", message_id)
-
-

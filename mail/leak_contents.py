@@ -26,13 +26,13 @@ class Budget:
 
 
 _MAIL_START = re.compile(rb"\A(?:[!-9;-~]{1,76}:[^\r\n]*\r?\n(?:[ \t][^\r\n]*\r?\n)*){2,}")
-_MAIL_HEADERS = frozenset({"from", "to", "subject", "date", "message-id", "received", "return-path", "reply-to",
-                           "mime-version", "sender", "cc"})
+_MAIL_HEADERS = frozenset(
+    {"from", "to", "subject", "date", "message-id", "received", "return-path", "reply-to", "mime-version", "sender", "cc"}
+)
 _PDF_STREAM = re.compile(rb"<<(.{0,2000}?)>>\s*stream\r?\n(.*?)endstream", re.DOTALL)
 _PDF_LITERAL = re.compile(rb"\((?:\\.|[^()\\]|\((?:\\.|[^()\\])*\))*\)", re.DOTALL)
 _PDF_HEX = re.compile(rb"<([0-9A-Fa-f\s]{8,})>")
-_PDF_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"(": b"(", b")": b")",
-                b"\\": b"\\"}
+_PDF_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"(": b"(", b")": b")", b"\\": b"\\"}
 
 
 def contents(data: bytes, ctype: str, filename: str | None, budget: Budget) -> Iterator[tuple[str, bytes]]:
@@ -190,9 +190,11 @@ def _pypdf(data: bytes) -> Iterator[tuple[str, bytes]]:
         return
 
 
-_RTF_PREBUF = (b"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss \\fmodern \\fscript "
-               b"\\fdecor MS Sans SerifSymbolArialTimes New RomanCourier{\\colortbl\\red0\\green0\\blue0\r\n\\par "
-               b"\\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx")
+_RTF_PREBUF = (
+    b"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss \\fmodern \\fscript "
+    b"\\fdecor MS Sans SerifSymbolArialTimes New RomanCourier{\\colortbl\\red0\\green0\\blue0\r\n\\par "
+    b"\\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx"
+)
 
 
 def _lzfu(data: bytes, limit: int) -> bytes:
@@ -270,5 +272,3 @@ def _png_text(data: bytes, budget: Budget) -> Iterator[tuple[str, bytes]]:
             yield "a PNG text chunk", inflated
         elif kind == b"IEND":
             return
-
-

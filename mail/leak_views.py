@@ -175,7 +175,6 @@ def dotted(name: str) -> str:
     return _DOT.join(re.escape(label) for label in name.split("."))
 
 
-
 def local_start(text: str, at: int) -> int:
     """Where the local part before an "@" (and the blanks between them) starts."""
     start = at
@@ -185,5 +184,3 @@ def local_start(text: str, at: int) -> int:
     while start > 0 and blank - start < 64 and text[start - 1] in _LOCAL_CHARS:
         start -= 1
     return start if start < blank else at
-
-

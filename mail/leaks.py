@@ -84,8 +84,14 @@ _Item = tuple[Message, str, int, tuple[str, str | None] | None]  # part, path, d
 class Guard:
     """Knows the secrets; says where they are, and rewrites them out of text."""
 
-    def __init__(self, private_mailbox: str | None, *, reply_domain: str | None = None,
-                 tokens: Iterable[str] = (), allowed: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        private_mailbox: str | None,
+        *,
+        reply_domain: str | None = None,
+        tokens: Iterable[str] = (),
+        allowed: Iterable[str] = (),
+    ) -> None:
         self.private_mailbox = (private_mailbox or "").strip().lower()
         self.reply_domain = (reply_domain or "").strip().lower().strip(".")
         private = normalise(self.private_mailbox) if "@" in self.private_mailbox else ""
@@ -103,8 +109,9 @@ class Guard:
                 if len(tag) >= 12:
                     secret_tokens.add(tag)  # the signature alone is the secret part of a token
         self.tokens = frozenset(secret_tokens)
-        self._tokens = re.compile("|".join(re.escape(t) for t in sorted(self.tokens, key=len, reverse=True))) \
-            if self.tokens else None
+        self._tokens = (
+            re.compile("|".join(re.escape(t) for t in sorted(self.tokens, key=len, reverse=True))) if self.tokens else None
+        )
         self._b64 = self._base64_forms()
 
     def with_tokens(self, tokens: Iterable[str]) -> Guard:
@@ -114,8 +121,7 @@ class Guard:
         known = set(self.tokens) | {normalise(t) for t in tokens if len(t.strip()) >= 8}
         known |= {t.rpartition(".")[2] for t in known if len(t.rpartition(".")[2]) >= 12}
         guard.tokens = frozenset(known)
-        guard._tokens = re.compile("|".join(re.escape(t) for t in sorted(known, key=len, reverse=True))) \
-            if known else None
+        guard._tokens = re.compile("|".join(re.escape(t) for t in sorted(known, key=len, reverse=True))) if known else None
         guard._b64 = guard._base64_forms()
         return guard
 
@@ -232,7 +238,7 @@ class Guard:
         for text in (normalise(data.decode("latin-1")), normalise(data.decode("utf-8", "replace"), markup=True)):
             for m in self._thread.finditer(text):
                 start = local_start(text, m.start())
-                token = text[start:m.start()].strip("<>\"'. \t\r\n")
+                token = text[start : m.start()].strip("<>\"'. \t\r\n")
                 if len(token) >= 8:
                     found.add(token)
         return found
@@ -247,8 +253,11 @@ class Guard:
         if isinstance(mail, bytes):
             # the raw bytes too: preambles, epilogues, boundaries and anything a parser skips
             seen = {f.what for f in found}
-            found += [Finding("", "the whole mail", None, f"the raw mail ({enc})", kind)
-                      for enc, kind in self.found_bytes(mail, base64_text=False) if kind not in seen]
+            found += [
+                Finding("", "the whole mail", None, f"the raw mail ({enc})", kind)
+                for enc, kind in self.found_bytes(mail, base64_text=False)
+                if kind not in seen
+            ]
         return _unique(found)
 
     def part_findings(self, part: Message, path: str = "", *, headers: bool = True) -> list[Finding]:
@@ -266,8 +275,17 @@ class Guard:
             found += self._part(current, where, depth, outer, stack, budget, headers=headers or budget.parts > 1)
         return _unique(found)
 
-    def _part(self, part: Message, path: str, depth: int, outer: tuple[str, str | None] | None,
-              stack: list[_Item], budget: Budget, *, headers: bool = True) -> list[Finding]:
+    def _part(
+        self,
+        part: Message,
+        path: str,
+        depth: int,
+        outer: tuple[str, str | None] | None,
+        stack: list[_Item],
+        budget: Budget,
+        *,
+        headers: bool = True,
+    ) -> list[Finding]:
         ctype = _content_type(part)
         filename = _filename(part)
         shown = outer or (ctype, filename)  # a finding inside an attached mail names the attachment
@@ -352,7 +370,6 @@ def _header_items(part: Message) -> Iterator[tuple[str, str]]:
         except Exception:
             decoded = text
         yield key, text if decoded == text else f"{text}\n{decoded}"
-
 
 
 __all__ = ["PRIVATE", "THREAD", "TOKEN", "UNCHECKED", "Finding", "Guard", "PartsHeld", "normalise"]

@@ -16,8 +16,9 @@ from mail.header_safety import (
 )
 
 
-def build_notice(*, public_address: str, public_name: str, private_mailbox: str, subject: str, text: str,
-                 message_id: str) -> bytes:
+def build_notice(
+    *, public_address: str, public_name: str, private_mailbox: str, subject: str, text: str, message_id: str
+) -> bytes:
     """A mail from the system to the owner (rule notices, follow-up reminders).
 
     Subject and text come from rules and may quote mail content, so they go through

@@ -109,8 +109,9 @@ class ParsedMail:
 # Headers whose meaning the header registry's parse changes (addresses, dates, ids);
 # any other value is read as it is unless it holds encoded words: the registry's
 # parse costs about a millisecond per hundred words, which 1,000 fields multiply.
-_STRUCTURED = frozenset({"from", "sender", "reply-to", "to", "cc", "bcc", "date", "message-id", "content-type",
-                         "content-disposition"})
+_STRUCTURED = frozenset(
+    {"from", "sender", "reply-to", "to", "cc", "bcc", "date", "message-id", "content-type", "content-disposition"}
+)
 MAX_PARSED_HEADER = 4096  # longer values are read raw: only hostile mail has them
 _FOLDING = re.compile(r"\r?\n|\r")
 
@@ -288,6 +289,12 @@ def headers_only(header_pairs: list[tuple[str, str]]) -> bytes:
 
 
 __all__ = [
-    "Attachment", "FromField", "ParsedMail", "attachment_of", "attachments_of", "headers_only",
-    "normalise", "parse",
+    "Attachment",
+    "FromField",
+    "ParsedMail",
+    "attachment_of",
+    "attachments_of",
+    "headers_only",
+    "normalise",
+    "parse",
 ]

@@ -250,8 +250,11 @@ def _reply_tree(part: Message, ctx: _Reply, depth: int, *, root: bool = False, p
         if ctype == "multipart/signed":
             # the signature cannot survive the rewrite, and its certificate or key names the owner
             return _reply_tree(children[0], ctx, depth + 1, root=root, path=_sub_path(path, 1))
-        built = [c for c in (_reply_tree(child, ctx, depth + 1, path=_sub_path(path, index))
-                             for index, child in enumerate(children, 1)) if c is not None]
+        built = [
+            c
+            for c in (_reply_tree(child, ctx, depth + 1, path=_sub_path(path, index)) for index, child in enumerate(children, 1))
+            if c is not None
+        ]
         if not built:
             return None
         new["Content-Type"] = "multipart/" + subtype_of(part, "mixed")
@@ -440,5 +443,3 @@ def build_reply(
     if found:
         raise PartsHeld(found)
     return data
-
-

@@ -46,7 +46,6 @@ def fix_surrogates(value: str) -> str:
         return data.decode("cp1252", "replace")
 
 
-
 def decode_bytes(data: bytes, charset: str | None) -> str:
     """Decode by the byte order mark, else the declared charset, else UTF-8, else the
     declared charset (if not UTF-8) with replacement characters, else windows-1252. Never raises;
@@ -97,8 +96,6 @@ def decode_words(text: str) -> str:
         else:
             out.append(decode_bytes(chunk, charset))
     return "".join(out)
-
-
 
 
 def part_bytes(part: Message) -> bytes:

@@ -52,8 +52,9 @@ def from_addresses(values: list[str]) -> list[str]:
     return all_addresses(cleaned)
 
 
-def ack_refusal(mail: ParsedMail, *, verdicts: Verdicts, envelope_sender: str | None, ack_to: str | None,
-                own: OwnAddresses) -> str | None:
+def ack_refusal(
+    mail: ParsedMail, *, verdicts: Verdicts, envelope_sender: str | None, ack_to: str | None, own: OwnAddresses
+) -> str | None:
     """None when ``ack_to`` may be acknowledged, else why not (recorded on the decision)."""
     senders = from_addresses(mail.headers.get("from", []))
     if len(mail.headers.get("from", [])) != 1 or len(senders) != 1 or senders[0] != mail.from_address:
@@ -65,8 +66,7 @@ def ack_refusal(mail: ParsedMail, *, verdicts: Verdicts, envelope_sender: str | 
         return "no address to answer"
     if ack_to in own:
         return f"acknowledgement would go to our own address {ack_to}"
-    why = unauthenticated(verdicts, from_address=sender, envelope_sender=envelope_sender,
-                          dkim_domains=dkim_domains(mail))
+    why = unauthenticated(verdicts, from_address=sender, envelope_sender=envelope_sender, dkim_domains=dkim_domains(mail))
     if why:
         return f"sender not authenticated: {why}"
     if normalise(ack_to) != sender and not aligned(domain_of(ack_to), domain_of(sender)):

@@ -39,11 +39,14 @@ class Slot:
     event: AcknowledgementAllowed
 
 
-def take_slot(*, taken: int, cap: int, hour: str, contact: str, conversation_id: str,
-              ses_message_id: str) -> Slot | str:
+def take_slot(*, taken: int, cap: int, hour: str, contact: str, conversation_id: str, ses_message_id: str) -> Slot | str:
     """The slot to claim, or why there is none."""
     if taken >= cap:
         return f"hourly acknowledgement cap reached ({cap} in hour {hour} UTC)"
-    return Slot(quota_stream(hour), taken, AcknowledgementAllowed(
-        hour=hour, slot=taken + 1, cap=cap, contact=contact, conversation_id=conversation_id,
-        ses_message_id=ses_message_id))
+    return Slot(
+        quota_stream(hour),
+        taken,
+        AcknowledgementAllowed(
+            hour=hour, slot=taken + 1, cap=cap, contact=contact, conversation_id=conversation_id, ses_message_id=ses_message_id
+        ),
+    )

@@ -44,8 +44,9 @@ def dkim_domains(mail: ParsedMail) -> list[str]:
     return found
 
 
-def unauthenticated(verdicts: Verdicts, *, from_address: str | None, envelope_sender: str | None,
-                    dkim_domains: list[str]) -> str | None:
+def unauthenticated(
+    verdicts: Verdicts, *, from_address: str | None, envelope_sender: str | None, dkim_domains: list[str]
+) -> str | None:
     """None when ``from_address`` is authenticated, else why not."""
     domain = domain_of(from_address)
     if not from_address or organizational_domain(domain) is None:
@@ -60,5 +61,7 @@ def unauthenticated(verdicts: Verdicts, *, from_address: str | None, envelope_se
         return None
     if verdicts.dkim == "PASS" and dkim_domains and all(aligned(d, domain) for d in dkim_domains):
         return None
-    return (f"no DMARC PASS and no SPF/DKIM PASS aligned with {domain} (DMARC {verdicts.dmarc}, {summary}; "
-            f"envelope sender domain {envelope_domain or '(none)'}, DKIM d= {', '.join(dkim_domains) or '(none)'})")
+    return (
+        f"no DMARC PASS and no SPF/DKIM PASS aligned with {domain} (DMARC {verdicts.dmarc}, {summary}; "
+        f"envelope sender domain {envelope_domain or '(none)'}, DKIM d= {', '.join(dkim_domains) or '(none)'})"
+    )

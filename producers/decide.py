@@ -64,14 +64,17 @@ class Inbound:
 
 
 def _quarantined(event: SpamRejected) -> Decision:
-    return Decision(events=[(quarantine_stream(event.ses_message_id), event)], outcome="rejected", reason=event.reason,
-                    quarantine_key=event.quarantine_key)
+    return Decision(
+        events=[(quarantine_stream(event.ses_message_id), event)],
+        outcome="rejected",
+        reason=event.reason,
+        quarantine_key=event.quarantine_key,
+    )
 
 
 def own_addresses(policy: Policy) -> OwnAddresses:
     # every address on the public domain is ours too: an ack there would only loop back
-    return OwnAddresses.of([*policy.accepted_addresses, policy.private_mailbox],
-                           [policy.public_domain, policy.reply_domain])
+    return OwnAddresses.of([*policy.accepted_addresses, policy.private_mailbox], [policy.public_domain, policy.reply_domain])
 
 
 def verdict_stage(receipt: Receipt) -> str | None:
@@ -109,11 +112,18 @@ def pattern_reason(verdict: Verdict) -> str:
 
 
 def _rejection_details(verdict: Verdict) -> dict[str, object]:
-    rules = [RuleScore(id=h.id[:100], score=h.score, field=h.field, describe=h.describe[:120])
-             for h in verdict.hits[:SpamRejected.MAX_RULES]]
+    rules = [
+        RuleScore(id=h.id[:100], score=h.score, field=h.field, describe=h.describe[:120])
+        for h in verdict.hits[: SpamRejected.MAX_RULES]
+    ]
     deciding = verdict.sure or (verdict.hits[0] if verdict.hits else None)
-    return {"pattern_id": deciding.id[:100] if deciding else None, "score": verdict.total,
-            "threshold": verdict.threshold, "rules": rules, "rules_total": len(verdict.hits)}
+    return {
+        "pattern_id": deciding.id[:100] if deciding else None,
+        "score": verdict.total,
+        "threshold": verdict.threshold,
+        "rules": rules,
+        "rules_total": len(verdict.hits),
+    }
 
 
 def _short(value: str | None, limit: int = 200) -> str | None:
@@ -121,8 +131,13 @@ def _short(value: str | None, limit: int = 200) -> str | None:
 
 
 def decide(inbound: Inbound, *, policy: Policy, patterns: CompiledPatterns, knowledge: Knowledge) -> Decision:
-    mail, receipt, bucket, raw_key, skip_spam = (inbound.mail, inbound.receipt, inbound.bucket, inbound.raw_key,
-                                                 inbound.skip_spam)
+    mail, receipt, bucket, raw_key, skip_spam = (
+        inbound.mail,
+        inbound.receipt,
+        inbound.bucket,
+        inbound.raw_key,
+        inbound.skip_spam,
+    )
     if not skip_spam:
         rejection: tuple[str, str, dict[str, object]] | None = None
         reason = verdict_stage(receipt)
@@ -136,31 +151,46 @@ def decide(inbound: Inbound, *, policy: Policy, patterns: CompiledPatterns, know
             stage, reason, details = rejection
             quarantine_key = f"{QUARANTINE_PREFIX}{receipt.ses_message_id}"
             event = SpamRejected(
-                ses_message_id=receipt.ses_message_id, stage=stage, reason=reason, **details,
-                bucket=bucket, raw_key=raw_key, quarantine_key=quarantine_key, from_address=mail.from_address,
-                envelope_sender=receipt.envelope_sender, verdicts=receipt.verdicts,
-                subject=mail.subject[:500], recipients=receipt.recipients, received_at=receipt.timestamp,
+                ses_message_id=receipt.ses_message_id,
+                stage=stage,
+                reason=reason,
+                **details,
+                bucket=bucket,
+                raw_key=raw_key,
+                quarantine_key=quarantine_key,
+                from_address=mail.from_address,
+                envelope_sender=receipt.envelope_sender,
+                verdicts=receipt.verdicts,
+                subject=mail.subject[:500],
+                recipients=receipt.recipients,
+                received_at=receipt.timestamp,
             )
             return _quarantined(event)
 
     from_owner = mail.from_address == policy.private_mailbox
-    who = identity.identify(mail.from_address, mail.from_name, relay_domains=policy.relay_domains,
-                            owner=policy.private_mailbox)
+    who = identity.identify(mail.from_address, mail.from_name, relay_domains=policy.relay_domains, owner=policy.private_mailbox)
     known_ids = [i for i in [mail.in_reply_to, *reversed(mail.references)] if i]
     conversation_id = (knowledge.conversation_for(known_ids) if known_ids else None) or who.conversation_id
     ack_to = next((a for a in mail.reply_to if a), None) or mail.from_address
     suppressed = suppression_reason(mail, envelope_sender=receipt.envelope_sender, ack_to=ack_to)
     if suppressed is None:
-        suppressed = ack_refusal(mail, verdicts=receipt.verdicts, envelope_sender=receipt.envelope_sender,
-                                 ack_to=ack_to, own=own_addresses(policy))
+        suppressed = ack_refusal(
+            mail, verdicts=receipt.verdicts, envelope_sender=receipt.envelope_sender, ack_to=ack_to, own=own_addresses(policy)
+        )
     if suppressed is None and ack_to:
         suppressed = knowledge.address_suppressed(ack_to)
     new_contact = not from_owner and not knowledge.contact_known(who.contact)
     slot: Slot | None = None
     if new_contact and suppressed is None:
         hour = hour_of(receipt.timestamp)
-        taken = take_slot(taken=knowledge.last_version(quota_stream(hour)), cap=policy.ack_cap_per_hour, hour=hour,
-                          contact=who.contact, conversation_id=conversation_id, ses_message_id=receipt.ses_message_id)
+        taken = take_slot(
+            taken=knowledge.last_version(quota_stream(hour)),
+            cap=policy.ack_cap_per_hour,
+            hour=hour,
+            contact=who.contact,
+            conversation_id=conversation_id,
+            ses_message_id=receipt.ses_message_id,
+        )
         slot, suppressed = (taken, None) if isinstance(taken, Slot) else (None, taken)
 
     received = MessageReceived(
@@ -182,14 +212,17 @@ def decide(inbound: Inbound, *, policy: Policy, patterns: CompiledPatterns, know
         references=mail.references,
         verdicts=receipt.verdicts,
         defects=mail.defects,
-        attachments=[AttachmentInfo(filename=a.filename[:200], content_type=a.content_type, size=a.size, part=a.part)
-                     for a in mail.attachments[:100]],
+        attachments=[
+            AttachmentInfo(filename=a.filename[:200], content_type=a.content_type, size=a.size, part=a.part)
+            for a in mail.attachments[:100]
+        ],
         attachment_count=len(mail.attachments),
         size=mail.size,
         contact=who.contact,
         contact_name=_short(who.name),
-        company=None if from_owner else _short(identity.extract_company(mail.subject, mail.text, mail.from_address,
-                                                                        policy.relay_domains)),
+        company=None
+        if from_owner
+        else _short(identity.extract_company(mail.subject, mail.text, mail.from_address, policy.relay_domains)),
         title=None if from_owner else _short(identity.extract_role(mail.subject, mail.text)),
         source_channel=identity.channel_for(who, mail.text),
         auto_reply_reason=suppressed,
@@ -205,31 +238,55 @@ def decide(inbound: Inbound, *, policy: Policy, patterns: CompiledPatterns, know
     first_in_stream: frozenset[str] = frozenset()
     if new_contact:
         first_in_stream = frozenset([contact_stream(who.contact)])
-        events.append((contact_stream(who.contact), FirstContact(
-            contact=who.contact, conversation_id=conversation_id, name=_short(who.name), ses_message_id=receipt.ses_message_id,
-            acknowledge=suppressed is None, suppressed_reason=suppressed, ack_to=ack_to if suppressed is None else None,
-            subject=mail.subject[:500], message_id=mail.message_id,
-        )))
+        events.append(
+            (
+                contact_stream(who.contact),
+                FirstContact(
+                    contact=who.contact,
+                    conversation_id=conversation_id,
+                    name=_short(who.name),
+                    ses_message_id=receipt.ses_message_id,
+                    acknowledge=suppressed is None,
+                    suppressed_reason=suppressed,
+                    ack_to=ack_to if suppressed is None else None,
+                    subject=mail.subject[:500],
+                    message_id=mail.message_id,
+                ),
+            )
+        )
         if suppressed is None:
             message_ids.append(ack_message_id(conversation_id, receipt.ses_message_id, policy.public_domain))
     if slot is not None:
         events.append((slot.stream_id, slot.event))
         expected[slot.stream_id] = slot.expected_version
-    return Decision(events=events, message_ids=dict.fromkeys(message_ids, conversation_id),
-                    first_in_stream=first_in_stream, expected_versions=expected, outcome="accepted", reason=suppressed,
-                    conversation_id=conversation_id)
+    return Decision(
+        events=events,
+        message_ids=dict.fromkeys(message_ids, conversation_id),
+        first_in_stream=first_in_stream,
+        expected_versions=expected,
+        outcome="accepted",
+        reason=suppressed,
+        conversation_id=conversation_id,
+    )
 
 
-def unparseable(receipt: Receipt, *, bucket: str, raw_key: str, error: BaseException,
-                mail: ParsedMail | None = None) -> Decision:
+def unparseable(receipt: Receipt, *, bucket: str, raw_key: str, error: BaseException, mail: ParsedMail | None = None) -> Decision:
     """The decision when deciding itself failed: the mail is quarantined with the
     error as its reason (it can be released), so it is never left without one."""
     reason = f"unparseable: {type(error).__name__}: {str(error)[:300]}"
     quarantine_key = f"{QUARANTINE_PREFIX}{receipt.ses_message_id}"
     event = SpamRejected(
-        ses_message_id=receipt.ses_message_id, stage="unparseable", reason=reason, bucket=bucket, raw_key=raw_key,
-        quarantine_key=quarantine_key, from_address=mail.from_address if mail else None,
-        envelope_sender=receipt.envelope_sender, subject=mail.subject[:500] if mail else "",
-        recipients=receipt.recipients[:50], received_at=receipt.timestamp, verdicts=receipt.verdicts,
+        ses_message_id=receipt.ses_message_id,
+        stage="unparseable",
+        reason=reason,
+        bucket=bucket,
+        raw_key=raw_key,
+        quarantine_key=quarantine_key,
+        from_address=mail.from_address if mail else None,
+        envelope_sender=receipt.envelope_sender,
+        subject=mail.subject[:500] if mail else "",
+        recipients=receipt.recipients[:50],
+        received_at=receipt.timestamp,
+        verdicts=receipt.verdicts,
     )
     return _quarantined(event)

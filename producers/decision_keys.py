@@ -17,8 +17,13 @@ import json
 from typing import Any, Literal, Protocol
 
 Producer = Literal["inbound", "reply"]
-_TYPES: dict[str, Producer] = {"MessageReceived": "inbound", "SpamRejected": "inbound", "FirstContact": "inbound",
-                               "ReplyRouted": "reply", "ReplyRejected": "reply"}
+_TYPES: dict[str, Producer] = {
+    "MessageReceived": "inbound",
+    "SpamRejected": "inbound",
+    "FirstContact": "inbound",
+    "ReplyRouted": "reply",
+    "ReplyRejected": "reply",
+}
 
 
 class Records(Protocol):

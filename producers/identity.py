@@ -92,8 +92,7 @@ def identify(address: str | None, name: str | None, *, relay_domains: list[str],
     label = slug(_domain_label(domain), 14) or "unknown"
     person = slug(clean_name or local_part(address) or "unknown", MAX_ID - len(label) - 10) or "unknown"
     channel = ("linkedin" if slug(_domain_label(relay)) == "linkedin" else slug(_domain_label(relay))) if relay else "direct"
-    return Identity(address or f"unknown:{person}", clean_name, f"{person}-{label}-{_short_hash(address or person)}",
-                    channel)
+    return Identity(address or f"unknown:{person}", clean_name, f"{person}-{label}-{_short_hash(address or person)}", channel)
 
 
 def extract_title(text: str) -> str | None:

@@ -34,15 +34,27 @@ class Outcome:
     duplicate: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ses_message_id": self.ses_message_id, "outcome": self.outcome, "reason": self.reason,
-                "conversation_id": self.conversation_id, "events": self.events, "duplicate": self.duplicate}
+        return {
+            "ses_message_id": self.ses_message_id,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "conversation_id": self.conversation_id,
+            "events": self.events,
+            "duplicate": self.duplicate,
+        }
 
 
 def policy_of(svc: Services) -> Policy:
     s = svc.settings
-    return Policy(accepted_addresses=s.accepted_addresses, private_mailbox=s.private_mailbox,
-                  relay_domains=s.relay_domains, public_domain=s.domain, spam_threshold=s.spam_threshold,
-                  reply_domain=s.reply_domain, ack_cap_per_hour=s.ack_cap_per_hour)
+    return Policy(
+        accepted_addresses=s.accepted_addresses,
+        private_mailbox=s.private_mailbox,
+        relay_domains=s.relay_domains,
+        public_domain=s.domain,
+        spam_threshold=s.spam_threshold,
+        reply_domain=s.reply_domain,
+        ack_cap_per_hour=s.ack_cap_per_hour,
+    )
 
 
 def fetch_raw(svc: Services, receipt: Receipt) -> tuple[bytes, str, str, list[str]]:
@@ -64,8 +76,7 @@ def parse_bounded(svc: Services, raw: bytes, receipt: Receipt) -> ParsedMail:
     except Exception as exc:
         logger.exception("mail did not parse; deciding on the SES headers", ses_message_id=receipt.ses_message_id)
         mail = parse(headers_only(receipt.headers), scan_bytes=1024)
-        return type(mail)(**{**mail.__dict__, "defects": [f"unparseable: {type(exc).__name__}: {exc}"[:200],
-                                                          *mail.defects]})
+        return type(mail)(**{**mail.__dict__, "defects": [f"unparseable: {type(exc).__name__}: {exc}"[:200], *mail.defects]})
 
 
 def recorded(commit: Commit) -> Decision:
@@ -85,15 +96,22 @@ def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_
     mail = parse_bounded(svc, raw, receipt)
     if missing:
         mail = type(mail)(**{**mail.__dict__, "defects": [*missing, *mail.defects]})
-    patterns = load_patterns(svc.parameters, svc.settings.patterns_parameter,
-                             ttl_seconds=svc.settings.patterns_ttl_seconds, match_limit=svc.settings.match_limit,
-                             logger=logger, metrics=metrics, blobs=svc.blobs)
+    patterns = load_patterns(
+        svc.parameters,
+        svc.settings.patterns_parameter,
+        ttl_seconds=svc.settings.patterns_ttl_seconds,
+        match_limit=svc.settings.match_limit,
+        logger=logger,
+        metrics=metrics,
+        blobs=svc.blobs,
+    )
     decisions: list[Decision] = []
 
     def plan() -> Decision:
         try:
-            decision = decide(Inbound(mail, receipt, bucket, key, skip_spam), policy=policy_of(svc), patterns=patterns,
-                              knowledge=svc.store)
+            decision = decide(
+                Inbound(mail, receipt, bucket, key, skip_spam), policy=policy_of(svc), patterns=patterns, knowledge=svc.store
+            )
         except Exception as exc:
             if svc.is_infrastructure_error(exc):
                 raise  # the store could not be read: retry, the mail is not at fault
@@ -105,16 +123,26 @@ def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_
             svc.blobs.copy(key, decision.quarantine_key, source_bucket=bucket)
         return decision
 
-    commit = svc.recorder.record(plan, dedupe_key=dedupe_key or key_for(svc.store, "inbound", receipt.ses_message_id),
-                                 correlation_id=receipt.ses_message_id)
+    commit = svc.recorder.record(
+        plan,
+        dedupe_key=dedupe_key or key_for(svc.store, "inbound", receipt.ses_message_id),
+        correlation_id=receipt.ses_message_id,
+    )
     decision = decisions[-1] if decisions and not commit.duplicate else recorded(commit)
     types = [e.type for e in commit.envelopes]
     outcome, reason, conversation = decision.outcome, decision.reason, decision.conversation_id
     metrics.add_metric(name="MailAccepted" if outcome == "accepted" else "MailRejected", unit=MetricUnit.Count, value=1)
     if any(isinstance(e.event, FirstContact) for e in commit.envelopes):
         metrics.add_metric(name="FirstContacts", unit=MetricUnit.Count, value=1)
-    logger.info("inbound decision", ses_message_id=receipt.ses_message_id, outcome=outcome, reason=reason,
-                conversation_id=conversation, events=types, duplicate=commit.duplicate)
+    logger.info(
+        "inbound decision",
+        ses_message_id=receipt.ses_message_id,
+        outcome=outcome,
+        reason=reason,
+        conversation_id=conversation,
+        events=types,
+        duplicate=commit.duplicate,
+    )
     return Outcome(receipt.ses_message_id, outcome, reason, conversation, types, commit.duplicate)
 
 

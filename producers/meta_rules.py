@@ -20,8 +20,10 @@ from collections.abc import Callable, Mapping
 Expression = Callable[[Mapping[str, float]], float]
 
 # a rule name may hold inner hyphens (``make-money``): write subtraction with spaces
-_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z][A-Za-z0-9_]*)*)"
-                    r"|(&&|\|\||>=|<=|==|!=|[!()+\-*/<>]))")
+_TOKEN = re.compile(
+    r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z][A-Za-z0-9_]*)*)"
+    r"|(&&|\|\||>=|<=|==|!=|[!()+\-*/<>]))"
+)
 MAX_LENGTH = 4000
 
 
@@ -36,15 +38,19 @@ def _tokens(text: str) -> list[str]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if not match:
-            raise MetaError(f"unexpected {text[position:position + 10]!r} at {position} in meta {text!r}")
+            raise MetaError(f"unexpected {text[position : position + 10]!r} at {position} in meta {text!r}")
         tokens.append(match.group(match.lastindex or 0))
         position = match.end()
     return tokens
 
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
-    ">": lambda a, b: a > b, "<": lambda a, b: a < b, ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b,
-    "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
 }
 
 
@@ -101,8 +107,7 @@ class _Parser:
         while self.peek() in ("+", "-"):
             op = self.take()
             right = self.product()
-            left = ((lambda a, b: lambda v: a(v) + b(v)) if op == "+" else (lambda a, b: lambda v: a(v) - b(v)))(
-                left, right)
+            left = ((lambda a, b: lambda v: a(v) + b(v)) if op == "+" else (lambda a, b: lambda v: a(v) - b(v)))(left, right)
         return left
 
     def product(self) -> Expression:

@@ -52,9 +52,21 @@ _DERIVED_FIELD = re.compile(r"derived:[a-z_]+(?:\([-0-9.,' a-z]*\))?")
 _FLAGS = {"i": pcre2.IGNORECASE, "m": pcre2.MULTILINE, "s": pcre2.DOTALL, "x": pcre2.VERBOSE}
 MAX_SCORE = 1000.0
 
-__all__ = ["DEFAULT_PATTERNS", "DEFAULT_THRESHOLD", "FIELDS", "CompiledPatterns", "PatternDocumentError",
-           "RuleHit", "Verdict", "compile_one", "compile_patterns", "first_match", "parse_container",
-           "parse_document", "score_texts"]
+__all__ = [
+    "DEFAULT_PATTERNS",
+    "DEFAULT_THRESHOLD",
+    "FIELDS",
+    "CompiledPatterns",
+    "PatternDocumentError",
+    "RuleHit",
+    "Verdict",
+    "compile_one",
+    "compile_patterns",
+    "first_match",
+    "parse_container",
+    "parse_document",
+    "score_texts",
+]
 
 
 class PatternDocumentError(ValueError):
@@ -193,8 +205,9 @@ def parse_container(document: str | list[Any] | dict[str, Any]) -> tuple[list[An
             threshold = float(raw)
         value = value["patterns"]
     if not isinstance(value, list):
-        raise PatternDocumentError('pattern list must be a JSON array of {id, pattern, fields, flags, score} '
-                                   'or {"threshold": N, "patterns": [...]}')
+        raise PatternDocumentError(
+            'pattern list must be a JSON array of {id, pattern, fields, flags, score} or {"threshold": N, "patterns": [...]}'
+        )
     return value, threshold
 
 
@@ -225,8 +238,11 @@ def compile_one(entry: Any, match_limit: int = 1_000_000) -> CompiledPattern:
     if not isinstance(pattern, str) or not pattern:
         raise ValueError("'pattern' must be a non-empty string")
     fields = tuple(entry.get("fields") or FIELDS)
-    unknown = [f for f in fields if not isinstance(f, str) or not (f in TEXT_FIELDS or _HEADER_FIELD.fullmatch(f)
-                                                                   or _DERIVED_FIELD.fullmatch(f))]
+    unknown = [
+        f
+        for f in fields
+        if not isinstance(f, str) or not (f in TEXT_FIELDS or _HEADER_FIELD.fullmatch(f) or _DERIVED_FIELD.fullmatch(f))
+    ]
     if unknown:
         raise ValueError(f"unknown fields {unknown} (known: {', '.join(TEXT_FIELDS)}, header:NAME[:addr|:name])")
     flags = 0
@@ -243,13 +259,21 @@ def compile_one(entry: Any, match_limit: int = 1_000_000) -> CompiledPattern:
         regex = pcre2.compile(f"(*LIMIT_MATCH={int(match_limit)}){pattern}", flags, jit=True)
     except pcre2.PatternError as exc:
         raise ValueError(f"does not compile: {exc}") from None
-    return CompiledPattern(str(entry.get("id") or pattern[:30]), fields, regex, score,
-                           str(entry.get("describe") or "")[:200], bool(entry.get("negate")), if_unset,
-                           required_literals(pattern, str(entry.get("flags") or "")))
+    return CompiledPattern(
+        str(entry.get("id") or pattern[:30]),
+        fields,
+        regex,
+        score,
+        str(entry.get("describe") or "")[:200],
+        bool(entry.get("negate")),
+        if_unset,
+        required_literals(pattern, str(entry.get("flags") or "")),
+    )
 
 
-def _order_metas(metas: dict[str, tuple[dict[str, Any], CompiledMeta]], known: set[str],
-                 errors: list[tuple[str, str]]) -> list[CompiledMeta]:
+def _order_metas(
+    metas: dict[str, tuple[dict[str, Any], CompiledMeta]], known: set[str], errors: list[tuple[str, str]]
+) -> list[CompiledMeta]:
     """Metas in an order where each comes after the metas it reads; the others reported."""
     ordered: list[CompiledMeta] = []
     done: set[str] = set()
@@ -300,8 +324,10 @@ def compile_patterns(document: str | list[Any] | dict[str, Any], match_limit: in
         try:
             if isinstance(entry, dict) and "meta" in entry:
                 expression, references = compile_meta(str(entry.get("meta") or ""))
-                metas[pattern_id] = (entry, CompiledMeta(pattern_id, expression, references, _score(entry),
-                                                         str(entry.get("describe") or "")[:200]))
+                metas[pattern_id] = (
+                    entry,
+                    CompiledMeta(pattern_id, expression, references, _score(entry), str(entry.get("describe") or "")[:200]),
+                )
             else:
                 compiled.append(compile_one(entry, match_limit))
         except (ValueError, MetaError) as exc:
@@ -311,7 +337,7 @@ def compile_patterns(document: str | list[Any] | dict[str, Any], match_limit: in
 
 
 def _excerpt(text: str, start: int, end: int) -> str:
-    return text[max(start - 20, 0): min(end + 20, start + 200)]
+    return text[max(start - 20, 0) : min(end + 20, start + 200)]
 
 
 def _matches(pattern: CompiledPattern, name: str, text: str, present: Mapping[str, set[str]] | None) -> Any:
@@ -324,8 +350,12 @@ def _matches(pattern: CompiledPattern, name: str, text: str, present: Mapping[st
     return pattern.regex.search(text)
 
 
-def _search(pattern: CompiledPattern, texts: Mapping[str, str | None], absent_unknown: bool = False,
-            present: Mapping[str, set[str]] | None = None) -> tuple[str, str] | None:
+def _search(
+    pattern: CompiledPattern,
+    texts: Mapping[str, str | None],
+    absent_unknown: bool = False,
+    present: Mapping[str, set[str]] | None = None,
+) -> tuple[str, str] | None:
     """(field, excerpt) where the rule matches, or None. A regex that hits its match
     limit counts as not matching (and never as spam): mail keeps flowing.
     ``absent_unknown``: a field the texts lack is unknown (a bare text has no headers),
@@ -356,8 +386,14 @@ def _search(pattern: CompiledPattern, texts: Mapping[str, str | None], absent_un
     return None
 
 
-def score_texts(compiled: CompiledPatterns, texts: Mapping[str, str | None], *, threshold: float,
-                absent_unknown: bool = False, prefilter: bool = True) -> Verdict:
+def score_texts(
+    compiled: CompiledPatterns,
+    texts: Mapping[str, str | None],
+    *,
+    threshold: float,
+    absent_unknown: bool = False,
+    prefilter: bool = True,
+) -> Verdict:
     """Every rule over the texts; the scoring hits, their total, and the threshold
     in force (the document's own, else ``threshold``). ``prefilter=False`` runs every
     regex (the reference the prefilter must agree with)."""
@@ -372,8 +408,9 @@ def score_texts(compiled: CompiledPatterns, texts: Mapping[str, str | None], *, 
     candidates: Iterable[int] = range(len(patterns))
     if prefilter:
         automaton = compiled.prefilter
-        present = {name: automaton.present(text) for name, text in resolved.items()
-                   if text is not None and name in automaton.fields}
+        present = {
+            name: automaton.present(text) for name, text in resolved.items() if text is not None and name in automaton.fields
+        }
         candidates = automaton.candidates(present)  # the others cannot match: they stay 0
     for index in candidates:
         pattern = patterns[index]

@@ -31,8 +31,11 @@ _LITERAL = sre_constants.LITERAL
 _IN = sre_constants.IN
 _BRANCH = sre_constants.BRANCH
 _SUBPATTERN = sre_constants.SUBPATTERN
-_REPEATS = {sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT,
-            getattr(sre_constants, "POSSESSIVE_REPEAT", sre_constants.MAX_REPEAT)}
+_REPEATS = {
+    sre_constants.MAX_REPEAT,
+    sre_constants.MIN_REPEAT,
+    getattr(sre_constants, "POSSESSIVE_REPEAT", sre_constants.MAX_REPEAT),
+}
 _ATOMIC = getattr(sre_constants, "ATOMIC_GROUP", None)
 _ZERO_WIDTH = {sre_constants.AT}
 _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}

@@ -83,8 +83,9 @@ def received_messages(history: Sequence[Envelope]) -> list[MessageReceived]:
     return [e.event for e in history if isinstance(e.event, MessageReceived)]
 
 
-def answered_message(thread: list[str], history_of: Callable[[str], Sequence[Envelope]],
-                     ctx: ReplyContext) -> MessageReceived | Rejection:
+def answered_message(
+    thread: list[str], history_of: Callable[[str], Sequence[Envelope]], ctx: ReplyContext
+) -> MessageReceived | Rejection:
     """The message the owner answered, named by the first thread address that verifies."""
     for recipient in thread:
         token = local_part(recipient)
@@ -110,38 +111,65 @@ def _legacy_answer(conversation_id: str, messages: list[MessageReceived], ctx: R
         (only,) = answers
         return [m for m in theirs if answer_address(m.reply_to, m.from_address, ctx.own) == only][-1]
     if not answers:
-        return Rejection("no-recipient", f"conversation {conversation_id} has no message from a correspondent "
-                                         "to answer", notify_owner=True, conversation_id=conversation_id)
-    return Rejection("ambiguous", f"this thread address names conversation {conversation_id} but not the message "
-                                  f"answered, and {len(answers)} addresses wrote in it ({', '.join(sorted(answers))}): "
-                                  "answer from the forwarded copy of the message you mean",
-                     notify_owner=True, conversation_id=conversation_id)
+        return Rejection(
+            "no-recipient",
+            f"conversation {conversation_id} has no message from a correspondent to answer",
+            notify_owner=True,
+            conversation_id=conversation_id,
+        )
+    return Rejection(
+        "ambiguous",
+        f"this thread address names conversation {conversation_id} but not the message "
+        f"answered, and {len(answers)} addresses wrote in it ({', '.join(sorted(answers))}): "
+        "answer from the forwarded copy of the message you mean",
+        notify_owner=True,
+        conversation_id=conversation_id,
+    )
 
 
 def nothing_to_send(mail: ParsedMail) -> str:
     opaque = mail.content_type in _OPAQUE_TYPES or any(a.content_type in _OPAQUE_TYPES for a in mail.attachments)
     if opaque:
-        return ("the reply is encrypted or opaque-signed (S/MIME or PGP), so its text cannot be read and nothing "
-                "was sent: send it again without encryption or opaque signing")
+        return (
+            "the reply is encrypted or opaque-signed (S/MIME or PGP), so its text cannot be read and nothing "
+            "was sent: send it again without encryption or opaque signing"
+        )
     if mail.attachments:
         names = ", ".join(a.filename for a in mail.attachments[:5])
         return f"the reply has no text, only attachments ({names}), so nothing was sent: add a line and send it again"
     return "the reply is empty, so nothing was sent"
 
 
-def _rejected(mail: ParsedMail, receipt: Receipt, rejection: Rejection, *, bucket: str,
-              raw_key: str) -> Decision:
-    event = ReplyRejected(ses_message_id=receipt.ses_message_id, reason=rejection.reason, bucket=bucket,
-                          raw_key=raw_key, from_address=mail.from_address, recipients=receipt.recipients,
-                          code=rejection.code, conversation_id=rejection.conversation_id,
-                          subject=mail.subject[:500], notify_owner=rejection.notify_owner)
-    return Decision(events=[(rejected_stream(receipt.ses_message_id), event)], outcome="rejected",
-                    reason=rejection.reason, conversation_id=rejection.conversation_id)
+def _rejected(mail: ParsedMail, receipt: Receipt, rejection: Rejection, *, bucket: str, raw_key: str) -> Decision:
+    event = ReplyRejected(
+        ses_message_id=receipt.ses_message_id,
+        reason=rejection.reason,
+        bucket=bucket,
+        raw_key=raw_key,
+        from_address=mail.from_address,
+        recipients=receipt.recipients,
+        code=rejection.code,
+        conversation_id=rejection.conversation_id,
+        subject=mail.subject[:500],
+        notify_owner=rejection.notify_owner,
+    )
+    return Decision(
+        events=[(rejected_stream(receipt.ses_message_id), event)],
+        outcome="rejected",
+        reason=rejection.reason,
+        conversation_id=rejection.conversation_id,
+    )
 
 
-def decide_reply(mail: ParsedMail, receipt: Receipt, history_of: Callable[[str], Sequence[Envelope]],
-                 ctx: ReplyContext, *, bucket: str,
-                 raw_key: str) -> Decision:
+def decide_reply(
+    mail: ParsedMail,
+    receipt: Receipt,
+    history_of: Callable[[str], Sequence[Envelope]],
+    ctx: ReplyContext,
+    *,
+    bucket: str,
+    raw_key: str,
+) -> Decision:
     """The owner's reply decided: accepted (sent), annotated (commands only) or rejected.
     ``history_of`` reads a conversation's events; it is called only once the owner is
     authenticated."""
@@ -167,13 +195,18 @@ def decide_reply(mail: ParsedMail, receipt: Receipt, history_of: Callable[[str],
     to = answer_address(theirs.reply_to, theirs.from_address, ctx.own)
     if to is None:
         tried = ", ".join([*theirs.reply_to, *([theirs.from_address] if theirs.from_address else [])]) or "none"
-        return reject(Rejection("no-recipient", f"the message answered ({theirs.subject!r}) has no address a reply "
-                                                f"may go to (Reply-To/From: {tried}: our own or a mail daemon)",
-                                notify_owner=True, conversation_id=conversation_id))
+        return reject(
+            Rejection(
+                "no-recipient",
+                f"the message answered ({theirs.subject!r}) has no address a reply "
+                f"may go to (Reply-To/From: {tried}: our own or a mail daemon)",
+                notify_owner=True,
+                conversation_id=conversation_id,
+            )
+        )
     parsed = parse_commands(mail.text)
     if not parsed.remaining_text and not parsed.commands:
-        return reject(Rejection("nothing-to-send", nothing_to_send(mail), notify_owner=True,
-                                conversation_id=conversation_id))
+        return reject(Rejection("nothing-to-send", nothing_to_send(mail), notify_owner=True, conversation_id=conversation_id))
     fields, status, unknown = {}, None, list(parsed.unknown)
     for name, value in parsed.commands:
         if name == "status":
@@ -187,21 +220,34 @@ def decide_reply(mail: ParsedMail, receipt: Receipt, history_of: Callable[[str],
     references = [*theirs.references, *([theirs.message_id] if theirs.message_id else [])][-20:]
     stream = conversation_stream(conversation_id)
     send = bool(parsed.remaining_text)
-    planned: list[tuple[str, DomainEvent]] = [(stream, ReplyRouted(
-        conversation_id=conversation_id, ses_message_id=receipt.ses_message_id, bucket=bucket, raw_key=raw_key,
-        to=[to], subject=subject, in_reply_to=theirs.message_id, references=references, send=send,
-        commands=[ReplyCommand(name=n, value=v) for n, v in parsed.commands], unknown_commands=unknown,
-        strip_lines=parsed.lines,
-        unsent_attachments=[] if send else [a.filename for a in mail.attachments[:20]],
-    ))]
+    planned: list[tuple[str, DomainEvent]] = [
+        (
+            stream,
+            ReplyRouted(
+                conversation_id=conversation_id,
+                ses_message_id=receipt.ses_message_id,
+                bucket=bucket,
+                raw_key=raw_key,
+                to=[to],
+                subject=subject,
+                in_reply_to=theirs.message_id,
+                references=references,
+                send=send,
+                commands=[ReplyCommand(name=n, value=v) for n, v in parsed.commands],
+                unknown_commands=unknown,
+                strip_lines=parsed.lines,
+                unsent_attachments=[] if send else [a.filename for a in mail.attachments[:20]],
+            ),
+        )
+    ]
     if fields:
         planned.append((stream, ConversationUpdated(conversation_id=conversation_id, fields=fields)))
     if status:
-        planned.append((stream, ConversationStatusChanged(conversation_id=conversation_id, status=status,
-                                                          note="set from a reply")))
+        planned.append(
+            (stream, ConversationStatusChanged(conversation_id=conversation_id, status=status, note="set from a reply"))
+        )
     ids = {reply_message_id(receipt.ses_message_id, ctx.public_domain): conversation_id} if send else {}
-    return Decision(events=planned, message_ids=ids, outcome="accepted" if send else "annotated",
-                    conversation_id=conversation_id)
+    return Decision(events=planned, message_ids=ids, outcome="accepted" if send else "annotated", conversation_id=conversation_id)
 
 
 def process(svc: Services, receipt: Receipt) -> Outcome:
@@ -213,28 +259,44 @@ def process(svc: Services, receipt: Receipt) -> Outcome:
 
     def plan() -> Decision:
         try:
-            decision = decide_reply(mail, receipt, lambda c: svc.store.read(conversation_stream(c)), ctx,
-                                    bucket=bucket, raw_key=key)
+            decision = decide_reply(
+                mail, receipt, lambda c: svc.store.read(conversation_stream(c)), ctx, bucket=bucket, raw_key=key
+            )
         except Exception as exc:
             if svc.is_infrastructure_error(exc):
                 raise  # the store could not be read: retry, the mail is not at fault
             logger.exception("reply decision failed; rejecting", ses_message_id=receipt.ses_message_id)
             reason = f"unparseable: {type(exc).__name__}: {exc}"[:400]
-            decision = Decision(events=[(rejected_stream(receipt.ses_message_id), ReplyRejected(
-                ses_message_id=receipt.ses_message_id, reason=reason, bucket=bucket, raw_key=key,
-                from_address=mail.from_address, recipients=receipt.recipients[:50],
-            ))], outcome="rejected", reason=reason)
+            decision = Decision(
+                events=[
+                    (
+                        rejected_stream(receipt.ses_message_id),
+                        ReplyRejected(
+                            ses_message_id=receipt.ses_message_id,
+                            reason=reason,
+                            bucket=bucket,
+                            raw_key=key,
+                            from_address=mail.from_address,
+                            recipients=receipt.recipients[:50],
+                        ),
+                    )
+                ],
+                outcome="rejected",
+                reason=reason,
+            )
         decisions.append(decision)
         return decision
 
-    commit = svc.recorder.record(plan, dedupe_key=key_for(svc.store, "reply", receipt.ses_message_id),
-                                 correlation_id=receipt.ses_message_id)
+    commit = svc.recorder.record(
+        plan, dedupe_key=key_for(svc.store, "reply", receipt.ses_message_id), correlation_id=receipt.ses_message_id
+    )
     types = [e.type for e in commit.envelopes]
     decision = decisions[-1] if decisions and not commit.duplicate else recorded(commit)
     outcome, reason, conversation = decision.outcome, decision.reason, decision.conversation_id
     metrics.add_metric(name="RepliesRejected" if reason else "RepliesRouted", unit=MetricUnit.Count, value=1)
-    (logger.warning if reason else logger.info)("reply decision", ses_message_id=receipt.ses_message_id,
-                                                outcome=outcome, reason=reason, events=types)
+    (logger.warning if reason else logger.info)(
+        "reply decision", ses_message_id=receipt.ses_message_id, outcome=outcome, reason=reason, events=types
+    )
     return Outcome(receipt.ses_message_id, outcome, reason, conversation, types, commit.duplicate)
 
 
@@ -244,8 +306,7 @@ def recorded(commit: Commit) -> Decision:
     if isinstance(first, ReplyRejected):
         return Decision(events=[], outcome="rejected", reason=first.reason, conversation_id=first.conversation_id)
     if isinstance(first, ReplyRouted):
-        return Decision(events=[], outcome="accepted" if first.send else "annotated",
-                        conversation_id=first.conversation_id)
+        return Decision(events=[], outcome="accepted" if first.send else "annotated", conversation_id=first.conversation_id)
     return Decision(events=[], outcome="accepted")
 
 

@@ -46,8 +46,7 @@ def author_problem(mail: ParsedMail, private_mailbox: str) -> str | None:
     if field.groups:
         return f"From uses group syntax ({_shown(field.groups)}): a reply names its author, not a group"
     if len(field.mailboxes) != 1:
-        return (f"From names {len(field.mailboxes)} addresses ({_shown(field.mailboxes)}): "
-                "a reply has exactly one author")
+        return f"From names {len(field.mailboxes)} addresses ({_shown(field.mailboxes)}): a reply has exactly one author"
     (author,) = field.mailboxes
     # Every reading must name the owner: the header registry's, and the raw value's as a
     # client shows it (a trailing <addr-spec> wins), so ``owner@x <eve@y>`` is not the owner.
@@ -84,8 +83,10 @@ def authentication_problem(mail: ParsedMail, receipt: Receipt, private_mailbox: 
         return None
     if v.dkim == "PASS":
         strangers = [d or "(no d=)" for d in signers if not aligned(d, owner_domain)]
-        return (f"not authenticated for {owner_domain}: DMARC {v.dmarc}, SPF {v.spf}, DKIM PASS but signed by "
-                f"{_shown(strangers) or 'nobody'}, not aligned with {owner_domain}")
+        return (
+            f"not authenticated for {owner_domain}: DMARC {v.dmarc}, SPF {v.spf}, DKIM PASS but signed by "
+            f"{_shown(strangers) or 'nobody'}, not aligned with {owner_domain}"
+        )
     return f"not authenticated for {owner_domain}: DMARC {v.dmarc}, SPF {v.spf}, DKIM {v.dkim}"
 
 

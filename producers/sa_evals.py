@@ -27,10 +27,15 @@ from dataclasses import dataclass
 from email.utils import mktime_tz, parsedate_tz
 
 _IP = r"(?:\d{1,3}\.){3}\d{1,3}|IPv6:[0-9a-fA-F:.]+|[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}"
-_PRIVATE = re.compile(r"^(?:10|127|169\.254|172\.(?:1[6-9]|2\d|3[01])|192\.168|"
-                      r"100\.(?:6[4-9]|[7-9]\d|1[01]\d|12[0-7]))\.|^(?:IPv6:)?(?:::1$|f[cd]|fe[89ab])", re.I)
-_DATE_AT_END = re.compile(r"[\s;]+(?:(?:Mon|T(?:ue|hu)|Wed|Fri|S(?:at|un)), )?\d+ (?:J(?:an|u[nl])|Feb|Ma[ry]|"
-                          r"A(?:pr|ug)|Sep|Oct|Nov|Dec) \d+ \d+:\d+(?::\d+)? \S+.*$")
+_PRIVATE = re.compile(
+    r"^(?:10|127|169\.254|172\.(?:1[6-9]|2\d|3[01])|192\.168|"
+    r"100\.(?:6[4-9]|[7-9]\d|1[01]\d|12[0-7]))\.|^(?:IPv6:)?(?:::1$|f[cd]|fe[89ab])",
+    re.I,
+)
+_DATE_AT_END = re.compile(
+    r"[\s;]+(?:(?:Mon|T(?:ue|hu)|Wed|Fri|S(?:at|un)), )?\d+ (?:J(?:an|u[nl])|Feb|Ma[ry]|"
+    r"A(?:pr|ug)|Sep|Oct|Nov|Dec) \d+ \d+:\d+(?::\d+)? \S+.*$"
+)
 _ID = re.compile(r" id <?([^\s<>;]{3,})")
 _HELO_EQ = re.compile(r"\bhelo=([-A-Za-z0-9.^+_&:=?!@%*$\\/]+)")
 _HELO_WORD = re.compile(r"\b(?:HELO|EHLO) ([-A-Za-z0-9.^+_&:=?!@%*$\\/]+)")
@@ -39,7 +44,8 @@ _AUTH = re.compile(r" with ((?:ES|L|UTF8S|UTF8L)MTPS?A|ASMTP|HTTP[SU]?)(?: |;|$)
 _ENVFROM = re.compile(r"(?:return-path:? |envelope-(?:sender|from)[ =])(\S+)\b", re.I)
 # after "from ": the shapes of the common MTAs, most specific first
 _SHAPES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
-    (re.compile(pattern), names) for pattern, names in (
+    (re.compile(pattern), names)
+    for pattern, names in (
         (rf"^(\S+) \(HELO (\S+)\) \((?:(\S+)@)?({_IP})\)", ("rdns", "helo", "ident", "ip")),  # qmail
         (rf"^(\S+) \((?:(\S+)@)?({_IP})\)", ("rdns", "ident", "ip")),  # qmail, no HELO
         (rf"^\[({_IP})\] \(helo=(\S+?)\)", ("ip", "helo")),  # Exim, no rDNS
@@ -48,7 +54,8 @@ _SHAPES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         (rf"^(\S+) \(\[({_IP})\]\)", ("helo", "ip")),  # sendmail, no rDNS
         (rf"^(\S+) \[({_IP})\]", ("helo", "ip")),
         (rf"^\[({_IP})\]", ("ip",)),
-    ))
+    )
+)
 _ANY_IP = re.compile(rf"[\[(]({_IP})[\])]")
 _RCVD_DATE = re.compile(r"(\s.?\d+ \S\S\S \d+ \d+:\d+:\d+ \S+)")
 _OUTLOOK_ID = re.compile(r"^<[0-9a-f]{4}([0-9a-f]{8})\$[0-9a-f]{8}\$[0-9a-f]{8}@")
@@ -115,8 +122,10 @@ def parse_received(line: str) -> dict[str, str] | str | None:
 
 
 def _as_string(relay: dict[str, str], internal: bool) -> str:
-    return (f"[ ip={relay['ip']} rdns={relay['rdns']} helo={relay['helo']} by={relay['by']} ident={relay['ident']} "
-            f"envfrom={relay['envfrom']} intl={int(internal)} id={relay['id']} auth={relay['auth']} msa=0 ]")
+    return (
+        f"[ ip={relay['ip']} rdns={relay['rdns']} helo={relay['helo']} by={relay['by']} ident={relay['ident']} "
+        f"envfrom={relay['envfrom']} intl={int(internal)} id={relay['id']} auth={relay['auth']} msa=0 ]"
+    )
 
 
 def relays(received: list[str]) -> Relays:
@@ -157,8 +166,10 @@ def _time(text: str | None) -> float | None:
 def _received_times(received: list[str]) -> list[float]:
     """SpamAssassin's Received times: the local delivery and fetchmail hops left out."""
     lines = [line for line in received if line.strip()]
-    if lines and (re.search(r"\bfrom (?:localhost\s|(?:\S+ ){1,2}\S*\b127\.0\.0\.1\b)", lines[0])
-                  or re.search(r"qmail \d+ invoked by uid \d+", lines[0])):
+    if lines and (
+        re.search(r"\bfrom (?:localhost\s|(?:\S+ ){1,2}\S*\b127\.0\.0\.1\b)", lines[0])
+        or re.search(r"qmail \d+ invoked by uid \d+", lines[0])
+    ):
         local = lines.pop(0)
         if not (lines and re.search(r"\bby localhost with \w+ \(fetchmail-[\d.]+", lines[0])):
             lines.insert(0, local)

@@ -86,8 +86,16 @@ def _fallback() -> CompiledPatterns:
     return _last_good[0] if _last_good else compile_patterns(default_document())
 
 
-def load_patterns(source: ParameterSource, name: str, *, ttl_seconds: int, match_limit: int, logger: Logger,
-                  metrics: Metrics | None = None, blobs: BlobSource | None = None) -> CompiledPatterns:
+def load_patterns(
+    source: ParameterSource,
+    name: str,
+    *,
+    ttl_seconds: int,
+    match_limit: int,
+    logger: Logger,
+    metrics: Metrics | None = None,
+    blobs: BlobSource | None = None,
+) -> CompiledPatterns:
     def count(metric: str) -> None:
         if metrics:
             metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
@@ -107,8 +115,7 @@ def load_patterns(source: ParameterSource, name: str, *, ttl_seconds: int, match
             count("PatternListInvalid")
             return _fallback()
         except Exception as exc:  # S3 unreadable: a transient fault, tried again at the next mail
-            logger.error("spam pattern list object unreadable; keeping the last good list", parameter=name,
-                         error=str(exc))
+            logger.error("spam pattern list object unreadable; keeping the last good list", parameter=name, error=str(exc))
             count("PatternListUnavailable")
             return _fallback()
         _compiled.clear()

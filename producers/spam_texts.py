@@ -80,8 +80,11 @@ class MailTexts(Mapping[str, str | None]):
         if lowered == "tocc":
             values = [*(mail.headers.get("to") or []), *(mail.headers.get("cc") or [])]
         elif header == "MESSAGEID":  # SpamAssassin spells this pseudo-header in capitals only
-            values = [v for h in ("x-message-id", "resent-message-id", "x-original-message-id", "message-id")
-                      for v in mail.headers.get(h) or []]
+            values = [
+                v
+                for h in ("x-message-id", "resent-message-id", "x-original-message-id", "message-id")
+                for v in mail.headers.get(h) or []
+            ]
         elif lowered == "envelopefrom":
             values = mail.headers.get("return-path") or []
         else:
@@ -145,8 +148,11 @@ def derived(mail: ParsedMail, test: str, texts: MailTexts | None = None) -> str 
     elif test == "mime_html_only":
         found = mail.content_type == "text/html"
     elif test == "outlook_message_id":
-        ids = [v for h in ("x-message-id", "resent-message-id", "x-original-message-id", "message-id")
-               for v in mail.headers.get(h) or []]
+        ids = [
+            v
+            for h in ("x-message-id", "resent-message-id", "x-original-message-id", "message-id")
+            for v in mail.headers.get(h) or []
+        ]
         found = sa_evals.outlook_message_id_invalid(ids[0] if ids else None, mail.date, received)
     elif (shifted := _SHIFTED.fullmatch(test)) is not None:
         found = sa_evals.shifted_date(sa_evals.date_diff(mail.date, received), shifted.group(1), shifted.group(2))

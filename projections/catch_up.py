@@ -20,8 +20,9 @@ class ItemTable(Protocol):
     def put(self, item: dict[str, Any], expected_version: int | None) -> None: ...
 
 
-def catch_up(table: ItemTable, store: StreamReader, stream_id: str, *, shards: int, conflict: type[Exception],
-             attempts: int = 20) -> dict[str, Any] | None:
+def catch_up(
+    table: ItemTable, store: StreamReader, stream_id: str, *, shards: int, conflict: type[Exception], attempts: int = 20
+) -> dict[str, Any] | None:
     conversation_id = conversation_of_stream(stream_id)
     if conversation_id is None:
         return None

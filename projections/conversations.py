@@ -68,9 +68,16 @@ def _message_received(item: Item, event: MessageReceived, at: str, owner_fields:
     at = event.received_at or at
     first = "first_activity" not in item
     if first:
-        _set(item, first_activity=at, month=at[:7], contact=event.contact, contact_name=event.contact_name,
-             email_domain=(event.from_address or "").rpartition("@")[2] or None, subject=event.subject,
-             source=event.source_channel)
+        _set(
+            item,
+            first_activity=at,
+            month=at[:7],
+            contact=event.contact,
+            contact_name=event.contact_name,
+            email_domain=(event.from_address or "").rpartition("@")[2] or None,
+            subject=event.subject,
+            source=event.source_channel,
+        )
     for name, value in (("company", event.company), ("title", event.title)):
         if value and name not in owner_fields and not item.get(name):
             _set(item, **{name: value, f"{name}_key": _key(value)})

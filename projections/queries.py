@@ -73,14 +73,16 @@ def plan(filters: Filters, shards: int) -> list[IndexQuery]:
     return [replace(q, filters=tuple(remaining)) for q in chosen]
 
 
-def query(table: ProjectionTable, filters: Filters, *, shards: int, limit: int = 50,
-          next_token: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def query(
+    table: ProjectionTable, filters: Filters, *, shards: int, limit: int = 50, next_token: dict[str, Any] | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """A page of conversations, newest first, and the token of the next page."""
     partitions = plan(filters, shards)
     if not partitions:
         # no filter: the whole (small) table, which only a full listing needs
-        everything = sorted((i for i in table.scan() if "contact" in i),
-                            key=lambda i: str(i.get("last_activity", "")), reverse=True)
+        everything = sorted(
+            (i for i in table.scan() if "contact" in i), key=lambda i: str(i.get("last_activity", "")), reverse=True
+        )
         offset = int((next_token or {}).get("offset", 0))
         more = offset + limit < len(everything)
         return everything[offset : offset + limit], ({"offset": offset + limit} if more else None)
@@ -100,8 +102,11 @@ def query(table: ProjectionTable, filters: Filters, *, shards: int, limit: int =
             if not start:
                 break
         fetched[key] = (found[:limit], start is None and len(found) <= limit)
-    merged = sorted(((item.get(sort), key, item) for key, (found, _done) in fetched.items() for item in found),
-                    key=lambda triple: (triple[0] is not None, triple[0]), reverse=True)
+    merged = sorted(
+        ((item.get(sort), key, item) for key, (found, _done) in fetched.items() for item in found),
+        key=lambda triple: (triple[0] is not None, triple[0]),
+        reverse=True,
+    )
     page = merged[:limit]
     token: dict[str, Any] = {}
     for key, (found, done) in fetched.items():

@@ -59,15 +59,26 @@ def check_target(into: str, live: str, configured: str) -> None:
     """``--into`` must name the standby of the pair infra manages, never the live table."""
     managed = conversations_tables(configured)
     if into not in managed:
-        raise ValueError(f"--into {into!r}: not a conversations table infra manages ({' or '.join(managed)}); "
-                         "the code never creates tables (declare new ones in infra/modules/tables)")
+        raise ValueError(
+            f"--into {into!r}: not a conversations table infra manages ({' or '.join(managed)}); "
+            "the code never creates tables (declare new ones in infra/modules/tables)"
+        )
     if into == live:
-        raise ValueError(f"--into {into!r} is the live table readers use now; rebuild it in place (no --into) "
-                         f"or into {next(t for t in managed if t != into)!r}")
+        raise ValueError(
+            f"--into {into!r} is the live table readers use now; rebuild it in place (no --into) "
+            f"or into {next(t for t in managed if t != into)!r}"
+        )
 
 
-def replay(svc: Services, *, projection: str = NAME, into: str | None = None, stream: str | None = None,
-           workers: int = 4, quiet: bool = False) -> ReplayReport:
+def replay(
+    svc: Services,
+    *,
+    projection: str = NAME,
+    into: str | None = None,
+    stream: str | None = None,
+    workers: int = 4,
+    quiet: bool = False,
+) -> ReplayReport:
     from projections.catch_up import catch_up
     from projections.pointer import current_table, switch_to
 

@@ -19,8 +19,14 @@ from pathlib import Path
 CRLF = b"\r\n"
 ROOT = Path(__file__).resolve().parents[1]
 REAL = [*sorted((ROOT / "tests" / "corpus").rglob("*.eml")), *sorted((ROOT / "examples" / "mail").rglob("*.eml"))]
-BASE = [b"From: Hostile <hostile@attacker.test>", b"To: hello@example.com", b"Subject: hostile",
-        b"Date: Fri, 20 Nov 2026 10:00:00 +0000", b"Message-ID: <hostile@attacker.test>", b"MIME-Version: 1.0"]
+BASE = [
+    b"From: Hostile <hostile@attacker.test>",
+    b"To: hello@example.com",
+    b"Subject: hostile",
+    b"Date: Fri, 20 Nov 2026 10:00:00 +0000",
+    b"Message-ID: <hostile@attacker.test>",
+    b"MIME-Version: 1.0",
+]
 
 
 def _mail(headers: list[bytes], body: bytes = b"Hello.\r\n", *, base: list[bytes] | None = None) -> bytes:
@@ -29,8 +35,7 @@ def _mail(headers: list[bytes], body: bytes = b"Hello.\r\n", *, base: list[bytes
 
 def nested_multipart(depth: int) -> bytes:
     """``depth`` levels of multipart/mixed, text at the bottom (1,000 deep crashed the parser)."""
-    opening = b"".join(f'--b{i}\r\nContent-Type: multipart/mixed; boundary="b{i + 1}"\r\n\r\n'.encode()
-                       for i in range(depth - 1))
+    opening = b"".join(f'--b{i}\r\nContent-Type: multipart/mixed; boundary="b{i + 1}"\r\n\r\n'.encode() for i in range(depth - 1))
     leaf = f"--b{depth - 1}\r\nContent-Type: text/plain\r\n\r\ndeep down\r\n--b{depth - 1}--\r\n".encode()
     closing = b"".join(f"--b{i}--\r\n".encode() for i in reversed(range(depth - 1)))
     return _mail([b'Content-Type: multipart/mixed; boundary="b0"'], opening + leaf + closing)
@@ -47,9 +52,19 @@ def nested_rfc822_in_multipart(depth: int) -> bytes:
     body = b"From: inner@attacker.test\r\nSubject: inner\r\n\r\nbottom\r\n"
     for level in range(depth):
         boundary = f"r{level}".encode()
-        body = (b"From: level@attacker.test\r\nContent-Type: multipart/mixed; boundary=" + boundary + b"\r\n\r\n--"
-                + boundary + b"\r\nContent-Type: text/plain\r\n\r\nlevel\r\n--" + boundary
-                + b"\r\nContent-Type: message/rfc822\r\n\r\n" + body + b"\r\n--" + boundary + b"--\r\n")
+        body = (
+            b"From: level@attacker.test\r\nContent-Type: multipart/mixed; boundary="
+            + boundary
+            + b"\r\n\r\n--"
+            + boundary
+            + b"\r\nContent-Type: text/plain\r\n\r\nlevel\r\n--"
+            + boundary
+            + b"\r\nContent-Type: message/rfc822\r\n\r\n"
+            + body
+            + b"\r\n--"
+            + boundary
+            + b"--\r\n"
+        )
     head, _, rest = body.partition(b"\r\n\r\n")
     return _mail([head.split(b"\r\n")[1]], rest)
 
@@ -89,9 +104,12 @@ def long_header(size: int) -> bytes:
 def many_attachments(count: int, size: int = 64) -> bytes:
     parts = [b"--m\r\nContent-Type: text/plain\r\n\r\nSee the attached files.\r\n"]
     for i in range(count):
-        parts.append(f"--m\r\nContent-Type: text/plain; name=\"f{i}.txt\"\r\n"
-                     f"Content-Disposition: attachment; filename=\"f{i}.txt\"\r\n\r\n".encode()
-                     + f"file {i} ".encode() * (size // 8) + b"\r\n")
+        parts.append(
+            f'--m\r\nContent-Type: text/plain; name="f{i}.txt"\r\n'
+            f'Content-Disposition: attachment; filename="f{i}.txt"\r\n\r\n'.encode()
+            + f"file {i} ".encode() * (size // 8)
+            + b"\r\n"
+        )
     return _mail([b"Content-Type: multipart/mixed; boundary=m"], b"".join(parts) + b"--m--\r\n")
 
 
@@ -99,18 +117,35 @@ def big_mail(megabytes: int) -> bytes:
     """One base64 attachment making the mail ``megabytes`` MB."""
     data = random.Random(megabytes).randbytes(megabytes * 1024 * 1024 * 3 // 4)
     encoded = base64.encodebytes(data).replace(b"\n", b"\r\n")
-    return _mail([b"Content-Type: multipart/mixed; boundary=big"],
-                 b"--big\r\nContent-Type: text/plain\r\n\r\nA big file.\r\n--big\r\n"
-                 b"Content-Type: application/pdf; name=big.pdf\r\nContent-Disposition: attachment; filename=big.pdf\r\n"
-                 b"Content-Transfer-Encoding: base64\r\n\r\n" + encoded + b"--big--\r\n")
+    return _mail(
+        [b"Content-Type: multipart/mixed; boundary=big"],
+        b"--big\r\nContent-Type: text/plain\r\n\r\nA big file.\r\n--big\r\n"
+        b"Content-Type: application/pdf; name=big.pdf\r\nContent-Disposition: attachment; filename=big.pdf\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + encoded + b"--big--\r\n",
+    )
 
 
 def codec_names() -> list[str]:
     """Every codec name Python knows: the aliases, their targets and the encodings modules."""
     names = set(encodings.aliases.aliases) | set(encodings.aliases.aliases.values())
     names |= {m.name for m in pkgutil.iter_modules(encodings.__path__)}
-    names |= {"idna", "punycode", "rot13", "rot_13", "unicode_escape", "raw_unicode_escape", "undefined", "base64",
-              "zlib", "bz2", "hex", "uu", "quopri", "utf-7", "x-nonexistent"}
+    names |= {
+        "idna",
+        "punycode",
+        "rot13",
+        "rot_13",
+        "unicode_escape",
+        "raw_unicode_escape",
+        "undefined",
+        "base64",
+        "zlib",
+        "bz2",
+        "hex",
+        "uu",
+        "quopri",
+        "utf-7",
+        "x-nonexistent",
+    }
     for name in list(names):
         try:
             names.add(codecs.lookup(name).name)
@@ -122,13 +157,20 @@ def codec_names() -> list[str]:
 def charset_mail(name: str) -> bytes:
     """A text part and an HTML part in ``name``, and encoded words in it, in the subject and From."""
     word = "=?" + name + "?q?caf=E9=2E_xn--bcher-kva?="
-    base = [b"From: " + word.encode() + b" <charset@attacker.test>", b"To: hello@example.com",
-            b"Subject: " + word.encode(), b"Message-ID: <charset@attacker.test>", b"MIME-Version: 1.0"]
-    body = (b"--c\r\nContent-Type: text/plain; charset=\"" + name.encode() + b"\"\r\n\r\n"
-            b"caf\xe9 xn--bcher-kva .. \\u1234 \xff\xfe\r\n"
-            b"--c\r\nContent-Type: text/html; charset=" + name.encode() + b"\r\n\r\n<p>caf\xe9 \x80</p>\r\n"
-            b"--c\r\nContent-Type: text/plain; charset=" + name.encode() + b"; name=a.txt\r\n"
-            b"Content-Disposition: attachment; filename=\"" + word.encode() + b"\"\r\n\r\nattached \xe9\r\n--c--\r\n")
+    base = [
+        b"From: " + word.encode() + b" <charset@attacker.test>",
+        b"To: hello@example.com",
+        b"Subject: " + word.encode(),
+        b"Message-ID: <charset@attacker.test>",
+        b"MIME-Version: 1.0",
+    ]
+    body = (
+        b'--c\r\nContent-Type: text/plain; charset="' + name.encode() + b'"\r\n\r\n'
+        b"caf\xe9 xn--bcher-kva .. \\u1234 \xff\xfe\r\n"
+        b"--c\r\nContent-Type: text/html; charset=" + name.encode() + b"\r\n\r\n<p>caf\xe9 \x80</p>\r\n"
+        b"--c\r\nContent-Type: text/plain; charset=" + name.encode() + b"; name=a.txt\r\n"
+        b'Content-Disposition: attachment; filename="' + word.encode() + b'"\r\n\r\nattached \xe9\r\n--c--\r\n'
+    )
     return _mail([b"Content-Type: multipart/mixed; boundary=c"], body, base=base)
 
 
@@ -143,8 +185,26 @@ def real_mails() -> list[bytes]:
 def mutate(raw: bytes, rng: random.Random, edits: int = 20) -> bytes:
     """Random byte edits: flips, deletions, insertions of MIME-significant bytes, duplications."""
     data = bytearray(raw)
-    tokens = [b"\r\n", b"\n", b"\r", b"--", b"(", b")", b"<", b">", b'"', b";", b"=?", b"?=", b":", b"\x00",
-              b"\xff", b"boundary=", b"Content-Type: multipart/mixed; boundary=x\r\n", b"charset=idna"]
+    tokens = [
+        b"\r\n",
+        b"\n",
+        b"\r",
+        b"--",
+        b"(",
+        b")",
+        b"<",
+        b">",
+        b'"',
+        b";",
+        b"=?",
+        b"?=",
+        b":",
+        b"\x00",
+        b"\xff",
+        b"boundary=",
+        b"Content-Type: multipart/mixed; boundary=x\r\n",
+        b"charset=idna",
+    ]
     for _ in range(rng.randint(1, edits)):
         if not data:
             break

@@ -27,21 +27,37 @@ def follow_up_after_reply(event: Envelope, context: RuleContext) -> Iterable[Fol
     data = event.event
     assert isinstance(data, ReplyDelivered)
     days = float(context.setting("followup_days"))
-    return [FollowUpScheduled(conversation_id=data.conversation_id, kind="followup",
-                              due_at=_after(event.meta.occurred_at, timedelta(days=days)),
-                              reason=f"no answer {days:g} days after your reply")]
+    return [
+        FollowUpScheduled(
+            conversation_id=data.conversation_id,
+            kind="followup",
+            due_at=_after(event.meta.occurred_at, timedelta(days=days)),
+            reason=f"no answer {days:g} days after your reply",
+        )
+    ]
 
 
-@rule("nudge-after-inbound", pattern={"source": ["crm.inbound", "crm.admin"], "detail-type": ["MessageReceived"],
-                                      "detail": {"data": {"from_owner": [False], "auto_reply_reason": [None]}}})
+@rule(
+    "nudge-after-inbound",
+    pattern={
+        "source": ["crm.inbound", "crm.admin"],
+        "detail-type": ["MessageReceived"],
+        "detail": {"data": {"from_owner": [False], "auto_reply_reason": [None]}},
+    },
+)
 def nudge_after_inbound(event: Envelope, context: RuleContext) -> Iterable[FollowUpScheduled]:
     """A person wrote: nudge the owner if it stays unanswered for M hours."""
     data = event.event
     assert isinstance(data, MessageReceived)
     hours = float(context.setting("nudge_hours"))
-    return [FollowUpScheduled(conversation_id=data.conversation_id, kind="nudge",
-                              due_at=_after(event.meta.occurred_at, timedelta(hours=hours)),
-                              reason=f"unanswered {hours:g} hours after their message")]
+    return [
+        FollowUpScheduled(
+            conversation_id=data.conversation_id,
+            kind="nudge",
+            due_at=_after(event.meta.occurred_at, timedelta(hours=hours)),
+            reason=f"unanswered {hours:g} hours after their message",
+        )
+    ]
 
 
 @rule("follow-up-reminder", pattern={"source": ["crm.rules"], "detail-type": ["FollowUpDue"]})
@@ -53,9 +69,9 @@ def follow_up_reminder(event: Envelope, context: RuleContext) -> Iterable[Outbou
     who = item.get("contact_name") or item.get("contact") or data.conversation_id
     if data.kind == "nudge":
         subject = f"Reminder: {who} is waiting for your answer"
-        text = f"{who} wrote about \"{item.get('subject', '')}\" and has no answer yet.\n"
+        text = f'{who} wrote about "{item.get("subject", "")}" and has no answer yet.\n'
     else:
         subject = f"Reminder: follow up with {who}"
-        text = f"You answered {who} about \"{item.get('subject', '')}\" and heard nothing back since.\n"
+        text = f'You answered {who} about "{item.get("subject", "")}" and heard nothing back since.\n'
     text += f"\nConversation: {data.conversation_id}\nDue: {data.due_at}\n"
     return [OutboundMail(kind="reminder", subject=subject, text=text, conversation_id=data.conversation_id)]

@@ -83,12 +83,17 @@ def _moment(timestamp: str) -> datetime:
     return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
 
 
-@rule("lead-scoring", pattern={"source": ["crm.inbound", "crm.admin"], "detail-type": ["MessageReceived"],
-                               "detail": {"data": {"from_owner": [False]}}})
+@rule(
+    "lead-scoring",
+    pattern={
+        "source": ["crm.inbound", "crm.admin"],
+        "detail-type": ["MessageReceived"],
+        "detail": {"data": {"from_owner": [False]}},
+    },
+)
 def lead_scoring(event: Envelope, context: RuleContext) -> Iterable[LeadScored]:
     """Score the conversation from weighted signals; emit LeadScored with the reasons."""
     data = event.event
     assert isinstance(data, MessageReceived)
-    score, reasons = score_message(data, context.conversation(data.conversation_id),
-                                   context.setting("lead_weights") or {})
+    score, reasons = score_message(data, context.conversation(data.conversation_id), context.setting("lead_weights") or {})
     return [LeadScored(conversation_id=data.conversation_id, score=score, band=band(score), reasons=reasons)]

@@ -141,6 +141,7 @@ LOAD_ERROR = "__crm_load_error__"  # why a user's rules file failed half-way, ke
 def rule(name: str, *, pattern: dict[str, Any], description: str = "") -> Callable[[RuleFunction], RuleFunction]:
     """Mark ``function`` as the hook rule ``name``: :func:`build_registry` registers it
     when it collects the function's module (checked then, with EventBridge's rules)."""
+
     def mark(function: RuleFunction) -> RuleFunction:
         marks = [*getattr(function, RULE_MARK, []), (name, pattern, description)]
         setattr(function, RULE_MARK, marks)

@@ -17,14 +17,21 @@ def known_commands() -> list[str]:
     return list(names.values())
 
 
-@rule("unknown-reply-commands", pattern={"source": ["crm.reply"], "detail-type": ["ReplyRouted"],
-                                         "detail": {"data": {"has_unknown_commands": [True]}}})
+@rule(
+    "unknown-reply-commands",
+    pattern={"source": ["crm.reply"], "detail-type": ["ReplyRouted"], "detail": {"data": {"has_unknown_commands": [True]}}},
+)
 def unknown_reply_commands(event: Envelope, context: RuleContext) -> Iterable[OutboundMail]:
     """Tell the owner which lines of their reply were not understood as commands."""
     data = event.event
     assert isinstance(data, ReplyRouted)
     lines = "\n".join(f"  {line}" for line in data.unknown_commands)
-    return [OutboundMail(kind="notice", subject="Some commands in your reply were not understood",
-                         text=f"In your reply on conversation {data.conversation_id}, these lines were left as "
-                              f"they were:\n\n{lines}\n\nKnown: {', '.join(known_commands())}.\n",
-                         conversation_id=data.conversation_id)]
+    return [
+        OutboundMail(
+            kind="notice",
+            subject="Some commands in your reply were not understood",
+            text=f"In your reply on conversation {data.conversation_id}, these lines were left as "
+            f"they were:\n\n{lines}\n\nKnown: {', '.join(known_commands())}.\n",
+            conversation_id=data.conversation_id,
+        )
+    ]

@@ -22,8 +22,9 @@ from mail.message_ids import ack_message_id
 from observability import logger_for, metrics_for
 from ports import Services
 
-CONSUMER = Consumer.of("ack", f"{__name__}.handler", FirstContact, sources=INBOUND_SOURCES,
-                       data={"acknowledge": [True]}, reserved_concurrency=2)
+CONSUMER = Consumer.of(
+    "ack", f"{__name__}.handler", FirstContact, sources=INBOUND_SOURCES, data={"acknowledge": [True]}, reserved_concurrency=2
+)
 logger = logger_for("ack")
 metrics = metrics_for("ack")
 
@@ -40,8 +41,9 @@ def templates(svc: Services) -> tuple[str, str, str]:
                 if isinstance(document.get(name), str) and document[name].strip():
                     chosen[index] = document[name]
         except Exception as exc:
-            logger.error("ack templates unreadable; using the configured defaults",
-                         parameter=s.ack_templates_parameter, error=str(exc))
+            logger.error(
+                "ack templates unreadable; using the configured defaults", parameter=s.ack_templates_parameter, error=str(exc)
+            )
     return chosen[0], chosen[1], chosen[2]
 
 
@@ -55,10 +57,20 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
     if blocked or event.ack_to == s.private_mailbox or event.ack_to in s.accepted_addresses:
         reason = blocked or f"{event.ack_to} is one of our own addresses"
         svc.recorder.record(
-            _plan(stream, SendFailed(conversation_id=event.conversation_id, cause_event_id=envelope.event_id,
-                                     kind="ack", reason=f"not acknowledged: {reason}", permanent=True)),
-            dedupe_key=f"sent#ack#{envelope.event_id}", correlation_id=envelope.meta.correlation_id,
-            causation_id=envelope.event_id)
+            _plan(
+                stream,
+                SendFailed(
+                    conversation_id=event.conversation_id,
+                    cause_event_id=envelope.event_id,
+                    kind="ack",
+                    reason=f"not acknowledged: {reason}",
+                    permanent=True,
+                ),
+            ),
+            dedupe_key=f"sent#ack#{envelope.event_id}",
+            correlation_id=envelope.meta.correlation_id,
+            causation_id=envelope.event_id,
+        )
         return
     message_id = ack_message_id(event.conversation_id, event.ses_message_id, s.domain)
     # a name that looks like an address is not a name: never echo an address (possibly
@@ -67,19 +79,39 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
 
     def build() -> Outgoing:
         subject_template, text_template, html_template = templates(svc)
-        raw = build_ack(to=event.ack_to or "", name=name, subject=event.subject,
-                        conversation_id=event.conversation_id, in_reply_to=event.message_id,
-                        references=[event.message_id] if event.message_id else [], public_address=s.public_address,
-                        public_name=s.public_name, message_id=message_id, subject_template=subject_template,
-                        text_template=text_template, html_template=html_template)
+        raw = build_ack(
+            to=event.ack_to or "",
+            name=name,
+            subject=event.subject,
+            conversation_id=event.conversation_id,
+            in_reply_to=event.message_id,
+            references=[event.message_id] if event.message_id else [],
+            public_address=s.public_address,
+            public_name=s.public_name,
+            message_id=message_id,
+            subject_template=subject_template,
+            text_template=text_template,
+            html_template=html_template,
+        )
         subject = str(message_from_bytes(raw, policy=policy.default)["Subject"] or event.subject)
         return Outgoing("ack", s.public_address, [event.ack_to or ""], raw, subject, message_id, event.conversation_id)
 
-    send_once(svc, envelope, kind="ack", conversation_id=event.conversation_id, build=build, stream_id=stream,
-              sent_event=lambda r: AcknowledgementSent(conversation_id=event.conversation_id,
-                                                       cause_event_id=envelope.event_id, to=r["to"],
-                                                       subject=r["subject"], outbound_message_id=message_id,
-                                                       ses_message_id=r["ses_message_id"]))
+    send_once(
+        svc,
+        envelope,
+        kind="ack",
+        conversation_id=event.conversation_id,
+        build=build,
+        stream_id=stream,
+        sent_event=lambda r: AcknowledgementSent(
+            conversation_id=event.conversation_id,
+            cause_event_id=envelope.event_id,
+            to=r["to"],
+            subject=r["subject"],
+            outbound_message_id=message_id,
+            ses_message_id=r["ses_message_id"],
+        ),
+    )
 
 
 def _plan(stream: str, event: SendFailed) -> Any:

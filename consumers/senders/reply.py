@@ -26,8 +26,9 @@ from mail.reply_builder import build_reply
 from observability import logger_for, metrics_for
 from ports import Plan, Services
 
-CONSUMER = Consumer.of("reply", f"{__name__}.handler", ReplyRouted, sources=("crm.reply",), data={"send": [True]},
-                       reserved_concurrency=2)
+CONSUMER = Consumer.of(
+    "reply", f"{__name__}.handler", ReplyRouted, sources=("crm.reply",), data={"send": [True]}, reserved_concurrency=2
+)
 logger = logger_for("reply-sender")
 metrics = metrics_for("reply-sender")
 
@@ -51,11 +52,21 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
     raw = svc.blobs.get(event.raw_key, event.bucket)
     guard = leak_guard(svc, raw)
     try:
-        data = build_reply(raw, public_address=s.public_address, public_name=s.public_name,
-                           private_mailbox=s.private_mailbox, to=event.to, subject=event.subject,
-                           in_reply_to=event.in_reply_to, references=event.references, message_id=message_id,
-                           strip=event.strip_lines, limits=s.mail_limits, reply_domain=s.reply_domain,
-                           tokens=sorted(guard.tokens))
+        data = build_reply(
+            raw,
+            public_address=s.public_address,
+            public_name=s.public_name,
+            private_mailbox=s.private_mailbox,
+            to=event.to,
+            subject=event.subject,
+            in_reply_to=event.in_reply_to,
+            references=event.references,
+            message_id=message_id,
+            strip=event.strip_lines,
+            limits=s.mail_limits,
+            reply_domain=s.reply_domain,
+            tokens=sorted(guard.tokens),
+        )
         findings = guard.findings(data)  # the last check, on the exact bytes handed to the mailer
     except PartsHeld as held:
         findings = held.findings
@@ -66,19 +77,29 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
     def build() -> Outgoing:
         return Outgoing("reply", s.public_address, event.to, data, event.subject, message_id, event.conversation_id)
 
-    send_once(svc, envelope, kind="reply", conversation_id=event.conversation_id, build=build,
-              stream_id=conversation_stream(event.conversation_id),
-              sent_event=lambda r: ReplyDelivered(conversation_id=event.conversation_id,
-                                                  cause_event_id=envelope.event_id, to=r["to"], subject=r["subject"],
-                                                  outbound_message_id=message_id,
-                                                  ses_message_id=r["ses_message_id"]))
+    send_once(
+        svc,
+        envelope,
+        kind="reply",
+        conversation_id=event.conversation_id,
+        build=build,
+        stream_id=conversation_stream(event.conversation_id),
+        sent_event=lambda r: ReplyDelivered(
+            conversation_id=event.conversation_id,
+            cause_event_id=envelope.event_id,
+            to=r["to"],
+            subject=r["subject"],
+            outbound_message_id=message_id,
+            ses_message_id=r["ses_message_id"],
+        ),
+    )
 
 
 def notice_text(event: ReplyRouted, findings: list[Finding]) -> str:
     lines = "\n".join(f"  - {f.describe()}" for f in findings[:50])
     more = f"\n  … and {len(findings) - 50} more" if len(findings) > 50 else ""
     return (
-        f"Your reply to {', '.join(event.to)} about \"{event.subject}\" (conversation {event.conversation_id}) "
+        f'Your reply to {", ".join(event.to)} about "{event.subject}" (conversation {event.conversation_id}) '
         "was NOT sent.\n\n"
         "These parts carry your private address or a thread address, which a correspondent must never "
         f"receive, and only text and HTML can be rewritten:\n\n{lines}{more}\n\n"
@@ -92,20 +113,44 @@ def hold(svc: Services, envelope: Envelope, event: ReplyRouted, findings: list[F
     s = svc.settings
     stream = conversation_stream(event.conversation_id)
     notice_id = f"<held.{event.ses_message_id}@{s.domain}>"
-    subject = f"Not sent: your reply \"{event.subject}\""
-    raw = build_notice(public_address=s.public_address, public_name=s.public_name,
-                       private_mailbox=s.private_mailbox, subject=subject, text=notice_text(event, findings),
-                       message_id=notice_id)
-    send_once(svc, envelope, kind="notice:reply-held", conversation_id=event.conversation_id, stream_id=stream,
-              sent_event=None, build=lambda: Outgoing("notice", s.public_address, [s.private_mailbox], raw, subject,
-                                                      notice_id, event.conversation_id))
-    parts = [HeldPart(part=f.part, content_type=f.content_type, filename=f.filename, where=f.where, what=f.what)
-             for f in findings[:100]]
+    subject = f'Not sent: your reply "{event.subject}"'
+    raw = build_notice(
+        public_address=s.public_address,
+        public_name=s.public_name,
+        private_mailbox=s.private_mailbox,
+        subject=subject,
+        text=notice_text(event, findings),
+        message_id=notice_id,
+    )
+    send_once(
+        svc,
+        envelope,
+        kind="notice:reply-held",
+        conversation_id=event.conversation_id,
+        stream_id=stream,
+        sent_event=None,
+        build=lambda: Outgoing("notice", s.public_address, [s.private_mailbox], raw, subject, notice_id, event.conversation_id),
+    )
+    parts = [
+        HeldPart(part=f.part, content_type=f.content_type, filename=f.filename, where=f.where, what=f.what)
+        for f in findings[:100]
+    ]
     reason = "; ".join(f.describe() for f in findings[:5])[:1000]
-    held = ReplyHeld(conversation_id=event.conversation_id, cause_event_id=envelope.event_id, to=event.to,
-                     subject=event.subject, parts=parts, reason=reason, notice_message_id=notice_id)
-    svc.recorder.record(Plan(events=[(stream, held)]), dedupe_key=f"sent#reply#{envelope.event_id}",
-                        correlation_id=envelope.meta.correlation_id, causation_id=envelope.event_id)
+    held = ReplyHeld(
+        conversation_id=event.conversation_id,
+        cause_event_id=envelope.event_id,
+        to=event.to,
+        subject=event.subject,
+        parts=parts,
+        reason=reason,
+        notice_message_id=notice_id,
+    )
+    svc.recorder.record(
+        Plan(events=[(stream, held)]),
+        dedupe_key=f"sent#reply#{envelope.event_id}",
+        correlation_id=envelope.meta.correlation_id,
+        causation_id=envelope.event_id,
+    )
     logger.warning("reply held", conversation_id=event.conversation_id, parts=len(findings), reason=reason)
 
 

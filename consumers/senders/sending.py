@@ -72,9 +72,17 @@ class ParkedSend:
     reason: str
 
     def attributes(self) -> dict[str, str]:
-        return {f"{ATTRIBUTE_PREFIX}{name}": value for name, value in (
-            ("reason", self.reason[:1000]), ("kind", self.kind), ("cause", self.cause_event_id),
-            ("attempt", str(self.attempt)), ("stream", self.stream_id), ("conversation", self.conversation_id))}
+        return {
+            f"{ATTRIBUTE_PREFIX}{name}": value
+            for name, value in (
+                ("reason", self.reason[:1000]),
+                ("kind", self.kind),
+                ("cause", self.cause_event_id),
+                ("attempt", str(self.attempt)),
+                ("stream", self.stream_id),
+                ("conversation", self.conversation_id),
+            )
+        }
 
     @classmethod
     def from_attributes(cls, attributes: dict[str, str]) -> ParkedSend | None:
@@ -82,8 +90,14 @@ class ParkedSend:
         values = {k.removeprefix(ATTRIBUTE_PREFIX): v for k, v in attributes.items() if k.startswith(ATTRIBUTE_PREFIX)}
         if not {"kind", "cause", "attempt", "stream"} <= set(values) or not values["attempt"].isdigit():
             return None
-        return cls(values["kind"], values["cause"], int(values["attempt"]), values["stream"],
-                   values.get("conversation", ""), values.get("reason", ""))
+        return cls(
+            values["kind"],
+            values["cause"],
+            int(values["attempt"]),
+            values["stream"],
+            values.get("conversation", ""),
+            values.get("reason", ""),
+        )
 
 
 def in_doubt_key(kind: str, cause_event_id: str, attempt: int) -> str:
@@ -114,7 +128,10 @@ def _in_doubt_reason(svc: Services, stream_id: str, kind: str, cause_event_id: s
     for envelope in reversed(svc.store.read(stream_id)):
         event = envelope.event
         if isinstance(event, SendInDoubt) and (event.kind, event.cause_event_id, event.attempt) == (
-                kind, cause_event_id, attempt):
+            kind,
+            cause_event_id,
+            attempt,
+        ):
             return event.reason
     return "the outcome of an earlier attempt is unknown"
 
@@ -122,23 +139,36 @@ def _in_doubt_reason(svc: Services, stream_id: str, kind: str, cause_event_id: s
 def _idempotent_send(svc: Services) -> Callable[..., dict[str, Any]]:
     config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=RECORD_SECONDS)
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=svc.idempotency,  # type: ignore[untyped-decorator]
-                         config=config)
+    @idempotent_function(
+        data_keyword_argument="request",
+        persistence_store=svc.idempotency,  # type: ignore[untyped-decorator]
+        config=config,
+    )
     def send(request: dict[str, Any], build: Callable[[], Outgoing]) -> dict[str, Any]:
         outgoing = build()
         try:
             # the key lets a mailer that keeps what it sent (the local outbox) see that a
             # retry after a crash between the send and the record's completion was sent
-            sent = svc.mailer.send(kind=outgoing.kind, sender=outgoing.sender, recipients=outgoing.recipients,
-                                   raw=outgoing.raw, subject=outgoing.subject,
-                                   conversation_id=outgoing.conversation_id, key=request["key"])
+            sent = svc.mailer.send(
+                kind=outgoing.kind,
+                sender=outgoing.sender,
+                recipients=outgoing.recipients,
+                raw=outgoing.raw,
+                subject=outgoing.subject,
+                conversation_id=outgoing.conversation_id,
+                key=request["key"],
+            )
         except SendError as exc:
             if not exc.in_doubt:
                 raise  # Powertools deletes the record: the send may be retried
             # a completed record: a redelivery of this attempt never sends again
             return {"in_doubt": str(exc)[:1000], "to": outgoing.recipients, "subject": outgoing.subject}
-        return {"ses_message_id": sent.ses_message_id, "to": outgoing.recipients, "subject": outgoing.subject,
-                "outbound_message_id": outgoing.outbound_message_id}
+        return {
+            "ses_message_id": sent.ses_message_id,
+            "to": outgoing.recipients,
+            "subject": outgoing.subject,
+            "outbound_message_id": outgoing.outbound_message_id,
+        }
 
     guarded: Callable[..., dict[str, Any]] = send
     return guarded
@@ -165,18 +195,25 @@ def send_once(
     attempt, waiting = _next_attempt(svc, kind, cause.event_id)
     if waiting:
         reason = _in_doubt_reason(svc, stream_id, kind, cause.event_id, attempt)
-        raise Parked(f"{kind} send in doubt, waiting for the owner: {reason}",
-                     ParkedSend(kind, cause.event_id, attempt, stream_id, conversation_id, reason).attributes())
+        raise Parked(
+            f"{kind} send in doubt, waiting for the owner: {reason}",
+            ParkedSend(kind, cause.event_id, attempt, stream_id, conversation_id, reason).attributes(),
+        )
     send = _idempotent_send(svc)
     try:
         result = _send_or_await(svc, send, _idempotency_key(kind, cause.event_id, attempt), build, dedupe_key)
     except SendError as exc:
         if not exc.permanent:
             raise Transient(str(exc)) from exc
-        failed = SendFailed(conversation_id=conversation_id, cause_event_id=cause.event_id, kind=kind,
-                            reason=str(exc)[:1000], permanent=True)
-        svc.recorder.record(_plan([(stream_id, failed)]), dedupe_key=dedupe_key,
-                            correlation_id=cause.meta.correlation_id, causation_id=cause.event_id)
+        failed = SendFailed(
+            conversation_id=conversation_id, cause_event_id=cause.event_id, kind=kind, reason=str(exc)[:1000], permanent=True
+        )
+        svc.recorder.record(
+            _plan([(stream_id, failed)]),
+            dedupe_key=dedupe_key,
+            correlation_id=cause.meta.correlation_id,
+            causation_id=cause.event_id,
+        )
         return None
     except Exception as exc:
         if svc.is_transient(exc):
@@ -186,25 +223,45 @@ def send_once(
         return None  # the invocation that held the record recorded the outcome
     if "in_doubt" in result:
         reason = str(result["in_doubt"])
-        doubt = SendInDoubt(conversation_id=conversation_id, cause_event_id=cause.event_id, kind=kind, reason=reason,
-                            attempt=attempt)
-        svc.recorder.record(_plan([(stream_id, doubt)]), dedupe_key=in_doubt_key(kind, cause.event_id, attempt),
-                            correlation_id=cause.meta.correlation_id, causation_id=cause.event_id)
-        raise Parked(f"{kind} send in doubt: {reason}",
-                     ParkedSend(kind, cause.event_id, attempt, stream_id, conversation_id, reason).attributes())
+        doubt = SendInDoubt(
+            conversation_id=conversation_id, cause_event_id=cause.event_id, kind=kind, reason=reason, attempt=attempt
+        )
+        svc.recorder.record(
+            _plan([(stream_id, doubt)]),
+            dedupe_key=in_doubt_key(kind, cause.event_id, attempt),
+            correlation_id=cause.meta.correlation_id,
+            causation_id=cause.event_id,
+        )
+        raise Parked(
+            f"{kind} send in doubt: {reason}",
+            ParkedSend(kind, cause.event_id, attempt, stream_id, conversation_id, reason).attributes(),
+        )
     if sent_event is None:
+
         def sent_event(r: dict[str, Any]) -> DomainEvent:
-            return MailSent(conversation_id=conversation_id, cause_event_id=cause.event_id, kind=kind, to=r["to"],
-                            subject=r["subject"], outbound_message_id=r["outbound_message_id"],
-                            ses_message_id=r["ses_message_id"])
+            return MailSent(
+                conversation_id=conversation_id,
+                cause_event_id=cause.event_id,
+                kind=kind,
+                to=r["to"],
+                subject=r["subject"],
+                outbound_message_id=r["outbound_message_id"],
+                ses_message_id=r["ses_message_id"],
+            )
+
     events = [(stream_id, sent_event(result))]
-    svc.recorder.record(_plan(events, ses_message_ids(result["ses_message_id"], svc.settings.region), conversation_id),
-                        dedupe_key=dedupe_key, correlation_id=cause.meta.correlation_id, causation_id=cause.event_id)
+    svc.recorder.record(
+        _plan(events, ses_message_ids(result["ses_message_id"], svc.settings.region), conversation_id),
+        dedupe_key=dedupe_key,
+        correlation_id=cause.meta.correlation_id,
+        causation_id=cause.event_id,
+    )
     return result
 
 
-def _send_or_await(svc: Services, send: Callable[..., dict[str, Any]], key: str, build: Callable[[], Outgoing],
-                   dedupe_key: str) -> dict[str, Any] | None:
+def _send_or_await(
+    svc: Services, send: Callable[..., dict[str, Any]], key: str, build: Callable[[], Outgoing], dedupe_key: str
+) -> dict[str, Any] | None:
     """The send's result; None when another invocation held its record and has since
     recorded the outcome; :class:`Transient` when it still holds it after the wait."""
     deadline = time.monotonic() + IN_PROGRESS_WAIT_SECONDS

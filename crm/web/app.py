@@ -25,8 +25,10 @@ from crm.web.backend import Backend, timeline_text
 from crm.web.charts import score_chart, weekly_chart
 from projections.queries import Filters
 
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 TEXT_FILTERS = ("status", "company", "contact", "title", "source", "month", "followup_due")
 MONTH = re.compile(r"\d{4}-\d{2}")
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -119,15 +121,27 @@ def create_app(backend: Backend, *, secret_key: bytes | None = None) -> Flask:
         next_url = None
         if page.get("next_token"):
             next_url = url_for("pipeline") + "?" + urlencode({**given, "limit": limit, "next_token": page["next_token"]})
-        return render_template("pipeline.html", groups=[(s, groups[s]) for s in order], given=given, limit=limit,
-                               counts=backend.status_counts(), statuses=backend.statuses, next_url=next_url,
-                               shown=len(page["items"]))
+        return render_template(
+            "pipeline.html",
+            groups=[(s, groups[s]) for s in order],
+            given=given,
+            limit=limit,
+            counts=backend.status_counts(),
+            statuses=backend.statuses,
+            next_url=next_url,
+            shown=len(page["items"]),
+        )
 
     @app.get("/conversations/<conversation_id>")
     def conversation(conversation_id: str) -> str:
         story = backend.conversation(conversation_id)
-        return render_template("conversation.html", cid=conversation_id, item=story["conversation"],
-                               timeline=story["timeline"], statuses=backend.statuses)
+        return render_template(
+            "conversation.html",
+            cid=conversation_id,
+            item=story["conversation"],
+            timeline=story["timeline"],
+            statuses=backend.statuses,
+        )
 
     @app.get("/conversations/<conversation_id>/raw/<ses_message_id>")
     def raw(conversation_id: str, ses_message_id: str) -> Response:
@@ -135,15 +149,23 @@ def create_app(backend: Backend, *, secret_key: bytes | None = None) -> Flask:
 
     @app.get("/conversations/<conversation_id>/mail/<ses_message_id>")
     def mail(conversation_id: str, ses_message_id: str) -> str:
-        return render_template("mail.html", mail=backend.mail(ses_message_id, conversation_id), ses_id=ses_message_id,
-                               raw_url=url_for("raw", conversation_id=conversation_id, ses_message_id=ses_message_id),
-                               back=url_for("conversation", conversation_id=conversation_id))
+        return render_template(
+            "mail.html",
+            mail=backend.mail(ses_message_id, conversation_id),
+            ses_id=ses_message_id,
+            raw_url=url_for("raw", conversation_id=conversation_id, ses_message_id=ses_message_id),
+            back=url_for("conversation", conversation_id=conversation_id),
+        )
 
     @app.get("/quarantine/<ses_message_id>/mail")
     def quarantined_mail(ses_message_id: str) -> str:
-        return render_template("mail.html", mail=backend.mail(ses_message_id), ses_id=ses_message_id,
-                               raw_url=url_for("quarantined_raw", ses_message_id=ses_message_id),
-                               back=url_for("quarantine"))
+        return render_template(
+            "mail.html",
+            mail=backend.mail(ses_message_id),
+            ses_id=ses_message_id,
+            raw_url=url_for("quarantined_raw", ses_message_id=ses_message_id),
+            back=url_for("quarantine"),
+        )
 
     @app.get("/quarantine/<ses_message_id>/raw")
     def quarantined_raw(ses_message_id: str) -> Response:
@@ -169,8 +191,7 @@ def create_app(backend: Backend, *, secret_key: bytes | None = None) -> Flask:
     @app.get("/stats")
     def stats() -> str:
         data = backend.stats()
-        return render_template("stats.html", weekly=weekly_chart(data["weeks"]), scores=score_chart(data["scores"]),
-                               stats=data)
+        return render_template("stats.html", weekly=weekly_chart(data["weeks"]), scores=score_chart(data["scores"]), stats=data)
 
     # --- actions: each the same function as its CLI command ---------------------------------
 
@@ -208,5 +229,4 @@ def create_app(backend: Backend, *, secret_key: bytes | None = None) -> Flask:
 def _download(raw: bytes, ses_message_id: str) -> Response:
     """The mail as a file to save, never a page: a raw HTML part stays inert."""
     name = SAFE_NAME.sub("_", ses_message_id)[:100] or "mail"
-    return Response(raw, mimetype="message/rfc822",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.eml"'})
+    return Response(raw, mimetype="message/rfc822", headers={"Content-Disposition": f'attachment; filename="{name}.eml"'})

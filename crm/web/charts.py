@@ -9,8 +9,7 @@ from typing import Any
 from crm.stats import OUTCOMES
 
 WIDTH, HEIGHT, MARGIN = 640, 220, 30
-COLOURS = {"accepted": "#2e7d32", "auto-reply": "#9e9d24", "released": "#1565c0", "quarantined": "#c62828",
-           "score": "#6a1b9a"}
+COLOURS = {"accepted": "#2e7d32", "auto-reply": "#9e9d24", "released": "#1565c0", "quarantined": "#c62828", "score": "#6a1b9a"}
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,15 @@ def score_chart(buckets: list[dict[str, Any]]) -> Chart:
     for index, bucket in enumerate(buckets):
         x = MARGIN + index * slot + slot * 0.1
         height = plot * bucket["count"] / top
-        bars.append(Bar(x, HEIGHT - MARGIN - height, slot * 0.8, height, COLOURS["score"],
-                        f"score {bucket['from']}-{bucket['to']}: {bucket['count']}"))
+        bars.append(
+            Bar(
+                x,
+                HEIGHT - MARGIN - height,
+                slot * 0.8,
+                height,
+                COLOURS["score"],
+                f"score {bucket['from']}-{bucket['to']}: {bucket['count']}",
+            )
+        )
         ticks.append((x + slot * 0.4, str(bucket["from"])))
     return Chart(bars, ticks, top)

@@ -45,7 +45,8 @@ def create_queues(specs: list[QueueSpec], sqs: Any | None = None) -> dict[str, s
             continue
         attributes = {"VisibilityTimeout": str(spec.visibility_seconds)}
         if spec.dlq is not None:
-            attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": arns[spec.dlq],
-                                                      "maxReceiveCount": spec.max_receive_count})
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": arns[spec.dlq], "maxReceiveCount": spec.max_receive_count}
+            )
         arns[spec.name] = arn_of(sqs.create_queue(QueueName=spec.name, Attributes=attributes)["QueueUrl"])
     return arns

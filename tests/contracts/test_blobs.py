@@ -69,8 +69,11 @@ class BlobsContract(ABC):
         assert link.url
         assert before + timedelta(seconds=3590) <= link.expires_at <= before + timedelta(seconds=3601)
 
-    @settings(max_examples=12, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.differing_executors])
+    @settings(
+        max_examples=12,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.differing_executors],
+    )
     @given(st.sets(blob_key, max_size=12), st.text("abc-_/", max_size=4))
     def test_keys_lists_exactly_what_was_put(self, blobs: Blobs, keys: set[str], prefix: str) -> None:
         for key in keys:
@@ -98,8 +101,9 @@ class TestLocalBlobs(BlobsContract):
     def backend(self, tmp_path: Path) -> Iterator[Blobs]:
         yield FileBlobs(tmp_path / "mail")
 
-    @pytest.mark.parametrize("key", ["../outside", "/etc/passwd", "inbox/../../x", "inbox//x", "inbox/./x", "",
-                                     ".meta/objects/x", "a\\b", "inbox/"])
+    @pytest.mark.parametrize(
+        "key", ["../outside", "/etc/passwd", "inbox/../../x", "inbox//x", "inbox/./x", "", ".meta/objects/x", "a\\b", "inbox/"]
+    )
     def test_a_key_outside_the_folder_is_refused_by_name(self, tmp_path: Path, key: str) -> None:
         blobs = FileBlobs(tmp_path / "mail")
         for call in (lambda: blobs.put(key, b"x"), lambda: blobs.get(key), lambda: blobs.exists(key)):

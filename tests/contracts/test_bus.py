@@ -30,8 +30,7 @@ from tests.contracts.aws_moto import REGION, create_queues, mocked_aws
 BUS = "crm-bus"
 ROUTES = [
     Route("q-received", {"detail-type": ["MessageReceived"]}),
-    Route("q-attachments", {"source": [{"prefix": "crm."}],
-                            "detail": {"data": {"attachment_count": [{"numeric": [">", 0]}]}}}),
+    Route("q-attachments", {"source": [{"prefix": "crm."}], "detail": {"data": {"attachment_count": [{"numeric": [">", 0]}]}}}),
     Route("q-rules", {"detail-type": ["FirstContact"]}, rule="welcome"),
     Route("q-rules", {"detail": {"data": {"from_address": [{"suffix": "@acme.com"}]}}}, rule="acme"),
     Route("q-none", {"source": ["crm.nowhere"]}),
@@ -40,20 +39,25 @@ QUEUE_NAMES = sorted({r.queue for r in ROUTES})
 
 
 def received(n: int, sender: str, attachments: int) -> Envelope:
-    event = MessageReceived(conversation_id=f"c{n}", ses_message_id=f"ses-{n}", bucket="b", raw_key=f"inbox/ses-{n}",
-                            received_at="2026-11-20T10:00:00Z", from_address=sender, subject="Hello",
-                            attachment_count=attachments)
+    event = MessageReceived(
+        conversation_id=f"c{n}",
+        ses_message_id=f"ses-{n}",
+        bucket="b",
+        raw_key=f"inbox/ses-{n}",
+        received_at="2026-11-20T10:00:00Z",
+        from_address=sender,
+        subject="Hello",
+        attachment_count=attachments,
+    )
     return Envelope.new(event, stream_id=f"conversation#c{n}", version=1, seed=f"ses-{n}", correlation_id=f"ses-{n}")
 
 
 def first_contact(n: int) -> Envelope:
-    event = FirstContact(contact=f"jane{n}@acme.com", conversation_id=f"c{n}", ses_message_id=f"ses-{n}",
-                         acknowledge=True)
+    event = FirstContact(contact=f"jane{n}@acme.com", conversation_id=f"c{n}", ses_message_id=f"ses-{n}", acknowledge=True)
     return Envelope.new(event, stream_id=f"contact#jane{n}", version=1, seed=f"ses-{n}", correlation_id=f"ses-{n}")
 
 
-ENVELOPES = [received(1, "jane@acme.com", 0), received(2, "bob@other.org", 2), first_contact(3),
-             received(4, "ann@acme.com", 1)]
+ENVELOPES = [received(1, "jane@acme.com", 0), received(2, "bob@other.org", 2), first_contact(3), received(4, "ann@acme.com", 1)]
 
 
 def delivered(queues: Queues, name: str) -> list[tuple[str | None, str, dict[str, Any]]]:
@@ -75,8 +79,7 @@ class BusContract(ABC):
     def test_every_matching_route_gets_the_event_as_eventbridge_delivers_it(self, tmp_path: Path) -> None:
         with self.backend(tmp_path, ROUTES) as (bus, queues):
             bus.publish(ENVELOPES)
-            got = {name: sorted((rule or "", event_id) for rule, event_id, _e in delivered(queues, name))
-                   for name in QUEUE_NAMES}
+            got = {name: sorted((rule or "", event_id) for rule, event_id, _e in delivered(queues, name)) for name in QUEUE_NAMES}
             ids = [e.event_id for e in ENVELOPES]
             assert got == {
                 "q-received": sorted(("", ids[i]) for i in (0, 1, 3)),
@@ -128,7 +131,8 @@ class TestLocalBus(BusContract):
             engine.close()
 
     def test_a_pattern_that_cannot_be_evaluated_is_skipped_and_logged(
-            self, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
         broken = Route("q-rules", {"detail": {"meta": {"version": [{"numeric": ["bogus", 0]}]}}}, rule="broken")
         with self.backend(tmp_path, [broken, *ROUTES]) as (bus, queues), caplog.at_level(logging.ERROR):
             bus.publish([ENVELOPES[2]])
@@ -156,12 +160,20 @@ class TestLocalBus(BusContract):
             assert sum(queues.depth("q-received")) == 3
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(st.lists(st.tuples(st.sampled_from(["jane@acme.com", "x@y.org", "a@ACME.com"]), st.integers(0, 3),
-                              st.booleans()), min_size=1, max_size=8))
+    @given(
+        st.lists(
+            st.tuples(st.sampled_from(["jane@acme.com", "x@y.org", "a@ACME.com"]), st.integers(0, 3), st.booleans()),
+            min_size=1,
+            max_size=8,
+        )
+    )
     def test_each_route_gets_one_message_per_matching_event_in_order(
-            self, tmp_path: Path, mails: list[tuple[str, int, bool]]) -> None:
-        envelopes = [first_contact(n) if contact else received(n, sender, attachments)
-                     for n, (sender, attachments, contact) in enumerate(mails)]
+        self, tmp_path: Path, mails: list[tuple[str, int, bool]]
+    ) -> None:
+        envelopes = [
+            first_contact(n) if contact else received(n, sender, attachments)
+            for n, (sender, attachments, contact) in enumerate(mails)
+        ]
         with self.backend(tmp_path, ROUTES) as (bus, queues):
             bus.publish(envelopes)
             rules = [(rule, i) for rule, i, _e in delivered(queues, "q-rules")]
@@ -174,4 +186,5 @@ class TestLocalBus(BusContract):
                     expected.append(("acme", envelope.event_id))
             assert rules == expected
             assert [i for _r, i, _e in delivered(queues, "q-attachments")] == [
-                e.event_id for e in envelopes if e.detail()["data"].get("attachment_count", 0) > 0]
+                e.event_id for e in envelopes if e.detail()["data"].get("attachment_count", 0) > 0
+            ]

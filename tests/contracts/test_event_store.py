@@ -74,8 +74,13 @@ class EventStoreContract(ABC):
     def test_a_known_dedupe_key_returns_the_first_commits_events_and_writes_nothing(self, store: EventStore) -> None:
         first = store.commit([("s", due(1))], dedupe_key="k", correlation_id="c", message_ids={"<a@x>": "conv"})
         before = sorted(map(str, store.scan_items()))
-        again = store.commit([("s", due(2)), ("u", due(3))], dedupe_key="k", correlation_id="other",
-                             message_ids={"<b@x>": "conv"}, markers={"suppress#z@x": {"reason": "bounced"}})
+        again = store.commit(
+            [("s", due(2)), ("u", due(3))],
+            dedupe_key="k",
+            correlation_id="other",
+            message_ids={"<b@x>": "conv"},
+            markers={"suppress#z@x": {"reason": "bounced"}},
+        )
         assert again.duplicate
         assert [e.model_dump() for e in again.envelopes] == [e.model_dump() for e in first.envelopes]
         assert sorted(map(str, store.scan_items())) == before
@@ -84,14 +89,23 @@ class EventStoreContract(ABC):
     def test_a_stream_that_must_be_new_conflicts_and_nothing_of_the_commit_is_written(self, store: EventStore) -> None:
         store.commit([("s", due(1))], dedupe_key="k1", correlation_id="c")
         with pytest.raises(StreamConflict):
-            store.commit([("t", due(2)), ("s", due(3))], dedupe_key="k2", correlation_id="c",
-                         first_in_stream=frozenset({"s"}), message_ids={"<m@x>": "conv"},
-                         markers={"suppress#a@x": {"reason": "complained"}})
+            store.commit(
+                [("t", due(2)), ("s", due(3))],
+                dedupe_key="k2",
+                correlation_id="c",
+                first_in_stream=frozenset({"s"}),
+                message_ids={"<m@x>": "conv"},
+                markers={"suppress#a@x": {"reason": "complained"}},
+            )
         assert versions(store, "s") == [1] and versions(store, "t") == []
         assert not store.exists("k2") and store.conversation_for(["<m@x>"]) is None
         assert store.address_suppressed("a@x") is None
-        assert store.commit([("t", due(2))], dedupe_key="k2", correlation_id="c",
-                            first_in_stream=frozenset({"t"})).envelopes[0].meta.version == 1
+        assert (
+            store.commit([("t", due(2))], dedupe_key="k2", correlation_id="c", first_in_stream=frozenset({"t"}))
+            .envelopes[0]
+            .meta.version
+            == 1
+        )
 
     def test_a_pinned_version_conflicts_once_the_stream_moved(self, store: EventStore) -> None:
         store.commit([("s", due(1)), ("s", due(2))], dedupe_key="k1", correlation_id="c")
@@ -102,9 +116,13 @@ class EventStoreContract(ABC):
         assert pinned.envelopes[0].meta.version == 3 and versions(store, "s") == [1, 2, 3]
 
     def test_message_ids_markers_and_contacts_are_what_the_decision_reads(self, store: EventStore) -> None:
-        store.commit([("contact#p@x", due(1)), ("conversation#c1", due(2))], dedupe_key="k", correlation_id="c",
-                     message_ids={"<Mixed.Case@Host>": "c1"},
-                     markers={"suppress#jane@x.org": {"reason": "hard-bounced"}})
+        store.commit(
+            [("contact#p@x", due(1)), ("conversation#c1", due(2))],
+            dedupe_key="k",
+            correlation_id="c",
+            message_ids={"<Mixed.Case@Host>": "c1"},
+            markers={"suppress#jane@x.org": {"reason": "hard-bounced"}},
+        )
         assert store.conversation_for(["<unknown@x>", "<mixed.case@host>"]) == "c1"
         assert store.conversation_for(["<unknown@x>"]) is None
         assert store.address_suppressed("Jane@X.org") == "address Jane@X.org hard-bounced"
@@ -113,8 +131,7 @@ class EventStoreContract(ABC):
         mapping = store.get("msgid#<mixed.case@host>")
         assert mapping is not None and mapping["conversation_id"] == "c1"
         # a mapping is overwritten by a later decision, as the DynamoDB Put does
-        store.commit([("conversation#c2", due(3))], dedupe_key="k2", correlation_id="c",
-                     message_ids={"<mixed.case@host>": "c2"})
+        store.commit([("conversation#c2", due(3))], dedupe_key="k2", correlation_id="c", message_ids={"<mixed.case@host>": "c2"})
         assert store.conversation_for(["<mixed.case@host>"]) == "c2"
 
     def test_the_dedupe_item_records_the_decisions_events(self, store: EventStore) -> None:
@@ -133,9 +150,12 @@ class EventStoreContract(ABC):
         assert {(e.stream_id, e.meta.version) for e in every} == {(f"s{s}", v) for s in range(3) for v in range(1, 5)}
 
     def test_streams_by_prefix_list_only_event_streams(self, store: EventStore) -> None:
-        store.commit([("conversation#b", due(1)), ("conversation#a", due(2)), ("contact#a", due(3)),
-                      ("conversation#a", due(4))], dedupe_key="conversation#dedupe", correlation_id="c",
-                     message_ids={"<x@y>": "a"})
+        store.commit(
+            [("conversation#b", due(1)), ("conversation#a", due(2)), ("contact#a", due(3)), ("conversation#a", due(4))],
+            dedupe_key="conversation#dedupe",
+            correlation_id="c",
+            message_ids={"<x@y>": "a"},
+        )
         assert store.streams("conversation#") == ["conversation#a", "conversation#b"]
         assert store.streams() == ["contact#a", "conversation#a", "conversation#b"]
         assert store.streams("nothing#") == []
@@ -143,12 +163,22 @@ class EventStoreContract(ABC):
     def test_one_decision_writes_at_most_the_transaction_limit(self, store: EventStore) -> None:
         # events + the dedupe item + mappings + markers
         limit = MAX_TRANSACTION_ITEMS
-        fits = store.commit([("s", due(n)) for n in range(limit - 3)], dedupe_key="k1", correlation_id="c",
-                            message_ids={"<a@x>": "c"}, markers={"suppress#a@x": {"reason": "r"}})
+        fits = store.commit(
+            [("s", due(n)) for n in range(limit - 3)],
+            dedupe_key="k1",
+            correlation_id="c",
+            message_ids={"<a@x>": "c"},
+            markers={"suppress#a@x": {"reason": "r"}},
+        )
         assert len(fits.envelopes) == limit - 3
         with pytest.raises(ValueError, match=f"at most {limit} items, got {limit + 1}"):
-            store.commit([("t", due(n)) for n in range(limit - 2)], dedupe_key="k2", correlation_id="c",
-                         message_ids={"<b@x>": "c"}, markers={"suppress#b@x": {"reason": "r"}})
+            store.commit(
+                [("t", due(n)) for n in range(limit - 2)],
+                dedupe_key="k2",
+                correlation_id="c",
+                message_ids={"<b@x>": "c"},
+                markers={"suppress#b@x": {"reason": "r"}},
+            )
         assert versions(store, "t") == [] and not store.exists("k2")
 
     def test_an_event_the_bus_would_refuse_is_never_stored(self, store: EventStore) -> None:
@@ -157,8 +187,13 @@ class EventStoreContract(ABC):
         assert versions(store, "s") == [] and not store.exists("k")
 
     def test_scanned_items_load_into_an_empty_store_as_they_were(self, store: EventStore) -> None:
-        store.commit([("conversation#a", due(1)), ("contact#p", due(2))], dedupe_key="k1", correlation_id="c",
-                     message_ids={"<m@x>": "a"}, markers={"suppress#p@x": {"reason": "complained", "count": 2}})
+        store.commit(
+            [("conversation#a", due(1)), ("contact#p", due(2))],
+            dedupe_key="k1",
+            correlation_id="c",
+            message_ids={"<m@x>": "a"},
+            markers={"suppress#p@x": {"reason": "complained", "count": 2}},
+        )
         store.commit([("conversation#a", due(3))], dedupe_key="k2", correlation_id="c")
         items = list(store.scan_items())
         assert sum("type" in i for i in items) == 3 and len(items) == 3 + 2 + 2
@@ -169,8 +204,7 @@ class EventStoreContract(ABC):
         assert [e.model_dump() for e in copy.all_events()] == [e.model_dump() for e in store.all_events()]
         assert copy.conversation_for(["<m@x>"]) == "a" and copy.address_suppressed("p@x")
         assert copy.commit([("conversation#a", due(9))], dedupe_key="k1", correlation_id="c").duplicate
-        assert copy.commit([("conversation#a", due(9))], dedupe_key="k3",
-                           correlation_id="c").envelopes[0].meta.version == 3
+        assert copy.commit([("conversation#a", due(9))], dedupe_key="k3", correlation_id="c").envelopes[0].meta.version == 3
 
     # --- races ---------------------------------------------------------------------
 
@@ -189,9 +223,12 @@ class EventStoreContract(ABC):
                     while True:
                         seen = store.last_version("s")
                         try:
-                            store.commit([("s", due(f"{writer}-{n}")), ("s", due(f"{writer}-{n}b"))],
-                                         dedupe_key=f"w{writer}-{n}", correlation_id="c",
-                                         expected_versions={"s": seen})
+                            store.commit(
+                                [("s", due(f"{writer}-{n}")), ("s", due(f"{writer}-{n}b"))],
+                                dedupe_key=f"w{writer}-{n}",
+                                correlation_id="c",
+                                expected_versions={"s": seen},
+                            )
                             break
                         except StreamConflict:
                             conflicts.append(writer)
@@ -250,16 +287,16 @@ class TestLocalEventStore(EventStoreContract):
             self._engines[name] = LocalEngine(":memory:" if name == "crm-events" else self._tmp / f"{name}.db")
         return LocalEventStore(self._engines[name])
 
-    def test_a_commit_inside_an_outer_write_joins_it_and_a_conflict_undoes_only_the_commit(
-            self, store: EventStore) -> None:
+    def test_a_commit_inside_an_outer_write_joins_it_and_a_conflict_undoes_only_the_commit(self, store: EventStore) -> None:
         engine = self._engines["crm-events"]
         engine.ddl("CREATE TABLE IF NOT EXISTS beside (n INTEGER)")
         store.commit([("s", due(1))], dedupe_key="k1", correlation_id="c")
         with engine.write() as conn:
             conn.execute("INSERT INTO beside VALUES (1)")
             with pytest.raises(StreamConflict):
-                store.commit([("t", due(2)), ("s", due(3))], dedupe_key="k2", correlation_id="c",
-                             first_in_stream=frozenset({"s"}))
+                store.commit(
+                    [("t", due(2)), ("s", due(3))], dedupe_key="k2", correlation_id="c", first_in_stream=frozenset({"s"})
+                )
             store.commit([("s", due(4))], dedupe_key="k3", correlation_id="c")
         assert versions(store, "s") == [1, 2] and versions(store, "t") == [] and not store.exists("k2")
         assert engine.connection().execute("SELECT COUNT(*) FROM beside").fetchone()[0] == 1
@@ -270,6 +307,7 @@ class TestLocalEventStore(EventStoreContract):
 
     def test_the_time_ordered_read_and_the_stream_listing_are_index_scans(self, store: EventStore) -> None:
         conn = self._engines["crm-events"].connection()
+
         def plan(sql: str, *params: str) -> str:
             return " | ".join(str(r["detail"]) for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
 
@@ -282,8 +320,7 @@ class TestLocalEventStore(EventStoreContract):
     def test_a_file_backed_store_keeps_what_was_committed_across_engines(self, tmp_path: Path) -> None:
         path = tmp_path / "state.db"
         engine = LocalEngine(path)
-        LocalEventStore(engine).commit([("s", due(1))], dedupe_key="k", correlation_id="c",
-                                       message_ids={"<a@b>": "c1"})
+        LocalEventStore(engine).commit([("s", due(1))], dedupe_key="k", correlation_id="c", message_ids={"<a@b>": "c1"})
         engine.close()
         reopened = LocalEventStore(LocalEngine(path))
         assert versions(reopened, "s") == [1] and reopened.conversation_for(["<a@b>"]) == "c1"
@@ -312,13 +349,15 @@ for n in range(each):
     assert store.commit([("s", FollowUpDue(conversation_id="again", due_at="d", kind="k"))],
                         dedupe_key=f"{name}-{n}", correlation_id="c").duplicate
 """
-        processes = [subprocess.Popen([sys.executable, "-c", script, str(path), name, str(each)], cwd=ROOT)
-                     for name in ("p", "q")]
+        processes = [
+            subprocess.Popen([sys.executable, "-c", script, str(path), name, str(each)], cwd=ROOT) for name in ("p", "q")
+        ]
         assert [p.wait(timeout=120) for p in processes] == [0, 0]
         stored = LocalEventStore(LocalEngine(path)).read("s")
         assert [e.meta.version for e in stored] == list(range(1, 2 * each + 1))
         assert sorted(e.event.conversation_id for e in stored) == sorted(  # type: ignore[attr-defined]
-            f"{name}-{n}" for name in ("p", "q") for n in range(each))
+            f"{name}-{n}" for name in ("p", "q") for n in range(each)
+        )
 
 
 class TestAwsEventStore(EventStoreContract):

@@ -52,15 +52,19 @@ class Context:
         return self.remaining_ms
 
 
-def idempotent(persistence: BasePersistenceLayer, body: Callable[[str], dict[str, Any]], *, expires: int = 3600,
-               context: Context | None = None, validate: str | None = None) -> Callable[..., dict[str, Any]]:
-    config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=expires,
-                               payload_validation_jmespath=validate)
+def idempotent(
+    persistence: BasePersistenceLayer,
+    body: Callable[[str], dict[str, Any]],
+    *,
+    expires: int = 3600,
+    context: Context | None = None,
+    validate: str | None = None,
+) -> Callable[..., dict[str, Any]]:
+    config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=expires, payload_validation_jmespath=validate)
     if context is not None:
         config.register_lambda_context(context)
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config,
-                         key_prefix=PREFIX)
+    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config, key_prefix=PREFIX)
     def run(request: dict[str, Any]) -> dict[str, Any]:
         return body(request["key"])
 
@@ -76,8 +80,7 @@ class IdempotencyContract(ABC):
         with self.backend(tmp_path) as persistence:
             yield persistence
 
-    def test_a_completed_call_returns_the_saved_result_without_running_again(
-            self, persistence: BasePersistenceLayer) -> None:
+    def test_a_completed_call_returns_the_saved_result_without_running_again(self, persistence: BasePersistenceLayer) -> None:
         calls: list[str] = []
 
         def body(key: str) -> dict[str, Any]:
@@ -213,8 +216,13 @@ class TestLocalIdempotency(IdempotencyContract):
     def test_a_record_in_progress_of_a_killed_process_is_taken_over(self, tmp_path: Path) -> None:
         engine = LocalEngine(tmp_path / "crm.db")
         store = LocalIdempotencyStore(engine)
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path / "crm.db"), PREFIX], cwd=ROOT,
-                                 stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(tmp_path / "crm.db"), PREFIX],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         try:
             assert child.stdout is not None and child.stdout.readline().strip() == "in"
             with pytest.raises(IdempotencyAlreadyInProgressError):  # a live process holds it
@@ -231,11 +239,11 @@ class TestLocalIdempotency(IdempotencyContract):
     def test_a_completed_record_of_a_dead_process_is_kept(self, tmp_path: Path) -> None:
         path = tmp_path / "crm.db"
         script = CHILD.replace('print("in", flush=True)\n    time.sleep(120)', 'return {"child": True}')
-        subprocess.run([sys.executable, "-c", script, str(path), PREFIX], cwd=ROOT, check=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+        subprocess.run(
+            [sys.executable, "-c", script, str(path), PREFIX], cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+        )
         engine = LocalEngine(path)
         try:
-            assert idempotent(LocalIdempotencyStore(engine), lambda key: {"ran": key})(
-                request={"key": "a"}) == {"child": True}
+            assert idempotent(LocalIdempotencyStore(engine), lambda key: {"ran": key})(request={"key": "a"}) == {"child": True}
         finally:
             engine.close()

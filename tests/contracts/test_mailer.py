@@ -40,8 +40,9 @@ def mail(n: int, to: str = "jane@acme.com") -> bytes:
 
 
 def send(mailer: Mailer, n: int, kind: str = "ack", key: str | None = None) -> Sent:
-    return mailer.send(kind=kind, sender=SENDER, recipients=["jane@acme.com"], raw=mail(n), subject=f"Thanks {n}",
-                       conversation_id="c1", key=key)
+    return mailer.send(
+        kind=kind, sender=SENDER, recipients=["jane@acme.com"], raw=mail(n), subject=f"Thanks {n}", conversation_id="c1", key=key
+    )
 
 
 class MailerContract(ABC):
@@ -114,13 +115,18 @@ class TestLocalMailer(MailerContract):
             entries = self.outbox.entries()
             folder = tmp_path / "outbox"
             assert [Path(e["file"]).name for e in entries] == [
-                "00001-ack.eml", "00002-forward.eml", "00003-reply.eml", "00004-weird_kind____x.eml"]
+                "00001-ack.eml",
+                "00002-forward.eml",
+                "00003-reply.eml",
+                "00004-weird_kind____x.eml",
+            ]
             assert [Path(e["file"]).parent for e in entries] == [folder] * 4
             assert [e["ses_message_id"] for e in entries] == [s.ses_message_id for s in sent]
             assert all(s.ses_message_id.startswith("local-") for s in sent)
             assert [e["message_id"] for e in entries] == [f"<ack-{n}@example.com>" for n in range(4)]
             assert [(e["kind"], e["to"], e["subject"]) for e in entries] == [
-                (kind, ["jane@acme.com"], f"Thanks {n}") for n, kind in enumerate(kinds)]
+                (kind, ["jane@acme.com"], f"Thanks {n}") for n, kind in enumerate(kinds)
+            ]
             assert read_outbox(folder) == entries
             assert [Path(e["file"]).read_bytes() for e in entries] == [mail(n) for n in range(4)]
 
@@ -147,7 +153,8 @@ class TestLocalMailer(MailerContract):
         engine.close()
 
     def test_a_kill_between_the_row_and_the_file_is_finished_by_the_retry(
-            self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         class Killed(BaseException):
             pass
 
@@ -171,8 +178,7 @@ class TestLocalMailer(MailerContract):
     def test_concurrent_sends_of_one_key_send_once(self, tmp_path: Path) -> None:
         with self.backend(tmp_path):
             results: list[Sent] = []
-            threads = [threading.Thread(target=lambda: results.append(send(self.outbox, 1, key="ack:e1")))
-                       for _ in range(8)]
+            threads = [threading.Thread(target=lambda: results.append(send(self.outbox, 1, key="ack:e1"))) for _ in range(8)]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -182,16 +188,23 @@ class TestLocalMailer(MailerContract):
             assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
 
     def test_kill_9_during_sends_then_retry_sends_each_key_once(self, tmp_path: Path) -> None:
-        script = ("import sys\nfrom pathlib import Path\nfrom adapters.local_engine import LocalEngine\n"
-                  "from adapters.local_mailer import LocalOutbox\n"
-                  "from tests.contracts.test_mailer import send\n"
-                  "outbox = LocalOutbox(LocalEngine(sys.argv[1]), Path(sys.argv[2]))\n"
-                  "print('ready', flush=True)\n"
-                  "for n in range(int(sys.argv[3])):\n    send(outbox, n, key=f'ack:{n}')\n")
+        script = (
+            "import sys\nfrom pathlib import Path\nfrom adapters.local_engine import LocalEngine\n"
+            "from adapters.local_mailer import LocalOutbox\n"
+            "from tests.contracts.test_mailer import send\n"
+            "outbox = LocalOutbox(LocalEngine(sys.argv[1]), Path(sys.argv[2]))\n"
+            "print('ready', flush=True)\n"
+            "for n in range(int(sys.argv[3])):\n    send(outbox, n, key=f'ack:{n}')\n"
+        )
         db, folder, total = tmp_path / "crm.db", tmp_path / "outbox", 300
         for delay in (0.0, 0.05, 0.2):
-            child = subprocess.Popen([sys.executable, "-c", script, str(db), str(folder), str(total)], cwd=ROOT,
-                                     stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            child = subprocess.Popen(
+                [sys.executable, "-c", script, str(db), str(folder), str(total)],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
             assert child.stdout is not None and child.stdout.readline().strip() == "ready"
             time.sleep(delay)
             child.send_signal(signal.SIGKILL)

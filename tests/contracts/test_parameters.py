@@ -19,9 +19,11 @@ from tests.contracts.aws_support import on_moto
 
 # SSM's rules: a name of path segments; a value of 1..4096 characters that is not only blanks
 _NAMES = st.lists(st.from_regex(r"[a-zA-Z0-9_.-]{1,12}", fullmatch=True), min_size=1, max_size=3).map(
-    lambda parts: "/" + "/".join(parts))
+    lambda parts: "/" + "/".join(parts)
+)
 _VALUES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=60).filter(
-    lambda v: v.strip() == v and v != "")
+    lambda v: v.strip() == v and v != ""
+)
 
 
 class ParametersContract(ABC):

@@ -52,9 +52,19 @@ def items(draw: st.DrawFn) -> list[dict[str, Any]]:
     return made
 
 
-_FILTERS = st.lists(st.sampled_from([("source", "=", "a"), ("lead_score", ">=", 2), ("followup_due", "<=", "2026-02"),
-                                     ("month", "=", "b"), ("last_activity", ">=", "2026-03")]),
-                    max_size=2, unique=True)
+_FILTERS = st.lists(
+    st.sampled_from(
+        [
+            ("source", "=", "a"),
+            ("lead_score", ">=", 2),
+            ("followup_due", "<=", "2026-02"),
+            ("month", "=", "b"),
+            ("last_activity", ">=", "2026-03"),
+        ]
+    ),
+    max_size=2,
+    unique=True,
+)
 _SORTS = st.one_of(st.none(), st.tuples(st.sampled_from([">=", "<="]), st.sampled_from(_TIMES)))
 
 
@@ -67,9 +77,14 @@ def _compare(value: Any, op: str, bound: Any) -> bool:
 def model(stored: list[dict[str, Any]], q: IndexQuery) -> list[dict[str, Any]]:
     """What the index holds for ``q``: the partition's items with a sort key, newest first."""
     partition, value = q.partition
-    found = [i for i in stored if i.get(partition) == value and q.sort_key in i
-             and (q.sort is None or _compare(i[q.sort_key], *q.sort))
-             and all(_compare(i.get(a), op, v) for a, op, v in q.filters)]
+    found = [
+        i
+        for i in stored
+        if i.get(partition) == value
+        and q.sort_key in i
+        and (q.sort is None or _compare(i[q.sort_key], *q.sort))
+        and all(_compare(i.get(a), op, v) for a, op, v in q.filters)
+    ]
     return sorted(found, key=lambda i: i[q.sort_key], reverse=True)
 
 
@@ -129,12 +144,12 @@ class ProjectionStoreContract(ABC):
     # --- the indexes ---------------------------------------------------------------------
 
     @pytest.mark.parametrize("index", CONVERSATION_INDEXES, ids=lambda i: i.name)
-    def test_every_index_pages_newest_first_with_nothing_lost_or_doubled(self, table: ProjectionTable,
-                                                                        index: Index) -> None:
+    def test_every_index_pages_newest_first_with_nothing_lost_or_doubled(self, table: ProjectionTable, index: Index) -> None:
         @settings(max_examples=self.examples, deadline=None, suppress_health_check=list(HealthCheck))
         @given(stored=items(), sort=_SORTS, filters=_FILTERS, limit=st.integers(1, 4))
-        def check(stored: list[dict[str, Any]], sort: tuple[str, str] | None,
-                  filters: list[tuple[str, str, Any]], limit: int) -> None:
+        def check(
+            stored: list[dict[str, Any]], sort: tuple[str, str] | None, filters: list[tuple[str, str, Any]], limit: int
+        ) -> None:
             table.empty()
             table.batch_put(stored)
             bound = None if sort is None else (sort if index.sort_type == "S" else (sort[0], _TIMES.index(sort[1])))
@@ -146,19 +161,25 @@ class ProjectionStoreContract(ABC):
         check()
 
     def test_an_item_without_the_index_attributes_is_not_in_the_index(self, table: ProjectionTable) -> None:
-        table.batch_put([
-            {"id": "open", "version": 1, "followup_bucket": "open", "followup_due": "2026-01-02"},
-            {"id": "no-due", "version": 1, "followup_bucket": "open"},
-            {"id": "no-bucket", "version": 1, "followup_due": "2026-01-01"},
-        ])
+        table.batch_put(
+            [
+                {"id": "open", "version": 1, "followup_bucket": "open", "followup_due": "2026-01-02"},
+                {"id": "no-due", "version": 1, "followup_bucket": "open"},
+                {"id": "no-bucket", "version": 1, "followup_due": "2026-01-01"},
+            ]
+        )
         q = IndexQuery("by_followup", ("followup_bucket", "open"), "followup_due", ("<=", "2027"))
         assert [i["id"] for i in page_through(table, q, 10)] == ["open"]
 
     def test_a_short_page_still_says_where_to_continue(self, table: ProjectionTable) -> None:
         """The limit counts items read, before the filter (DynamoDB's rule): a page may be
         short, even empty, and the key still leads to the rest."""
-        table.batch_put([{"id": f"c{n}", "version": 1, "contact": "p", "last_activity": f"2026-0{n}",
-                          "source": "x" if n == 1 else "y"} for n in range(1, 6)])
+        table.batch_put(
+            [
+                {"id": f"c{n}", "version": 1, "contact": "p", "last_activity": f"2026-0{n}", "source": "x" if n == 1 else "y"}
+                for n in range(1, 6)
+            ]
+        )
         q = IndexQuery("by_contact", ("contact", "p"), "last_activity", filters=(("source", "=", "x"),))
         page, start = table.query(q, limit=2)
         assert page == [] and start is not None
@@ -201,25 +222,44 @@ class ProjectionStoreContract(ABC):
             for n in range(draw(st.integers(0, 16))):
                 status = draw(st.sampled_from(["new", "replied"]))
                 score = draw(st.integers(0, 9))
-                made.append({"id": f"c{n:02d}", "version": 1, "contact": draw(st.sampled_from(["p", "q"])),
-                             "status": status, "status_shard": f"{status}#{draw(st.integers(0, SHARDS - 1))}",
-                             "last_activity": draw(st.sampled_from(_TIMES)), "lead_score": score,
-                             "score_band": BANDS[min(score // 3, 2)]})
+                made.append(
+                    {
+                        "id": f"c{n:02d}",
+                        "version": 1,
+                        "contact": draw(st.sampled_from(["p", "q"])),
+                        "status": status,
+                        "status_shard": f"{status}#{draw(st.integers(0, SHARDS - 1))}",
+                        "last_activity": draw(st.sampled_from(_TIMES)),
+                        "lead_score": score,
+                        "score_band": BANDS[min(score // 3, 2)],
+                    }
+                )
             return made
 
         @settings(max_examples=self.examples, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(stored=conversations(), limit=st.integers(1, 5), contact=st.sampled_from([None, "p"]),
-               min_score=st.sampled_from([None, 4]), by_status=st.booleans())
-        def check(stored: list[dict[str, Any]], limit: int, contact: str | None, min_score: int | None,
-                  by_status: bool) -> None:
+        @given(
+            stored=conversations(),
+            limit=st.integers(1, 5),
+            contact=st.sampled_from([None, "p"]),
+            min_score=st.sampled_from([None, 4]),
+            by_status=st.booleans(),
+        )
+        def check(stored: list[dict[str, Any]], limit: int, contact: str | None, min_score: int | None, by_status: bool) -> None:
             table.empty()
             table.batch_put(stored)
             filters = Filters(status="new" if by_status else None, contact=contact, min_score=min_score)
             sort = "lead_score" if not by_status and not contact and min_score is not None else "last_activity"
-            expected = sorted((i for i in stored if (not by_status or i["status"] == "new")
-                               and (not contact or i["contact"] == contact)
-                               and (min_score is None or i["lead_score"] >= min_score)),
-                              key=lambda i: i[sort], reverse=True)
+            expected = sorted(
+                (
+                    i
+                    for i in stored
+                    if (not by_status or i["status"] == "new")
+                    and (not contact or i["contact"] == contact)
+                    and (min_score is None or i["lead_score"] >= min_score)
+                ),
+                key=lambda i: i[sort],
+                reverse=True,
+            )
             got: list[dict[str, Any]] = []
             token: dict[str, Any] | None = None
             for _page in range(100):
@@ -251,9 +291,13 @@ class TestLocalProjectionStore(ProjectionStoreContract):
         table = LocalProjections(engine, _INDEX_TUPLES).table(LIVE)
         for index in CONVERSATION_INDEXES:
             bound: Any = 3 if index.sort_type == "N" else "2026"
-            for q, start in ((IndexQuery(index.name, (index.partition, "a"), index.sort), None),
-                             (IndexQuery(index.name, (index.partition, "a"), index.sort, (">=", bound)),
-                              {"id": "c9", index.partition: "a", index.sort: bound})):
+            for q, start in (
+                (IndexQuery(index.name, (index.partition, "a"), index.sort), None),
+                (
+                    IndexQuery(index.name, (index.partition, "a"), index.sort, (">=", bound)),
+                    {"id": "c9", index.partition: "a", index.sort: bound},
+                ),
+            ):
                 plan = " | ".join(table.explain(q, start))
                 assert plan.startswith(f"SEARCH projection USING INDEX projection_{index.name} (tbl=? AND <expr>=?"), plan
                 assert "TEMP B-TREE" not in plan, plan  # newest first straight from the index

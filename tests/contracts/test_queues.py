@@ -31,8 +31,7 @@ from ports import Queues, QueueSpec
 from tests.contracts.aws_moto import REGION, create_queues, mocked_aws
 
 ROOT = Path(__file__).resolve().parents[2]
-SPECS = [QueueSpec("work", dlq="work-dlq", max_receive_count=2, visibility_seconds=30),
-         QueueSpec("plain"), QueueSpec("target")]
+SPECS = [QueueSpec("work", dlq="work-dlq", max_receive_count=2, visibility_seconds=30), QueueSpec("plain"), QueueSpec("target")]
 
 
 def bodies(messages: list[dict[str, Any]]) -> list[str]:
@@ -267,11 +266,18 @@ class TestLocalQueues(QueuesContract):
         queues = LocalQueues(engine, REGION)
         queues.ensure(SPECS)
         queues.send("work", "held")
-        script = (f"import time\nfrom adapters.local_engine import LocalEngine\nfrom adapters.local_queues import LocalQueues\n"
-                  f"q = LocalQueues(LocalEngine({str(path)!r}), {REGION!r})\n"
-                  f"print(q.receive('work', visibility=3600)[0]['MessageId'], flush=True)\ntime.sleep(120)\n")
-        child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
+        script = (
+            f"import time\nfrom adapters.local_engine import LocalEngine\nfrom adapters.local_queues import LocalQueues\n"
+            f"q = LocalQueues(LocalEngine({str(path)!r}), {REGION!r})\n"
+            f"print(q.receive('work', visibility=3600)[0]['MessageId'], flush=True)\ntime.sleep(120)\n"
+        )
+        child = subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         try:
             assert child.stdout is not None
             message_id = child.stdout.readline().strip()
@@ -335,8 +341,7 @@ def test_the_local_queue_behaves_as_the_model_of_sqs(operations: list[tuple[Any,
                 model.seq += 1
                 body = f"m{model.seq}"
                 queues.send(op[1], body)
-                model.messages[model.seq] = {"queue": op[1], "body": body, "count": 0, "handle": None,
-                                             "visible_at": model.now}
+                model.messages[model.seq] = {"queue": op[1], "body": body, "count": 0, "handle": None, "visible_at": model.now}
             elif op[0] == "receive":
                 _, queue, limit, visibility = op
                 expected = []
@@ -353,7 +358,8 @@ def test_the_local_queue_behaves_as_the_model_of_sqs(operations: list[tuple[Any,
                 got = queues.receive(queue, limit=limit, visibility=visibility)
                 assert bodies(got) == [model.messages[s]["body"] for s in expected]
                 assert [int(g["Attributes"]["ApproximateReceiveCount"]) for g in got] == [
-                    model.messages[s]["count"] for s in expected]
+                    model.messages[s]["count"] for s in expected
+                ]
                 for s, g in zip(expected, got, strict=True):
                     model.messages[s]["handle"] = g["ReceiptHandle"]
                     handles.append(g["ReceiptHandle"])
@@ -374,8 +380,7 @@ def test_the_local_queue_behaves_as_the_model_of_sqs(operations: list[tuple[Any,
             for name in ("work", "work-dlq"):
                 assert queues.depth(name) == model.depth(name), (name, op)
         peeked = queues.peek("work-dlq", limit=1000)
-        assert [p["body"] for p in peeked] == [m["body"] for _s, m in sorted(model.messages.items())
-                                                if m["queue"] == "work-dlq"]
+        assert [p["body"] for p in peeked] == [m["body"] for _s, m in sorted(model.messages.items()) if m["queue"] == "work-dlq"]
     finally:
         engine.close()
 

@@ -34,8 +34,9 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         del sys.modules[module]
 
 
-def test_the_walkthrough_works_as_written(workdir: Path, monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_walkthrough_works_as_written(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     # 1. Create a folder my_rules with the file my_rules/vip.py
     filename, code = readme_rule()
     (workdir / filename).parent.mkdir(parents=True)
@@ -56,13 +57,20 @@ def test_the_walkthrough_works_as_written(workdir: Path, monkeypatch: pytest.Mon
     assert notices[0]["to"] == ["owner@private.example.net"] and notices[0]["subject"] == "VIP: Jane Doe wrote"
     # 3 (again). crm rules test NAME EVENT.json: matches, and shows what it would emit, sending nothing
     assert main(["--state", state, "events", "--json"]) == 0
-    received = next(json.loads(line) for line in capsys.readouterr().out.splitlines()
-                    if json.loads(line)["type"] == "MessageReceived")
-    meta = {k: received[k] for k in ("event_id", "stream_id", "version", "occurred_at", "schema_version",
-                                     "correlation_id", "causation_id")}
+    received = next(
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if json.loads(line)["type"] == "MessageReceived"
+    )
+    meta = {
+        k: received[k]
+        for k in ("event_id", "stream_id", "version", "occurred_at", "schema_version", "correlation_id", "causation_id")
+    }
     event_file = workdir / "event.json"
-    event_file.write_text(json.dumps({"source": received["source"], "detail-type": "MessageReceived",
-                                      "detail": {"meta": meta, "data": received["data"]}}), encoding="utf-8")
+    event_file.write_text(
+        json.dumps(
+            {"source": received["source"], "detail-type": "MessageReceived", "detail": {"meta": meta, "data": received["data"]}}
+        ),
+        encoding="utf-8",
+    )
     assert main(["--state", state, "rules", "test", "vip-alert", str(event_file), "--json"]) == 0
     verdict = json.loads(capsys.readouterr().out)
     assert verdict["matches"] is True and verdict["outputs"][0]["subject"] == "VIP: Jane Doe wrote"
@@ -75,13 +83,16 @@ def test_the_walkthrough_works_as_written(workdir: Path, monkeypatch: pytest.Mon
     assert len(capsys.readouterr().out.splitlines()) == len(sent)  # testing sent nothing
 
 
-def test_a_failing_rule_is_parked_and_never_blocks_the_mail_flow(workdir: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failing_rule_is_parked_and_never_blocks_the_mail_flow(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     (workdir / "my_rules").mkdir()
     (workdir / "my_rules" / "broken.py").write_text(
         "from consumers.rules import rule\n\n\n"
         "@rule('vip-alert', pattern={'detail-type': ['MessageReceived']})\n"
-        "def broken(event, context):\n    raise RuntimeError('bug in my rule')\n", encoding="utf-8")
+        "def broken(event, context):\n    raise RuntimeError('bug in my rule')\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("CRM_RULES_MODULE", "my_rules")
     state = str(workdir / "state")
     assert main(["--state", state, "ingest", "--json", str(EXAMPLES / "01-recruiter-first-contact.eml")]) == 0

@@ -29,10 +29,15 @@ def test_demo_shows_what_a_person_expects(tmp_path: Path, capsys: pytest.Capture
     assert code == 0
     demo = json.loads(out)
     outcomes = {Path(m["source"]).name: m["outcome"] for m in demo["mails"]}
-    assert outcomes == {"01-recruiter-first-contact.eml": "accepted", "02-recruiter-follow-up.eml": "accepted",
-                        "03-linkedin-notification.eml": "accepted", "04-spam.eml": "rejected",
-                        "05-unknown-recipient.eml": "rejected", "06-out-of-office.eml": "accepted",
-                        "07-owner-reply.eml": "accepted"}
+    assert outcomes == {
+        "01-recruiter-first-contact.eml": "accepted",
+        "02-recruiter-follow-up.eml": "accepted",
+        "03-linkedin-notification.eml": "accepted",
+        "04-spam.eml": "rejected",
+        "05-unknown-recipient.eml": "rejected",
+        "06-out-of-office.eml": "accepted",
+        "07-owner-reply.eml": "accepted",
+    }
     statuses = {c["contact"]: c["status"] for c in demo["conversations"]}
     assert statuses["jane.doe@acmerobotics.com"] == "replied"
     jane = next(c for c in demo["conversations"] if c["contact"] == "jane.doe@acmerobotics.com")
@@ -47,8 +52,10 @@ def test_demo_shows_what_a_person_expects(tmp_path: Path, capsys: pytest.Capture
     code, out, _ = run(capsys, "--state", state, "conversations", "--status", "replied", "--json")
     assert [c["contact"] for c in records(out)] == ["jane.doe@acmerobotics.com"]
     spam = Path(state).parent / "spam.eml"
-    spam.write_bytes(b"From: Jane Doe <jane.doe@acmerobotics.com>\r\nTo: hello@example.com\r\n"
-                     b"Subject: free spins at our online casino - act now!!\r\n\r\nhi\r\n")
+    spam.write_bytes(
+        b"From: Jane Doe <jane.doe@acmerobotics.com>\r\nTo: hello@example.com\r\n"
+        b"Subject: free spins at our online casino - act now!!\r\n\r\nhi\r\n"
+    )
     run(capsys, "--state", state, "ingest", str(spam))
     code, out, _ = run(capsys, "--state", state, "conversations", "show", jane["id"])
     assert "owner replied" in out and "job-description.txt" in out and "lead score" in out
@@ -70,8 +77,7 @@ def test_ingest_json_gives_one_outcome_per_mail(tmp_path: Path, capsys: pytest.C
         assert "MessageReceived" in result["events"] and "MessageForwarded" in result["events"]
 
 
-def test_ham_spam_and_auto_replies_get_the_outcome_a_person_expects(tmp_path: Path,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_ham_spam_and_auto_replies_get_the_outcome_a_person_expects(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--state", str(tmp_path), "ingest", "--json", str(CORPUS / "ham-spam"))
     assert code == 0
     for result in records(out):
@@ -91,8 +97,7 @@ def test_ingesting_twice_records_each_mail_once(tmp_path: Path, capsys: pytest.C
     assert sorted(r["kind"] for r in records(out)) == ["ack", "forward"]
 
 
-def test_replay_leaves_the_conversations_exactly_as_they_were(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_replay_leaves_the_conversations_exactly_as_they_were(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     state = str(tmp_path / "state")
     run(capsys, "--state", state, "demo", "--fresh")
     _, before, _ = run(capsys, "--state", state, "conversations", "--json")
@@ -126,13 +131,15 @@ def test_mbox_and_maildir_are_ingested(tmp_path: Path, capsys: pytest.CaptureFix
         box.add(path.read_bytes())
         maildir.add(path.read_bytes())
     box.flush()
-    code, out, _ = run(capsys, "--state", str(tmp_path / "s"), "ingest", "--json", str(tmp_path / "inbox.mbox"),
-                       str(tmp_path / "Maildir"))
+    code, out, _ = run(
+        capsys, "--state", str(tmp_path / "s"), "ingest", "--json", str(tmp_path / "inbox.mbox"), str(tmp_path / "Maildir")
+    )
     assert code == 0 and [r["outcome"] for r in records(out)] == ["accepted"] * 4
 
 
-def test_bad_input_gets_one_line_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_input_gets_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, _, err = run(capsys, "--state", str(tmp_path), "ingest", str(tmp_path / "missing.eml"))
     assert code == 2 and "missing.eml" in err and "Traceback" not in err
     monkeypatch.setenv("CRM_PRIVATE_MAILBOX", "nope")
@@ -148,8 +155,9 @@ def test_set_status_and_events_schema(tmp_path: Path, capsys: pytest.CaptureFixt
     run(capsys, "--state", state, "ingest", str(EXAMPLES / "01-recruiter-first-contact.eml"))
     _, out, _ = run(capsys, "--state", state, "conversations", "--json")
     conversation = records(out)[0]["id"]
-    code, _, _ = run(capsys, "--state", state, "conversations", "set-status", conversation, "interviewing",
-                     "--note", "first call booked")
+    code, _, _ = run(
+        capsys, "--state", state, "conversations", "set-status", conversation, "interviewing", "--note", "first call booked"
+    )
     assert code == 0
     _, out, _ = run(capsys, "--state", state, "conversations", "--status", "interviewing", "--json")
     assert [c["id"] for c in records(out)] == [conversation]

@@ -18,13 +18,32 @@ def _outbox_kinds(capsys: pytest.CaptureFixture[str], state: str) -> list[str]:
 
 
 def test_forged_mail_is_forwarded_without_ack_and_authenticated_mail_is_acknowledged(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     forged, genuine = tmp_path / "forged.eml", tmp_path / "genuine.eml"
     forged.write_bytes(make_mail(sender="Victim <victim@victim.example>"))
     genuine.write_bytes(make_mail())
     state = str(tmp_path / "state")
-    assert main(["--state", state, "ingest", "--json", "--verdict", "spf=FAIL", "--verdict", "dkim=fail",
-                 "--verdict", "DMARC=FAIL", "--dmarc-policy", "none", str(forged)]) == 0
+    assert (
+        main(
+            [
+                "--state",
+                state,
+                "ingest",
+                "--json",
+                "--verdict",
+                "spf=FAIL",
+                "--verdict",
+                "dkim=fail",
+                "--verdict",
+                "DMARC=FAIL",
+                "--dmarc-policy",
+                "none",
+                str(forged),
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out.splitlines()[0])
     assert result["outcome"] == "accepted" and "AcknowledgementSent" not in result["events"]
     assert _outbox_kinds(capsys, state) == ["forward"]

@@ -41,13 +41,23 @@ def _env() -> dict[str, str]:
 
 
 def crm(state: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "crm.cli", "--state", str(state), *args], capture_output=True,
-                          text=True, env=_env(), timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "crm.cli", "--state", str(state), *args],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=timeout,
+    )
 
 
 def start(state: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "crm.cli", "--state", str(state), *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, text=True, env=_env())
+    return subprocess.Popen(
+        [sys.executable, "-m", "crm.cli", "--state", str(state), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=_env(),
+    )
 
 
 def killed_then_completed(state: Path, rng: random.Random, *args: str, kills: int = 2) -> list[float]:
@@ -71,9 +81,13 @@ def mails(folder: Path, count: int, seed: int) -> list[Path]:
     paths = []
     for index in range(count):
         domain = f"firm{seed}-{index}.test"
-        raw = make_mail(sender=f"Person {index} <p{index}@{domain}>", subject=f"Role {seed}-{index} at Firm {index}",
-                        message_id=f"<m{seed}.{index}@{domain}>", headers={"Authentication-Results": AUTH.format(d=domain)},
-                        attachments=[("cv.txt", "text/plain", b"Curriculum vitae\nPython\n" * 20)] if index % 3 == 0 else None)
+        raw = make_mail(
+            sender=f"Person {index} <p{index}@{domain}>",
+            subject=f"Role {seed}-{index} at Firm {index}",
+            message_id=f"<m{seed}.{index}@{domain}>",
+            headers={"Authentication-Results": AUTH.format(d=domain)},
+            attachments=[("cv.txt", "text/plain", b"Curriculum vitae\nPython\n" * 20)] if index % 3 == 0 else None,
+        )
         path = folder / f"{index:03d}.eml"
         path.write_bytes(raw)
         paths.append(path)

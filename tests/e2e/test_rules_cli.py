@@ -59,14 +59,17 @@ def test_every_builtin_rule_and_topology_pattern_is_valid() -> None:
             validate_pattern(pattern)
 
 
-def test_exports_refuse_while_a_rule_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_exports_refuse_while_a_rule_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     rules = tmp_path / "bad_rules"
     rules.mkdir()
     (rules / "bad.py").write_text(
         "from consumers.rules import rule\n\n\n"
         "@rule('bad-prefix', pattern={'source': [{'anything-but': {'prefix': 123}}]})\n"
-        "def bad(event, context):\n    return []\n", encoding="utf-8")
+        "def bad(event, context):\n    return []\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("CRM_RULES_MODULE", str(rules))
     try:
         output = tmp_path / "topology.json"

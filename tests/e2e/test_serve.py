@@ -37,8 +37,9 @@ def free_port() -> int:
         return port
 
 
-def wait_for(what: str, check: Callable[[], bool], timeout: float, proc: subprocess.Popen[bytes] | None = None,
-             log: Path | None = None) -> None:
+def wait_for(
+    what: str, check: Callable[[], bool], timeout: float, proc: subprocess.Popen[bytes] | None = None, log: Path | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
@@ -64,12 +65,22 @@ class Server:
         """``aws``: also serve the AWS endpoint (``--aws-port``: the stack is then moto's)."""
         self.state, self.log = state, log
         self.port, self.aws_port = free_port(), free_port()
-        args = [sys.executable, "-m", "crm.cli", "--state", str(state), "serve", "--port", str(self.port),
-                *(["--aws-port", str(self.aws_port)] if aws else [])]
+        args = [
+            sys.executable,
+            "-m",
+            "crm.cli",
+            "--state",
+            str(state),
+            "serve",
+            "--port",
+            str(self.port),
+            *(["--aws-port", str(self.aws_port)] if aws else []),
+        ]
         env = {k: v for k, v in os.environ.items() if k != "CRM_STATE"}
         with log.open("wb") as out:
-            self.proc = subprocess.Popen([*args, *(["--once"] if once else [])], cwd=ROOT, env=env,
-                                         stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [*args, *(["--once"] if once else [])], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
         wait_for("the SMTP port to accept connections", lambda: port_open(self.port), START_TIMEOUT, self.proc, log)
         # the listener accepts before the banner is printed: wait for its last line too
         wait_for("the start banner", lambda: "stop with Ctrl-C" in self.output(), START_TIMEOUT, self.proc, log)
@@ -77,8 +88,7 @@ class Server:
     def client(self, service: str) -> Any:
         import boto3
 
-        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                        region_name="us-east-1")
+        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
         return session.client(service, endpoint_url=f"http://127.0.0.1:{self.aws_port}")  # type: ignore[call-overload]
 
     def stop(self) -> int:
@@ -112,8 +122,10 @@ def recruiter_mail() -> EmailMessage:
     message["Subject"] = "Senior platform engineer role at Acme Corp"
     message["Date"] = "Fri, 20 Nov 2026 09:14:05 +0000"
     message["Message-ID"] = "<serve-test-1@acmecorp.com>"
-    message.set_content("Hello,\n\nwould you talk about a senior platform engineer role at Acme Corp?\n\n"
-                        "Best,\nJane Doe\nSenior Recruiter\nAcme Corp\n")
+    message.set_content(
+        "Hello,\n\nwould you talk about a senior platform engineer role at Acme Corp?\n\n"
+        "Best,\nJane Doe\nSenior Recruiter\nAcme Corp\n"
+    )
     return message
 
 
@@ -154,8 +166,13 @@ def test_mail_over_smtp_runs_the_flow_and_the_aws_endpoint_shows_it(tmp_path: Pa
     code, reply = send(server.port, recruiter_mail())
     assert code == 250, reply
     assert reply.split()[:2] == [b"OK", b"accepted"], reply
-    wait_for("a forward and an ack in the outbox",
-             lambda: {"forward", "ack"} <= set(outbox_kinds(state)), FLOW_TIMEOUT, server.proc, server.log)
+    wait_for(
+        "a forward and an ack in the outbox",
+        lambda: {"forward", "ack"} <= set(outbox_kinds(state)),
+        FLOW_TIMEOUT,
+        server.proc,
+        server.log,
+    )
 
     # another process sees the same backends the flow used
     assert any(url.endswith("/crm-forward") for url in server.client("sqs").list_queues()["QueueUrls"])
@@ -164,8 +181,10 @@ def test_mail_over_smtp_runs_the_flow_and_the_aws_endpoint_shows_it(tmp_path: Pa
     assert "MessageReceived" in event_types_on_disk(state)
 
     # a recipient SES would not receive for is refused at RCPT time
-    with smtplib.SMTP("127.0.0.1", server.port, timeout=FLOW_TIMEOUT) as smtp, \
-            pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+    with (
+        smtplib.SMTP("127.0.0.1", server.port, timeout=FLOW_TIMEOUT) as smtp,
+        pytest.raises(smtplib.SMTPRecipientsRefused) as refused,
+    ):
         smtp.sendmail("jane@acmecorp.com", ["nobody@elsewhere.org"], recruiter_mail().as_bytes())
     assert refused.value.recipients["nobody@elsewhere.org"][0] == 550
 
@@ -206,15 +225,22 @@ def test_without_an_aws_port_serve_runs_smtp_on_the_local_backend(tmp_path: Path
     code, reply = send(server.port, recruiter_mail())
     assert code == 250, reply
     assert reply.split()[:2] == [b"OK", b"accepted"], reply
-    wait_for("a forward and an ack in the outbox",
-             lambda: {"forward", "ack"} <= set(local_state(state)[1]), FLOW_TIMEOUT, server.proc, server.log)
+    wait_for(
+        "a forward and an ack in the outbox",
+        lambda: {"forward", "ack"} <= set(local_state(state)[1]),
+        FLOW_TIMEOUT,
+        server.proc,
+        server.log,
+    )
     # the embedded engine's state, committed as it goes (no moto dump in the folder)
     assert (state / "crm.sqlite3").is_file() and not (state / "events.jsonl").exists()
     assert local_state(state)[0].count("MessageReceived") == 1
 
     # a recipient SES would not receive for is refused at RCPT time, on this backend too
-    with smtplib.SMTP("127.0.0.1", server.port, timeout=FLOW_TIMEOUT) as smtp, \
-            pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+    with (
+        smtplib.SMTP("127.0.0.1", server.port, timeout=FLOW_TIMEOUT) as smtp,
+        pytest.raises(smtplib.SMTPRecipientsRefused) as refused,
+    ):
         smtp.sendmail("jane@acmecorp.com", ["nobody@elsewhere.org"], recruiter_mail().as_bytes())
     assert refused.value.recipients["nobody@elsewhere.org"][0] == 550
 
@@ -245,8 +271,9 @@ def test_a_failed_delivery_answers_451_so_the_sender_keeps_the_mail() -> None:
         return {"outcome": "error", "reason": "ClientError: throttled", "message_id": None}
 
     port = free_port()
-    controller = SmtpController(InboundHandler(Settings(), failing), hostname="127.0.0.1", port=port,
-                                server_hostname="localhost", data_size_limit=1000)
+    controller = SmtpController(
+        InboundHandler(Settings(), failing), hostname="127.0.0.1", port=port, server_hostname="localhost", data_size_limit=1000
+    )
     controller.start()
     try:
         with smtplib.SMTP("127.0.0.1", port, timeout=FLOW_TIMEOUT) as smtp:

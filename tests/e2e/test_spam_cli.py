@@ -18,11 +18,24 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_patterns_and_threshold_survive_between_commands_and_decide_mail(tmp_path: Path,
-                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_patterns_and_threshold_survive_between_commands_and_decide_mail(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     state = str(tmp_path / "state")
-    code, out, err = run(capsys, "--state", state, "spam", "patterns", "add", "acme-offer", r"acme\s+offer",
-                         "--score", "2", "--description", "the acme offer")
+    code, out, err = run(
+        capsys,
+        "--state",
+        state,
+        "spam",
+        "patterns",
+        "add",
+        "acme-offer",
+        r"acme\s+offer",
+        "--score",
+        "2",
+        "--description",
+        "the acme offer",
+    )
     assert code == 0, err
     # regression: every start re-wrote the default list, so the next command lost this pattern
     _, out, _ = run(capsys, "--state", state, "spam", "patterns", "list", "--json")
@@ -30,8 +43,9 @@ def test_patterns_and_threshold_survive_between_commands_and_decide_mail(tmp_pat
     assert listed["acme-offer"]["score"] == 2 and "pharma" in listed
 
     # a list over the 4 KB a parameter holds goes to S3; the handler reads it there
-    rules = "".join(f"body  WORD_{n}  /\\bsp{n}mword\\b/i\nscore WORD_{n} 0.5\ndescribe WORD_{n} filler rule {n}\n"
-                    for n in range(80))
+    rules = "".join(
+        f"body  WORD_{n}  /\\bsp{n}mword\\b/i\nscore WORD_{n} 0.5\ndescribe WORD_{n} filler rule {n}\n" for n in range(80)
+    )
     rules += "body  ACME_DEAL  /acme\\s+deal/i\nscore ACME_DEAL 2.5\ndescribe ACME_DEAL an acme deal\n"
     rules += "body  EVAL_ONE  eval:check_stuff()\n"
     cf = tmp_path / "rules.cf"
@@ -56,8 +70,7 @@ def test_patterns_and_threshold_survive_between_commands_and_decide_mail(tmp_pat
     assert record["rules"][0] == {"id": "ACME_DEAL", "score": 2.5, "field": "body", "describe": "an acme deal"}
 
 
-def test_bad_threshold_and_unknown_action_are_clear_errors(tmp_path: Path,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_threshold_and_unknown_action_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     state = str(tmp_path / "state")
     code, _, err = run(capsys, "--state", state, "spam", "threshold", "high")
     assert code == 2 and "must be a number" in err

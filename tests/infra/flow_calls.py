@@ -71,8 +71,12 @@ class CallRecorder:
                 if recorder.throttle_sends and service == "sesv2" and function not in recorder._throttled:
                     recorder._throttled.add(function)
                     raise botocore.exceptions.ClientError(
-                        {"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."},
-                         "ResponseMetadata": {"HTTPStatusCode": 400}}, operation)
+                        {
+                            "Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."},
+                            "ResponseMetadata": {"HTTPStatusCode": 400},
+                        },
+                        operation,
+                    )
                 return original(client, operation, params)
             except botocore.exceptions.ClientError as exc:
                 failed = str(exc.response.get("Error", {}).get("Code", "error"))
@@ -103,8 +107,9 @@ class CallRecorder:
 
         return routed
 
-    def wrap(self, handler_path: str, invoke: Callable[[Any, Any, Any], Any],
-             cold_start: Callable[[], Any]) -> Callable[[Any, Any, Any], Any]:
+    def wrap(
+        self, handler_path: str, invoke: Callable[[Any, Any, Any], Any], cold_start: Callable[[], Any]
+    ) -> Callable[[Any, Any, Any], Any]:
         """A module's ``invoke(svc, event, context)``, attributed to its function."""
         function = self.functions_by_handler[handler_path]
 
@@ -135,12 +140,19 @@ def functions_by_handler() -> dict[str, str]:
 
 def _ses_event(kind: str, settings: Any, recipient: str, ses_id: str) -> dict[str, Any]:
     """An SES sending event of our configuration set as EventBridge delivers it."""
-    mail = {"messageId": ses_id, "source": settings.public_address, "destination": [recipient],
-            "tags": {"ses:configuration-set": [settings.configuration_set]}}
+    mail = {
+        "messageId": ses_id,
+        "source": settings.public_address,
+        "destination": [recipient],
+        "tags": {"ses:configuration-set": [settings.configuration_set]},
+    }
     detail: dict[str, Any] = {"eventType": kind, "mail": mail}
     if kind == "Bounce":
-        detail["bounce"] = {"bounceType": "Permanent", "bounceSubType": "General",
-                            "bouncedRecipients": [{"emailAddress": recipient, "diagnosticCode": "smtp; 550 5.1.1"}]}
+        detail["bounce"] = {
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "bouncedRecipients": [{"emailAddress": recipient, "diagnosticCode": "smtp; 550 5.1.1"}],
+        }
     else:
         detail["complaint"] = {"complainedRecipients": [{"emailAddress": recipient}], "complaintFeedbackType": "abuse"}
     return {"version": "0", "source": "aws.ses", "detail-type": f"Email {kind}", "detail": detail}
@@ -164,16 +176,21 @@ def run_flow() -> CallRecorder:
     # as deployed: the token key is a SecureString parameter, not a literal setting
     settings = load_settings().model_copy(update={"token_key_parameter": TOKEN_KEY_PARAMETER})
     real_load = load_invoke
-    real_producers = {"producers.inbound.handler": (producers.inbound, producers.inbound.invoke),
-                      "producers.reply.handler": (producers.reply, producers.reply.invoke)}
-    with tempfile.TemporaryDirectory(prefix="crm-iam-") as folder, \
-            moto_stack(settings, Path(folder) / "state", fresh=True, persist=False) as stack:
+    real_producers = {
+        "producers.inbound.handler": (producers.inbound, producers.inbound.invoke),
+        "producers.reply.handler": (producers.reply, producers.reply.invoke),
+    }
+    with (
+        tempfile.TemporaryDirectory(prefix="crm-iam-") as folder,
+        moto_stack(settings, Path(folder) / "state", fresh=True, persist=False) as stack,
+    ):
         svc, state = stack.svc, stack.state
         s = svc.settings
         from adapters.aws import client
 
-        client("ssm", s.region).put_parameter(Name=TOKEN_KEY_PARAMETER, Value=settings.token_key, Type="SecureString",
-                                              Overwrite=True)
+        client("ssm", s.region).put_parameter(
+            Name=TOKEN_KEY_PARAMETER, Value=settings.token_key, Type="SecureString", Overwrite=True
+        )
 
         def cold_start() -> Any:
             fresh = bootstrap(s, backend="aws", state=state)
@@ -191,8 +208,7 @@ def run_flow() -> CallRecorder:
             setattr(module, "invoke", recorder.wrap(path, invoke, cold_start))  # noqa: B010
         try:
             with recorder.installed():
-                _deliver_examples(svc, examples_folder(), ingest_one, Delivery, _forward_of,
-                                  OWNER_REPLY, UNKNOWN_RECIPIENT)
+                _deliver_examples(svc, examples_folder(), ingest_one, Delivery, _forward_of, OWNER_REPLY, UNKNOWN_RECIPIENT)
                 _release_spam(svc, drain_all)
                 _feedback(svc, load, LocalContext)
                 _followups(svc, load, LocalContext)
@@ -205,8 +221,9 @@ def run_flow() -> CallRecorder:
     return recorder
 
 
-def _deliver_examples(svc: Any, folder: Path, ingest_one: Any, delivery: Any, forward_of: Any,
-                      owner_reply: str, unknown: str) -> None:
+def _deliver_examples(
+    svc: Any, folder: Path, ingest_one: Any, delivery: Any, forward_of: Any, owner_reply: str, unknown: str
+) -> None:
     s = svc.settings
     for path in sorted(folder.glob("*.eml")):
         raw, recipients = path.read_bytes(), [s.public_address]
@@ -234,8 +251,7 @@ def _release_spam(svc: Any, drain_all: Any) -> None:
 def _feedback(svc: Any, load: Any, context: Any) -> None:
     invoke = load("consumers.feedback.handler")
     for kind, n in (("Bounce", 1), ("Complaint", 2)):
-        invoke(svc, _ses_event(kind, svc.settings, f"bounced{n}@example.org", f"0100-feedback-{n}"),
-               context("crm-ses-feedback"))
+        invoke(svc, _ses_event(kind, svc.settings, f"bounced{n}@example.org", f"0100-feedback-{n}"), context("crm-ses-feedback"))
 
 
 def _followups(svc: Any, load: Any, context: Any) -> None:

@@ -73,8 +73,9 @@ def _statements(body: Body, env: Env) -> list[dict[str, Any]]:
         if conditions:
             statement["Condition"] = conditions
         for principal in block.all("principals"):
-            statement.setdefault("Principal", {})[principal.body.attributes["type"].expr(scope)] = \
-                principal.body.attributes["identifiers"].expr(scope)
+            statement.setdefault("Principal", {})[principal.body.attributes["type"].expr(scope)] = principal.body.attributes[
+                "identifiers"
+            ].expr(scope)
         out.append(statement)
     return out
 
@@ -122,7 +123,9 @@ class Module:
         self.modules = {b.labels[0]: b.body for b in self.body.all("module")}
         self.outputs = {b.labels[0]: b.body for b in self.body.all("output")}
         self.env: Env = {
-            "var": Lazy(self._var), "local": Lazy(self._local), "module": Lazy(self._module),
+            "var": Lazy(self._var),
+            "local": Lazy(self._local),
+            "module": Lazy(self._module),
             "data": Lazy(lambda t: Lazy(lambda n: self._data(t, n))),
             "path": {"module": str(directory), "root": str(directory)},
         }
@@ -200,8 +203,11 @@ class Module:
         def build(scope: Env, key: str) -> Lazy:
             # inputs are evaluated when the child reads them: modules refer to each
             # other's outputs both ways (mail <-> producer), as OpenTofu's graph allows
-            inputs = {k: Thunk(v.expr, scope) for k, v in body.attributes.items()
-                      if k not in ("source", "for_each", "count", "depends_on", "providers", "version")}
+            inputs = {
+                k: Thunk(v.expr, scope)
+                for k, v in body.attributes.items()
+                if k not in ("source", "for_each", "count", "depends_on", "providers", "version")
+            }
             del key
             return Lazy(Module(source, inputs, self.overrides).output)
 

@@ -74,7 +74,7 @@ class Parser:
 
     def where(self) -> str:
         line = self.text.count("\n", 0, self.pos) + 1
-        return f"line {line}: {self.text[self.pos:self.pos + 40]!r}"
+        return f"line {line}: {self.text[self.pos : self.pos + 40]!r}"
 
     def ident(self) -> str:
         self.skip()
@@ -102,7 +102,7 @@ class Parser:
                 self.pos += 1
                 start = self.pos
                 expr = self.expression()
-                body.attributes[name] = Attribute(name, expr, self.text[start:self.pos].strip())
+                body.attributes[name] = Attribute(name, expr, self.text[start : self.pos].strip())
                 continue
             labels = []
             while not self.peek("{"):
@@ -179,12 +179,11 @@ class Parser:
             return self.tuple()
         if c == "{":
             return self.object()
-        match = _NUMBER.match(self.text, self.pos) or (
-            _NUMBER.match(self.text, self.pos + 1) if c == "-" else None)
+        match = _NUMBER.match(self.text, self.pos) or (_NUMBER.match(self.text, self.pos + 1) if c == "-" else None)
         if match:
             start = self.pos
             self.pos = match.end()
-            text = self.text[start:self.pos]
+            text = self.text[start : self.pos]
             number = float(text) if any(ch in text for ch in ".eE") else int(text)
             return lambda env: number
         name = self.ident()
@@ -204,6 +203,7 @@ class Parser:
             if self.accept("..."):
                 expand = True
             self.accept(",")
+
         def run(env: Env) -> Any:
             function = FUNCTIONS.get(name)
             if function is None:
@@ -219,7 +219,7 @@ class Parser:
 
     def tuple(self) -> Expr:
         self.expect("[")
-        if self.peek("for") and re.match(r"for\s", self.text[self.pos:]):
+        if self.peek("for") and re.match(r"for\s", self.text[self.pos :]):
             return self.for_expression("]")
         items: list[Expr] = []
         while not self.accept("]"):
@@ -229,14 +229,17 @@ class Parser:
 
     def object(self) -> Expr:
         self.expect("{")
-        if self.peek("for") and re.match(r"for\s", self.text[self.pos:]):
+        if self.peek("for") and re.match(r"for\s", self.text[self.pos :]):
             return self.for_expression("}")
         items: list[tuple[Expr, Expr]] = []
         while not self.accept("}"):
             self.skip()
             match = _IDENT.match(self.text, self.pos)
-            if match and self.text[match.end():].lstrip(" \t").startswith(("=", ":")) and \
-                    not self.text[match.end():].lstrip(" \t").startswith("=="):
+            if (
+                match
+                and self.text[match.end() :].lstrip(" \t").startswith(("=", ":"))
+                and not self.text[match.end() :].lstrip(" \t").startswith("==")
+            ):
                 name = match.group()
                 self.pos = match.end()
                 key: Expr = lambda env, n=name: n  # noqa: E731 - a bare name is a literal key
@@ -263,7 +266,7 @@ class Parser:
             value_expr = self.expression()
             self.accept("...")
         condition: Expr | None = None
-        if self.peek("if") and re.match(r"if\s", self.text[self.pos:]):
+        if self.peek("if") and re.match(r"if\s", self.text[self.pos :]):
             self.pos += 2
             condition = self.expression()
         self.expect(closing)

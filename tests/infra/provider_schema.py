@@ -105,8 +105,14 @@ def schema(package_version: str) -> dict[str, Any]:
     if not npm:
         raise SchemaUnavailable("npm is not installed: cannot fetch @cdktf/provider-aws")
     with tempfile.TemporaryDirectory(prefix="provider-aws-") as folder:
-        done = subprocess.run([npm, "pack", f"@cdktf/provider-aws@{package_version}", "--silent"], cwd=folder,
-                              capture_output=True, text=True, timeout=600, check=False)
+        done = subprocess.run(
+            [npm, "pack", f"@cdktf/provider-aws@{package_version}", "--silent"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
         tarballs = list(Path(folder).glob("*.tgz"))
         if done.returncode != 0 or not tarballs:
             raise SchemaUnavailable(f"npm pack @cdktf/provider-aws@{package_version} failed: {done.stderr[-500:]}")

@@ -68,8 +68,9 @@ def test_the_alarms_a_first_day_needs_exist() -> None:
                 metrics.add(block.body.attributes["metric_name"].source.strip('"'))
     assert {"Reputation.${each.key}", "Throttles", "ApproximateAgeOfOldestMessage", "Errors"} <= metrics, metrics
     reputation = _resource("modules/alarms", "aws_cloudwatch_metric_alarm", "ses_reputation")
-    keys = reputation.attributes["for_each"].expr({"var": {"bounce_rate_alarm_threshold": 0.04,
-                                                             "complaint_rate_alarm_threshold": 0.0008}})
+    keys = reputation.attributes["for_each"].expr(
+        {"var": {"bounce_rate_alarm_threshold": 0.04, "complaint_rate_alarm_threshold": 0.0008}}
+    )
     assert set(keys) == {"BounceRate", "ComplaintRate"}
 
 
@@ -84,6 +85,15 @@ def test_ses_may_write_the_bucket_only_from_this_stacks_receipt_rules() -> None:
 
 def test_the_readme_states_quotas_and_the_one_stack_per_region_limits() -> None:
     readme = (INFRA / "README.md").read_text(encoding="utf-8")
-    for words in ("One stack per region", "active", "MX", "TXT", "concurrency", "quota", "sandbox",
-                  "activate_receipt_rule_set", ">= 5.60, < 6.0"):
+    for words in (
+        "One stack per region",
+        "active",
+        "MX",
+        "TXT",
+        "concurrency",
+        "quota",
+        "sandbox",
+        "activate_receipt_rule_set",
+        ">= 5.60, < 6.0",
+    ):
         assert words in readme, f"infra/README.md does not say {words!r}"

@@ -26,13 +26,18 @@ def _terraform() -> str:
 
 
 def test_infra_is_formatted() -> None:
-    done = subprocess.run([_terraform(), "fmt", "-check", "-recursive", "-diff", str(INFRA.relative_to(REPO))],
-                          cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [_terraform(), "fmt", "-check", "-recursive", "-diff", str(INFRA.relative_to(REPO))],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, f"run `terraform fmt -recursive infra`:\n{done.stdout[-4000:]}{done.stderr[-2000:]}"
 
 
 def test_the_check_catches_misalignment(tmp_path: Path) -> None:
-    (tmp_path / "main.tf").write_text('locals {\n  a = 1\n  bb = 2\n}\n', encoding="utf-8")
-    done = subprocess.run([_terraform(), "fmt", "-check", str(tmp_path)], capture_output=True, text=True, timeout=60,
-                          check=False)
+    (tmp_path / "main.tf").write_text("locals {\n  a = 1\n  bb = 2\n}\n", encoding="utf-8")
+    done = subprocess.run([_terraform(), "fmt", "-check", str(tmp_path)], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode != 0

@@ -42,15 +42,25 @@ TFVARS = {
 }  # fmt: skip
 
 CONSUMERS = ("ack", "attachments", "forward", "projector", "reply", "rules")
-FUNCTIONS = (*(f"consumer-{c}" for c in CONSUMERS), "producer-inbound", "producer-reply", "producer-ses-feedback",
-             "producer-followups")
+FUNCTIONS = (
+    *(f"consumer-{c}" for c in CONSUMERS),
+    "producer-inbound",
+    "producer-reply",
+    "producer-ses-feedback",
+    "producer-followups",
+)
 IDEMPOTENCY = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/crm-idempotency"
 STANDBY = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/crm-conversations-b"
 
-KMS_THROUGH_S3_OR_SSM = {("consumer-attachments", "kms:Decrypt"), ("consumer-attachments", "kms:GenerateDataKey"),
-                         ("consumer-forward", "kms:Decrypt"), ("consumer-reply", "kms:Decrypt"),
-                         ("producer-inbound", "kms:Decrypt"), ("producer-inbound", "kms:GenerateDataKey"),
-                         ("producer-reply", "kms:Decrypt")}
+KMS_THROUGH_S3_OR_SSM = {
+    ("consumer-attachments", "kms:Decrypt"),
+    ("consumer-attachments", "kms:GenerateDataKey"),
+    ("consumer-forward", "kms:Decrypt"),
+    ("consumer-reply", "kms:Decrypt"),
+    ("producer-inbound", "kms:Decrypt"),
+    ("producer-inbound", "kms:GenerateDataKey"),
+    ("producer-reply", "kms:Decrypt"),
+}
 
 # (function, action, resource) -> why the grant stays although the flow does not use it
 KNOWN_UNUSED: dict[tuple[str, str, str], str] = {
@@ -103,8 +113,7 @@ def requests_of(call: Call) -> list[Request]:
     if call.service == "dynamodb":
         if op == "TransactWriteItems":
             kinds = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
-            return [(f"dynamodb:{kinds[k]}", _table(v["TableName"]), {}) for item in p["TransactItems"]
-                    for k, v in item.items()]
+            return [(f"dynamodb:{kinds[k]}", _table(v["TableName"]), {}) for item in p["TransactItems"] for k, v in item.items()]
         if op == "TransactGetItems":
             return [("dynamodb:GetItem", _table(i["Get"]["TableName"]), {}) for i in p["TransactItems"]]
         if op in ("BatchWriteItem", "BatchGetItem"):
@@ -119,8 +128,12 @@ def requests_of(call: Call) -> list[Request]:
         if op == "CopyObject":
             source = p["CopySource"]
             source = source if isinstance(source, str) else f"{source['Bucket']}/{source['Key']}"
-            return [("s3:GetObject", f"arn:aws:s3:::{source}", {}), ("s3:PutObject", obj, {}),
-                    _kms("kms:Decrypt", "s3"), _kms("kms:GenerateDataKey", "s3")]
+            return [
+                ("s3:GetObject", f"arn:aws:s3:::{source}", {}),
+                ("s3:PutObject", obj, {}),
+                _kms("kms:Decrypt", "s3"),
+                _kms("kms:GenerateDataKey", "s3"),
+            ]
         if op in ("ListObjectsV2", "ListObjects"):
             return [("s3:ListBucket", f"arn:aws:s3:::{p['Bucket']}", {})]
         return [(f"s3:{op}", obj, {})]
@@ -128,8 +141,10 @@ def requests_of(call: Call) -> list[Request]:
         return [(f"sqs:{op.replace('Batch', '')}", _queue_arn(p), {})]
     if call.service == "events" and op == "PutEvents":
         buses = {e.get("EventBusName") or "default" for e in p["Entries"]}
-        return [("events:PutEvents", b if b.startswith("arn:") else f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{b}", {})
-                for b in sorted(buses)]
+        return [
+            ("events:PutEvents", b if b.startswith("arn:") else f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{b}", {})
+            for b in sorted(buses)
+        ]
     if call.service == "ssm":
         names = p.get("Names") or [p.get("Name")]
         found: list[Request] = [(f"ssm:{op}", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{n}", {}) for n in names]
@@ -139,8 +154,7 @@ def requests_of(call: Call) -> list[Request]:
         context = {"ses:FromAddress": sender}
         found = [(f"ses:{op}", f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{sender.rpartition('@')[2]}", context)]
         if p.get("ConfigurationSetName"):
-            found.append((f"ses:{op}", f"arn:aws:ses:{REGION}:{ACCOUNT}:configuration-set/{p['ConfigurationSetName']}",
-                          context))
+            found.append((f"ses:{op}", f"arn:aws:ses:{REGION}:{ACCOUNT}:configuration-set/{p['ConfigurationSetName']}", context))
         return found
     return [(f"{call.service}:{op}", "*", {})]
 
@@ -148,13 +162,16 @@ def requests_of(call: Call) -> list[Request]:
 def platform_requests(function: str) -> list[Request]:
     """What Lambda does with the function's role around the code."""
     log_group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{PREFIX}{function}"
-    found: list[Request] = [("logs:CreateLogStream", f"{log_group}:log-stream:2026/12/03/[$LATEST]abc", {}),
-                            ("logs:PutLogEvents", f"{log_group}:log-stream:2026/12/03/[$LATEST]abc", {})]
+    found: list[Request] = [
+        ("logs:CreateLogStream", f"{log_group}:log-stream:2026/12/03/[$LATEST]abc", {}),
+        ("logs:PutLogEvents", f"{log_group}:log-stream:2026/12/03/[$LATEST]abc", {}),
+    ]
     kind, _, name = function.partition("-")
     if kind == "consumer":  # the SQS event source mapping
         queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{PREFIX}{name}"
-        found += [(f"sqs:{a}", queue, {}) for a in
-                  ("ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "GetQueueAttributes")]
+        found += [
+            (f"sqs:{a}", queue, {}) for a in ("ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "GetQueueAttributes")
+        ]
     else:  # SES and EventBridge invoke producers asynchronously: failures go to the async DLQ
         found.append(("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{PREFIX}async-dlq", {}))
     return found
@@ -166,8 +183,11 @@ def platform_requests(function: str) -> list[Request]:
 def render_policies(overrides: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """function ("producer-inbound", ...) -> its rendered policy document."""
     root = render_example(EXAMPLE, TFVARS, overrides)
-    return {f"{kind}-{name}": json.loads(module["policy_json"])
-            for kind in ("producer", "consumer") for name, module in root.env["module"][kind].items()}
+    return {
+        f"{kind}-{name}": json.loads(module["policy_json"])
+        for kind in ("producer", "consumer")
+        for name, module in root.env["module"][kind].items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -203,8 +223,13 @@ def denied(requests: dict[str, list[tuple[Request, str]]], policies: dict[str, d
 
 
 def _grants(policy: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(action, resource) for s in policy["Statement"] if s["Effect"] == "Allow"
-            for action in s["Action"] for resource in s["Resource"]]
+    return [
+        (action, resource)
+        for s in policy["Statement"]
+        if s["Effect"] == "Allow"
+        for action in s["Action"]
+        for resource in s["Resource"]
+    ]
 
 
 def _covers(pattern: str, value: str) -> bool:
@@ -214,18 +239,21 @@ def _covers(pattern: str, value: str) -> bool:
 # --- tests ----------------------------------------------------------------------------------------
 
 
-def check_the_flow_reaches_every_function_and_every_call_succeeds(flow: dict[str, Any],
-                                                                  policies: dict[str, dict[str, Any]]) -> None:
+def check_the_flow_reaches_every_function_and_every_call_succeeds(
+    flow: dict[str, Any], policies: dict[str, dict[str, Any]]
+) -> None:
     assert flow["invoked"] == set(policies), "the flow must run every deployed function"
-    failures = [f"{c.function}: {c.service}.{c.operation}: {c.failed}" for c in flow["calls"]
-                if c.failed and c.function != HARNESS and c.failed != "Throttling"]  # Throttling: injected
+    failures = [
+        f"{c.function}: {c.service}.{c.operation}: {c.failed}"
+        for c in flow["calls"]
+        if c.failed and c.function != HARNESS and c.failed != "Throttling"
+    ]  # Throttling: injected
     assert not failures, "calls failed (on AWS too):\n" + "\n".join(failures)
     backoff = {c.function for c in flow["calls"] if c.operation == "ChangeMessageVisibility" and c.function != HARNESS}
     assert backoff >= {"consumer-ack", "consumer-forward"}, "the senders' backoff did not run"
 
 
-def check_every_call_is_allowed_by_the_functions_policy(flow: dict[str, Any],
-                                                         policies: dict[str, dict[str, Any]]) -> None:
+def check_every_call_is_allowed_by_the_functions_policy(flow: dict[str, Any], policies: dict[str, dict[str, Any]]) -> None:
     problems = denied(flow["requests"], policies)
     assert not problems, "AWS would deny:\n" + "\n".join(problems)
 

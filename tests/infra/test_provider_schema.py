@@ -46,8 +46,9 @@ def allowed_range() -> tuple[str, str]:
 def test_the_checked_versions_are_the_bounds_of_the_constraint() -> None:
     low, high = allowed_range()
     providers = sorted(PACKAGES.values(), key=_version)
-    assert _version(providers[0]) == _version(low + ".0" * (3 - low.count(".") - 1)), \
+    assert _version(providers[0]) == _version(low + ".0" * (3 - low.count(".") - 1)), (
         f"no schema checked for the lowest allowed aws provider {low} (checked: {providers})"
+    )
     assert _version(providers[-1]) < _version(high + ".0" * (3 - high.count(".") - 1))
     assert _version(providers[-1])[0] == _version(high)[0] - 1, "check the newest 5.x the constraint allows"
 

@@ -44,8 +44,9 @@ def _events_of(stack: Any, kind: type) -> list[Any]:
 def test_forged_first_contacts_are_forwarded_and_never_acknowledged(stack: Any) -> None:
     """Finding 4 on the whole flow (the unit test runs the 100 of the issue through the decision)."""
     for n in range(25):
-        raw = make_mail(sender=f"Buy now <victim{n}@victim.net>", subject=f"Buy now at http://x.example/{n}",
-                        body=f"Hello {n}, a message.")
+        raw = make_mail(
+            sender=f"Buy now <victim{n}@victim.net>", subject=f"Buy now at http://x.example/{n}", body=f"Hello {n}, a message."
+        )
         deliver_one(stack.svc, Delivery(f"forged-{n}", raw), [stack.settings.public_address], FORGED)
     drain_all(stack.svc)
     kinds = [m["kind"] for m in outbox(stack)]
@@ -67,9 +68,16 @@ def test_a_burst_past_the_cap_is_recorded_not_sent_even_when_deliveries_race(cap
     for n in range(cap + extra):
         key = f"inbox/burst-{n}"
         capped.svc.blobs.put(key, make_mail(sender=f"Person {n} <p{n}@company{n}.com>"))
-        events.append(receipt_event(ses_message_id=f"burst-{n}", recipients=["hello@example.com"],
-                                    envelope_sender=f"p{n}@company{n}.com", bucket=capped.settings.bucket,
-                                    object_key=key, timestamp="2026-11-20T10:15:00.000Z"))
+        events.append(
+            receipt_event(
+                ses_message_id=f"burst-{n}",
+                recipients=["hello@example.com"],
+                envelope_sender=f"p{n}@company{n}.com",
+                bucket=capped.settings.bucket,
+                object_key=key,
+                timestamp="2026-11-20T10:15:00.000Z",
+            )
+        )
     assert invoke_concurrently(partial(inbound.invoke, capped.svc), events, "crm-inbound") == []
     drain_all(capped.svc)
     allowed = _events_of(capped, AcknowledgementAllowed)
@@ -104,9 +112,14 @@ def test_a_public_mail_with_a_thread_address_in_cc_is_forwarded_once_and_the_rep
 def test_a_decision_under_the_old_shared_key_is_not_made_again(stack: Any) -> None:
     key = "inbox/legacy-1"
     stack.svc.blobs.put(key, make_mail())
-    event = receipt_event(ses_message_id="legacy-1", recipients=["hello@example.com"],
-                          envelope_sender="jane.doe@acmerobotics.com", bucket=stack.settings.bucket, object_key=key,
-                          timestamp="2026-11-20T10:00:00.000Z")
+    event = receipt_event(
+        ses_message_id="legacy-1",
+        recipients=["hello@example.com"],
+        envelope_sender="jane.doe@acmerobotics.com",
+        bucket=stack.settings.bucket,
+        object_key=key,
+        timestamp="2026-11-20T10:00:00.000Z",
+    )
     receipt = inbound.receipts_of(event)[0]
     inbound.process(stack.svc, receipt, dedupe_key="message#legacy-1")  # as main recorded it before the split
     again = inbound.invoke(stack.svc, event, LocalContext("crm-inbound"))["results"][0]
@@ -124,8 +137,9 @@ def test_a_bounce_with_a_null_return_path_is_not_acknowledged(stack: Any) -> Non
 
 
 def test_verdicts_from_the_amazonses_header_reach_the_decision(stack: Any) -> None:
-    raw = (b"Authentication-Results: amazonses.com; spf=fail; dkim=fail; dmarc=fail (p=none) header.from=acme.com\r\n"
-           + make_mail())
+    raw = (
+        b"Authentication-Results: amazonses.com; spf=fail; dkim=fail; dmarc=fail (p=none) header.from=acme.com\r\n" + make_mail()
+    )
     deliver(stack, raw)
     received = _events_of(stack, MessageReceived)[0]
     assert (received.verdicts.spf, received.verdicts.dkim, received.verdicts.dmarc) == ("FAIL", "FAIL", "FAIL")

@@ -20,16 +20,22 @@ def docx_bytes(text: str) -> bytes:
 
 
 def test_attachments_are_stored_and_their_text_extracted(stack: Any) -> None:
-    raw = make_mail(attachments=[
-        ("role.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-         docx_bytes("Staff Platform Engineer, remote, 180-210k")),
-        ("notes.txt", "text/plain", b"Interview loop: 4 rounds"),
-        ("jd.pdf", "application/pdf", make_pdf(["Job description Staff Engineer"])),
-        ("tool.exe", "application/octet-stream", b"MZ\x90\x00"),
-    ])
+    raw = make_mail(
+        attachments=[
+            (
+                "role.docx",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                docx_bytes("Staff Platform Engineer, remote, 180-210k"),
+            ),
+            ("notes.txt", "text/plain", b"Interview loop: 4 rounds"),
+            ("jd.pdf", "application/pdf", make_pdf(["Job description Staff Engineer"])),
+            ("tool.exe", "application/octet-stream", b"MZ\x90\x00"),
+        ]
+    )
     result = deliver(stack, raw)
-    events = [e.event for e in stack.svc.store.read(f"conversation#{result['conversation_id']}")
-              if e.type == "AttachmentExtracted"]
+    events = [
+        e.event for e in stack.svc.store.read(f"conversation#{result['conversation_id']}") if e.type == "AttachmentExtracted"
+    ]
     by_name = {e.filename: e for e in events}  # type: ignore[attr-defined]
     assert set(by_name) == {"role.docx", "notes.txt", "jd.pdf", "tool.exe"}
     assert by_name["jd.pdf"].outcome == "extracted" and "Staff Engineer" in by_name["jd.pdf"].first_lines

@@ -39,48 +39,105 @@ def env(event: DomainEvent, stream: str, version: int, seed: str) -> Envelope:
 
 
 def received(ses: str, conversation: str = "c1", version: int = 1, *, released: bool = False) -> Envelope:
-    return env(MessageReceived(conversation_id=conversation, ses_message_id=ses, bucket="b", raw_key=f"inbox/{ses}",
-                               received_at=AT, from_address="jane@acme.com", subject="Hi", contact="jane@acme.com",
-                               released=released),
-               f"conversation#{conversation}", version, ses)
+    return env(
+        MessageReceived(
+            conversation_id=conversation,
+            ses_message_id=ses,
+            bucket="b",
+            raw_key=f"inbox/{ses}",
+            received_at=AT,
+            from_address="jane@acme.com",
+            subject="Hi",
+            contact="jane@acme.com",
+            released=released,
+        ),
+        f"conversation#{conversation}",
+        version,
+        ses,
+    )
 
 
 def rejected(ses: str) -> Envelope:
-    return env(SpamRejected(ses_message_id=ses, stage="patterns", reason="casino", bucket="b", raw_key=f"inbox/{ses}",
-                            quarantine_key=f"quarantine/{ses}", received_at=AT), f"quarantine#{ses}", 1, ses)
+    return env(
+        SpamRejected(
+            ses_message_id=ses,
+            stage="patterns",
+            reason="casino",
+            bucket="b",
+            raw_key=f"inbox/{ses}",
+            quarantine_key=f"quarantine/{ses}",
+            received_at=AT,
+        ),
+        f"quarantine#{ses}",
+        1,
+        ses,
+    )
 
 
 def forwarded(cause: Envelope, version: int, seed: str = "") -> Envelope:
     assert isinstance(cause.event, MessageReceived)
     conversation = cause.event.conversation_id
-    return env(MessageForwarded(conversation_id=conversation, cause_event_id=cause.event_id, to=["owner@x.net"],
-                                outbound_message_id="<fwd>", ses_message_id="out"),
-               f"conversation#{conversation}", version, seed or f"fwd-{cause.event_id}-{version}")
+    return env(
+        MessageForwarded(
+            conversation_id=conversation,
+            cause_event_id=cause.event_id,
+            to=["owner@x.net"],
+            outbound_message_id="<fwd>",
+            ses_message_id="out",
+        ),
+        f"conversation#{conversation}",
+        version,
+        seed or f"fwd-{cause.event_id}-{version}",
+    )
 
 
-def first_contact(ses: str, *, acknowledge: bool = True, reason: str | None = None,
-                  contact: str = "jane@acme.com") -> Envelope:
-    return env(FirstContact(contact=contact, conversation_id="c1", ses_message_id=ses, acknowledge=acknowledge,
-                            suppressed_reason=reason, ack_to=contact if acknowledge else None),
-               f"contact#{contact}", 1, f"fc-{ses}")
+def first_contact(ses: str, *, acknowledge: bool = True, reason: str | None = None, contact: str = "jane@acme.com") -> Envelope:
+    return env(
+        FirstContact(
+            contact=contact,
+            conversation_id="c1",
+            ses_message_id=ses,
+            acknowledge=acknowledge,
+            suppressed_reason=reason,
+            ack_to=contact if acknowledge else None,
+        ),
+        f"contact#{contact}",
+        1,
+        f"fc-{ses}",
+    )
 
 
 def acked(cause: Envelope, version: int) -> Envelope:
-    return env(AcknowledgementSent(conversation_id="c1", cause_event_id=cause.event_id, to=["jane@acme.com"],
-                                   outbound_message_id="<ack>", ses_message_id="out"),
-               "conversation#c1", version, f"ack-{cause.event_id}-{version}")
+    return env(
+        AcknowledgementSent(
+            conversation_id="c1",
+            cause_event_id=cause.event_id,
+            to=["jane@acme.com"],
+            outbound_message_id="<ack>",
+            ses_message_id="out",
+        ),
+        "conversation#c1",
+        version,
+        f"ack-{cause.event_id}-{version}",
+    )
 
 
 # --- decisions ------------------------------------------------------------------------------
 
 
 def test_decisions_one_per_raw_mail() -> None:
-    reply = env(ReplyRouted(conversation_id="c1", ses_message_id="s3", bucket="b", raw_key="inbox/s3", to=["j@a.com"],
-                            subject="Re: Hi"), "conversation#c1", 2, "s3")
-    bad_reply = env(ReplyRejected(ses_message_id="s4", reason="token", bucket="b", raw_key="inbox/s4"),
-                    "reply-rejected#s4", 1, "s4")
-    check = check_decisions(["inbox/s1", "inbox/s2", "inbox/s3", "inbox/s4", "inbox/"],
-                            [received("s1"), rejected("s2"), reply, bad_reply])
+    reply = env(
+        ReplyRouted(conversation_id="c1", ses_message_id="s3", bucket="b", raw_key="inbox/s3", to=["j@a.com"], subject="Re: Hi"),
+        "conversation#c1",
+        2,
+        "s3",
+    )
+    bad_reply = env(
+        ReplyRejected(ses_message_id="s4", reason="token", bucket="b", raw_key="inbox/s4"), "reply-rejected#s4", 1, "s4"
+    )
+    check = check_decisions(
+        ["inbox/s1", "inbox/s2", "inbox/s3", "inbox/s4", "inbox/"], [received("s1"), rejected("s2"), reply, bad_reply]
+    )
     assert check["ok"], check
     assert check["name"] == "decisions"
     assert "4 raw mail(s)" in check["detail"]
@@ -99,11 +156,14 @@ def test_raw_mail_without_decision_fails_and_names_it() -> None:
     assert "inbox/s1" not in check["detail"]
 
 
-@pytest.mark.parametrize("events", [
-    [received("s1"), received("s1", version=2)],
-    [rejected("s1"), received("s1")],  # accepted again without being released
-    [rejected("s1"), received("s1", released=True), received("s1", version=2)],
-])
+@pytest.mark.parametrize(
+    "events",
+    [
+        [received("s1"), received("s1", version=2)],
+        [rejected("s1"), received("s1")],  # accepted again without being released
+        [rejected("s1"), received("s1", released=True), received("s1", version=2)],
+    ],
+)
 def test_mail_decided_twice_fails(events: list[Envelope]) -> None:
     check = check_decisions(["inbox/s1"], events)
     assert not check["ok"]
@@ -128,8 +188,12 @@ def test_every_accepted_mail_forwarded_once() -> None:
 
 def test_mail_not_forwarded_fails_with_the_send_failure() -> None:
     one, two = received("s1"), received("s2", "c2")
-    failed = env(SendFailed(conversation_id="c2", cause_event_id=two.event_id, kind="forward", reason="SES said no"),
-                 "conversation#c2", 2, "failed")
+    failed = env(
+        SendFailed(conversation_id="c2", cause_event_id=two.event_id, kind="forward", reason="SES said no"),
+        "conversation#c2",
+        2,
+        "failed",
+    )
     check = check_forwards([one, two, forwarded(one, 2), failed])
     assert not check["ok"]
     assert "s2" in check["detail"] and "c2" in check["detail"] and "SES said no" in check["detail"]
@@ -183,8 +247,7 @@ def test_ack_despite_loop_protection_fails() -> None:
 
 
 def test_two_first_contacts_for_one_contact_fail() -> None:
-    check = check_acks([first_contact("s1", acknowledge=False, reason="x"),
-                        first_contact("s2", acknowledge=False, reason="x")])
+    check = check_acks([first_contact("s1", acknowledge=False, reason="x"), first_contact("s2", acknowledge=False, reason="x")])
     assert not check["ok"]
     assert "more than one FirstContact" in check["detail"]
 
@@ -240,8 +303,15 @@ def test_audit_combines_checks() -> None:
     snapshot = Snapshot(["inbox/s1"], events, list(expected_items(events, shards=4).values()), {"crm-ack-dlq": 0})
     report = audit(snapshot, shards=4)
     assert report["ok"]
-    assert [c["name"] for c in report["checks"]] == ["decisions", "forwards", "acknowledgements", "dlqs",
-                                                     "projection", "leaks", "sends"]
+    assert [c["name"] for c in report["checks"]] == [
+        "decisions",
+        "forwards",
+        "acknowledgements",
+        "dlqs",
+        "projection",
+        "leaks",
+        "sends",
+    ]
     broken = audit(Snapshot(["inbox/s1", "inbox/s9"], events, [], {"crm-ack-dlq": 0}), shards=4)
     assert not broken["ok"]
     assert {c["name"] for c in broken["checks"] if not c["ok"]} == {"decisions", "projection"}
@@ -330,15 +400,22 @@ def sent_mail(tmp_path: Path, name: str, kind: str, to: list[str], body: str, **
     return SentMail(kind, to, str(path), path.read_bytes())
 
 
-@pytest.mark.parametrize("leak", [
-    {"body": f"write to {PRIVATE}"},
-    {"body": "hi", "data": f"EMAIL:{PRIVATE}".encode("utf-16"), "maintype": "application",
-     "subtype": "octet-stream", "filename": "card.vcf"},
-    {"body": f"Reply-To: Jane <{THREAD}>"},
-    {"body": "owner&#064;private.example.net"},
-])
-def test_leak_check_names_the_mail_to_a_correspondent_that_carries_a_secret(tmp_path: Path,
-                                                                             leak: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "leak",
+    [
+        {"body": f"write to {PRIVATE}"},
+        {
+            "body": "hi",
+            "data": f"EMAIL:{PRIVATE}".encode("utf-16"),
+            "maintype": "application",
+            "subtype": "octet-stream",
+            "filename": "card.vcf",
+        },
+        {"body": f"Reply-To: Jane <{THREAD}>"},
+        {"body": "owner&#064;private.example.net"},
+    ],
+)
+def test_leak_check_names_the_mail_to_a_correspondent_that_carries_a_secret(tmp_path: Path, leak: dict[str, Any]) -> None:
     from crm.audit_leaks import Outbox, check_leaks
 
     forward = sent_mail(tmp_path, "1-forward.eml", "forward", [PRIVATE], f"Reply-To: Jane <{THREAD}>\n{PRIVATE}")

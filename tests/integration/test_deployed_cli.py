@@ -12,9 +12,15 @@ from crm.cli import main
 from crm.settings import Settings
 from tests.conftest import make_mail
 
-OUTPUTS = {"bus_name": "prod-crm", "events_table": "prod-crm-events", "conversations_table": "prod-crm-conversations",
-           "idempotency_table": "prod-crm-idempotency", "bucket": "prod-crm-mail", "queue_prefix": "prod-crm-",
-           "patterns_parameter": "/prod-crm/spam-patterns"}
+OUTPUTS = {
+    "bus_name": "prod-crm",
+    "events_table": "prod-crm-events",
+    "conversations_table": "prod-crm-conversations",
+    "idempotency_table": "prod-crm-idempotency",
+    "bucket": "prod-crm-mail",
+    "queue_prefix": "prod-crm-",
+    "patterns_parameter": "/prod-crm/spam-patterns",
+}
 
 
 @pytest.fixture
@@ -27,8 +33,9 @@ def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
         monkeypatch.setenv(name, value)
     stack_file = tmp_path / "stack.json"
-    stack_file.write_text(json.dumps({k: {"value": v, "type": "string", "sensitive": False}
-                                      for k, v in OUTPUTS.items()}), encoding="utf-8")
+    stack_file.write_text(
+        json.dumps({k: {"value": v, "type": "string", "sensitive": False} for k, v in OUTPUTS.items()}), encoding="utf-8"
+    )
     with mock_aws():
         clear_clients()
         settings = Settings(**OUTPUTS)  # type: ignore[arg-type]
@@ -54,9 +61,16 @@ def test_read_and_admin_commands_use_the_deployed_names(deployed: Path, capsys: 
     # a mail decided in "AWS" shows in the deployed event store and quarantine
     svc = bootstrap(Settings(**OUTPUTS), backend="aws")  # type: ignore[arg-type]
     svc.blobs.put("inbox/ses-9", make_mail(body="acme deals for you"))
-    process(svc, Receipt(ses_message_id="ses-9", timestamp="2026-11-20T10:00:00Z",
-                         envelope_sender="x@y.example", recipients=["hello@example.com"],
-                         verdicts=Verdicts()))
+    process(
+        svc,
+        Receipt(
+            ses_message_id="ses-9",
+            timestamp="2026-11-20T10:00:00Z",
+            envelope_sender="x@y.example",
+            recipients=["hello@example.com"],
+            verdicts=Verdicts(),
+        ),
+    )
     capsys.readouterr()  # the handler's structured log lines
     assert main([*aws, "spam", "list", "--json"]) == 0
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

@@ -43,56 +43,86 @@ def _mail(headers: list[bytes], body: bytes, *, sender: bytes = b"Hostile Sender
 def injection_encoded_words() -> bytes:
     """CR LF inside RFC 2047 encoded words, in the display names and the subject."""
     name = "=?utf-8?q?Eve=0D=0ABcc:_victim@evil.test=0D=0AX-Injected:_from?="
-    return _mail([
-        b"Reply-To: " + _b64word("Mallory\r\nBcc: victim@evil.test\r\nX-Injected: reply-to").encode()
-        + b" <mallory@attacker.test>",
-        b"Subject: =?utf-8?q?Hello=0D=0ABcc:_victim@evil.test=0D=0AX-Injected:_subject?=",
-        b"Message-ID: <inject.words@attacker.test>",
-        b"Content-Type: text/plain; charset=utf-8",
-    ], b"Hello,\r\nBcc: body@evil.test\r\nX-Injected: body\r\n", sender=name.encode() + b" <eve@attacker.test>")
+    return _mail(
+        [
+            b"Reply-To: "
+            + _b64word("Mallory\r\nBcc: victim@evil.test\r\nX-Injected: reply-to").encode()
+            + b" <mallory@attacker.test>",
+            b"Subject: =?utf-8?q?Hello=0D=0ABcc:_victim@evil.test=0D=0AX-Injected:_subject?=",
+            b"Message-ID: <inject.words@attacker.test>",
+            b"Content-Type: text/plain; charset=utf-8",
+        ],
+        b"Hello,\r\nBcc: body@evil.test\r\nX-Injected: body\r\n",
+        sender=name.encode() + b" <eve@attacker.test>",
+    )
 
 
 def injection_folded_lines() -> bytes:
     """Header lines folded so a continuation looks like a header, and encoded words
     nested inside quoted strings, comments and parameters."""
-    return _mail([
-        b"Subject: Quarterly planning\r\n Bcc: victim@evil.test\r\n\tX-Injected: folded",
-        b"Comments: (=?utf-8?q?a=0D=0AX-Injected:_comment?=)",
-        b"Keywords: \"=?utf-8?q?k=0AX-Injected:_quoted?=\"",
-        b"In-Reply-To: <parent@attacker.test>\r\n X-Injected: in-reply-to",
-        b"References: <a@attacker.test>\r\n X-Injected: references <b@attacker.test>",
-        b"Message-ID: <inject.folded@attacker.test>",
-        b"Content-Type: text/plain; charset=\"=?utf-8?q?utf-8=0D=0AX-Injected:_param?=\"",
-    ], b"Plain words.\r\n", sender=b"\"Folded\r\n X-Injected: name\" <folded@attacker.test>")
+    return _mail(
+        [
+            b"Subject: Quarterly planning\r\n Bcc: victim@evil.test\r\n\tX-Injected: folded",
+            b"Comments: (=?utf-8?q?a=0D=0AX-Injected:_comment?=)",
+            b'Keywords: "=?utf-8?q?k=0AX-Injected:_quoted?="',
+            b"In-Reply-To: <parent@attacker.test>\r\n X-Injected: in-reply-to",
+            b"References: <a@attacker.test>\r\n X-Injected: references <b@attacker.test>",
+            b"Message-ID: <inject.folded@attacker.test>",
+            b'Content-Type: text/plain; charset="=?utf-8?q?utf-8=0D=0AX-Injected:_param?="',
+        ],
+        b"Plain words.\r\n",
+        sender=b'"Folded\r\n X-Injected: name" <folded@attacker.test>',
+    )
 
 
 def injection_bare_cr_lf() -> bytes:
     """A bare CR and a bare LF inside header values: parsers end the line there, so the
     mail itself carries a Bcc that must never reach an outgoing mail."""
-    return _mail([
-        b"Subject: Meeting next week\rBcc: victim-cr@evil.test",
-        b"Comments: note\nBcc: victim-lf@evil.test",
-        b"Message-ID: <inject.bare@attacker.test>",
-        b"Content-Type: text/plain; charset=utf-8",
-    ], b"Hello\r\n", sender=b"Bare Line <bare@attacker.test>\rBcc: victim-from@evil.test")
+    return _mail(
+        [
+            b"Subject: Meeting next week\rBcc: victim-cr@evil.test",
+            b"Comments: note\nBcc: victim-lf@evil.test",
+            b"Message-ID: <inject.bare@attacker.test>",
+            b"Content-Type: text/plain; charset=utf-8",
+        ],
+        b"Hello\r\n",
+        sender=b"Bare Line <bare@attacker.test>\rBcc: victim-from@evil.test",
+    )
 
 
 def many_recipients() -> bytes:
     """1,000 addresses in To and 1,000 in Cc, with long display names."""
-    to = ", ".join(["hello@example.com"] + [f'"Recipient Number {i:04d} of the hostile list" '
-                                            f"<recipient-{i:04d}-with-a-long-local-part@sub{i % 50}.victims.test>"
-                                            for i in range(1000)])
-    cc = ", ".join(f'"Carbon Copy {i:04d}" <cc-{i:04d}-another-long-local-part@copies{i % 50}.victims.test>'
-                   for i in range(1000))
-    return CRLF.join([b"From: Broadcast <broadcast@attacker.test>", b"To: " + to.encode(), b"Cc: " + cc.encode(),
-                      b"Subject: To everyone", b"Message-ID: <many@attacker.test>",
-                      b"Content-Type: text/plain; charset=utf-8", b"", b"Hello all.", b""])
+    to = ", ".join(
+        ["hello@example.com"]
+        + [
+            f'"Recipient Number {i:04d} of the hostile list" <recipient-{i:04d}-with-a-long-local-part@sub{i % 50}.victims.test>'
+            for i in range(1000)
+        ]
+    )
+    cc = ", ".join(f'"Carbon Copy {i:04d}" <cc-{i:04d}-another-long-local-part@copies{i % 50}.victims.test>' for i in range(1000))
+    return CRLF.join(
+        [
+            b"From: Broadcast <broadcast@attacker.test>",
+            b"To: " + to.encode(),
+            b"Cc: " + cc.encode(),
+            b"Subject: To everyone",
+            b"Message-ID: <many@attacker.test>",
+            b"Content-Type: text/plain; charset=utf-8",
+            b"",
+            b"Hello all.",
+            b"",
+        ]
+    )
 
 
 def nested_mime(levels: int = 200) -> bytes:
     """200 levels of multipart/mixed with the text at the bottom."""
-    head = [b"Subject: Russian dolls", b"Message-ID: <nested@attacker.test>", b"MIME-Version: 1.0",
-            b'Content-Type: multipart/mixed; boundary="b0"']
+    head = [
+        b"Subject: Russian dolls",
+        b"Message-ID: <nested@attacker.test>",
+        b"MIME-Version: 1.0",
+        b'Content-Type: multipart/mixed; boundary="b0"',
+    ]
     opening, closing = [], []
     for level in range(1, levels):
         opening.append(f'--b{level - 1}\r\nContent-Type: multipart/mixed; boundary="b{level}"\r\n\r\n'.encode())
@@ -103,30 +133,37 @@ def nested_mime(levels: int = 200) -> bytes:
 
 def invalid_utf8() -> bytes:
     """Raw 8-bit bytes that are no valid UTF-8 in headers, parameters and a UTF-8 body."""
-    return _mail([
-        b"Subject: caf\xe9 \xff\xfe \xc3\x28 \xed\xa0\x80 menu",
-        b"Message-ID: <utf8@attacker.test>",
-        b"X-Weird: \x80\x81\x82\xfe\xff",
-        b"MIME-Version: 1.0",
-        b'Content-Type: multipart/mixed; boundary="u8"',
-    ], b"--u8\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-       b"invalid \xc3\x28 and \xa0\xa1 and \xf0\x28\x8c\x28 and overlong \xc0\xaf\r\n"
-       b"--u8\r\nContent-Type: text/plain; charset=utf-8; name=\"r\xe9sum\xff.txt\"\r\n"
-       b"Content-Disposition: attachment; filename=\"r\xe9sum\xff.txt\"\r\n\r\n\xff\xfe\xfd text\r\n--u8--\r\n",
-        sender=b"J\xf6rg \xff\xfe M\xfcller <joerg@attacker.test>")
+    return _mail(
+        [
+            b"Subject: caf\xe9 \xff\xfe \xc3\x28 \xed\xa0\x80 menu",
+            b"Message-ID: <utf8@attacker.test>",
+            b"X-Weird: \x80\x81\x82\xfe\xff",
+            b"MIME-Version: 1.0",
+            b'Content-Type: multipart/mixed; boundary="u8"',
+        ],
+        b"--u8\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        b"invalid \xc3\x28 and \xa0\xa1 and \xf0\x28\x8c\x28 and overlong \xc0\xaf\r\n"
+        b'--u8\r\nContent-Type: text/plain; charset=utf-8; name="r\xe9sum\xff.txt"\r\n'
+        b'Content-Disposition: attachment; filename="r\xe9sum\xff.txt"\r\n\r\n\xff\xfe\xfd text\r\n--u8--\r\n',
+        sender=b"J\xf6rg \xff\xfe M\xfcller <joerg@attacker.test>",
+    )
 
 
 def nul_bytes() -> bytes:
     """NUL bytes in a header name, header values, the body and an attachment name."""
-    return _mail([
-        b"Subject: nul\x00subject\x00",
-        b"X-Nul\x00Name: value",
-        b"Message-ID: <nul\x00@attacker.test>",
-        b"MIME-Version: 1.0",
-        b'Content-Type: multipart/mixed; boundary="nn"',
-    ], b"--nn\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nbody\x00with\x00nuls\r\n"
-       b"--nn\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"a\x00b.txt\"\r\n\r\n"
-       b"\x00\x00\x00\r\n--nn--\r\n", sender=b"Nul\x00Name <nul@attacker.test>")
+    return _mail(
+        [
+            b"Subject: nul\x00subject\x00",
+            b"X-Nul\x00Name: value",
+            b"Message-ID: <nul\x00@attacker.test>",
+            b"MIME-Version: 1.0",
+            b'Content-Type: multipart/mixed; boundary="nn"',
+        ],
+        b"--nn\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nbody\x00with\x00nuls\r\n"
+        b'--nn\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename="a\x00b.txt"\r\n\r\n'
+        b"\x00\x00\x00\r\n--nn--\r\n",
+        sender=b"Nul\x00Name <nul@attacker.test>",
+    )
 
 
 def _oversized(headers: list[bytes], body: bytes = b"Short body.\r\n", **kw: Any) -> bytes:
@@ -138,24 +175,34 @@ BIG = 300_000  # over EventBridge's 256 KB on its own
 # (an item key over DynamoDB's 2,048 bytes, an item over 400 KB, an entry over 256 KB
 # fails that delivery every time it is retried) nor travel in full in an event.
 OVERSIZED: dict[str, Callable[[], bytes]] = {
-    "display-name-300kb": lambda: _oversized([b"Subject: hi", b"Message-ID: <n@attacker.test>"],
-                                             sender=b'"' + b"A" * BIG + b'" <big-name@attacker.test>'),
-    "subject-word-300kb": lambda: _oversized([b"Subject: Staff Engineer at Big" + b"x" * BIG,
-                                              b"Message-ID: <s@attacker.test>"]),
+    "display-name-300kb": lambda: _oversized(
+        [b"Subject: hi", b"Message-ID: <n@attacker.test>"], sender=b'"' + b"A" * BIG + b'" <big-name@attacker.test>'
+    ),
+    "subject-word-300kb": lambda: _oversized([b"Subject: Staff Engineer at Big" + b"x" * BIG, b"Message-ID: <s@attacker.test>"]),
     "message-id-4kb": lambda: _oversized([b"Subject: hi", b"Message-ID: <" + b"m" * 4000 + b"@attacker.test>"]),
-    "in-reply-to-300kb": lambda: _oversized([b"Subject: hi", b"Message-ID: <i@attacker.test>",
-                                             b"In-Reply-To: <" + b"r" * BIG + b"@attacker.test>"]),
-    "references-20x15kb": lambda: _oversized([b"Subject: hi", b"Message-ID: <r@attacker.test>", b"References: "
-                                              + b"\r\n ".join(b"<" + bytes([97 + i]) * 15_000 + b"@attacker.test>"
-                                                               for i in range(20))]),
+    "in-reply-to-300kb": lambda: _oversized(
+        [b"Subject: hi", b"Message-ID: <i@attacker.test>", b"In-Reply-To: <" + b"r" * BIG + b"@attacker.test>"]
+    ),
+    "references-20x15kb": lambda: _oversized(
+        [
+            b"Subject: hi",
+            b"Message-ID: <r@attacker.test>",
+            b"References: " + b"\r\n ".join(b"<" + bytes([97 + i]) * 15_000 + b"@attacker.test>" for i in range(20)),
+        ]
+    ),
     "date-300kb": lambda: _oversized([b"Subject: hi", b"Message-ID: <d@attacker.test>"]).replace(
-        b"Date: Fri, 20 Nov 2026 10:00:00 +0000", b"Date: " + b"Fri, 20 Nov 2026 " * (BIG // 17)),
-    "from-address-3000-chars": lambda: _oversized([b"Subject: hi", b"Message-ID: <a@attacker.test>"],
-                                                  sender=b"Long <" + b"l" * 3000 + b"@attacker.test>"),
-    "defects-50x6kb": lambda: _mail([b"Subject: hi", b"Message-ID: <f@attacker.test>", b"MIME-Version: 1.0",
-                                     b'Content-Type: multipart/mixed; boundary="z"'], b"".join(
-        b"--z\r\nContent-Type: text/plain; charset=x-bogus-" + str(i).encode() * 3000 + b"\r\n\r\nx\r\n"
-        for i in range(60)) + b"--z--\r\n"),
+        b"Date: Fri, 20 Nov 2026 10:00:00 +0000", b"Date: " + b"Fri, 20 Nov 2026 " * (BIG // 17)
+    ),
+    "from-address-3000-chars": lambda: _oversized(
+        [b"Subject: hi", b"Message-ID: <a@attacker.test>"], sender=b"Long <" + b"l" * 3000 + b"@attacker.test>"
+    ),
+    "defects-50x6kb": lambda: _mail(
+        [b"Subject: hi", b"Message-ID: <f@attacker.test>", b"MIME-Version: 1.0", b'Content-Type: multipart/mixed; boundary="z"'],
+        b"".join(
+            b"--z\r\nContent-Type: text/plain; charset=x-bogus-" + str(i).encode() * 3000 + b"\r\n\r\nx\r\n" for i in range(60)
+        )
+        + b"--z--\r\n",
+    ),
 }
 
 
@@ -244,8 +291,11 @@ def assert_safe_outcome(stack: Any, raw: bytes, *, whole_stack: bool = True) -> 
 
 def assert_whole_stack_safe(stack: Any) -> None:
     """No stored event near EventBridge's 256 KB; the audit finds nothing wrong."""
-    sizes = {f"{i['pk'][:60]}@{i['sk']} {i['type']}": len(str(i["detail"]).encode())
-             for i in stack.svc.store.scan_items() if "detail" in i}
+    sizes = {
+        f"{i['pk'][:60]}@{i['sk']} {i['type']}": len(str(i["detail"]).encode())
+        for i in stack.svc.store.scan_items()
+        if "detail" in i
+    }
     assert sizes and max(sizes.values()) < MAX_DETAIL, {k: v for k, v in sizes.items() if v >= MAX_DETAIL}
 
     from crm.audit import run_audit
@@ -275,8 +325,11 @@ def test_an_oversized_header_value_neither_blocks_the_mail_nor_bloats_its_event(
 
 def test_an_injection_in_the_display_name_does_not_change_who_the_mail_is_from(stack: Any) -> None:
     """The address is the one in angle brackets, whatever the display name before it holds."""
-    raw = _mail([b"Subject: hello", b"Message-ID: <name@attacker.test>", b"Content-Type: text/plain"], b"Hi\r\n",
-                sender=b"=?utf-8?q?Eve=0D=0ABcc:_victim@evil.test=0D=0AX-Injected:_from?= <eve@attacker.test>")
+    raw = _mail(
+        [b"Subject: hello", b"Message-ID: <name@attacker.test>", b"Content-Type: text/plain"],
+        b"Hi\r\n",
+        sender=b"=?utf-8?q?Eve=0D=0ABcc:_victim@evil.test=0D=0AX-Injected:_from?= <eve@attacker.test>",
+    )
     assert assert_safe_outcome(stack, raw)["outcome"] == "accepted"
     received = next(e.event for e in stack.svc.store.all_events() if e.type == "MessageReceived")
     assert received.from_address == "eve@attacker.test"  # type: ignore[attr-defined]
@@ -303,13 +356,20 @@ def test_a_30_mb_mail_is_decided_forwarded_and_its_event_stays_small(stack: Any)
     """A 30 MB mail (22.5 MB of random bytes, base64): SES accepts up to 40 MB."""
     data = random.Random(30).randbytes(22_500_000)
     encoded = base64.encodebytes(data).replace(b"\n", CRLF)
-    raw = _mail([
-        b"Subject: The big file", b"Message-ID: <huge@attacker.test>", b"MIME-Version: 1.0",
-        b'Content-Type: multipart/mixed; boundary="big"',
-    ], b"--big\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSee the attachment.\r\n"
-       b"--big\r\nContent-Type: application/octet-stream; name=\"dump.bin\"\r\n"
-       b"Content-Disposition: attachment; filename=\"dump.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-       + encoded + b"--big--\r\n", sender=b"Big Sender <big@sender.test>")
+    raw = _mail(
+        [
+            b"Subject: The big file",
+            b"Message-ID: <huge@attacker.test>",
+            b"MIME-Version: 1.0",
+            b'Content-Type: multipart/mixed; boundary="big"',
+        ],
+        b"--big\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSee the attachment.\r\n"
+        b'--big\r\nContent-Type: application/octet-stream; name="dump.bin"\r\n'
+        b'Content-Disposition: attachment; filename="dump.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+        + encoded
+        + b"--big--\r\n",
+        sender=b"Big Sender <big@sender.test>",
+    )
     assert len(raw) > 30_000_000
     assert assert_safe_outcome(stack, raw)["outcome"] == "accepted"
     extracted = [e.event for e in stack.svc.store.all_events() if e.type == "AttachmentExtracted"]
@@ -332,8 +392,11 @@ GENERATED = {
 
 
 def assert_all_attachments_extracted(stack: Any, count: int, ses_message_id: str) -> None:
-    extracted = [e.event for e in stack.svc.store.all_events()
-                 if e.type == "AttachmentExtracted" and e.meta.correlation_id == ses_message_id]
+    extracted = [
+        e.event
+        for e in stack.svc.store.all_events()
+        if e.type == "AttachmentExtracted" and e.meta.correlation_id == ses_message_id
+    ]
     assert sorted(e.filename for e in extracted) == sorted(f"f{i}.txt" for i in range(count))  # type: ignore[attr-defined]
 
 
@@ -360,8 +423,7 @@ def test_no_aws_limit_blocks_an_oversized_or_many_part_mail(moto_stack: Any, fas
     assert_whole_stack_safe(moto_stack)
 
 
-def test_a_mail_whose_decision_fails_is_quarantined_with_the_reason(stack: Any,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_mail_whose_decision_fails_is_quarantined_with_the_reason(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever still goes wrong while deciding, the mail gets one recorded decision."""
     import producers.inbound
 

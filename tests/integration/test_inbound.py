@@ -33,13 +33,18 @@ def any_stack(request: pytest.FixtureRequest) -> Any:
 
 def ses_event(stack: Any, ses_id: str, raw: bytes, recipients: list[str] | None = None, **kw: Any) -> dict[str, Any]:
     key = put_raw(stack, ses_id, raw)
-    return receipt_event(ses_message_id=ses_id, recipients=recipients or ["hello@example.com"],
-                         envelope_sender="jane.doe@acmerobotics.com", bucket=stack.settings.bucket, object_key=key,
-                         timestamp="2026-11-20T10:00:00.000Z", **kw)
+    return receipt_event(
+        ses_message_id=ses_id,
+        recipients=recipients or ["hello@example.com"],
+        envelope_sender="jane.doe@acmerobotics.com",
+        bucket=stack.settings.bucket,
+        object_key=key,
+        timestamp="2026-11-20T10:00:00.000Z",
+        **kw,
+    )
 
 
-@pytest.mark.parametrize("name", ["ses-s3-event.json", "ses-lambda-event.json", "ses-sns-event.json",
-                                  "powertools-sesEvent.json"])
+@pytest.mark.parametrize("name", ["ses-s3-event.json", "ses-lambda-event.json", "ses-sns-event.json", "powertools-sesEvent.json"])
 def test_real_ses_payloads_are_accepted(stack: Any, name: str) -> None:
     """Each real shape gives one recorded decision; where the raw mail is not in S3 (Lambda and
     SNS actions with no S3 step), the mail is recorded from SES's headers with the defect noted."""
@@ -79,15 +84,15 @@ def test_a_redelivered_ses_event_is_decided_once_and_republished(any_stack: Any)
     assert second["conversation_id"] == first["conversation_id"]
     publish.assert_called_once()  # the stored events go out again, in case the first publish was lost
     assert sorted(e.event_id for e in publish.call_args.args[0]) == sorted(
-        e.event_id for e in stack.svc.store.all_events() if e.meta.correlation_id == "dup-1")
+        e.event_id for e in stack.svc.store.all_events() if e.meta.correlation_id == "dup-1"
+    )
     assert event_types(stack).count("MessageReceived") == 1
 
 
 def test_a_crash_between_store_and_publish_loses_nothing(any_stack: Any) -> None:
     stack = any_stack
     event = ses_event(stack, "crash-1", make_mail())
-    with mock.patch.object(stack.svc.bus, "publish", side_effect=RuntimeError("crash")), \
-            pytest.raises(RuntimeError):
+    with mock.patch.object(stack.svc.bus, "publish", side_effect=RuntimeError("crash")), pytest.raises(RuntimeError):
         inbound.invoke(stack.svc, copy.deepcopy(event), LocalContext("crm-inbound"))
     drain_all(stack.svc)
     assert outbox(stack) == []  # stored (AWS) or rolled back (local), not published
@@ -112,8 +117,11 @@ def test_putevents_partial_failures_are_retried(moto_stack: Any) -> None:
             ok = real(Entries=entries[::2])
             results = []
             for index in range(len(entries)):
-                results.append(ok["Entries"][index // 2] if index % 2 == 0
-                               else {"ErrorCode": "ThrottlingException", "ErrorMessage": "slow down"})
+                results.append(
+                    ok["Entries"][index // 2]
+                    if index % 2 == 0
+                    else {"ErrorCode": "ThrottlingException", "ErrorMessage": "slow down"}
+                )
             return {"FailedEntryCount": len(entries) // 2, "Entries": results}
         return real(**kwargs)
 
@@ -131,8 +139,11 @@ def test_publish_failing_for_good_fails_the_invocation(moto_stack: Any) -> None:
     events_client = client("events", stack.settings.region, None)
     failing = {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
     event = ses_event(stack, "fail-1", make_mail())
-    with mock.patch.object(events_client, "put_events", return_value=failing), \
-            mock.patch("adapters.bus.time.sleep"), pytest.raises(PublishError):
+    with (
+        mock.patch.object(events_client, "put_events", return_value=failing),
+        mock.patch("adapters.bus.time.sleep"),
+        pytest.raises(PublishError),
+    ):
         inbound.invoke(stack.svc, event, LocalContext("crm-inbound"))
 
 
@@ -188,8 +199,10 @@ def test_a_broken_pattern_list_never_stops_mail(stack: Any) -> None:
 
 
 def test_undecodable_mail_is_still_recorded_and_forwarded(stack: Any) -> None:
-    raw = b"From: \xff\xfe broken <odd@charset.test>\r\nSubject: =?x-unknown?q?=FF?=\r\nContent-Type: multipart/mixed; " \
-          b"boundary=zz\r\n\r\n--zz\r\nContent-Type: text/plain; charset=x-unknown\r\n\r\n\x00\xff body\r\n"
+    raw = (
+        b"From: \xff\xfe broken <odd@charset.test>\r\nSubject: =?x-unknown?q?=FF?=\r\nContent-Type: multipart/mixed; "
+        b"boundary=zz\r\n\r\n--zz\r\nContent-Type: text/plain; charset=x-unknown\r\n\r\n\x00\xff body\r\n"
+    )
     result = deliver(stack, raw)
     assert result["outcome"] == "accepted"
     received = stack.svc.store.read(f"conversation#{result['conversation_id']}")[0].event

@@ -40,8 +40,12 @@ class _Raw(io.BytesIO):
 
 
 def _answer(url: str, status: int, code: str, message: str) -> AWSResponse:
-    return AWSResponse(url, status, {"Content-Type": "application/json", "x-amzn-ErrorType": code},
-                       _Raw(json.dumps({"message": message}).encode()))
+    return AWSResponse(
+        url,
+        status,
+        {"Content-Type": "application/json", "x-amzn-ErrorType": code},
+        _Raw(json.dumps({"message": message}).encode()),
+    )
 
 
 # How a send can fail: (SES processed the request first?, what the client then sees)
@@ -124,12 +128,18 @@ def owner_replies(stack: Any) -> None:
     from producers.receipt import receipt_event
 
     thread = thread_of_forward(stack)
-    raw = make_mail(sender=f"Owner <{OWNER}>", to=thread, subject="Re: Staff Platform Engineer role",
-                    body="Thanks Jane, Thursday works.\n")
+    raw = make_mail(
+        sender=f"Owner <{OWNER}>", to=thread, subject="Re: Staff Platform Engineer role", body="Thanks Jane, Thursday works.\n"
+    )
     stack.svc.blobs.put("inbox/owner-reply-1", raw)
-    event = receipt_event(ses_message_id="owner-reply-1", recipients=[thread], envelope_sender=OWNER,
-                          bucket=stack.settings.bucket, object_key="inbox/owner-reply-1",
-                          timestamp="2026-11-21T10:00:00.000Z")
+    event = receipt_event(
+        ses_message_id="owner-reply-1",
+        recipients=[thread],
+        envelope_sender=OWNER,
+        bucket=stack.settings.bucket,
+        object_key="inbox/owner-reply-1",
+        timestamp="2026-11-21T10:00:00.000Z",
+    )
     assert reply.invoke(stack.svc, event, LocalContext("crm-reply"))["results"][0]["outcome"] == "accepted"
     drain_all(stack.svc)
 
@@ -157,8 +167,7 @@ def run_to(stack: Any, steps: list[Callable[[Any], None]]) -> None:
 
 
 def in_doubt(stack: Any, kind: str) -> list[Any]:
-    return [e.event for e in stack.svc.store.all_events()
-            if e.type == "SendInDoubt" and e.event.kind.startswith(kind)]  # type: ignore[attr-defined]
+    return [e.event for e in stack.svc.store.all_events() if e.type == "SendInDoubt" and e.event.kind.startswith(kind)]  # type: ignore[attr-defined]
 
 
 def parked(stack: Any, queue: str) -> list[dict[str, Any]]:
@@ -168,14 +177,19 @@ def parked(stack: Any, queue: str) -> list[dict[str, Any]]:
 
 # Each sender meets a different way of losing the answer (the classification of every
 # kind of failure is tested in tests/unit/test_send_errors.py); a stack costs seconds.
-PAIRS = [("ack", "read-timeout"), ("forward", "500-after-accepting"), ("reply", "connection-reset"),
-         ("reminder", "503-before-accepting")]
+PAIRS = [
+    ("ack", "read-timeout"),
+    ("forward", "500-after-accepting"),
+    ("reply", "connection-reset"),
+    ("reminder", "503-before-accepting"),
+]
 assert {s for s, _ in PAIRS} == set(SENDERS) and {lost for _, lost in PAIRS} == set(LOST)
 
 
 @pytest.mark.parametrize(("sender", "lost"), PAIRS)
 def test_a_lost_ses_answer_never_sends_twice_and_is_parked_until_the_owner_redrives(
-        moto_stack: Any, sender: str, lost: str) -> None:
+    moto_stack: Any, sender: str, lost: str
+) -> None:
     stack = moto_stack
     kind, queue, steps = SENDERS[sender]
     processed_first, fault = LOST[lost]
@@ -232,7 +246,8 @@ def test_a_send_that_never_reached_ses_is_retried_with_backoff_and_sent_once(mot
 
 
 def test_on_the_command_line_the_send_in_doubt_survives_restarts_until_the_owner_redrives(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Each ``crm --stack moto`` call starts the stack from the state folder: the parked
     message and why it is parked must survive that, or it could never be approved. (The
     answer is lost on moto's wire, so this runs the aws adapters: ``--stack moto``.)"""
@@ -273,8 +288,7 @@ def test_the_audit_on_the_moto_stack_names_a_mail_of_the_outbox_sent_twice_or_un
     lines = index.read_text(encoding="utf-8").splitlines()
     forward = json.loads(next(line for line in lines if json.loads(line)["kind"] == "forward"))
     # the same mail again in the sent log, under a send nobody recorded
-    index.write_text("\n".join([*lines, json.dumps({**forward, "ses_message_id": "unrecorded-1"})]) + "\n",
-                     encoding="utf-8")
+    index.write_text("\n".join([*lines, json.dumps({**forward, "ses_message_id": "unrecorded-1"})]) + "\n", encoding="utf-8")
     report = run_audit(stack.svc)
     sends = next(c for c in report["checks"] if c["name"] == "sends")
     assert not report["ok"] and not sends["ok"]
@@ -295,8 +309,12 @@ def test_on_the_local_backend_a_send_in_doubt_is_parked_until_the_owner_redrives
     def lost(**kwargs: Any) -> Any:
         if kwargs["kind"] == "forward" and not failed:
             failed.append(kwargs["kind"])
-            raise SendError("SES answer lost (ReadTimeoutError) after the request was sent", permanent=False,
-                            code="ReadTimeoutError", in_doubt=True)
+            raise SendError(
+                "SES answer lost (ReadTimeoutError) after the request was sent",
+                permanent=False,
+                code="ReadTimeoutError",
+                in_doubt=True,
+            )
         return real(**kwargs)
 
     with mock.patch.object(stack.svc.mailer, "send", lost):

@@ -31,8 +31,14 @@ MOTO_DIFFERS = {
 # the only invalid patterns moto refuses at PutRule; it accepts every other one, then
 # matches, does not match, or raises at every PutEvents (TypeError for
 # {"anything-but": {"prefix": 123}}: one such rule stopped all local mail)
-MOTO_REFUSES = {"exact:value not an array", "exact:number not an array", "exact:null not an array",
-                "exact:empty array", "$or:empty list", "$or:not a list"}
+MOTO_REFUSES = {
+    "exact:value not an array",
+    "exact:number not an array",
+    "exact:null not an array",
+    "exact:empty array",
+    "$or:empty list",
+    "$or:not a list",
+}
 MOTO_ACCEPTS_INVALID = "moto does not refuse this pattern at PutRule, as EventBridge does"
 
 
@@ -81,10 +87,18 @@ def _moto_outcome(case: Case, events: Any, sqs: Any, url: str, arn: str) -> str:
     events.put_targets(Rule="case", EventBusName="cases", Targets=[{"Id": "q", "Arn": arn}])
     try:
         e = case.event
-        events.put_events(Entries=[{"Source": e["source"], "DetailType": e["detail-type"],
-                                    "Detail": json.dumps(e["detail"]), "Resources": e["resources"],
-                                    "Time": datetime.strptime(e["time"], "%Y-%m-%dT%H:%M:%SZ"),
-                                    "EventBusName": "cases"}])
+        events.put_events(
+            Entries=[
+                {
+                    "Source": e["source"],
+                    "DetailType": e["detail-type"],
+                    "Detail": json.dumps(e["detail"]),
+                    "Resources": e["resources"],
+                    "Time": datetime.strptime(e["time"], "%Y-%m-%dT%H:%M:%SZ"),
+                    "EventBusName": "cases",
+                }
+            ]
+        )
         received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages") or []
         for message in received:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

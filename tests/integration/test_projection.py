@@ -18,8 +18,7 @@ def test_every_filter_pages_through_newest_first(stack: Any) -> None:
     settings, projection = stack.settings, table(stack.svc)
     seen, token = [], None
     while True:
-        page, token = query(projection, Filters(status="new"), shards=settings.status_shards, limit=3,
-                            next_token=token)
+        page, token = query(projection, Filters(status="new"), shards=settings.status_shards, limit=3, next_token=token)
         assert len(page) <= 3
         seen.extend(page)
         if token is None:
@@ -29,8 +28,7 @@ def test_every_filter_pages_through_newest_first(stack: Any) -> None:
     assert stamps == sorted(stamps, reverse=True)
     by_company, _ = query(projection, Filters(company="ACME robotics"), shards=4, limit=50)
     assert len(by_company) == 7
-    combined, _ = query(projection, Filters(company="Acme Robotics", contact="p3@acmerobotics.com"),
-                        shards=4, limit=50)
+    combined, _ = query(projection, Filters(company="Acme Robotics", contact="p3@acmerobotics.com"), shards=4, limit=50)
     assert [i["contact"] for i in combined] == ["p3@acmerobotics.com"]
     by_score, _ = query(projection, Filters(min_score=1), shards=4, limit=50)
     assert by_score and all(i["lead_score"] >= 1 for i in by_score)
@@ -42,9 +40,16 @@ def test_every_filter_pages_through_newest_first(stack: Any) -> None:
 def test_events_stored_under_an_older_schema_replay_into_the_new_projection(stack: Any) -> None:
     """A MessageReceived written before schema 2 (no ``source_channel``) still builds the
     item, with the source derived by the upcaster."""
-    event = MessageReceived(conversation_id="old-1", ses_message_id="old-ses", bucket="b", raw_key="inbox/old",
-                            received_at="2025-01-05T09:00:00Z", from_address="someone@linkedin.com",
-                            contact="someone@linkedin.com", subject="An old message")
+    event = MessageReceived(
+        conversation_id="old-1",
+        ses_message_id="old-ses",
+        bucket="b",
+        raw_key="inbox/old",
+        received_at="2025-01-05T09:00:00Z",
+        from_address="someone@linkedin.com",
+        contact="someone@linkedin.com",
+        subject="An old message",
+    )
     envelope = Envelope.new(event, stream_id="conversation#old-1", version=1, seed="old", correlation_id="old")
     record = to_record(envelope)
     detail = json.loads(record["detail"])

@@ -64,11 +64,18 @@ MARK = "x-test-injected-fault"
 
 # (service id, operation) -> (error code(s), HTTP status, message)
 FAULTS: dict[tuple[str, str], tuple[tuple[str, ...], int, str]] = {
-    **{("dynamodb", op): (("ProvisionedThroughputExceededException",), 400,
-                          "The level of configured provisioned throughput for the table was exceeded.")
-       for op in ("PutItem", "TransactWriteItems", "Query", "GetItem")},
-    **{("s3", op): (("InternalError",), 500, "We encountered an internal error. Please try again.")
-       for op in ("GetObject", "PutObject")},
+    **{
+        ("dynamodb", op): (
+            ("ProvisionedThroughputExceededException",),
+            400,
+            "The level of configured provisioned throughput for the table was exceeded.",
+        )
+        for op in ("PutItem", "TransactWriteItems", "Query", "GetItem")
+    },
+    **{
+        ("s3", op): (("InternalError",), 500, "We encountered an internal error. Please try again.")
+        for op in ("GetObject", "PutObject")
+    },
     ("sesv2", "SendEmail"): (("ThrottlingException", "TooManyRequestsException"), 429, "Maximum sending rate exceeded."),
 }
 
@@ -87,8 +94,10 @@ class _Raw(io.BytesIO):
 
 def _error_response(service: str, code: str, status: int, message: str, url: str) -> AWSResponse:
     if service == "s3":
-        body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message>'
-                f"<RequestId>injected</RequestId></Error>").encode()
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message>'
+            f"<RequestId>injected</RequestId></Error>"
+        ).encode()
         headers = {"Content-Type": "application/xml"}
     elif service == "dynamodb":
         body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}).encode()
@@ -137,8 +146,9 @@ class Faults:
                 # raised before the request is sent: botocore does not retry it, our code sees it
                 self.injected[kind] += 1
                 self.surfaced[kind] += 1
-                raise ClientError({"Error": {"Code": code, "Message": message},
-                                   "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
+                raise ClientError(
+                    {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation
+                )
             if roll < self.rate:
                 self._wire[invocation] = self.rng.randint(1, MAX_ATTEMPTS)  # consecutive failing attempts
         remaining = self._wire.get(invocation, 0)
@@ -174,8 +184,10 @@ class Faults:
             self.partial_entries += sum(failing)
             sent = [e for e, fail in zip(entries, failing, strict=True) if not fail]
             answers = iter(real(**{**kwargs, "Entries": sent})["Entries"] if sent else [])
-            results = [{"ErrorCode": "InternalFailure", "ErrorMessage": "injected partial failure"} if fail
-                       else next(answers) for fail in failing]
+            results = [
+                {"ErrorCode": "InternalFailure", "ErrorMessage": "injected partial failure"} if fail else next(answers)
+                for fail in failing
+            ]
             return {"FailedEntryCount": sum(failing), "Entries": results}
 
         return partial
@@ -223,10 +235,14 @@ def _sender(index: int) -> tuple[str, str]:
 
 def _mails() -> tuple[list[str], list[bytes]]:
     subjects = [f"Question {i:03d} about the platform role" for i in range(MAIL_COUNT)]
-    mails = [make_mail(sender=_sender(i)[0], subject=subjects[i],
-                       attachments=[(f"notes-{i}.txt", "text/plain", f"notes of mail {i}\n".encode())] if i % 10 == 0
-                       else None)
-             for i in range(MAIL_COUNT)]
+    mails = [
+        make_mail(
+            sender=_sender(i)[0],
+            subject=subjects[i],
+            attachments=[(f"notes-{i}.txt", "text/plain", f"notes of mail {i}\n".encode())] if i % 10 == 0 else None,
+        )
+        for i in range(MAIL_COUNT)
+    ]
     return subjects, mails
 
 
@@ -279,7 +295,8 @@ def _redrive_and_check_exactly_once(stack: Any, subjects: list[str]) -> dict[str
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_hundreds_of_mails_under_injected_faults_end_delivered_exactly_once(
-        moto_stack: Any, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    moto_stack: Any, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
     """AWS failing under the aws adapters (botocore's retries, SES throttling, partial
     PutEvents): the point is AWS's behaviour, so this runs on moto."""
     stack = moto_stack
@@ -300,11 +317,13 @@ def test_hundreds_of_mails_under_injected_faults_end_delivered_exactly_once(
     assert invocations["ok"] == MAIL_COUNT and sum(invocations.values()) > MAIL_COUNT  # some invocations failed
 
     parked = _redrive_and_check_exactly_once(stack, subjects)
-    print(f"\n{MAIL_COUNT} mails in {time.monotonic() - started:.1f} s ({faulty_seconds:.1f} s under faults); "
-          f"invocations {dict(invocations)}; injected {sum(faults.injected.values())}, "
-          f"surfaced {dict(faults.surfaced)}, absorbed by botocore {dict(faults.absorbed)}; "
-          f"PutEvents partial failures {faults.partial_calls} calls / {faults.partial_entries} entries; "
-          f"redriven {parked}")
+    print(
+        f"\n{MAIL_COUNT} mails in {time.monotonic() - started:.1f} s ({faulty_seconds:.1f} s under faults); "
+        f"invocations {dict(invocations)}; injected {sum(faults.injected.values())}, "
+        f"surfaced {dict(faults.surfaced)}, absorbed by botocore {dict(faults.absorbed)}; "
+        f"PutEvents partial failures {faults.partial_calls} calls / {faults.partial_entries} entries; "
+        f"redriven {parked}"
+    )
 
 
 # --- the same run on the local backend, the faults injected into its ports ------------------
@@ -357,7 +376,8 @@ class PortFaults:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_hundreds_of_mails_under_port_faults_on_the_local_backend_end_delivered_exactly_once(
-        stack: Any, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    stack: Any, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
     import sqlite3
 
     from ports import PublishError as PortPublishError
@@ -384,9 +404,14 @@ def test_hundreds_of_mails_under_port_faults_on_the_local_backend_end_delivered_
 def ses_event(stack: Any, ses_id: str, raw: bytes) -> dict[str, Any]:
     key = f"inbox/{ses_id}"
     stack.svc.blobs.put(key, raw)
-    return receipt_event(ses_message_id=ses_id, recipients=["hello@example.com"],
-                         envelope_sender="sender@example.org", bucket=stack.settings.bucket, object_key=key,
-                         timestamp="2026-11-20T10:00:00.000Z")
+    return receipt_event(
+        ses_message_id=ses_id,
+        recipients=["hello@example.com"],
+        envelope_sender="sender@example.org",
+        bucket=stack.settings.bucket,
+        object_key=key,
+        timestamp="2026-11-20T10:00:00.000Z",
+    )
 
 
 def invoke(stack: Any, event: dict[str, Any]) -> dict[str, Any]:
@@ -429,8 +454,10 @@ def test_a_crash_after_the_quarantine_copy_before_the_commit_quarantines_once(st
 
 def test_a_crash_during_the_quarantine_copy_is_retried_to_one_rejection(stack: Any) -> None:
     event = ses_event(stack, "spam-crash-2", make_mail(body=SPAM_BODY, sender="y@spam.test"))
-    with mock.patch.object(stack.svc.blobs, "copy", side_effect=RuntimeError("Lambda died during the copy")), \
-            pytest.raises(RuntimeError):
+    with (
+        mock.patch.object(stack.svc.blobs, "copy", side_effect=RuntimeError("Lambda died during the copy")),
+        pytest.raises(RuntimeError),
+    ):
         invoke(stack, event)
     assert event_types(stack) == [] and not stack.svc.blobs.exists("quarantine/spam-crash-2")
     assert invoke(stack, event)["outcome"] == "rejected"
@@ -442,8 +469,7 @@ class LambdaDied(BaseException):
     """The Lambda runtime ending an invocation mid-way."""
 
 
-@pytest.mark.parametrize("step", ["producers.inbound.parse", "producers.inbound.load_patterns",
-                                  "producers.inbound.decide"])
+@pytest.mark.parametrize("step", ["producers.inbound.parse", "producers.inbound.load_patterns", "producers.inbound.decide"])
 def test_a_crash_after_the_s3_fetch_before_the_decision_is_retried_to_one_decision(stack: Any, step: str) -> None:
     event = ses_event(stack, f"fetch-crash-{step.rsplit('.', 1)[1]}", make_mail())
     real_get = stack.svc.blobs.get
@@ -455,8 +481,11 @@ def test_a_crash_after_the_s3_fetch_before_the_decision_is_retried_to_one_decisi
 
     # the runtime killing the process (a timeout, out of memory): no ``except Exception``
     # catches it, unlike an error of the decision, which is quarantined as unparseable
-    with mock.patch.object(stack.svc.blobs, "get", get), \
-            mock.patch(step, side_effect=LambdaDied(f"Lambda died in {step}")), pytest.raises(LambdaDied):
+    with (
+        mock.patch.object(stack.svc.blobs, "get", get),
+        mock.patch(step, side_effect=LambdaDied(f"Lambda died in {step}")),
+        pytest.raises(LambdaDied),
+    ):
         invoke(stack, event)
     assert fetched  # the raw mail was fetched before the crash
     assert event_types(stack) == []

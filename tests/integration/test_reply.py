@@ -26,16 +26,27 @@ def first_conversation(stack: Any, **mail: Any) -> str:
 
 
 def owner_reply(thread: str, body: str = "Thanks Jane, Thursday works.\n", sender: str = OWNER) -> bytes:
-    return make_mail(sender=f"Owner <{sender}>", to=thread, subject="Re: Staff Platform Engineer role",
-                     body=body, headers={"User-Agent": "Thunderbird/128", "X-Originating-IP": "[91.12.125.33]"})
+    return make_mail(
+        sender=f"Owner <{sender}>",
+        to=thread,
+        subject="Re: Staff Platform Engineer role",
+        body=body,
+        headers={"User-Agent": "Thunderbird/128", "X-Originating-IP": "[91.12.125.33]"},
+    )
 
 
 def send_reply(stack: Any, raw: bytes, thread: str, *, envelope_sender: str = OWNER, verdict: str = "PASS") -> dict[str, Any]:
     ses_id = f"reply-{abs(hash((raw, envelope_sender, verdict)))}"
     stack.svc.blobs.put(f"inbox/{ses_id}", raw)
-    event = receipt_event(ses_message_id=ses_id, recipients=[thread], envelope_sender=envelope_sender,
-                          bucket=stack.settings.bucket, object_key=f"inbox/{ses_id}",
-                          timestamp="2026-11-21T10:00:00.000Z", verdict=verdict)
+    event = receipt_event(
+        ses_message_id=ses_id,
+        recipients=[thread],
+        envelope_sender=envelope_sender,
+        bucket=stack.settings.bucket,
+        object_key=f"inbox/{ses_id}",
+        timestamp="2026-11-21T10:00:00.000Z",
+        verdict=verdict,
+    )
     result: dict[str, Any] = reply.invoke(stack.svc, event, LocalContext("crm-reply"))["results"][0]
     drain_all(stack.svc)
     return result
@@ -60,12 +71,15 @@ def test_the_owner_reply_reaches_the_correspondent_threaded_and_clean(stack: Any
     assert "ReplyDelivered" in event_types(stack, f"conversation#{conversation}")
 
 
-@pytest.mark.parametrize(("case", "reason"), [
-    ("forged", "does not verify"),
-    ("stranger", "is not the owner's mailbox"),
-    ("spoofed-from", "is not the owner's mailbox"),
-    ("failing-auth", "DMARC FAIL"),
-])
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("forged", "does not verify"),
+        ("stranger", "is not the owner's mailbox"),
+        ("spoofed-from", "is not the owner's mailbox"),
+        ("failing-auth", "DMARC FAIL"),
+    ],
+)
 def test_anything_but_the_verified_owner_is_rejected_and_never_sent_on(stack: Any, case: str, reason: str) -> None:
     conversation = first_conversation(stack)
     key = stack.settings.token_key.encode()
@@ -118,8 +132,11 @@ def test_unknown_commands_stay_in_the_text_and_are_reported_to_the_owner(stack: 
 
 
 def test_header_injection_in_names_and_subjects_adds_no_header(stack: Any) -> None:
-    conversation = first_conversation(stack, sender='"Eve\\r\\nBcc: leak@evil.example" <eve@evil-corp.example>',
-                                      subject="=?utf-8?q?Hi=0D=0ABcc:_leak@evil.example?=")
+    conversation = first_conversation(
+        stack,
+        sender='"Eve\\r\\nBcc: leak@evil.example" <eve@evil-corp.example>',
+        subject="=?utf-8?q?Hi=0D=0ABcc:_leak@evil.example?=",
+    )
     for raw in [Path(m["file"]).read_bytes() for m in outbox(stack)]:
         message = message_from_bytes(raw, policy=policy.default)
         assert "Bcc" not in message
@@ -147,17 +164,26 @@ def test_nothing_a_correspondent_receives_contains_the_private_mailbox(stack: An
                 assert OWNER not in str(part.get_content()).lower()
 
 
-@pytest.mark.parametrize(("filename", "content_type", "data"), [
-    ("owner.vcf", "application/octet-stream", f"BEGIN:VCARD\r\nEMAIL:{OWNER}\r\nEND:VCARD\r\n".encode()),
-    ("invite.ics", "text/calendar", f"BEGIN:VCALENDAR\r\nORGANIZER:mailto:{OWNER.upper()}\r\nEND:VCALENDAR\r\n".encode()),
-    ("winmail.dat", "application/ms-tnef", b"\x78\x9f\x3e\x22" + OWNER.encode("utf-16-le")),
-])
+@pytest.mark.parametrize(
+    ("filename", "content_type", "data"),
+    [
+        ("owner.vcf", "application/octet-stream", f"BEGIN:VCARD\r\nEMAIL:{OWNER}\r\nEND:VCARD\r\n".encode()),
+        ("invite.ics", "text/calendar", f"BEGIN:VCALENDAR\r\nORGANIZER:mailto:{OWNER.upper()}\r\nEND:VCALENDAR\r\n".encode()),
+        ("winmail.dat", "application/ms-tnef", b"\x78\x9f\x3e\x22" + OWNER.encode("utf-16-le")),
+    ],
+)
 def test_a_reply_with_the_private_address_in_an_attachment_is_held_with_a_notice(
-        stack: Any, filename: str, content_type: str, data: bytes) -> None:
+    stack: Any, filename: str, content_type: str, data: bytes
+) -> None:
     conversation = first_conversation(stack)
     thread = thread_address(conversation, stack.settings.token_key.encode(), stack.settings.reply_domain)
-    raw = make_mail(sender=f"Owner <{OWNER}>", to=thread, subject="Re: Staff Platform Engineer role",
-                    body="Here is my card.\n", attachments=[(filename, content_type, data)])
+    raw = make_mail(
+        sender=f"Owner <{OWNER}>",
+        to=thread,
+        subject="Re: Staff Platform Engineer role",
+        body="Here is my card.\n",
+        attachments=[(filename, content_type, data)],
+    )
     before = len(sent_to_correspondents(stack))
     result = send_reply(stack, raw, thread)
     assert result["outcome"] == "accepted"
@@ -185,9 +211,13 @@ def test_a_reply_with_the_private_address_in_an_attachment_is_held_with_a_notice
 def test_a_clean_attachment_and_a_quoted_thread_address_are_sent_rewritten(stack: Any) -> None:
     conversation = first_conversation(stack)
     thread = thread_address(conversation, stack.settings.token_key.encode(), stack.settings.reply_domain)
-    raw = make_mail(sender=f"Owner <{OWNER}>", to=thread, subject="Re: Staff Platform Engineer role",
-                    body=f"Sure.\n\n> Reply-To: Jane via Example <{thread}>\n> From: owner&#64;private.example.net\n",
-                    attachments=[("cv.pdf", "application/pdf", b"%PDF-1.4\nclean\n%%EOF\n")])
+    raw = make_mail(
+        sender=f"Owner <{OWNER}>",
+        to=thread,
+        subject="Re: Staff Platform Engineer role",
+        body=f"Sure.\n\n> Reply-To: Jane via Example <{thread}>\n> From: owner&#64;private.example.net\n",
+        attachments=[("cv.pdf", "application/pdf", b"%PDF-1.4\nclean\n%%EOF\n")],
+    )
     send_reply(stack, raw, thread)
     replies = [m for m in outbox(stack) if m["kind"] == "reply"]
     assert len(replies) == 1
@@ -199,13 +229,14 @@ def test_a_clean_attachment_and_a_quoted_thread_address_are_sent_rewritten(stack
     assert "hello@example.com" in body
 
 
-def test_the_sender_checks_the_exact_bytes_it_sends_and_holds_what_leaks(stack: Any,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_sender_checks_the_exact_bytes_it_sends_and_holds_what_leaks(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever build_reply returns, the sender's last check reads the bytes it hands to SES."""
     from consumers.senders import reply as reply_sender
 
-    leaky = (b"From: hello@example.com\r\nTo: jane.doe@acmerobotics.com\r\nSubject: Re\r\n"
-             b"Content-Type: text/html\r\n\r\n<p>owner<span>&#64;</span>private.example.net</p>\r\n")
+    leaky = (
+        b"From: hello@example.com\r\nTo: jane.doe@acmerobotics.com\r\nSubject: Re\r\n"
+        b"Content-Type: text/html\r\n\r\n<p>owner<span>&#64;</span>private.example.net</p>\r\n"
+    )
     monkeypatch.setattr(reply_sender, "build_reply", lambda *_a, **_k: leaky)
     conversation = first_conversation(stack)
     thread = thread_address(conversation, stack.settings.token_key.encode(), stack.settings.reply_domain)

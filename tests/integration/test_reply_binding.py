@@ -28,15 +28,21 @@ STRANGER = "stranger@elsewhere.example"
 FAIL = {"spfVerdict": "FAIL", "dkimVerdict": "FAIL", "dmarcVerdict": "FAIL"}
 
 
-def arrive(stack: Any, raw: bytes, *, recipient: str, envelope_sender: str, ses_id: str,
-           verdicts: dict[str, str] | None = None) -> dict[str, Any]:
+def arrive(
+    stack: Any, raw: bytes, *, recipient: str, envelope_sender: str, ses_id: str, verdicts: dict[str, str] | None = None
+) -> dict[str, Any]:
     """One SES delivery, with the verdicts SES would give it, then every queue drained."""
     from crm.flows import drain_all
 
     stack.svc.blobs.put(f"inbox/{ses_id}", raw)
-    event = receipt_event(ses_message_id=ses_id, recipients=[recipient], envelope_sender=envelope_sender,
-                          bucket=stack.settings.bucket, object_key=f"inbox/{ses_id}",
-                          timestamp="2026-11-21T10:00:00.000Z")
+    event = receipt_event(
+        ses_message_id=ses_id,
+        recipients=[recipient],
+        envelope_sender=envelope_sender,
+        bucket=stack.settings.bucket,
+        object_key=f"inbox/{ses_id}",
+        timestamp="2026-11-21T10:00:00.000Z",
+    )
     record = event["Records"][0]["ses"]["receipt"]
     for name, status in (verdicts or {}).items():
         record[name] = {"status": status}
@@ -44,8 +50,7 @@ def arrive(stack: Any, raw: bytes, *, recipient: str, envelope_sender: str, ses_
         record["dmarcPolicy"] = "none"
     to_reply = recipient.endswith("@" + stack.settings.reply_domain)
     invoke = reply.invoke if to_reply else inbound.invoke
-    result: dict[str, Any] = invoke(stack.svc, event,
-                                    LocalContext("crm-reply" if to_reply else "crm-inbound"))["results"][0]
+    result: dict[str, Any] = invoke(stack.svc, event, LocalContext("crm-reply" if to_reply else "crm-inbound"))["results"][0]
     drain_all(stack.svc)
     return result
 
@@ -73,18 +78,40 @@ def answer(stack: Any, forward: EmailMessage, ses_id: str, body: str = "Thursday
 
 
 def test_people_who_join_the_conversation_never_get_the_owners_reply(stack: Any) -> None:
-    jane = arrive(stack, make_mail(message_id="<first@acme.test>"), recipient=PUBLIC, envelope_sender=JANE,
-                  ses_id="in-jane")
+    jane = arrive(stack, make_mail(message_id="<first@acme.test>"), recipient=PUBLIC, envelope_sender=JANE, ses_id="in-jane")
     conversation = jane["conversation_id"]
-    forged = arrive(stack, make_mail(subject="Re: Staff Platform Engineer role", headers={"Reply-To": ATTACKER}),
-                    recipient=PUBLIC, envelope_sender=ATTACKER, ses_id="in-forged", verdicts=FAIL)
-    stranger = arrive(stack, make_mail(sender=f"Stranger <{STRANGER}>", subject="Re: Staff Platform Engineer role",
-                                       headers={"References": "<first@acme.test>"}),
-                      recipient=PUBLIC, envelope_sender=STRANGER, ses_id="in-stranger")
+    forged = arrive(
+        stack,
+        make_mail(subject="Re: Staff Platform Engineer role", headers={"Reply-To": ATTACKER}),
+        recipient=PUBLIC,
+        envelope_sender=ATTACKER,
+        ses_id="in-forged",
+        verdicts=FAIL,
+    )
+    stranger = arrive(
+        stack,
+        make_mail(
+            sender=f"Stranger <{STRANGER}>",
+            subject="Re: Staff Platform Engineer role",
+            headers={"References": "<first@acme.test>"},
+        ),
+        recipient=PUBLIC,
+        envelope_sender=STRANGER,
+        ses_id="in-stranger",
+    )
     ack = ack_message_id(conversation, "in-jane", "example.com")
-    bounce = arrive(stack, make_mail(sender=f"Example <{PUBLIC}>", to=JANE, subject="Re: Staff Platform Engineer role",
-                                     headers={"In-Reply-To": ack, "References": ack, "Reply-To": PUBLIC}),
-                    recipient=PUBLIC, envelope_sender="", ses_id="in-bounce")
+    bounce = arrive(
+        stack,
+        make_mail(
+            sender=f"Example <{PUBLIC}>",
+            to=JANE,
+            subject="Re: Staff Platform Engineer role",
+            headers={"In-Reply-To": ack, "References": ack, "Reply-To": PUBLIC},
+        ),
+        recipient=PUBLIC,
+        envelope_sender="",
+        ses_id="in-bounce",
+    )
     assert {forged["conversation_id"], stranger["conversation_id"], bounce["conversation_id"]} == {conversation}
 
     # each copy names who a reply reaches; the forged one warns first
@@ -94,8 +121,9 @@ def test_people_who_join_the_conversation_never_get_the_owners_reply(stack: Any)
     assert f"Your reply goes to: {JANE}" in forwarded_text(forward_of(stack, "in-jane"))
     assert "WARNING" not in forwarded_text(forward_of(stack, "in-jane"))
     assert "Your reply cannot be sent" in forwarded_text(forward_of(stack, "in-bounce"))
-    addresses = {forward_of(stack, s)["Reply-To"].addresses[0].addr_spec
-                 for s in ("in-jane", "in-forged", "in-stranger", "in-bounce")}
+    addresses = {
+        forward_of(stack, s)["Reply-To"].addresses[0].addr_spec for s in ("in-jane", "in-forged", "in-stranger", "in-bounce")
+    }
     assert len(addresses) == 4  # every copy has its own thread address
 
     before = len(outbox(stack))
@@ -122,23 +150,38 @@ def test_the_owners_vacation_reply_and_an_empty_reply_reach_nobody(stack: Any) -
     arrive(stack, make_mail(), recipient=PUBLIC, envelope_sender=JANE, ses_id="in-jane")
     copy = forward_of(stack, "in-jane")
     thread = copy["Reply-To"].addresses[0].addr_spec
-    vacation = make_mail(sender=f"Owner <{OWNER}>", to=thread, subject="Out of office",
-                         body="I am away until Monday.\n", headers={"Auto-Submitted": "auto-replied"})
+    vacation = make_mail(
+        sender=f"Owner <{OWNER}>",
+        to=thread,
+        subject="Out of office",
+        body="I am away until Monday.\n",
+        headers={"Auto-Submitted": "auto-replied"},
+    )
     before = len(outbox(stack))
     result = arrive(stack, vacation, recipient=thread, envelope_sender=OWNER, ses_id="vacation")
     assert result["outcome"] == "rejected" and "automatic" in result["reason"]
     assert outbox(stack)[before:] == []  # no reply, and no notice for an auto-responder to answer
 
-    empty = make_mail(sender=f"Owner <{OWNER}>", to=thread, subject="Re: role", body="\n",
-                      attachments=[("cv.pdf", "application/pdf", b"%PDF-1.4\n")])
+    empty = make_mail(
+        sender=f"Owner <{OWNER}>",
+        to=thread,
+        subject="Re: role",
+        body="\n",
+        attachments=[("cv.pdf", "application/pdf", b"%PDF-1.4\n")],
+    )
     result = arrive(stack, empty, recipient=thread, envelope_sender=OWNER, ses_id="empty")
     assert result["outcome"] == "rejected" and "nothing was sent" in result["reason"]
     sent = outbox(stack)[before:]
     assert [m["kind"] for m in sent] == ["notice"] and sent[0]["to"] == [OWNER]
     assert "cv.pdf" in Path(sent[0]["file"]).read_text()
 
-    commands = make_mail(sender=f"Owner <{OWNER}>", to=thread, subject="Re: role", body="[STATUS: closed]\n",
-                         attachments=[("cv.pdf", "application/pdf", b"%PDF-1.4\n")])
+    commands = make_mail(
+        sender=f"Owner <{OWNER}>",
+        to=thread,
+        subject="Re: role",
+        body="[STATUS: closed]\n",
+        attachments=[("cv.pdf", "application/pdf", b"%PDF-1.4\n")],
+    )
     before = len(outbox(stack))
     result = arrive(stack, commands, recipient=thread, envelope_sender=OWNER, ses_id="commands")
     assert result["outcome"] == "annotated"

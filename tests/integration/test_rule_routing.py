@@ -21,14 +21,14 @@ from tests.eventbridge_cases import CASES, INVALID
 
 INVALID_PATTERNS = [c.pattern for c in CASES if c.expected == INVALID and isinstance(c.pattern, dict)]
 
-GOOD_RULE = '''
+GOOD_RULE = """
 @rule("envelope-alert", pattern={"account": ["ACCOUNT"], "region": ["us-east-1"], "version": ["0"],
                                  "id": [{"exists": True}], "time": [{"prefix": "20"}],
                                  "source": ["crm.inbound"], "detail-type": ["MessageReceived"],
                                  "detail": {"data": {"from_address": [{"wildcard": "*@acmerobotics.com"}]}}})
 def envelope_alert(event, context):
     return [OutboundMail(kind="notice", subject="envelope matched", text=event.event.subject)]
-'''.replace("ACCOUNT", LOCAL_ACCOUNT)
+""".replace("ACCOUNT", LOCAL_ACCOUNT)
 
 
 @pytest.fixture
@@ -42,11 +42,20 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def _rules_file(folder: Path) -> None:
     lines = ["from consumers.rules import OutboundMail, rule", ""]
     for i, pattern in enumerate(INVALID_PATTERNS):
-        lines += ["", f"@rule('bad-{i}', pattern={pattern!r})", f"def bad_{i}(event, context):",
-                  "    return [OutboundMail(kind='notice', subject='bad rule ran', text='')]", ""]
+        lines += [
+            "",
+            f"@rule('bad-{i}', pattern={pattern!r})",
+            f"def bad_{i}(event, context):",
+            "    return [OutboundMail(kind='notice', subject='bad rule ran', text='')]",
+            "",
+        ]
     lines.append(GOOD_RULE)
-    lines += ["", "@rule('envelope-alert', pattern={'source': ['crm.inbound']})",  # the same name again
-              "def duplicate(event, context):", "    return [OutboundMail(kind='notice', subject='dup', text='')]"]
+    lines += [
+        "",
+        "@rule('envelope-alert', pattern={'source': ['crm.inbound']})",  # the same name again
+        "def duplicate(event, context):",
+        "    return [OutboundMail(kind='notice', subject='dup', text='')]",
+    ]
     folder.mkdir()
     (folder / "rules.py").write_text("\n".join(lines), encoding="utf-8")
     # a file that fails half-way: what it registered before failing stays, the rest goes on
@@ -54,15 +63,18 @@ def _rules_file(folder: Path) -> None:
         "from consumers.rules import OutboundMail, rule\n\n\n"
         "@rule('envelope-early', pattern={'detail-type': ['FirstContact']})\n"
         "def early(event, context):\n    return [OutboundMail(kind='notice', subject='early', text='')]\n\n\n"
-        "raise RuntimeError('a typo in my rules file')\n", encoding="utf-8")
+        "raise RuntimeError('a typo in my rules file')\n",
+        encoding="utf-8",
+    )
 
 
 def _json_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
-def test_invalid_rules_are_refused_and_mail_and_the_other_rules_go_on(workdir: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_invalid_rules_are_refused_and_mail_and_the_other_rules_go_on(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert {"source": [{"anything-but": {"prefix": 123}}]} in INVALID_PATTERNS  # made moto raise on every PutEvents
     _rules_file(workdir / "my_rules")
     monkeypatch.setenv("CRM_RULES_MODULE", "my_rules")
@@ -79,8 +91,7 @@ def test_invalid_rules_are_refused_and_mail_and_the_other_rules_go_on(workdir: P
     refused = {r["name"]: r["refused"] for r in listed if "refused" in r}
     broken = str(Path("my_rules") / "z_broken.py")
     assert set(refused) == {f"bad-{i}" for i in range(len(INVALID_PATTERNS))} | {"envelope-alert (again)", broken}
-    assert all(reason.startswith(f"rule '{name}': pattern at ") for name, reason in refused.items()
-               if name.startswith("bad-"))
+    assert all(reason.startswith(f"rule '{name}': pattern at ") for name, reason in refused.items() if name.startswith("bad-"))
     assert "registered twice" in refused["envelope-alert (again)"]
     assert "RuntimeError: a typo in my rules file" in refused[broken]
     assert "envelope-alert" in {r["name"] for r in listed if "pattern" in r}
@@ -93,8 +104,7 @@ def test_moto_carries_no_hook_rule_and_every_matching_rule_is_routed(moto_stack:
     from tests.conftest import deliver, make_mail, outbox
 
     stack = moto_stack
-    names = [r["Name"] for r in client("events", stack.settings.region).list_rules(
-        EventBusName=stack.settings.bus_name)["Rules"]]
+    names = [r["Name"] for r in client("events", stack.settings.region).list_rules(EventBusName=stack.settings.bus_name)["Rules"]]
     assert names and not [n for n in names if n.startswith("crm-rule-")]
     deliver(stack, make_mail())
     from tests.conftest import event_types
@@ -113,8 +123,7 @@ def outside_seen(event: Envelope, context: Any) -> list[Any]:
     return []
 
 
-def test_events_put_on_the_bus_from_outside_reach_the_hook_rules_once(moto_stack: Any,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_events_put_on_the_bus_from_outside_reach_the_hook_rules_once(moto_stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Another program puts events through moto's AWS endpoint (``crm serve --aws-port``)."""
     from adapters.aws import client
     from bootstrap import outside_events as watch_outside_events

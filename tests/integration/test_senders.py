@@ -30,8 +30,11 @@ def test_a_real_sqs_batch_fails_only_the_records_that_are_not_ours(stack: Any) -
     deliver(stack, make_mail())
     envelope = next(e for e in stack.svc.store.all_events() if e.type == "MessageReceived")
     entry = to_entry(envelope, "crm")
-    ours = dict(event["Records"][0], messageId="ours", body=json.dumps(
-        {"source": entry["Source"], "detail-type": entry["DetailType"], "detail": json.loads(entry["Detail"])}))
+    ours = dict(
+        event["Records"][0],
+        messageId="ours",
+        body=json.dumps({"source": entry["Source"], "detail-type": entry["DetailType"], "detail": json.loads(entry["Detail"])}),
+    )
     event["Records"].append(ours)
     response = forward.invoke(stack.svc, event, LocalContext("crm-forward"))
     assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == foreign
@@ -99,9 +102,11 @@ def test_a_poison_message_ends_in_the_dlq_and_is_redriven_once_the_fault_is_gone
 
 
 def test_a_permanent_ses_error_is_recorded_and_not_retried_forever(stack: Any) -> None:
-    with mock.patch.object(stack.svc.mailer, "send", side_effect=SendError("SES MessageRejected: Email address is not "
-                                                                    "verified", permanent=True,
-                                                                    code="MessageRejected")):
+    with mock.patch.object(
+        stack.svc.mailer,
+        "send",
+        side_effect=SendError("SES MessageRejected: Email address is not verified", permanent=True, code="MessageRejected"),
+    ):
         deliver(stack, make_mail())
     assert event_types(stack).count("SendFailed") == 2
     assert all(r["count"] == 0 for r in dlq_records(stack.svc))
@@ -116,8 +121,14 @@ def test_senders_ignore_archive_replays(stack: Any) -> None:
     forwarded = len(outbox(stack))
     envelope = next(e for e in stack.svc.store.all_events() if e.type == "MessageReceived")
     entry = to_entry(envelope, "crm")
-    replayed = {"version": "0", "id": "r1", "source": entry["Source"], "detail-type": entry["DetailType"],
-                "detail": json.loads(entry["Detail"]), "replay-name": "crm-replay-1"}
+    replayed = {
+        "version": "0",
+        "id": "r1",
+        "source": entry["Source"],
+        "detail-type": entry["DetailType"],
+        "detail": json.loads(entry["Detail"]),
+        "replay-name": "crm-replay-1",
+    }
     # a fresh id would defeat the event-id guard if the replay filter were missing
     replayed["detail"]["meta"]["event_id"] = "00000000-0000-0000-0000-000000000000"
     stack.svc.queues.send("crm-forward", json.dumps(replayed))
@@ -130,11 +141,17 @@ def test_an_address_that_bounced_or_complained_is_never_acknowledged_again(stack
     from consumers.feedback import invoke as feedback
 
     address = "gone@firm.example"
-    detail: dict[str, Any] = {"eventType": "Bounce", "mail": {"messageId": "ses-out-1"},
-                              "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": address}]}}
+    detail: dict[str, Any] = {
+        "eventType": "Bounce",
+        "mail": {"messageId": "ses-out-1"},
+        "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": address}]},
+    }
     if bounce == "complaint":
-        detail = {"eventType": "Complaint", "mail": {"messageId": "ses-out-1"},
-                  "complaint": {"complainedRecipients": [{"emailAddress": address}]}}
+        detail = {
+            "eventType": "Complaint",
+            "mail": {"messageId": "ses-out-1"},
+            "complaint": {"complainedRecipients": [{"emailAddress": address}]},
+        }
     assert feedback(stack.svc, {"detail": detail}, LocalContext("crm-ses-feedback")) == {"suppressed": 1}
     deliver(stack, make_mail(sender=f"Gone <{address}>"))
     assert kinds(stack) == ["forward"]
@@ -147,10 +164,14 @@ def test_a_bounce_of_our_send_becomes_an_event_of_its_conversation(stack: Any) -
 
     result = deliver(stack, make_mail(sender="Jane <jane@bouncy.example>"))
     conversation = result["conversation_id"]
-    detail = {"eventType": "Bounce", "mail": {"messageId": "ses-ack-1", "tags": {"conversation": [conversation],
-                                                                                 "kind": ["ack"]}},
-              "bounce": {"bounceType": "Permanent", "bouncedRecipients": [
-                  {"emailAddress": "jane@bouncy.example", "diagnosticCode": "550 5.1.1 user unknown"}]}}
+    detail = {
+        "eventType": "Bounce",
+        "mail": {"messageId": "ses-ack-1", "tags": {"conversation": [conversation], "kind": ["ack"]}},
+        "bounce": {
+            "bounceType": "Permanent",
+            "bouncedRecipients": [{"emailAddress": "jane@bouncy.example", "diagnosticCode": "550 5.1.1 user unknown"}],
+        },
+    }
     feedback(stack.svc, {"detail": detail}, LocalContext("crm-ses-feedback"))
     drain_all(stack.svc)
     assert "DeliveryBounced" in event_types(stack, f"conversation#{conversation}")
@@ -170,8 +191,11 @@ def test_ack_templates_come_from_ssm_and_a_broken_document_falls_back(stack: Any
     deliver(stack, make_mail(sender="A <a@one.example>", subject="Hello there"))
     stack.svc.parameters.put("/crm/ack-templates", "{not json")
     deliver(stack, make_mail(sender="B <b@two.example>", subject="Hi again"))
-    subjects = [str(message_from_bytes(Path(m["file"]).read_bytes(), policy=policy.default)["Subject"])
-                for m in outbox(stack) if m["kind"] == "ack"]
+    subjects = [
+        str(message_from_bytes(Path(m["file"]).read_bytes(), policy=policy.default)["Subject"])
+        for m in outbox(stack)
+        if m["kind"] == "ack"
+    ]
     assert subjects == ["Thanks! (Hello there)", "Re: Hi again"]
 
 
@@ -183,8 +207,7 @@ def test_a_reply_to_the_id_ses_gave_our_mail_finds_the_conversation(stack: Any) 
     assert follow["conversation_id"] == result["conversation_id"]
 
 
-def test_a_transient_failure_backs_off_through_the_visibility_timeout(stack: Any,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_transient_failure_backs_off_through_the_visibility_timeout(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stack.svc.settings, "backoff_base_seconds", 2.0)
     delays: list[int] = []
     real_delay = stack.svc.queues.delay
@@ -201,8 +224,10 @@ def test_a_transient_failure_backs_off_through_the_visibility_timeout(stack: Any
             raise throttles.pop()
         return real_send(**kwargs)
 
-    with mock.patch.object(stack.svc.queues, "delay", recording_delay), \
-            mock.patch.object(stack.svc.mailer, "send", throttled_three_times):
+    with (
+        mock.patch.object(stack.svc.queues, "delay", recording_delay),
+        mock.patch.object(stack.svc.mailer, "send", throttled_three_times),
+    ):
         deliver(stack, make_mail())
     assert len(delays) == 3
     # full jitter: uniform in [0, base * 2^(attempt-1)], attempts 1, 2, 3 of one message or spread over two
@@ -211,8 +236,7 @@ def test_a_transient_failure_backs_off_through_the_visibility_timeout(stack: Any
 
 
 @pytest.mark.parametrize("backend", ["stack", "moto_stack"])
-def test_the_backoff_finds_the_queue_of_its_arn_and_hides_the_message(request: pytest.FixtureRequest,
-                                                                       backend: str) -> None:
+def test_the_backoff_finds_the_queue_of_its_arn_and_hides_the_message(request: pytest.FixtureRequest, backend: str) -> None:
     """Regression: the queue URL was asked with a parameter boto3 does not know
     (``QueueOwnerAccountId``), so every backoff failed and retries came at once
     (the aws adapter on moto; the local backend's queues keep the same promise)."""
@@ -227,8 +251,7 @@ def test_the_backoff_finds_the_queue_of_its_arn_and_hides_the_message(request: p
 
 
 @pytest.mark.parametrize("kind", ["ack", "forward"])
-def test_a_duplicate_delivered_while_the_first_is_sending_waits_for_it_and_sends_nothing(stack: Any,
-                                                                                        kind: str) -> None:
+def test_a_duplicate_delivered_while_the_first_is_sending_waits_for_it_and_sends_nothing(stack: Any, kind: str) -> None:
     """Two concurrent releases of one mail each publish its decision: the duplicate message
     is taken while the first invocation is still inside SES's call. It must neither send
     again nor burn its receives into the DLQ (CI once showed the ack DLQ holding one)."""

@@ -162,15 +162,15 @@ def inbound_mail(*, extra_headers: str = "") -> bytes:
         name, value = line.split(":", 1)
         msg[name] = value.strip()
     msg.set_content("Hello,\nplease see the offer.\n")
-    msg.add_alternative("<html><body><p>Hello,<br>please see <img src='cid:logo@corp'> the offer.</p></body></html>",
-                        subtype="html")
+    msg.add_alternative(
+        "<html><body><p>Hello,<br>please see <img src='cid:logo@corp'> the offer.</p></body></html>", subtype="html"
+    )
     html_part = msg.get_payload()[1]
     html_part.add_related(PNG, "image", "png", cid="<logo@corp>", filename="logo.png", disposition="inline")
     msg.add_attachment(PDF, "application", "pdf", filename="offer.pdf")
     msg.add_attachment(ZIP, "application", "zip", filename="code.zip")
     msg.add_attachment(inner, filename="original.eml")
     return msg.as_bytes(policy=policy.SMTP)
-
 
 
 INJECTIONS = {
@@ -196,9 +196,7 @@ BROKEN = {
     "bad codec name": b"From: a@b.org\r\nContent-Type: text/plain; charset=rot13\r\n\r\nhello\r\n",
     "8-bit headers": b"From: J\xc3\xbcrgen <j@corp.example.org>\r\nSubject: Gr\xfc\xdfe \xff\r\n\r\nK\xf6rper\r\n",
     "NUL bytes": b"From: a@corp.example.org\r\nSubject: n\x00ul\r\n\r\nbody\x00with\x00nul\r\n",
-    "multipart without boundary": (
-        b"From: a@corp.example.org\r\nContent-Type: multipart/mixed\r\n\r\n--x\r\nhello\r\n--x--\r\n"
-    ),
+    "multipart without boundary": (b"From: a@corp.example.org\r\nContent-Type: multipart/mixed\r\n\r\n--x\r\nhello\r\n--x--\r\n"),
     "boundary never appears": (
         b'From: a@corp.example.org\r\nContent-Type: multipart/alternative; boundary="b1"\r\n\r\n'
         b"--b2\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b2--\r\n"
@@ -223,9 +221,7 @@ BROKEN = {
     "bare LF and CR": b"From: a@corp.example.org\nSubject: lf\r\rbody\rwith\nmixed\r\n",
     "deep nesting": (
         b"From: a@corp.example.org\r\n"
-        + b"".join(
-            f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n'.encode() for i in range(60)
-        )
+        + b"".join(f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n'.encode() for i in range(60))
         + b"Content-Type: text/plain\r\n\r\ndeep\r\n"
     ),
 }

@@ -27,8 +27,12 @@ CORRESPONDENT = "alice@corp.example.org"
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # whole mails: fewer examples, and no shrinking (minutes per failure on these inputs; the seed reproduces it)
-MAIL_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-                         phases=[Phase.explicit, Phase.reuse, Phase.generate])
+MAIL_SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
 
 
 def guard() -> Guard:
@@ -66,8 +70,12 @@ def _everything(data: bytes) -> list[str]:
             continue
         raw = part.get_payload(decode=True)
         if isinstance(raw, bytes):
-            out += [raw.decode("latin-1"), raw.decode("utf-8", "replace"), raw.decode("utf-16-le", "replace"),
-                    raw[1:].decode("utf-16-le", "replace")]
+            out += [
+                raw.decode("latin-1"),
+                raw.decode("utf-8", "replace"),
+                raw.decode("utf-16-le", "replace"),
+                raw[1:].decode("utf-16-le", "replace"),
+            ]
             if raw.startswith(b"PK"):
                 with zipfile.ZipFile(io.BytesIO(raw)) as archive:
                     out += [archive.read(n).decode("latin-1") for n in archive.namelist()]
@@ -85,8 +93,22 @@ def leaks(data: bytes) -> bool:
 
 # --- spellings ---------------------------------------------------------------------------------------
 
-AT_TEXT = ["@", "＠", "﹫", "%40", "=40", " [at] ", " (at) ", "&#64;", "&#064;", "&#x40;", "&#X40;", "&commat;",
-           "&amp;#64;", "%2540"]
+AT_TEXT = [
+    "@",
+    "＠",
+    "﹫",
+    "%40",
+    "=40",
+    " [at] ",
+    " (at) ",
+    "&#64;",
+    "&#064;",
+    "&#x40;",
+    "&#X40;",
+    "&commat;",
+    "&amp;#64;",
+    "%2540",
+]
 AT_HTML = [*AT_TEXT, "<span>@</span>", "<b></b>@<i></i>", '<span style="x">&#64;</span>']
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "&shy;", "&#8203;", "&#x200B;"]
 FULLWIDTH = {c: chr(ord(c) - 0x21 + 0xFF01) for c in "abcdefghijklmnopqrstuvwxyz.-"}

@@ -118,8 +118,14 @@ def moto_services(monkeypatch: pytest.MonkeyPatch, fast_moto_transactions: None)
 
 def _received(svc: Any, raw: bytes, count: int) -> Envelope:
     svc.blobs.put("inbox/m1", raw)
-    event = MessageReceived(conversation_id="c1", ses_message_id="m1", bucket="b", raw_key="inbox/m1",
-                            received_at="2026-11-20T10:00:00Z", attachment_count=count)
+    event = MessageReceived(
+        conversation_id="c1",
+        ses_message_id="m1",
+        bucket="b",
+        raw_key="inbox/m1",
+        received_at="2026-11-20T10:00:00Z",
+        attachment_count=count,
+    )
     return Envelope.new(event, stream_id="conversation#c1", version=1, seed="message#m1", correlation_id="m1")
 
 
@@ -145,8 +151,7 @@ def test_a_thousand_attachments_are_recorded_once_each_within_the_transaction_li
     assert len(svc.published) == 2 * published  # the stored events are re-published, not re-decided
 
 
-def test_a_retry_after_a_partial_record_completes_the_missing_batches(svc: Any,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_retry_after_a_partial_record_completes_the_missing_batches(svc: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     envelope = _received(svc, many_attachments(120, size=16), 120)
     calls = {"n": 0}
     original = svc.recorder.record

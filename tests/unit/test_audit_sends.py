@@ -36,18 +36,30 @@ class Cause:
 
 
 causes = st.builds(
-    lambda kind, sends, doubts, approved, copies: Cause(kind, sends, doubts,
-                                                        frozenset(a for a in approved if a <= doubts),
-                                                        tuple(copies[:sends]) + (1,) * max(0, sends - len(copies))),
-    st.sampled_from(KINDS), st.integers(0, 2), st.integers(0, 2), st.sets(st.integers(1, 2)),
-    st.lists(st.integers(0, 2), max_size=2))
+    lambda kind, sends, doubts, approved, copies: Cause(
+        kind,
+        sends,
+        doubts,
+        frozenset(a for a in approved if a <= doubts),
+        tuple(copies[:sends]) + (1,) * max(0, sends - len(copies)),
+    ),
+    st.sampled_from(KINDS),
+    st.integers(0, 2),
+    st.integers(0, 2),
+    st.sets(st.integers(1, 2)),
+    st.lists(st.integers(0, 2), max_size=2),
+)
 
 
 def sent(kind: str, cause: str, ses_id: str) -> DomainEvent:
-    fields: dict[str, Any] = {"conversation_id": "c1", "cause_event_id": cause, "to": ["x@y.example"],
-                              "outbound_message_id": f"<{kind}.{cause}@example.com>", "ses_message_id": ses_id}
-    classes: dict[str, type[DomainEvent]] = {"ack": AcknowledgementSent, "forward": MessageForwarded,
-                                             "reply": ReplyDelivered}
+    fields: dict[str, Any] = {
+        "conversation_id": "c1",
+        "cause_event_id": cause,
+        "to": ["x@y.example"],
+        "outbound_message_id": f"<{kind}.{cause}@example.com>",
+        "ses_message_id": ses_id,
+    }
+    classes: dict[str, type[DomainEvent]] = {"ack": AcknowledgementSent, "forward": MessageForwarded, "reply": ReplyDelivered}
     if kind in classes:
         return classes[kind](**fields)
     return MailSent(kind=kind, **fields)
@@ -59,21 +71,43 @@ def history(plan: list[Cause], strays: int) -> tuple[list[Envelope], list[dict[s
     for index, cause in enumerate(plan):
         cause_id = f"event-{index}"
         for attempt in range(1, cause.doubts + 1):
-            events.append(SendInDoubt(conversation_id="c1", cause_event_id=cause_id, kind=cause.kind,
-                                      reason="SES answer lost (ReadTimeoutError)", attempt=attempt))
+            events.append(
+                SendInDoubt(
+                    conversation_id="c1",
+                    cause_event_id=cause_id,
+                    kind=cause.kind,
+                    reason="SES answer lost (ReadTimeoutError)",
+                    attempt=attempt,
+                )
+            )
             if attempt in cause.approved:
-                events.append(SendRetryApproved(conversation_id="c1", cause_event_id=cause_id, kind=cause.kind,
-                                                attempt=attempt))
+                events.append(SendRetryApproved(conversation_id="c1", cause_event_id=cause_id, kind=cause.kind, attempt=attempt))
         for number in range(cause.sends):
             ses_id = f"ses-{index}-{number}"
             events.append(sent(cause.kind, cause_id, ses_id))
-            outbox += [{"kind": cause.kind.split(":")[0], "to": ["x@y.example"], "file": f"{ses_id}.eml",
-                        "ses_message_id": ses_id, "message_id": f"<{cause.kind}.{cause_id}@example.com>"}
-                       ] * cause.copies[number]
-    outbox += [{"kind": "ack", "to": ["z@y.example"], "file": f"stray-{n}.eml", "ses_message_id": f"stray-{n}",
-                "message_id": f"<stray.{n}@example.com>"} for n in range(strays)]
-    envelopes = [Envelope.new(e, stream_id="conversation#c1", version=v, seed=f"s{v}", correlation_id="c1",
-                              occurred_at=AT) for v, e in enumerate(events, 1)]
+            outbox += [
+                {
+                    "kind": cause.kind.split(":")[0],
+                    "to": ["x@y.example"],
+                    "file": f"{ses_id}.eml",
+                    "ses_message_id": ses_id,
+                    "message_id": f"<{cause.kind}.{cause_id}@example.com>",
+                }
+            ] * cause.copies[number]
+    outbox += [
+        {
+            "kind": "ack",
+            "to": ["z@y.example"],
+            "file": f"stray-{n}.eml",
+            "ses_message_id": f"stray-{n}",
+            "message_id": f"<stray.{n}@example.com>",
+        }
+        for n in range(strays)
+    ]
+    envelopes = [
+        Envelope.new(e, stream_id="conversation#c1", version=v, seed=f"s{v}", correlation_id="c1", occurred_at=AT)
+        for v, e in enumerate(events, 1)
+    ]
     return envelopes, outbox
 
 
@@ -87,7 +121,7 @@ def test_the_send_check_fails_exactly_on_a_violation_and_names_it(plan: list[Cau
         unapproved = cause.sends and set(range(1, cause.doubts + 1)) - cause.approved
         if cause.sends > 1 or unapproved:
             offenders.append(f"event-{index}")
-        if sum(cause.copies[:cause.sends]) > 1:
+        if sum(cause.copies[: cause.sends]) > 1:
             offenders.append(f"<{cause.kind}.event-{index}@example.com>")
     offenders += [f"stray-{n}.eml" for n in range(strays)]
     assert check["ok"] is (not offenders), check["detail"]

@@ -22,12 +22,27 @@ from mail.reply_builder import build_reply
 from mail.text import decode_bytes
 from tests import hostile_corpus as hostile
 
-FORWARD = {"public_address": "hello@example.com", "public_name": "Example", "private_mailbox": "owner@private.test",
-           "reply_to": "t@reply.example.com", "correspondent_name": None, "correspondent_address": None,
-           "message_id": "<fwd@example.com>", "max_bytes": 10 * 1024 * 1024}
-REPLY = {"public_address": "hello@example.com", "public_name": "Example", "private_mailbox": "owner@private.test",
-         "to": ["jane@x.test"], "subject": "Re: hi", "in_reply_to": None, "references": [],
-         "message_id": "<reply@example.com>", "strip": []}
+FORWARD = {
+    "public_address": "hello@example.com",
+    "public_name": "Example",
+    "private_mailbox": "owner@private.test",
+    "reply_to": "t@reply.example.com",
+    "correspondent_name": None,
+    "correspondent_address": None,
+    "message_id": "<fwd@example.com>",
+    "max_bytes": 10 * 1024 * 1024,
+}
+REPLY = {
+    "public_address": "hello@example.com",
+    "public_name": "Example",
+    "private_mailbox": "owner@private.test",
+    "to": ["jane@x.test"],
+    "subject": "Re: hi",
+    "in_reply_to": None,
+    "references": [],
+    "message_id": "<reply@example.com>",
+    "strip": [],
+}
 
 
 def depth_of(message: Message) -> int:
@@ -48,8 +63,9 @@ def test_a_from_of_20000_nested_comments_is_read() -> None:
     assert mail.from_address == "nested@attacker.test"
 
 
-@pytest.mark.parametrize("build, depth", [(hostile.nested_multipart, 1_000), (hostile.nested_multipart, 5_000),
-                                          (hostile.nested_rfc822, 1_000)])
+@pytest.mark.parametrize(
+    "build, depth", [(hostile.nested_multipart, 1_000), (hostile.nested_multipart, 5_000), (hostile.nested_rfc822, 1_000)]
+)
 def test_deep_nesting_is_cut_at_the_depth_limit(build: object, depth: int) -> None:
     raw = build(depth)  # type: ignore[operator]
     message, defects = parse_message(raw)  # RecursionError in message_from_bytes
@@ -159,8 +175,11 @@ def test_real_mail_is_left_as_it_is() -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(kind=st.sampled_from([hostile.nested_multipart, hostile.nested_rfc822, hostile.nested_rfc822_in_multipart]),
-       depth=st.integers(1, 400), limit=st.integers(1, 40))
+@given(
+    kind=st.sampled_from([hostile.nested_multipart, hostile.nested_rfc822, hostile.nested_rfc822_in_multipart]),
+    depth=st.integers(1, 400),
+    limit=st.integers(1, 40),
+)
 def test_no_parsed_tree_is_deeper_than_the_limit(kind: object, depth: int, limit: int) -> None:
     limits = MailLimits(depth=limit)
     message, defects = parse_message(kind(depth), limits)  # type: ignore[operator]

@@ -232,8 +232,6 @@ def test_forward_subject_injection_adds_no_header() -> None:
         assert "\r" not in str(value) and "\n" not in str(value), name
 
 
-
-
 @pytest.mark.parametrize("headers", INJECTIONS.values(), ids=INJECTIONS.keys())
 def test_forward_encoded_word_injection_adds_no_header(headers: bytes) -> None:
     # Python's header folding writes out what an encoded word decodes to, CR LF included
@@ -275,9 +273,7 @@ def test_forward_rewraps_overlong_lines() -> None:
 
 
 def test_forward_signed_mail_keeps_signature_intact() -> None:
-    signed_body = (
-        b"Content-Type: text/plain; charset=us-ascii\r\n\r\nsigned text\r\n"
-    )
+    signed_body = b"Content-Type: text/plain; charset=us-ascii\r\n\r\nsigned text\r\n"
     raw = (
         b"From: a@corp.example.org\r\nSubject: signed\r\nMIME-Version: 1.0\r\n"
         b'Content-Type: multipart/signed; protocol="application/pgp-signature"; micalg=pgp-sha256; boundary="sig"\r\n'
@@ -304,8 +300,6 @@ def test_forward_mail_without_text_body_gets_a_block_part() -> None:
     assert msg.get_content_type() == "multipart/mixed"
     assert "Subject: just a file" in content(msg.get_payload(0))
     assert attachments(msg) == [("application/pdf", "cv.pdf", PDF)]
-
-
 
 
 @pytest.mark.parametrize("raw", BROKEN.values(), ids=BROKEN.keys())

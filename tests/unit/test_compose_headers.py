@@ -50,14 +50,17 @@ def test_clean_display_name_limit() -> None:
     assert clean_display_name("abc def", limit=4) == "abc"
 
 
-
-
 def test_a_notice_to_the_owner_cannot_grow_headers_from_its_subject() -> None:
     from mail.notice_builder import build_notice
 
-    raw = build_notice(public_address="hello@example.com", public_name="Example", private_mailbox="o@p.example",
-                       subject="VIP =?utf-8?q?x=0D=0ABcc:_victim@evil.example?= wrote\r\nCc: v@evil.example",
-                       text="body", message_id="<n.1@example.com>")
+    raw = build_notice(
+        public_address="hello@example.com",
+        public_name="Example",
+        private_mailbox="o@p.example",
+        subject="VIP =?utf-8?q?x=0D=0ABcc:_victim@evil.example?= wrote\r\nCc: v@evil.example",
+        text="body",
+        message_id="<n.1@example.com>",
+    )
     message = message_from_bytes(raw, policy=policy.default)
     assert "Bcc" not in message and "Cc" not in message
     assert [a.addr_spec for a in message["To"].addresses] == ["o@p.example"]

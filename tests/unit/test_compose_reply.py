@@ -156,8 +156,7 @@ def test_reply_private_mailbox_in_correspondent_name_and_filenames() -> None:
     msg_in["Subject"] = "x"
     msg_in.set_content(f"see the card of {PRIVATE}\n")
     # the file name is rewritten; the card itself is clean (a card naming the mailbox is held: test_leaks)
-    msg_in.add_attachment("BEGIN:VCARD\nEMAIL:jane@corp.example.org\nEND:VCARD\n", subtype="vcard",
-                          filename=f"{PRIVATE}.vcf")
+    msg_in.add_attachment("BEGIN:VCARD\nEMAIL:jane@corp.example.org\nEND:VCARD\n", subtype="vcard", filename=f"{PRIVATE}.vcf")
     nested = EmailMessage()
     nested["From"] = f"Owner <{PRIVATE}>"
     nested["To"] = "someone@corp.example.org"

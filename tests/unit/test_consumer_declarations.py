@@ -42,8 +42,9 @@ for _module in (events_base, events_catalogue):
             _model.model_rebuild(force=True)
 
 envelopes = st.builds(
-    lambda event, source: Envelope.new(event, stream_id=conversation_stream("c1"), version=1, seed="s1",
-                                        correlation_id="c1", source=source),
+    lambda event, source: Envelope.new(
+        event, stream_id=conversation_stream("c1"), version=1, seed="s1", correlation_id="c1", source=source
+    ),
     st.sampled_from(sorted(CATALOGUE)).flatmap(lambda name: st.builds(CATALOGUE[name])),
     st.sampled_from(SOURCES),
 )

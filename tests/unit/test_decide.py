@@ -14,9 +14,13 @@ from producers.patterns import DEFAULT_PATTERNS, compile_patterns
 from producers.receipt import Receipt
 from tests.conftest import make_mail
 
-POLICY = Policy(accepted_addresses=frozenset({"hello@example.com", "info@example.com"}),
-                private_mailbox="owner@private.example.net", relay_domains=["linkedin.com"],
-                public_domain="example.com", reply_domain="reply.example.com")
+POLICY = Policy(
+    accepted_addresses=frozenset({"hello@example.com", "info@example.com"}),
+    private_mailbox="owner@private.example.net",
+    relay_domains=["linkedin.com"],
+    public_domain="example.com",
+    reply_domain="reply.example.com",
+)
 PATTERNS = compile_patterns(DEFAULT_PATTERNS)
 
 
@@ -40,17 +44,23 @@ class FakeKnowledge:
         return self.versions.get(stream_id, 0)
 
 
-def receipt(recipients: list[str] | None = None, sender: str | None = "jane.doe@acmerobotics.com",
-            **verdicts: str) -> Receipt:
-    return Receipt(ses_message_id="ses-1", timestamp="2026-11-20T10:00:00Z", envelope_sender=sender,
-                   recipients=recipients or ["hello@example.com"],
-                   verdicts=Verdicts(**{"spam": "PASS", "virus": "PASS", "spf": "PASS", "dkim": "PASS",
-                                        "dmarc": "PASS", **verdicts}))
+def receipt(recipients: list[str] | None = None, sender: str | None = "jane.doe@acmerobotics.com", **verdicts: str) -> Receipt:
+    return Receipt(
+        ses_message_id="ses-1",
+        timestamp="2026-11-20T10:00:00Z",
+        envelope_sender=sender,
+        recipients=recipients or ["hello@example.com"],
+        verdicts=Verdicts(**{"spam": "PASS", "virus": "PASS", "spf": "PASS", "dkim": "PASS", "dmarc": "PASS", **verdicts}),
+    )
 
 
 def run(raw: bytes, rcpt: Receipt | None = None, knowledge: FakeKnowledge | None = None):  # type: ignore[no-untyped-def]
-    return decide(Inbound(parse(raw), rcpt or receipt(), "b", "inbox/ses-1"), policy=POLICY, patterns=PATTERNS,
-                  knowledge=knowledge or FakeKnowledge())
+    return decide(
+        Inbound(parse(raw), rcpt or receipt(), "b", "inbox/ses-1"),
+        policy=POLICY,
+        patterns=PATTERNS,
+        knowledge=knowledge or FakeKnowledge(),
+    )
 
 
 def test_a_new_correspondent_is_received_and_a_first_contact() -> None:
@@ -75,11 +85,14 @@ def test_a_known_correspondent_is_not_a_first_contact() -> None:
     assert [type(e) for _s, e in decision.events] == [MessageReceived]
 
 
-@pytest.mark.parametrize(("verdicts", "reason"), [
-    ({"spam": "FAIL"}, "spam verdict"),
-    ({"virus": "FAIL"}, "virus verdict"),
-    ({"dmarc": "FAIL", "dmarc_policy": "reject"}, "DMARC"),
-])
+@pytest.mark.parametrize(
+    ("verdicts", "reason"),
+    [
+        ({"spam": "FAIL"}, "spam verdict"),
+        ({"virus": "FAIL"}, "virus verdict"),
+        ({"dmarc": "FAIL", "dmarc_policy": "reject"}, "DMARC"),
+    ],
+)
 def test_stage_1_ses_verdicts_reject(verdicts: dict[str, str], reason: str) -> None:
     decision = run(make_mail(), receipt(**verdicts))
     assert decision.outcome == "rejected"
@@ -106,8 +119,12 @@ def test_stage_2_only_public_addresses_on_the_envelope_count() -> None:
 
 def test_stage_3_a_pattern_without_score_is_a_sure_hit_and_names_the_pattern() -> None:
     patterns = compile_patterns([{"id": "prize", "pattern": "claim your prize", "fields": ["body"], "flags": "i"}])
-    decision = decide(Inbound(parse(make_mail(subject="You won", body="claim your PRIZE")), receipt(), "b", "inbox/ses-1"),
-                      policy=POLICY, patterns=patterns, knowledge=FakeKnowledge())
+    decision = decide(
+        Inbound(parse(make_mail(subject="You won", body="claim your PRIZE")), receipt(), "b", "inbox/ses-1"),
+        policy=POLICY,
+        patterns=patterns,
+        knowledge=FakeKnowledge(),
+    )
     event = decision.events[0][1]
     assert isinstance(event, SpamRejected) and event.stage == "patterns" and event.pattern_id == "prize"
     assert [(r.id, r.score, r.field) for r in event.rules] == [("prize", None, "body")]
@@ -119,16 +136,18 @@ def test_the_first_stage_that_rejects_decides() -> None:
     assert isinstance(event, SpamRejected) and event.stage == "verdicts"
 
 
-@pytest.mark.parametrize(("headers", "sender", "why"), [
-    ({"Auto-Submitted": "auto-replied"}, "jane.doe@acmerobotics.com", "Auto-Submitted"),
-    ({"Precedence": "bulk"}, "jane.doe@acmerobotics.com", "Precedence"),
-    ({"List-Id": "<news.acme>"}, "jane.doe@acmerobotics.com", "List-Id"),
-    ({"List-Unsubscribe": "<mailto:u@acme>"}, "jane.doe@acmerobotics.com", "List-Unsubscribe"),
-    ({}, None, "null envelope sender"),
-    ({}, "MAILER-DAEMON@mx.acme.com", "envelope sender"),
-])
-def test_loop_protection_accepts_but_does_not_acknowledge(headers: dict[str, str], sender: str | None,
-                                                          why: str) -> None:
+@pytest.mark.parametrize(
+    ("headers", "sender", "why"),
+    [
+        ({"Auto-Submitted": "auto-replied"}, "jane.doe@acmerobotics.com", "Auto-Submitted"),
+        ({"Precedence": "bulk"}, "jane.doe@acmerobotics.com", "Precedence"),
+        ({"List-Id": "<news.acme>"}, "jane.doe@acmerobotics.com", "List-Id"),
+        ({"List-Unsubscribe": "<mailto:u@acme>"}, "jane.doe@acmerobotics.com", "List-Unsubscribe"),
+        ({}, None, "null envelope sender"),
+        ({}, "MAILER-DAEMON@mx.acme.com", "envelope sender"),
+    ],
+)
+def test_loop_protection_accepts_but_does_not_acknowledge(headers: dict[str, str], sender: str | None, why: str) -> None:
     decision = run(make_mail(headers=headers), receipt(sender=sender))
     assert decision.outcome == "accepted"
     first = decision.events[1][1]
@@ -148,16 +167,17 @@ def test_no_reply_sender_is_not_acknowledged() -> None:
 
 def test_our_own_acknowledgement_coming_back_is_not_answered() -> None:
     """Two instances writing to each other: our ack carries Auto-Submitted, so theirs stops."""
-    decision = run(make_mail(sender="CRM <hello@other.example>", headers={"Auto-Submitted": "auto-replied"}),
-                   receipt(sender="hello@other.example"))
+    decision = run(
+        make_mail(sender="CRM <hello@other.example>", headers={"Auto-Submitted": "auto-replied"}),
+        receipt(sender="hello@other.example"),
+    )
     first = decision.events[1][1]
     assert isinstance(first, FirstContact) and not first.acknowledge
 
 
 def test_ack_goes_to_reply_to_not_the_envelope_sender() -> None:
     # the Reply-To must be in the authenticated From's domain (issue 11): a subdomain of it is
-    decision = run(make_mail(headers={"Reply-To": "jane@careers.acmerobotics.com"}),
-                   receipt(sender="bounces@esp.example"))
+    decision = run(make_mail(headers={"Reply-To": "jane@careers.acmerobotics.com"}), receipt(sender="bounces@esp.example"))
     first = decision.events[1][1]
     assert isinstance(first, FirstContact) and first.ack_to == "jane@careers.acmerobotics.com"
 
@@ -183,10 +203,14 @@ def test_a_reply_joins_the_conversation_it_references() -> None:
 
 
 def test_linkedin_relay_senders_get_a_conversation_per_person() -> None:
-    a = run(make_mail(sender="Priya Raman via LinkedIn <inmail-hit-reply@linkedin.com>"),
-            receipt(sender="inmail-hit-reply@linkedin.com")).conversation_id
-    b = run(make_mail(sender="Omar Haddad via LinkedIn <inmail-hit-reply@linkedin.com>"),
-            receipt(sender="inmail-hit-reply@linkedin.com")).conversation_id
+    a = run(
+        make_mail(sender="Priya Raman via LinkedIn <inmail-hit-reply@linkedin.com>"),
+        receipt(sender="inmail-hit-reply@linkedin.com"),
+    ).conversation_id
+    b = run(
+        make_mail(sender="Omar Haddad via LinkedIn <inmail-hit-reply@linkedin.com>"),
+        receipt(sender="inmail-hit-reply@linkedin.com"),
+    ).conversation_id
     assert a and b and a != b
     assert a.startswith("priya-raman-linkedin-") and b.startswith("omar-haddad-linkedin-")
 

@@ -29,10 +29,16 @@ def test_the_two_producers_never_share_a_key() -> None:
     assert key_for(empty, "reply", "ses-1") == "message#reply#ses-1"
 
 
-@pytest.mark.parametrize(("types", "owner"), [
-    (("MessageReceived", "FirstContact", "AcknowledgementAllowed"), "inbound"), (("SpamRejected",), "inbound"),
-    (("ReplyRouted", "ConversationUpdated"), "reply"), (("ReplyRejected",), "reply"), ((), None),
-])
+@pytest.mark.parametrize(
+    ("types", "owner"),
+    [
+        (("MessageReceived", "FirstContact", "AcknowledgementAllowed"), "inbound"),
+        (("SpamRejected",), "inbound"),
+        (("ReplyRouted", "ConversationUpdated"), "reply"),
+        (("ReplyRejected",), "reply"),
+        ((), None),
+    ],
+)
 def test_an_old_shared_key_counts_only_for_the_producer_that_wrote_it(types: tuple[str, ...], owner: str | None) -> None:
     store = Store({"message#ses-1": _decision(*types)})
     assert recorded_by(store.items["message#ses-1"]) == owner

@@ -9,11 +9,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mail.echo import NAME_LIMIT, SUBJECT_LIMIT, echo
-from tests.unit.test_compose import ack, parse, texts
+from tests.unit.compose_support import ack, parse, texts
 
-LINKS = st.sampled_from(["http://cheap.example/buy", "https://x.example", "HTTPS://Evil.Example/a?b=c",
-                         "www.pills.example", "pills.example/buy-now", "cheap-pills.shop", "mailto:x@y.example",
-                         "spam@evil.example", "<spam@evil.example>", "data:text/html,hi", "ftp://files.example/x"])
+LINKS = st.sampled_from(
+    [
+        "http://cheap.example/buy",
+        "https://x.example",
+        "HTTPS://Evil.Example/a?b=c",
+        "www.pills.example",
+        "pills.example/buy-now",
+        "cheap-pills.shop",
+        "mailto:x@y.example",
+        "spam@evil.example",
+        "<spam@evil.example>",
+        "data:text/html,hi",
+        "ftp://files.example/x",
+    ]
+)
 WORDS = st.text(alphabet=st.characters(categories=["L", "N", "Zs"]), max_size=30)
 LINKISH = re.compile(r"(?i)://|@|\bwww\.|\.(example|shop)\b|mailto:|data:")
 

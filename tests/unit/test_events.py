@@ -22,16 +22,23 @@ from events.schema import catalogue_schema
 
 
 def received(**overrides: object) -> MessageReceived:
-    values: dict[str, object] = {"conversation_id": "jane-acme-1", "ses_message_id": "ses-1", "bucket": "b",
-                                 "raw_key": "inbox/ses-1", "received_at": "2026-11-20T10:00:00Z",
-                                 "from_address": "jane@acme.com", "subject": "Hello"}
+    values: dict[str, object] = {
+        "conversation_id": "jane-acme-1",
+        "ses_message_id": "ses-1",
+        "bucket": "b",
+        "raw_key": "inbox/ses-1",
+        "received_at": "2026-11-20T10:00:00Z",
+        "from_address": "jane@acme.com",
+        "subject": "Hello",
+    }
     values.update(overrides)
     return MessageReceived.model_validate(values)
 
 
 def envelope(event: object = None, version: int = 1) -> Envelope:
-    return Envelope.new(event or received(), stream_id="conversation#jane-acme-1", version=version, seed="ses-1",
-                        correlation_id="ses-1")
+    return Envelope.new(
+        event or received(), stream_id="conversation#jane-acme-1", version=version, seed="ses-1", correlation_id="ses-1"
+    )
 
 
 def test_event_ids_are_deterministic_per_seed_and_type() -> None:
@@ -49,18 +56,33 @@ def test_putevents_entry_round_trip() -> None:
     assert entry["EventBusName"] == "crm"
     detail = json.loads(entry["Detail"])
     assert set(detail) == {"meta", "data"}
-    assert set(detail["meta"]) == {"event_id", "stream_id", "version", "occurred_at", "schema_version",
-                                   "correlation_id", "causation_id"}
+    assert set(detail["meta"]) == {
+        "event_id",
+        "stream_id",
+        "version",
+        "occurred_at",
+        "schema_version",
+        "correlation_id",
+        "causation_id",
+    }
     assert from_entry(entry) == original
 
 
 def test_delivered_event_round_trip() -> None:
-    original = envelope(FirstContact(contact="jane@acme.com", conversation_id="c", ses_message_id="s",
-                                     acknowledge=True, ack_to="jane@acme.com"))
+    original = envelope(
+        FirstContact(contact="jane@acme.com", conversation_id="c", ses_message_id="s", acknowledge=True, ack_to="jane@acme.com")
+    )
     entry = to_entry(original, "crm")
-    delivered = {"version": "0", "id": "x", "detail-type": entry["DetailType"], "source": entry["Source"],
-                 "time": "2026-11-20T10:00:00Z", "region": "us-east-1", "resources": [],
-                 "detail": json.loads(entry["Detail"])}
+    delivered = {
+        "version": "0",
+        "id": "x",
+        "detail-type": entry["DetailType"],
+        "source": entry["Source"],
+        "time": "2026-11-20T10:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": json.loads(entry["Detail"]),
+    }
     assert from_delivered(json.dumps(delivered)) == original
 
 

@@ -29,8 +29,7 @@ MANY_PARTS = [hostile.many_attachments(1000), hostile.many_attachments(3000)]
 
 def one_outcome(raw: bytes, mail: ParsedMail | None = None) -> str:
     mail = mail or parse(raw)
-    decision = decide(Inbound(mail, receipt(), "b", "inbox/x"), policy=POLICY, patterns=PATTERNS,
-                      knowledge=FakeKnowledge())
+    decision = decide(Inbound(mail, receipt(), "b", "inbox/x"), policy=POLICY, patterns=PATTERNS, knowledge=FakeKnowledge())
     decisions = [e for _s, e in decision.events if isinstance(e, (MessageReceived, SpamRejected))]
     assert len(decisions) == 1
     for _stream, event in decision.events:

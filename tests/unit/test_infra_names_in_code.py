@@ -31,8 +31,9 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Any:
         boto3.client("s3", region_name=REGION).create_bucket(Bucket="mail")
         store = BlobStore("mail", REGION)
         calls: list[tuple[str, dict[str, Any]]] = []
-        store._s3.meta.events.register("provide-client-params.s3.*",
-                                       lambda params, model, **_: calls.append((model.name, dict(params))))
+        store._s3.meta.events.register(
+            "provide-client-params.s3.*", lambda params, model, **_: calls.append((model.name, dict(params)))
+        )
         yield store, calls
         clear_clients()
 

@@ -43,25 +43,32 @@ def test_every_handler_imports_without_the_cli_only_modules(copied: Path) -> Non
     # the copy comes first on sys.path, so a handler that needs a left-out module fails here
     script = "import importlib, sys\nfor h in sys.argv[1:]:\n    importlib.import_module(h.rpartition('.')[0])\n"
     env = {**os.environ, "PYTHONPATH": str(copied)}
-    done = subprocess.run([sys.executable, "-c", script, *handlers()], cwd=copied, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script, *handlers()], cwd=copied, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
 
 def test_a_cold_start_on_aws_loads_neither_the_local_engine_nor_moto(copied: Path) -> None:
     """Every handler imported and the container's services built, as a Lambda's first
     invocation does: the adapters of the other backend (and the CLI's stacks) stay unloaded."""
-    script = ("import importlib, sys\nfor h in sys.argv[1:]:\n    importlib.import_module(h.rpartition('.')[0])\n"
-              "import bootstrap\nsvc = bootstrap.for_lambda()\nassert svc.backend == 'aws', svc.backend\n"
-              "print('\\n'.join(sorted(sys.modules)))\n")
+    script = (
+        "import importlib, sys\nfor h in sys.argv[1:]:\n    importlib.import_module(h.rpartition('.')[0])\n"
+        "import bootstrap\nsvc = bootstrap.for_lambda()\nassert svc.backend == 'aws', svc.backend\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(copied)}
-    done = subprocess.run([sys.executable, "-c", script, *handlers()], cwd=copied, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script, *handlers()], cwd=copied, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     loaded = set(done.stdout.split())
     assert "adapters.event_store" in loaded  # the aws adapters were built
-    other = sorted(m for m in loaded if m.startswith(("adapters.local_", "sqlite3", "_sqlite3", "moto", "crm.local",
-                                                      "crm.moto_stack", "crm.cli")))
+    other = sorted(
+        m
+        for m in loaded
+        if m.startswith(("adapters.local_", "sqlite3", "_sqlite3", "moto", "crm.local", "crm.moto_stack", "crm.cli"))
+    )
     assert other == [], other
 
 

@@ -13,8 +13,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = {"events", "mail", "extraction", "ports", "bootstrap", "observability", "adapters", "producers", "consumers",
-        "projections", "crm", "tools"}
+OURS = {
+    "events",
+    "mail",
+    "extraction",
+    "ports",
+    "bootstrap",
+    "observability",
+    "adapters",
+    "producers",
+    "consumers",
+    "projections",
+    "crm",
+    "tools",
+}
 # the pure core: no AWS, no engine, nothing of ours above it
 PURE = {"events": set(), "mail": set(), "extraction": {"mail"}}
 # what each part of the code may import of ours (itself always)
@@ -90,8 +102,7 @@ def test_the_pure_core_imports_nothing_of_ours_above_it(part: str) -> None:
 
 def test_only_adapters_call_aws_or_the_engine() -> None:
     wrong = []
-    for part in ("events", "mail", "extraction", "ports", "bootstrap", "observability", "producers", "consumers",
-                 "projections"):
+    for part in ("events", "mail", "extraction", "ports", "bootstrap", "observability", "producers", "consumers", "projections"):
         for path in modules(part):
             for line, name in imports(path):
                 if name.split(".")[0] in AWS_OR_ENGINE:
@@ -104,9 +115,14 @@ def adapter_classes() -> set[str]:
     for path in modules("adapters"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in tree.body:
-            if isinstance(node, ast.ClassDef) and not any(
+            if (
+                isinstance(node, ast.ClassDef)
+                and not any(
                     isinstance(base, ast.Name) and base.id in {"Exception", "RuntimeError", "KeyError", "Protocol"}
-                    for base in node.bases) and not node.name.endswith(("Error", "Conflict")):
+                    for base in node.bases
+                )
+                and not node.name.endswith(("Error", "Conflict"))
+            ):
                 found.add(node.name)
     return found
 

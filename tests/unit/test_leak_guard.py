@@ -56,8 +56,18 @@ def test_thread_addresses_in_any_spelling_are_found(written: str) -> None:
     assert guard().found(guard().rewrite(written, PUBLIC, html=True), html=True) == []
 
 
-@pytest.mark.parametrize("clean", [PUBLIC, "owner@example.net", "private.example.net", "owner at home",
-                                   f"x{REPLY_DOMAIN}", "k5v2q7xw3mzd", "Jane <jane@corp.example.org>"])
+@pytest.mark.parametrize(
+    "clean",
+    [
+        PUBLIC,
+        "owner@example.net",
+        "private.example.net",
+        "owner at home",
+        f"x{REPLY_DOMAIN}",
+        "k5v2q7xw3mzd",
+        "Jane <jane@corp.example.org>",
+    ],
+)
 def test_clean_text_is_left_alone(clean: str) -> None:
     assert guard().found(clean, html=True) == []
     assert guard().rewrite(clean, PUBLIC, html=True) == clean
@@ -67,8 +77,7 @@ def test_a_public_address_that_contains_the_private_one_is_not_a_leak() -> None:
     g = Guard("lo@example.com", allowed=["hello@example.com"])
     assert g.found("write to hello@example.com") == []
     assert g.found("write to lo@example.com") == [PRIVATE_KIND]
-    assert g.rewrite("hello@example.com or lo@example.com", "hello@example.com") == \
-        "hello@example.com or hello@example.com"
+    assert g.rewrite("hello@example.com or lo@example.com", "hello@example.com") == "hello@example.com or hello@example.com"
 
 
 @pytest.mark.parametrize("codec", ["utf-8", "latin-1", "utf-16-le", "utf-16-be", "utf-16"])

@@ -52,17 +52,30 @@ def pdf_with_author(author: str) -> bytes:
 
 
 def jpeg_with_xmp(creator: str) -> bytes:
-    xmp = (b'http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
-           b'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>' + creator.encode() + b"</dc:creator>"
-           b"</rdf:Description></rdf:RDF></x:xmpmeta>")
-    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" \
-        + b"\xff\xe1" + (len(xmp) + 2).to_bytes(2, "big") + xmp + b"\xff\xda\x00\x08\x01\x01\x00\x00?\x00\xd2\xcf \xff\xd9"
+    xmp = (
+        b'http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
+        b'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>' + creator.encode() + b"</dc:creator>"
+        b"</rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    return (
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+        + b"\xff\xe1"
+        + (len(xmp) + 2).to_bytes(2, "big")
+        + xmp
+        + b"\xff\xda\x00\x08\x01\x01\x00\x00?\x00\xd2\xcf \xff\xd9"
+    )
 
 
 def tnef(address: str) -> bytes:
     """A winmail.dat: the TNEF signature and MAPI properties with the sender in ASCII and UTF-16."""
-    return (b"\x78\x9f\x3e\x22\x01\x00\x01\x06\x90\x08\x00\x04\x00\x00\x00\x00\x00\x01\x00\x01\x00"
-            + b"SMTP:" + address.upper().encode() + b"\x00\x00" + address.encode("utf-16-le") + b"\x00\x00" * 4)
+    return (
+        b"\x78\x9f\x3e\x22\x01\x00\x01\x06\x90\x08\x00\x04\x00\x00\x00\x00\x00\x01\x00\x01\x00"
+        + b"SMTP:"
+        + address.upper().encode()
+        + b"\x00\x00"
+        + address.encode("utf-16-le")
+        + b"\x00\x00" * 4
+    )
 
 
 def docx(text: str) -> bytes:
@@ -82,29 +95,58 @@ def ics(address: str) -> str:
 Attach = Callable[[EmailMessage, str], None]
 # (name, how to attach ``value`` to a mail, the content type the finding names)
 HELD_PARTS: dict[str, tuple[Attach, str]] = {
-    "vcard-as-octet-stream": (lambda m, v: m.add_attachment(f"BEGIN:VCARD\r\nFN:Owner\r\nEMAIL:{v}\r\nEND:VCARD\r\n"
-                                                            .encode(), maintype="application",
-                                                            subtype="octet-stream", filename="owner.vcf"),
-                              "application/octet-stream"),
-    "text-vcard": (lambda m, v: m.add_attachment(f"BEGIN:VCARD\r\nEMAIL;TYPE=work:{v}\r\nEND:VCARD\r\n",
-                                                 subtype="vcard", filename="card.vcf"), "text/vcard"),
-    "text-calendar": (lambda m, v: m.add_attachment(ics(v), subtype="calendar", filename="invite.ics"),
-                      "text/calendar"),
-    "application-ics": (lambda m, v: m.add_attachment(ics(v).encode(), maintype="application", subtype="ics",
-                                                      filename="invite.ics"), "application/ics"),
-    "winmail-dat": (lambda m, v: m.add_attachment(tnef(v), maintype="application", subtype="ms-tnef",
-                                                  filename="winmail.dat"), "application/ms-tnef"),
-    "pdf-metadata": (lambda m, v: m.add_attachment(pdf_with_author(f"Owner Person <{v}>"), maintype="application",
-                                                   subtype="pdf", filename="cv.pdf"), "application/pdf"),
-    "jpeg-xmp": (lambda m, v: m.add_attachment(jpeg_with_xmp(v), maintype="image", subtype="jpeg",
-                                               filename="photo.jpg"), "image/jpeg"),
-    "docx": (lambda m, v: m.add_attachment(docx(v), maintype="application",
-                                           subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
-                                           filename="letter.docx"),
-             "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    "eml-as-octet-stream": (lambda m, v: m.add_attachment(f"From: Owner <{v}>\r\nSubject: old\r\n\r\nhi\r\n".encode(),
-                                                          maintype="application", subtype="octet-stream",
-                                                          filename="old.eml"), "application/octet-stream"),
+    "vcard-as-octet-stream": (
+        lambda m, v: m.add_attachment(
+            f"BEGIN:VCARD\r\nFN:Owner\r\nEMAIL:{v}\r\nEND:VCARD\r\n".encode(),
+            maintype="application",
+            subtype="octet-stream",
+            filename="owner.vcf",
+        ),
+        "application/octet-stream",
+    ),
+    "text-vcard": (
+        lambda m, v: m.add_attachment(
+            f"BEGIN:VCARD\r\nEMAIL;TYPE=work:{v}\r\nEND:VCARD\r\n", subtype="vcard", filename="card.vcf"
+        ),
+        "text/vcard",
+    ),
+    "text-calendar": (lambda m, v: m.add_attachment(ics(v), subtype="calendar", filename="invite.ics"), "text/calendar"),
+    "application-ics": (
+        lambda m, v: m.add_attachment(ics(v).encode(), maintype="application", subtype="ics", filename="invite.ics"),
+        "application/ics",
+    ),
+    "winmail-dat": (
+        lambda m, v: m.add_attachment(tnef(v), maintype="application", subtype="ms-tnef", filename="winmail.dat"),
+        "application/ms-tnef",
+    ),
+    "pdf-metadata": (
+        lambda m, v: m.add_attachment(
+            pdf_with_author(f"Owner Person <{v}>"), maintype="application", subtype="pdf", filename="cv.pdf"
+        ),
+        "application/pdf",
+    ),
+    "jpeg-xmp": (
+        lambda m, v: m.add_attachment(jpeg_with_xmp(v), maintype="image", subtype="jpeg", filename="photo.jpg"),
+        "image/jpeg",
+    ),
+    "docx": (
+        lambda m, v: m.add_attachment(
+            docx(v),
+            maintype="application",
+            subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+            filename="letter.docx",
+        ),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+    "eml-as-octet-stream": (
+        lambda m, v: m.add_attachment(
+            f"From: Owner <{v}>\r\nSubject: old\r\n\r\nhi\r\n".encode(),
+            maintype="application",
+            subtype="octet-stream",
+            filename="old.eml",
+        ),
+        "application/octet-stream",
+    ),
 }
 
 
@@ -120,10 +162,18 @@ def owner_reply(body: str = "Thursday works.\n", markup: str | None = None) -> E
 
 
 def reply(raw: bytes, **overrides: Any) -> bytes:
-    args: dict[str, Any] = {"public_address": PUBLIC, "public_name": "Hello", "private_mailbox": PRIVATE,
-                            "to": [f"Alice <{CORRESPONDENT}>"], "subject": "Re: The job",
-                            "in_reply_to": "<orig@corp.example.org>", "references": [],
-                            "message_id": "<reply-1@example.com>", "strip": [], "reply_domain": REPLY_DOMAIN}
+    args: dict[str, Any] = {
+        "public_address": PUBLIC,
+        "public_name": "Hello",
+        "private_mailbox": PRIVATE,
+        "to": [f"Alice <{CORRESPONDENT}>"],
+        "subject": "Re: The job",
+        "in_reply_to": "<orig@corp.example.org>",
+        "references": [],
+        "message_id": "<reply-1@example.com>",
+        "strip": [],
+        "reply_domain": REPLY_DOMAIN,
+    }
     args.update(overrides)
     return build_reply(raw, **args)
 
@@ -138,8 +188,7 @@ def outcome(raw: bytes) -> tuple[bytes | None, list[Any]]:
 
 def base(wrapper: str) -> EmailMessage:
     """The owner's reply; its body a multipart/alternative (or related: HTML with an inline image)."""
-    mail = owner_reply(markup='<p>Thursday works.<img src="cid:logo@x"></p>' if wrapper in ("alternative", "related")
-                       else None)
+    mail = owner_reply(markup='<p>Thursday works.<img src="cid:logo@x"></p>' if wrapper in ("alternative", "related") else None)
     if wrapper == "related":
         markup = mail.get_payload()[1]
         markup.add_related(b"\x89PNG\r\n\x1a\nclean", maintype="image", subtype="png", cid="<logo@x>")
@@ -174,11 +223,16 @@ def nest(mail: EmailMessage, depth: int, wrapper: str) -> EmailMessage:
 
 
 @MAIL_SETTINGS
-@given(name=st.sampled_from(sorted(HELD_PARTS)), depth=st.integers(0, 4),
-       wrapper=st.sampled_from(["mixed", "alternative", "related", "signed"]),
-       cte=st.sampled_from(["base64", "quoted-printable", None]), spelt=spelling())
+@given(
+    name=st.sampled_from(sorted(HELD_PARTS)),
+    depth=st.integers(0, 4),
+    wrapper=st.sampled_from(["mixed", "alternative", "related", "signed"]),
+    cte=st.sampled_from(["base64", "quoted-printable", None]),
+    spelt=spelling(),
+)
 def test_a_part_that_carries_the_address_holds_the_reply_and_is_named(
-        name: str, depth: int, wrapper: str, cte: str | None, spelt: str) -> None:
+    name: str, depth: int, wrapper: str, cte: str | None, spelt: str
+) -> None:
     attach, ctype = HELD_PARTS[name]
     mail = base(wrapper)
     attach(mail, PRIVATE if name in ("pdf-metadata", "jpeg-xmp", "winmail-dat", "docx") else spelt)
@@ -186,8 +240,13 @@ def test_a_part_that_carries_the_address_holds_the_reply_and_is_named(
         for part in mail.iter_attachments():
             data = part.get_payload(decode=True)
             if part.get_content_maintype() != "text" and isinstance(data, bytes):
-                part.set_content(data, maintype=part.get_content_maintype(), subtype=part.get_content_subtype(),
-                                 cte=cte, filename=part.get_filename())
+                part.set_content(
+                    data,
+                    maintype=part.get_content_maintype(),
+                    subtype=part.get_content_subtype(),
+                    cte=cte,
+                    filename=part.get_filename(),
+                )
     sent, findings = outcome(nest(mail, depth, wrapper).as_bytes())
     assert sent is None, "a reply whose attachment carries the private mailbox was sent"
     # the part itself, or (inside an attached mail) the part or the attached mail
@@ -196,8 +255,11 @@ def test_a_part_that_carries_the_address_holds_the_reply_and_is_named(
 
 
 @MAIL_SETTINGS
-@given(name=st.sampled_from(sorted(HELD_PARTS)), depth=st.integers(0, 4),
-       wrapper=st.sampled_from(["mixed", "alternative", "related", "signed"]))
+@given(
+    name=st.sampled_from(sorted(HELD_PARTS)),
+    depth=st.integers(0, 4),
+    wrapper=st.sampled_from(["mixed", "alternative", "related", "signed"]),
+)
 def test_the_same_parts_without_the_address_are_sent_unchanged(name: str, depth: int, wrapper: str) -> None:
     attach, ctype = HELD_PARTS[name]
     mail = base(wrapper)
@@ -207,25 +269,38 @@ def test_the_same_parts_without_the_address_are_sent_unchanged(name: str, depth:
     assert sent is not None, findings
     assert not leaks(sent)
     if depth == 0:
-        kept = [p for p in message_from_bytes(sent, policy=policy.default).walk()
-                if p.get_content_type() == ctype and not p.is_multipart()]
+        kept = [
+            p
+            for p in message_from_bytes(sent, policy=policy.default).walk()
+            if p.get_content_type() == ctype and not p.is_multipart()
+        ]
         assert kept and kept[0].get_payload(decode=True) == original
 
 
 @MAIL_SETTINGS
-@given(plain=spelling(), markup=spelling(markup=True), thread=spelling(THREAD, markup=True),
-       depth=st.integers(0, 4), wrapper=st.sampled_from(["mixed", "alternative", "related", "signed"]),
-       cte=st.sampled_from(["base64", "quoted-printable", "8bit"]), charset=st.sampled_from(["utf-8", "utf-16"]))
-def test_text_and_html_are_rewritten_and_sent(plain: str, markup: str, thread: str, depth: int, wrapper: str,
-                                              cte: str, charset: str) -> None:
-    mail = owner_reply(f"Hi,\n\nmail me at {plain} or reply to {TOKEN}@{REPLY_DOMAIN}\n\n> quoted {PRIVATE}\n",
-                       f"<p>Hi, write to {markup}</p><p>Reply-To: Jane &lt;{thread}&gt;</p>")
+@given(
+    plain=spelling(),
+    markup=spelling(markup=True),
+    thread=spelling(THREAD, markup=True),
+    depth=st.integers(0, 4),
+    wrapper=st.sampled_from(["mixed", "alternative", "related", "signed"]),
+    cte=st.sampled_from(["base64", "quoted-printable", "8bit"]),
+    charset=st.sampled_from(["utf-8", "utf-16"]),
+)
+def test_text_and_html_are_rewritten_and_sent(
+    plain: str, markup: str, thread: str, depth: int, wrapper: str, cte: str, charset: str
+) -> None:
+    mail = owner_reply(
+        f"Hi,\n\nmail me at {plain} or reply to {TOKEN}@{REPLY_DOMAIN}\n\n> quoted {PRIVATE}\n",
+        f"<p>Hi, write to {markup}</p><p>Reply-To: Jane &lt;{thread}&gt;</p>",
+    )
     if wrapper == "related":
         mail.get_payload()[1].add_related(b"\x89PNG\r\n\x1a\nclean", maintype="image", subtype="png", cid="<i@x>")
     note = f"notes for {plain}\n"
     if charset == "utf-16":
-        mail.add_attachment(note.encode("utf-16"), maintype="text", subtype="plain", filename="notes.txt",
-                            params={"charset": "utf-16"})
+        mail.add_attachment(
+            note.encode("utf-16"), maintype="text", subtype="plain", filename="notes.txt", params={"charset": "utf-16"}
+        )
     else:
         mail.add_attachment(note, filename="notes.txt", cte=cte if cte != "8bit" else None)
     inner = owner_reply(f"forwarded: {plain}\n")
@@ -331,8 +406,9 @@ def compressed_rtf(rtf: bytes) -> bytes:
 def test_compressed_rtf_decompresses_as_the_specification_says() -> None:
     from mail.leak_contents import _lzfu
 
-    example = bytes.fromhex("2d0000002b0000004c5a4675f1c5c7a703000a00726370673132354232"
-                            "0af32068656c090020627705b06c647d0a800fa0")  # MS-OXRTFCP 3.1.1
+    example = bytes.fromhex(
+        "2d0000002b0000004c5a4675f1c5c7a703000a007263706731323542320af32068656c090020627705b06c647d0a800fa0"
+    )  # MS-OXRTFCP 3.1.1
     assert _lzfu(example[16:49], 10_000) == b"{\\rtf1\\ansi\\ansicpg1252\\pard hello world}\r\n"
 
 

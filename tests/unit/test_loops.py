@@ -20,8 +20,17 @@ from tests.unit.test_decide import receipt, run
 
 # (header, value spellings): every one is automatic
 AUTOMATIC = [
-    ("Auto-Submitted", ["auto-replied", "auto-generated", "Auto-Replied (vacation)", "auto-notified; owner-email=x@y",
-                        "AUTO-GENERATED", "  auto-replied  "]),
+    (
+        "Auto-Submitted",
+        [
+            "auto-replied",
+            "auto-generated",
+            "Auto-Replied (vacation)",
+            "auto-notified; owner-email=x@y",
+            "AUTO-GENERATED",
+            "  auto-replied  ",
+        ],
+    ),
     ("X-Autoreply", ["yes", "YES", "true", "1", ""]),
     ("X-Autorespond", ["yes", "Vacation", "1"]),
     ("X-AutoReply-From", ["jane@acme.com"]),
@@ -55,28 +64,41 @@ def test_every_marker_in_any_spelling_suppresses_the_acknowledgement(case: tuple
     assert is_automatic(parse(raw)) == first.suppressed_reason
 
 
-@pytest.mark.parametrize(("name", "value"), [("Auto-Submitted", "no"), ("Auto-Submitted", "No (a person)"),
-                                             ("X-Autoreply", "no"), ("X-Autoreply", "false"),
-                                             ("Precedence", "first-class"), ("X-Auto-Response-Suppress", "None")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Auto-Submitted", "no"),
+        ("Auto-Submitted", "No (a person)"),
+        ("X-Autoreply", "no"),
+        ("X-Autoreply", "false"),
+        ("Precedence", "first-class"),
+        ("X-Auto-Response-Suppress", "None"),
+    ],
+)
 def test_markers_that_say_no_are_a_person(name: str, value: str) -> None:
     first = run(f"{name}: {value}\r\n".encode() + make_mail()).events[1][1]
     assert isinstance(first, FirstContact) and first.acknowledge, first.suppressed_reason
 
 
 def _report(report_type: str, part_type: str) -> bytes:
-    return (f"From: Jane Doe <jane.doe@acmerobotics.com>\r\nTo: hello@example.com\r\nSubject: Read: hello\r\n"
-            f"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type={report_type}; boundary=\"b1\"\r\n\r\n"
-            f"--b1\r\nContent-Type: text/plain\r\n\r\nYour message was read.\r\n"
-            f"--b1\r\nContent-Type: {part_type}\r\n\r\nReporting-UA: x\r\nFinal-Recipient: rfc822;jane\r\n"
-            f"--b1--\r\n").encode()
+    return (
+        f"From: Jane Doe <jane.doe@acmerobotics.com>\r\nTo: hello@example.com\r\nSubject: Read: hello\r\n"
+        f'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type={report_type}; boundary="b1"\r\n\r\n'
+        f"--b1\r\nContent-Type: text/plain\r\n\r\nYour message was read.\r\n"
+        f"--b1\r\nContent-Type: {part_type}\r\n\r\nReporting-UA: x\r\nFinal-Recipient: rfc822;jane\r\n"
+        f"--b1--\r\n"
+    ).encode()
 
 
-@pytest.mark.parametrize(("report_type", "part", "why"), [
-    ("disposition-notification", "message/disposition-notification", "read receipt"),
-    ('"disposition-notification"', "message/disposition-notification", "read receipt"),
-    ("delivery-status", "message/delivery-status", "delivery status"),
-    ("feedback-report", "message/feedback-report", "report"),
-])
+@pytest.mark.parametrize(
+    ("report_type", "part", "why"),
+    [
+        ("disposition-notification", "message/disposition-notification", "read receipt"),
+        ('"disposition-notification"', "message/disposition-notification", "read receipt"),
+        ("delivery-status", "message/delivery-status", "delivery status"),
+        ("feedback-report", "message/feedback-report", "report"),
+    ],
+)
 def test_reports_are_automatic(report_type: str, part: str, why: str) -> None:
     raw = _report(report_type, part)
     assert why in (is_automatic(parse(raw)) or "")
@@ -86,8 +108,13 @@ def test_reports_are_automatic(report_type: str, part: str, why: str) -> None:
 
 def test_regressions_of_finding_6() -> None:
     """Each measured case of the issue: acknowledged on main, not any more."""
-    for headers in ({"X-Autoreply": "yes"}, {"X-Autorespond": "yes"}, {"Precedence": "auto_reply"},
-                    {"X-Auto-Response-Suppress": "OOF"}, {"List-Post": "<mailto:l@acme.com>"}):
+    for headers in (
+        {"X-Autoreply": "yes"},
+        {"X-Autorespond": "yes"},
+        {"Precedence": "auto_reply"},
+        {"X-Auto-Response-Suppress": "OOF"},
+        {"List-Post": "<mailto:l@acme.com>"},
+    ):
         first = run(make_mail(headers=headers)).events[1][1]
         assert isinstance(first, FirstContact) and not first.acknowledge, headers
     first = run(_report("disposition-notification", "message/disposition-notification")).events[1][1]
@@ -124,8 +151,19 @@ def test_no_reply_senders_in_any_spelling(spelled: tuple[str, str]) -> None:
     assert reason and "no-reply address" in reason
 
 
-@pytest.mark.parametrize("address", ["jane.doe@acme.com", "noreplyer@acme.com", "reply@acme.com", "info@acme.com",
-                                     "tom.newsome@acme.com", "mail@acme.com", "hello@acme.com", "nao@acme.com"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "jane.doe@acme.com",
+        "noreplyer@acme.com",
+        "reply@acme.com",
+        "info@acme.com",
+        "tom.newsome@acme.com",
+        "mail@acme.com",
+        "hello@acme.com",
+        "nao@acme.com",
+    ],
+)
 def test_people_are_not_no_reply(address: str) -> None:
     assert noreply_marker(address) is None
 

@@ -15,10 +15,28 @@ from crm.settings import Settings
 from mail.ack_builder import DEFAULT_ACK_HTML, DEFAULT_ACK_SUBJECT, DEFAULT_ACK_TEXT
 from mail.limits import safe_charset
 from mail.text import decode_bytes, html_to_text, part_bytes, part_charset
-from tests.unit.test_compose import ack, parse, texts
+from tests.unit.compose_support import ack, parse, texts
 
-CHARSETS = ["utf-8", "latin-1", "cp1252", "iso-8859-2", "koi8-r", "shift_jis", "gb2312", "big5", "utf-16",
-            "us-ascii", "idna", "punycode", "rot13", "unicode_escape", "undefined", "x-unknown", "", None]
+CHARSETS = [
+    "utf-8",
+    "latin-1",
+    "cp1252",
+    "iso-8859-2",
+    "koi8-r",
+    "shift_jis",
+    "gb2312",
+    "big5",
+    "utf-16",
+    "us-ascii",
+    "idna",
+    "punycode",
+    "rot13",
+    "unicode_escape",
+    "undefined",
+    "x-unknown",
+    "",
+    None,
+]
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)
 
 
@@ -60,14 +78,23 @@ def test_legacy_8bit_text_mislabelled_utf8_reads_as_windows_1252(text: str) -> N
         return
 
 
-@pytest.mark.parametrize("bom, codec", [(codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-                                        (codecs.BOM_UTF16_BE, "utf-16-be"), (codecs.BOM_UTF32_LE, "utf-32-le")])
+@pytest.mark.parametrize(
+    "bom, codec",
+    [
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+    ],
+)
 def test_a_byte_order_mark_wins_over_the_declared_charset(bom: bytes, codec: str) -> None:
     assert decode_bytes(bom + "Grüße €".encode(codec), "latin-1") == "Grüße €"
 
 
-@given(st.lists(st.text(st.characters(whitelist_categories=("L", "N")), min_size=1, max_size=12), min_size=1,
-                max_size=6), st.sampled_from(["p", "div", "li", "h1", "tr", "section", "blockquote"]))
+@given(
+    st.lists(st.text(st.characters(whitelist_categories=("L", "N")), min_size=1, max_size=12), min_size=1, max_size=6),
+    st.sampled_from(["p", "div", "li", "h1", "tr", "section", "blockquote"]),
+)
 def test_html_blocks_become_lines_and_scripts_styles_and_head_go(words: list[str], tag: str) -> None:
     body = "".join(f"<{tag}>{html.escape(w)}</{tag}>" for w in words)
     markup = f"<html><head><title>T1tle</title><style>p {{}}</style></head><body><script>x()</script>{body}</body>"
@@ -90,9 +117,13 @@ def test_a_part_is_read_whatever_its_transfer_encoding_and_charset_claim() -> No
 def test_one_default_ack_wording_for_settings_and_the_builders_fallback() -> None:
     settings = Settings()
     assert (settings.ack_subject, settings.ack_text, settings.ack_html) == (
-        DEFAULT_ACK_SUBJECT, DEFAULT_ACK_TEXT, DEFAULT_ACK_HTML)
-    configured = parse(ack(subject_template=settings.ack_subject, text_template=settings.ack_text,
-                           html_template=settings.ack_html))
+        DEFAULT_ACK_SUBJECT,
+        DEFAULT_ACK_TEXT,
+        DEFAULT_ACK_HTML,
+    )
+    configured = parse(
+        ack(subject_template=settings.ack_subject, text_template=settings.ack_text, html_template=settings.ack_html)
+    )
     broken = parse(ack(subject_template="{nope}", text_template="{nope}", html_template="{nope}"))
     assert texts(broken, "plain") == texts(configured, "plain")
     assert texts(broken, "html") == texts(configured, "html")

@@ -14,14 +14,43 @@ from tests.unit.test_decide import PATTERNS, POLICY, FakeKnowledge, receipt
 CORPUS = sorted((Path(__file__).resolve().parents[1] / "corpus").rglob("*.eml"))
 SEEDS = [p.read_bytes() for p in CORPUS]
 
-header_names = st.sampled_from(["From", "To", "Cc", "Subject", "Reply-To", "Content-Type", "Content-Transfer-Encoding",
-                                "MIME-Version", "Message-ID", "In-Reply-To", "References", "Auto-Submitted",
-                                "Precedence", "List-Id", "Date", "X-Anything"])
+header_names = st.sampled_from(
+    [
+        "From",
+        "To",
+        "Cc",
+        "Subject",
+        "Reply-To",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+        "MIME-Version",
+        "Message-ID",
+        "In-Reply-To",
+        "References",
+        "Auto-Submitted",
+        "Precedence",
+        "List-Id",
+        "Date",
+        "X-Anything",
+    ]
+)
 header_values = st.one_of(
     st.text(max_size=200),
-    st.sampled_from(["multipart/mixed; boundary=b", "multipart/alternative", "text/html; charset=x-nope",
-                     "base64", "quoted-printable", "=?utf-8?q?=0D=0ABcc:_x@y?=", "=?bogus?b?!!!?=",
-                     "<a@b> <c@d>", "\"Doe, Jane\" <jane@acme.com>", "undisclosed-recipients:;", "<>"]),
+    st.sampled_from(
+        [
+            "multipart/mixed; boundary=b",
+            "multipart/alternative",
+            "text/html; charset=x-nope",
+            "base64",
+            "quoted-printable",
+            "=?utf-8?q?=0D=0ABcc:_x@y?=",
+            "=?bogus?b?!!!?=",
+            "<a@b> <c@d>",
+            '"Doe, Jane" <jane@acme.com>',
+            "undisclosed-recipients:;",
+            "<>",
+        ]
+    ),
 )
 
 
@@ -54,13 +83,11 @@ def mutated_corpus(draw: st.DrawFn) -> bytes:
 def one_outcome(raw: bytes) -> None:
     from producers.decide import Inbound, decide
 
-    decision = decide(Inbound(parse(raw), receipt(), "b", "inbox/x"), policy=POLICY, patterns=PATTERNS,
-                      knowledge=FakeKnowledge())
+    decision = decide(Inbound(parse(raw), receipt(), "b", "inbox/x"), policy=POLICY, patterns=PATTERNS, knowledge=FakeKnowledge())
     decisions = [e for _s, e in decision.events if isinstance(e, (MessageReceived, SpamRejected))]
     assert len(decisions) == 1
     assert decision.outcome == ("accepted" if isinstance(decisions[0], MessageReceived) else "rejected")
-    assert all(isinstance(e, (MessageReceived, SpamRejected, FirstContact, AcknowledgementAllowed))
-               for _s, e in decision.events)
+    assert all(isinstance(e, (MessageReceived, SpamRejected, FirstContact, AcknowledgementAllowed)) for _s, e in decision.events)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

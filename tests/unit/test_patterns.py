@@ -9,12 +9,16 @@ from producers.patterns import DEFAULT_PATTERNS, PatternDocumentError, compile_p
 
 
 def test_a_pattern_that_does_not_compile_is_reported_and_skipped() -> None:
-    compiled = compile_patterns(json.dumps([
-        {"id": "broken", "pattern": "(unclosed", "fields": ["body"]},
-        {"id": "pills", "pattern": r"\bviagra\b", "fields": ["body"], "flags": "i"},
-        {"id": "badfield", "pattern": "x", "fields": ["headers"]},
-        {"id": "badflag", "pattern": "x", "flags": "q"},
-    ]))
+    compiled = compile_patterns(
+        json.dumps(
+            [
+                {"id": "broken", "pattern": "(unclosed", "fields": ["body"]},
+                {"id": "pills", "pattern": r"\bviagra\b", "fields": ["body"], "flags": "i"},
+                {"id": "badfield", "pattern": "x", "fields": ["headers"]},
+                {"id": "badflag", "pattern": "x", "flags": "q"},
+            ]
+        )
+    )
     assert [p.id for p in compiled.patterns] == ["pills"]
     problems = dict(compiled.errors)
     assert "does not compile" in problems["broken"]
@@ -48,6 +52,9 @@ def test_shipped_patterns_compile_and_catch_obvious_spam_but_not_ham() -> None:
     compiled = compile_patterns(DEFAULT_PATTERNS)
     assert compiled.errors == []
     assert first_match(compiled, {"subject": "You WON a free iPhone", "body": ""}) is not None
-    for ham in ("Staff Engineer role at Acme", "Can we talk about the casino-themed game engine? I won an award",
-                "Invoice 2026-114 question"):
+    for ham in (
+        "Staff Engineer role at Acme",
+        "Can we talk about the casino-themed game engine? I won an award",
+        "Invoice 2026-114 question",
+    ):
         assert first_match(compiled, {"subject": ham, "body": ham}) is None, ham

@@ -72,10 +72,18 @@ def test_refreshable_credentials_cap_the_link_at_their_expiry(left: int, asked: 
 
 
 def test_the_mail_states_until_when_the_link_works() -> None:
-    fwd = _Forward(public_address="hello@example.com", public_name="Example", private_mailbox="me@example.net",
-                   reply_to="t@reply.example.com", correspondent_name=None, correspondent_address=None,
-                   message_id="<m@example.com>", max_bytes=10, raw_link="https://s3.example/x",
-                   raw_link_until="2026-12-03 16:00 UTC")
+    fwd = _Forward(
+        public_address="hello@example.com",
+        public_name="Example",
+        private_mailbox="me@example.net",
+        reply_to="t@reply.example.com",
+        correspondent_name=None,
+        correspondent_address=None,
+        message_id="<m@example.com>",
+        max_bytes=10,
+        raw_link="https://s3.example/x",
+        raw_link_until="2026-12-03 16:00 UTC",
+    )
     (note,) = _removed_note(fwd, [])
     assert note.startswith(ATTACHMENTS_REMOVED)
     assert "until 2026-12-03 16:00 UTC" in note and "https://s3.example/x" in note

@@ -69,25 +69,36 @@ def history(kinds: list[int]) -> list[Envelope]:
         at = f"2026-11-{10 + version % 19:02d}T10:00:00Z"
         event: DomainEvent
         if kind == 0:
-            event = MessageReceived(conversation_id="c1", ses_message_id=f"s{version}", bucket="b", raw_key="k",
-                                    received_at=at, from_address="jane@acme.com", contact="jane@acme.com",
-                                    subject="Role", company="Acme")
+            event = MessageReceived(
+                conversation_id="c1",
+                ses_message_id=f"s{version}",
+                bucket="b",
+                raw_key="k",
+                received_at=at,
+                from_address="jane@acme.com",
+                contact="jane@acme.com",
+                subject="Role",
+                company="Acme",
+            )
         elif kind == 1:
-            event = MessageForwarded(conversation_id="c1", cause_event_id="x", to=["o@p"], outbound_message_id="m",
-                                     ses_message_id="s")
+            event = MessageForwarded(
+                conversation_id="c1", cause_event_id="x", to=["o@p"], outbound_message_id="m", ses_message_id="s"
+            )
         elif kind == 2:
             event = LeadScored(conversation_id="c1", score=10 * version % 100, band="warm", reasons=["r"])
         elif kind == 3:
-            event = ReplyDelivered(conversation_id="c1", cause_event_id="x", to=["jane@acme.com"],
-                                   outbound_message_id="m", ses_message_id="s")
+            event = ReplyDelivered(
+                conversation_id="c1", cause_event_id="x", to=["jane@acme.com"], outbound_message_id="m", ses_message_id="s"
+            )
         elif kind == 4:
             event = ConversationStatusChanged(conversation_id="c1", status="interviewing")
         elif kind == 5:
             event = FollowUpScheduled(conversation_id="c1", due_at=at, kind="nudge")
         else:
             event = ConversationUpdated(conversation_id="c1", fields={"title": f"Engineer {version}"})
-        envelopes.append(Envelope.new(event, stream_id=STREAM, version=version, seed=f"e{version}",
-                                      correlation_id="c", occurred_at=at))
+        envelopes.append(
+            Envelope.new(event, stream_id=STREAM, version=version, seed=f"e{version}", correlation_id="c", occurred_at=at)
+        )
     return envelopes
 
 
@@ -135,8 +146,7 @@ def make_table(request: pytest.FixtureRequest) -> Any:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kinds=st.lists(st.integers(0, 6), max_size=12), data=st.data())
-def test_shuffled_and_duplicated_deliveries_converge_on_the_in_order_fold(make_table: Any, kinds: list[int],
-                                                                         data: Any) -> None:
+def test_shuffled_and_duplicated_deliveries_converge_on_the_in_order_fold(make_table: Any, kinds: list[int], data: Any) -> None:
     envelopes = history(kinds)
     store, table = FakeStore(), make_table()
     pending: list[int] = []  # deliveries waiting: indexes of appended events, duplicates allowed

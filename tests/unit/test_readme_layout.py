@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 def layout() -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     start = text.index("the layout follows it:")
-    return text[start:text.index("\n\n", start)]
+    return text[start : text.index("\n\n", start)]
 
 
 def tracked_top_level() -> set[str]:
@@ -39,7 +39,7 @@ def test_every_top_level_folder_and_module_is_described_and_exists() -> None:
 def test_the_modules_named_for_mail_and_extraction_exist() -> None:
     text = layout()
     for package, following in (("mail", "extraction/"), ("extraction", "crm/")):
-        clause = text[text.index(f"`{package}/`"):text.index(f"`{following}`")]
+        clause = text[text.index(f"`{package}/`") : text.index(f"`{following}`")]
         named = set(re.findall(r"`([a-z_]+)`", clause))
         assert named, f"the README names no module of {package}/"
         absent = sorted(n for n in named if not (ROOT / package / f"{n}.py").exists())

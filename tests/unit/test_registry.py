@@ -17,19 +17,22 @@ def noop(event: Any, context: Any) -> list[Any]:
     return []
 
 
-@pytest.mark.parametrize(("pattern", "path", "problem"), [
-    ({"detail-type": "FirstContact"}, "detail-type", "an array of match values or an object"),
-    ({"detail-type": []}, "detail-type", "empty array"),
-    ({"detail": {"data": {"score": [{"numeric": [">", "ten"]}]}}}, "detail.data.score[0].numeric",
-     "compares with a number"),
-    ({"source": [{"startswith": "crm."}]}, "source[0]", "unknown operator 'startswith'"),
-    ({"source": [{"exists": "yes"}]}, "source[0].exists", "'exists' takes true or false"),
-    ({"$or": [{"source": ["a"]}]}, "$or", "at least two"),
-    ({}, "top", "empty object"),
-    ({"source": [{"anything-but": {"prefix": 123}}]}, "source[0].anything-but.prefix", "takes strings, got a number"),
-])
-def test_a_bad_pattern_is_refused_naming_the_rule_the_path_and_the_problem(pattern: dict[str, Any], path: str,
-                                                                          problem: str) -> None:
+@pytest.mark.parametrize(
+    ("pattern", "path", "problem"),
+    [
+        ({"detail-type": "FirstContact"}, "detail-type", "an array of match values or an object"),
+        ({"detail-type": []}, "detail-type", "empty array"),
+        ({"detail": {"data": {"score": [{"numeric": [">", "ten"]}]}}}, "detail.data.score[0].numeric", "compares with a number"),
+        ({"source": [{"startswith": "crm."}]}, "source[0]", "unknown operator 'startswith'"),
+        ({"source": [{"exists": "yes"}]}, "source[0].exists", "'exists' takes true or false"),
+        ({"$or": [{"source": ["a"]}]}, "$or", "at least two"),
+        ({}, "top", "empty object"),
+        ({"source": [{"anything-but": {"prefix": 123}}]}, "source[0].anything-but.prefix", "takes strings, got a number"),
+    ],
+)
+def test_a_bad_pattern_is_refused_naming_the_rule_the_path_and_the_problem(
+    pattern: dict[str, Any], path: str, problem: str
+) -> None:
     registry = Registry()
     with pytest.raises(PatternError) as error:
         registry.rule("my-rule", pattern=pattern)(noop)
@@ -48,13 +51,24 @@ def test_bad_names_and_duplicates_are_refused() -> None:
 
 
 def test_every_eventbridge_operator_is_accepted() -> None:
-    Registry().rule("ops", pattern={
-        "source": [{"prefix": "crm."}], "detail-type": [{"anything-but": ["SpamRejected"]}],
-        "detail": {"data": {"score": [{"numeric": [">=", 10, "<", 90]}], "x": [{"exists": True}],
-                            "y": [{"suffix": ".com"}], "z": [{"equals-ignore-case": "a"}],
-                            "w": [{"wildcard": "*@acme.*"}], "n": [None, True, 3]}},
-        "$or": [{"source": ["a"]}, {"source": ["b"]}],
-    })(noop)
+    Registry().rule(
+        "ops",
+        pattern={
+            "source": [{"prefix": "crm."}],
+            "detail-type": [{"anything-but": ["SpamRejected"]}],
+            "detail": {
+                "data": {
+                    "score": [{"numeric": [">=", 10, "<", 90]}],
+                    "x": [{"exists": True}],
+                    "y": [{"suffix": ".com"}],
+                    "z": [{"equals-ignore-case": "a"}],
+                    "w": [{"wildcard": "*@acme.*"}],
+                    "n": [None, True, 3],
+                }
+            },
+            "$or": [{"source": ["a"]}, {"source": ["b"]}],
+        },
+    )(noop)
 
 
 def test_the_builtin_rules_are_registered() -> None:
@@ -63,7 +77,8 @@ def test_the_builtin_rules_are_registered() -> None:
 
 
 RULE_NAMES = st.from_regex(r"[a-z][a-z0-9-]{0,30}", fullmatch=True).filter(
-    lambda n: n not in {r.name for r in hook_rules().rules()})
+    lambda n: n not in {r.name for r in hook_rules().rules()}
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -75,11 +90,19 @@ def test_a_registry_holds_only_what_its_build_collected(tmp_path: Path, names: l
     folder.mkdir()
     lines = ["from consumers.rules import rule", ""]
     for index, name in enumerate(names):
-        lines += [f"@rule({name!r}, pattern={{'source': ['crm.inbound']}})", f"def r{index}(event, context):",
-                  "    return []", ""]
+        lines += [
+            f"@rule({name!r}, pattern={{'source': ['crm.inbound']}})",
+            f"def r{index}(event, context):",
+            "    return []",
+            "",
+        ]
     if bad:
-        lines += ["@rule('refused-one', pattern={'source': [{'exists': 1}]})", "def refused(event, context):",
-                  "    return []", ""]
+        lines += [
+            "@rule('refused-one', pattern={'source': [{'exists': 1}]})",
+            "def refused(event, context):",
+            "    return []",
+            "",
+        ]
     (folder / f"m_{uuid.uuid4().hex}.py").write_text("\n".join(lines), encoding="utf-8")
     try:
         with_them = hook_rules(str(folder))

@@ -63,7 +63,8 @@ def test_the_target_is_emptied_in_place_never_deleted_or_created(ddb: Any) -> No
 
     operations: list[str] = []
     client("dynamodb", REGION).meta.events.register(
-        "provide-client-params.dynamodb.*", lambda params, model, **_: operations.append(model.name))
+        "provide-client-params.dynamodb.*", lambda params, model, **_: operations.append(model.name)
+    )
     assert AwsProjections(REGION).table("crm-conversations-b").empty() == 60
     assert ddb.scan(TableName="crm-conversations-b")["Count"] == 0
     assert not {"CreateTable", "DeleteTable", "UpdateTable"} & set(operations), operations
@@ -96,7 +97,8 @@ def test_the_aws_port_empties_the_target_in_place_and_names_a_missing_one(ddb: A
 
     operations: list[str] = []
     client("dynamodb", REGION).meta.events.register(
-        "provide-client-params.dynamodb.*", lambda params, model, **_: operations.append(model.name))
+        "provide-client-params.dynamodb.*", lambda params, model, **_: operations.append(model.name)
+    )
     projections = _aws_projections()
     assert projections.table("crm-conversations-b").empty() == 30
     assert ddb.scan(TableName="crm-conversations-b")["Count"] == 0

@@ -35,8 +35,12 @@ KEY = b"test-key"
 JANE = "jane.doe@acmerobotics.com"
 ATTACKER = "mallory@attacker.example"
 STRANGER = "stranger@elsewhere.example"
-POLICY = Policy(accepted_addresses=frozenset({PUBLIC, "info@example.com"}), private_mailbox=OWNER,
-                relay_domains=["linkedin.com"], public_domain="example.com")
+POLICY = Policy(
+    accepted_addresses=frozenset({PUBLIC, "info@example.com"}),
+    private_mailbox=OWNER,
+    relay_domains=["linkedin.com"],
+    public_domain="example.com",
+)
 OWN = OwnAddresses.of([*POLICY.accepted_addresses, OWNER], [REPLY_DOMAIN])
 CTX = ReplyContext(REPLY_DOMAIN, OWNER, [KEY], Settings().statuses, "example.com", OWN)
 PATTERNS = compile_patterns(DEFAULT_PATTERNS)
@@ -73,13 +77,13 @@ class Thread:
     def receive(self, raw: bytes, envelope_sender: str | None, verdicts: dict[str, str]) -> MessageReceived:
         ses_id = f"ses-{len(self.received) + 1}"
         receipt = Receipt(ses_id, "2026-11-20T10:00:00Z", envelope_sender, [PUBLIC], Verdicts(**verdicts))
-        decision = decide(Inbound(parse(raw), receipt, "b", f"inbox/{ses_id}"), policy=POLICY,
-                          patterns=PATTERNS, knowledge=self.knowledge)
+        decision = decide(
+            Inbound(parse(raw), receipt, "b", f"inbox/{ses_id}"), policy=POLICY, patterns=PATTERNS, knowledge=self.knowledge
+        )
         assert decision.outcome == "accepted", decision.reason
         for stream_id, event in decision.events:
             stream = self.streams.setdefault(stream_id, [])
-            stream.append(Envelope.new(event, stream_id=stream_id, version=len(stream) + 1,
-                                       seed=ses_id, correlation_id=ses_id))
+            stream.append(Envelope.new(event, stream_id=stream_id, version=len(stream) + 1, seed=ses_id, correlation_id=ses_id))
             if stream_id.startswith("contact#"):
                 self.knowledge.contacts.add(stream_id.removeprefix("contact#"))
         self.knowledge.conversations.update(decision.message_ids)
@@ -105,8 +109,11 @@ def forged_correspondent(thread: Thread) -> MessageReceived:
 
 
 def stranger_quoting_references(thread: Thread) -> MessageReceived:
-    raw = make_mail(sender=f"Stranger <{STRANGER}>", subject="Re: Staff Platform Engineer role",
-                    headers={"References": "<first@acme.test>", "In-Reply-To": "<first@acme.test>"})
+    raw = make_mail(
+        sender=f"Stranger <{STRANGER}>",
+        subject="Re: Staff Platform Engineer role",
+        headers={"References": "<first@acme.test>", "In-Reply-To": "<first@acme.test>"},
+    )
     return thread.receive(raw, STRANGER, PASS)
 
 
@@ -114,8 +121,12 @@ def bounced_ack(thread: Thread) -> MessageReceived:
     """Our own acknowledgement, returned whole by a forwarding mailbox."""
     first = thread.received[0]
     ack = ack_message_id(first.conversation_id, first.ses_message_id, "example.com")
-    raw = make_mail(sender=f"Example <{PUBLIC}>", to=JANE, subject="Re: Staff Platform Engineer role",
-                    headers={"In-Reply-To": ack, "References": ack, "Reply-To": PUBLIC})
+    raw = make_mail(
+        sender=f"Example <{PUBLIC}>",
+        to=JANE,
+        subject="Re: Staff Platform Engineer role",
+        headers={"In-Reply-To": ack, "References": ack, "Reply-To": PUBLIC},
+    )
     return thread.receive(raw, "", PASS)
 
 
@@ -123,19 +134,31 @@ JOINERS = {"forged": forged_correspondent, "stranger": stranger_quoting_referenc
 EXPECTED_TO = {"forged": ATTACKER, "stranger": STRANGER, "bounce": None}
 
 
-def owner_reply(thread_address: str, *, sender: str = f"Owner <{OWNER}>", body: str = "Thursday works.\n",
-                headers: Sequence[tuple[str, str]] = (), order: Sequence[int] | None = None) -> bytes:
-    fields = [("From", sender), ("To", thread_address), ("Subject", "Re: Staff Platform Engineer role"),
-              ("Date", "Thu, 21 Nov 2026 10:00:00 +0000"), ("Message-ID", "<r1@private.example.net>"),
-              ("MIME-Version", "1.0"), ("Content-Type", "text/plain; charset=utf-8"), *headers]
+def owner_reply(
+    thread_address: str,
+    *,
+    sender: str = f"Owner <{OWNER}>",
+    body: str = "Thursday works.\n",
+    headers: Sequence[tuple[str, str]] = (),
+    order: Sequence[int] | None = None,
+) -> bytes:
+    fields = [
+        ("From", sender),
+        ("To", thread_address),
+        ("Subject", "Re: Staff Platform Engineer role"),
+        ("Date", "Thu, 21 Nov 2026 10:00:00 +0000"),
+        ("Message-ID", "<r1@private.example.net>"),
+        ("MIME-Version", "1.0"),
+        ("Content-Type", "text/plain; charset=utf-8"),
+        *headers,
+    ]
     if order is not None:
         fields = [fields[i] for i in order]
     return ("\r\n".join(f"{k}: {v}" for k, v in fields) + "\r\n\r\n" + body).encode()
 
 
 def owner_receipt(thread_address: str, *, envelope_sender: str | None = OWNER, **verdicts: str) -> Receipt:
-    return Receipt("reply-1", "2026-11-21T10:00:00Z", envelope_sender, [thread_address.lower()],
-                   Verdicts(**{**PASS, **verdicts}))
+    return Receipt("reply-1", "2026-11-21T10:00:00Z", envelope_sender, [thread_address.lower()], Verdicts(**{**PASS, **verdicts}))
 
 
 def answer(thread: Thread, raw: bytes, receipt: Receipt) -> tuple[str, ReplyRouted | ReplyRejected]:
@@ -149,8 +172,7 @@ def answer(thread: Thread, raw: bytes, receipt: Receipt) -> tuple[str, ReplyRout
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(joiners=st.lists(st.sampled_from(sorted(JOINERS)), min_size=1, max_size=5),
-       answered=st.integers(min_value=0, max_value=5))
+@given(joiners=st.lists(st.sampled_from(sorted(JOINERS)), min_size=1, max_size=5), answered=st.integers(min_value=0, max_value=5))
 @example(joiners=["forged"], answered=0)
 @example(joiners=["stranger"], answered=0)
 @example(joiners=["bounce"], answered=0)
@@ -204,12 +226,12 @@ def test_a_conversation_only_token_is_accepted_only_while_one_correspondent_wrot
     assert event.code == "ambiguous" and event.notify_owner and ATTACKER in event.reason
 
 
-@pytest.mark.parametrize("reply_to", [[PUBLIC], ["x.abc@" + REPLY_DOMAIN], [OWNER], ["INFO@Example.com"],
-                                      ["mailer-daemon@mx.example.org"]])
+@pytest.mark.parametrize(
+    "reply_to", [[PUBLIC], ["x.abc@" + REPLY_DOMAIN], [OWNER], ["INFO@Example.com"], ["mailer-daemon@mx.example.org"]]
+)
 def test_never_an_answer_to_one_of_our_own_addresses(reply_to: list[str]) -> None:
     thread = Thread()
-    message = thread.receive(make_mail(sender=f"X <{reply_to[0]}>", headers={"Reply-To": reply_to[0]}),
-                             reply_to[0], PASS)
+    message = thread.receive(make_mail(sender=f"X <{reply_to[0]}>", headers={"Reply-To": reply_to[0]}), reply_to[0], PASS)
     address = thread.thread_address_of(message)
     outcome, event = answer(thread, owner_reply(address), owner_receipt(address))
     assert outcome == "rejected" and isinstance(event, ReplyRejected)
@@ -297,23 +319,31 @@ def test_a_from_that_hides_another_author_is_rejected(froms: list[str], seed: in
 
 
 STATUSES = ["PASS", "FAIL", "GRAY", "PROCESSING_FAILED"]
-SIGNERS = {"owner": "private.example.net", "sub": "mail.private.example.net", "parent": "example.net",
-           "stranger": "attacker.example"}
+SIGNERS = {
+    "owner": "private.example.net",
+    "sub": "mail.private.example.net",
+    "parent": "example.net",
+    "stranger": "attacker.example",
+}
 
 
 @settings(max_examples=120, deadline=None)
-@given(spf=st.sampled_from(STATUSES), dkim=st.sampled_from(STATUSES), dmarc=st.sampled_from(STATUSES),
-       signers=st.lists(st.sampled_from(sorted(SIGNERS)), max_size=3))
+@given(
+    spf=st.sampled_from(STATUSES),
+    dkim=st.sampled_from(STATUSES),
+    dmarc=st.sampled_from(STATUSES),
+    signers=st.lists(st.sampled_from(sorted(SIGNERS)), max_size=3),
+)
 @example(spf="PASS", dkim="PASS", dmarc="FAIL", signers=["owner"])  # DMARC FAIL was ignored
 @example(spf="FAIL", dkim="PASS", dmarc="GRAY", signers=["stranger"])  # unaligned DKIM was enough
 @example(spf="FAIL", dkim="PASS", dmarc="GRAY", signers=["owner", "stranger"])
 @example(spf="FAIL", dkim="PASS", dmarc="GRAY", signers=["parent", "sub"])
-def test_only_dmarc_or_aligned_spf_dkim_authenticates_the_owner(spf: str, dkim: str, dmarc: str,
-                                                                 signers: list[str]) -> None:
+def test_only_dmarc_or_aligned_spf_dkim_authenticates_the_owner(spf: str, dkim: str, dmarc: str, signers: list[str]) -> None:
     thread, address = _one_message_thread()
     headers = [("DKIM-Signature", f"v=1; a=rsa-sha256; d={SIGNERS[s]}; s=k; b=xyz") for s in signers]
-    outcome, _event = answer(thread, owner_reply(address, headers=headers),
-                             owner_receipt(address, spf=spf, dkim=dkim, dmarc=dmarc))
+    outcome, _event = answer(
+        thread, owner_reply(address, headers=headers), owner_receipt(address, spf=spf, dkim=dkim, dmarc=dmarc)
+    )
     # relaxed alignment: the owner's domain, a subdomain, or its organisational parent
     dkim_aligned = dkim == "PASS" and bool(signers) and all(s != "stranger" for s in signers)
     authenticated = dmarc == "PASS" or (dmarc != "FAIL" and (spf == "PASS" or dkim_aligned))
@@ -331,17 +361,27 @@ def test_the_envelope_sender_must_be_the_owner_too(envelope: str | None) -> None
 
 
 @settings(max_examples=40, deadline=None)
-@given(marker=st.sampled_from([("Auto-Submitted", "auto-replied"), ("Auto-Submitted", "auto-generated"),
-                               ("Auto-Submitted", "Auto-Replied; owner-email=owner@private.example.net"),
-                               ("Auto-Submitted", "auto-notified"), ("Precedence", "bulk"), ("Precedence", "junk"),
-                               ("X-Auto-Response-Suppress", "All")]),
-       upper=st.booleans(), order=st.permutations(range(8)))
-def test_the_owners_automatic_mail_is_recorded_and_never_relayed(marker: tuple[str, str], upper: bool,
-                                                                 order: list[int]) -> None:
+@given(
+    marker=st.sampled_from(
+        [
+            ("Auto-Submitted", "auto-replied"),
+            ("Auto-Submitted", "auto-generated"),
+            ("Auto-Submitted", "Auto-Replied; owner-email=owner@private.example.net"),
+            ("Auto-Submitted", "auto-notified"),
+            ("Precedence", "bulk"),
+            ("Precedence", "junk"),
+            ("X-Auto-Response-Suppress", "All"),
+        ]
+    ),
+    upper=st.booleans(),
+    order=st.permutations(range(8)),
+)
+def test_the_owners_automatic_mail_is_recorded_and_never_relayed(marker: tuple[str, str], upper: bool, order: list[int]) -> None:
     thread, address = _one_message_thread()
     name, value = marker
-    raw = owner_reply(address, body="I am on vacation until Monday.\n",
-                      headers=[(name.upper() if upper else name, value)], order=order)
+    raw = owner_reply(
+        address, body="I am on vacation until Monday.\n", headers=[(name.upper() if upper else name, value)], order=order
+    )
     outcome, event = answer(thread, raw, owner_receipt(address))
     assert outcome == "rejected" and isinstance(event, ReplyRejected)
     assert event.code == "automatic" and not event.notify_owner
@@ -355,15 +395,19 @@ def test_auto_submitted_no_is_the_owner_writing() -> None:
 
 def _attachment_only(address: str, content_type: str, payload: str, filename: str | None) -> bytes:
     disposition = f'Content-Disposition: attachment; filename="{filename}"\r\n' if filename else ""
-    return (f"From: Owner <{OWNER}>\r\nTo: {address}\r\nSubject: Re: role\r\nMIME-Version: 1.0\r\n"
-            "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
-            f"{' ' * 3}\r\n--b\r\nContent-Type: {content_type}\r\n{disposition}"
-            f"Content-Transfer-Encoding: base64\r\n\r\n{payload}\r\n--b--\r\n").encode()
+    return (
+        f"From: Owner <{OWNER}>\r\nTo: {address}\r\nSubject: Re: role\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+        f"{' ' * 3}\r\n--b\r\nContent-Type: {content_type}\r\n{disposition}"
+        f"Content-Transfer-Encoding: base64\r\n\r\n{payload}\r\n--b--\r\n"
+    ).encode()
 
 
-SMIME = (f"From: Owner <{OWNER}>\r\nTo: {{address}}\r\nSubject: Re: role\r\nMIME-Version: 1.0\r\n"
-         'Content-Type: application/pkcs7-mime; smime-type=signed-data; name="smime.p7m"\r\n'
-         "Content-Transfer-Encoding: base64\r\n\r\nMIAGCSqGSIb3DQEHAqCAMIACAQExDzANBglghkgBZQMEAgEFADCABgkqhkiG9w0BBwGg\r\n")
+SMIME = (
+    f"From: Owner <{OWNER}>\r\nTo: {{address}}\r\nSubject: Re: role\r\nMIME-Version: 1.0\r\n"
+    'Content-Type: application/pkcs7-mime; smime-type=signed-data; name="smime.p7m"\r\n'
+    "Content-Transfer-Encoding: base64\r\n\r\nMIAGCSqGSIb3DQEHAqCAMIACAQExDzANBglghkgBZQMEAgEFADCABgkqhkiG9w0BBwGg\r\n"
+)
 
 
 @pytest.mark.parametrize("case", ["attachment-only", "calendar-only", "smime-opaque", "empty"])
@@ -393,8 +437,9 @@ def test_a_reply_of_commands_only_annotates() -> None:
 @st.composite
 def own_address_spellings(draw: st.DrawFn) -> str:
     """One of our own addresses as a hostile Reply-To would write it."""
-    base = draw(st.sampled_from([PUBLIC, "info@example.com", OWNER, f"c1.abcdefgh@{REPLY_DOMAIN}",
-                                 f"anything@deep.{REPLY_DOMAIN}"]))
+    base = draw(
+        st.sampled_from([PUBLIC, "info@example.com", OWNER, f"c1.abcdefgh@{REPLY_DOMAIN}", f"anything@deep.{REPLY_DOMAIN}"])
+    )
     address = "".join(c.upper() if draw(st.booleans()) else c for c in base)
     style = draw(st.sampled_from(["bare", "angle", "named", "encoded", "comment"]))
     if style == "bare":
@@ -425,10 +470,12 @@ def test_no_spelling_of_our_own_addresses_receives_a_reply(reply_to: list[str], 
 
 
 def _with_attachment(address: str, text: str) -> bytes:
-    return (f"From: Owner <{OWNER}>\r\nTo: {address}\r\nSubject: Re: role\r\nMIME-Version: 1.0\r\n"
-            "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
-            f"{text}\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; "
-            'filename="cv.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n').encode()
+    return (
+        f"From: Owner <{OWNER}>\r\nTo: {address}\r\nSubject: Re: role\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+        f"{text}\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; "
+        'filename="cv.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n'
+    ).encode()
 
 
 def test_attachments_of_a_commands_only_reply_are_named_for_a_notice() -> None:

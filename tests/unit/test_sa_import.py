@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm.sa_import import default_paths, import_rules, split_regex
+from crm.sa_files import default_paths, split_regex
+from crm.sa_import import import_rules
 from mail.parsing import parse
 from producers.patterns import compile_patterns, score_texts
 from producers.spam_texts import MailTexts
@@ -113,17 +114,32 @@ def test_imported_rules_score_a_mail_as_spamassassin_would(imported: dict[str, d
     assert compiled.errors == []
     caps = score_texts(compiled, MailTexts(parse(make_mail(subject="BEST PRICES TODAY"))), threshold=5.0)
     assert "SUBJ_CAPS" in {h.id for h in caps.hits}  # an eval test computed here
-    raw = make_mail(sender="Shop <deals@pills.biz>", subject="FREE offer",
-                    body="Cheap   pills at http://10.1.2.3/buy\n\nV.I.A.gra and v1agra", headers={"X-Mailer": "M"})
+    raw = make_mail(
+        sender="Shop <deals@pills.biz>",
+        subject="FREE offer",
+        body="Cheap   pills at http://10.1.2.3/buy\n\nV.I.A.gra and v1agra",
+        headers={"X-Mailer": "M"},
+    )
     verdict = score_texts(compiled, MailTexts(parse(raw)), threshold=5.0)
     hits = {h.id: h.score for h in verdict.hits}
-    assert {"CHEAP_PILLS", "IP_LINK", "PILLS_AND_IP", "SUBJ_FREE", "FROM_BIZ", "MAILER_NO_UA", "OBFU_VIAGRA",
-            "META_POSITIVE"} <= set(hits)
+    assert {
+        "CHEAP_PILLS",
+        "IP_LINK",
+        "PILLS_AND_IP",
+        "SUBJ_FREE",
+        "FROM_BIZ",
+        "MAILER_NO_UA",
+        "OBFU_VIAGRA",
+        "META_POSITIVE",
+    } <= set(hits)
     assert "SUBJ_CAPS" not in hits and "LIST_MAIL" not in hits and "DATE_UNSET" not in hits and verdict.spam
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), max_size=30),
-       st.sampled_from(["/", "m{", "m!", "m|", "m#"]), st.sampled_from(["", "i", "is", "imx"]))
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), max_size=30),
+    st.sampled_from(["/", "m{", "m!", "m|", "m#"]),
+    st.sampled_from(["", "i", "is", "imx"]),
+)
 @settings(max_examples=150, deadline=None)
 def test_perl_regex_delimiters_split_back_into_pattern_and_flags(body: str, opening: str, flags: str) -> None:
     closing = {"m{": "}", "m!": "!", "m|": "|", "m#": "#", "/": "/"}[opening]
@@ -143,8 +159,9 @@ def test_a_missing_path_is_a_clear_error(tmp_path: Path) -> None:
 def test_the_installed_spamassassin_rules_import() -> None:
     paths = default_paths()
     if not paths:
-        pytest.skip("SpamAssassin is not installed (Debian: apt-get install spamassassin puts its rules "
-                    "in /usr/share/spamassassin)")
+        pytest.skip(
+            "SpamAssassin is not installed (Debian: apt-get install spamassassin puts its rules in /usr/share/spamassassin)"
+        )
     result = import_rules(paths)
     assert len(result.patterns) > 500, result.reasons()
     compiled = compile_patterns(result.patterns)

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from crm.sa_import import SA_VERSION, default_paths, eval_compare, import_rules
+from crm.sa_files import SA_VERSION, default_paths, eval_compare
+from crm.sa_import import import_rules
 from mail.parsing import parse
 from producers import sa_evals
 from producers.patterns import CompiledPatterns, compile_patterns, score_texts

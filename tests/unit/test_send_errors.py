@@ -42,14 +42,16 @@ NEVER_SENT: list[BotoCoreError] = [
     ParamValidationError(report="Missing required parameter"),
 ]
 
-codes = st.one_of(st.sampled_from(sorted(PERMANENT | THROTTLING | {"InternalFailure", "ServiceUnavailable",
-                                                                    "InternalServerError", "BadGateway", ""})),
-                  st.from_regex(r"[A-Z][A-Za-z]{2,30}(Exception)?", fullmatch=True))
+codes = st.one_of(
+    st.sampled_from(
+        sorted(PERMANENT | THROTTLING | {"InternalFailure", "ServiceUnavailable", "InternalServerError", "BadGateway", ""})
+    ),
+    st.from_regex(r"[A-Z][A-Za-z]{2,30}(Exception)?", fullmatch=True),
+)
 
 
 def client_error(code: str, status: int) -> ClientError:
-    response: dict[str, Any] = {"Error": {"Code": code, "Message": "generated"},
-                                "ResponseMetadata": {"HTTPStatusCode": status}}
+    response: dict[str, Any] = {"Error": {"Code": code, "Message": "generated"}, "ResponseMetadata": {"HTTPStatusCode": status}}
     return ClientError(response, "SendEmail")  # type: ignore[arg-type]
 
 

@@ -15,8 +15,10 @@ def test_defaults_work_locally() -> None:
 
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "crm.toml"
-    config.write_text('public_address = "hi@file.example"\nprivate_mailbox = "me@file.example"\n'
-                      'reply_domain = "r.file.example"\n', encoding="utf-8")
+    config.write_text(
+        'public_address = "hi@file.example"\nprivate_mailbox = "me@file.example"\nreply_domain = "r.file.example"\n',
+        encoding="utf-8",
+    )
     monkeypatch.setenv("CRM_CONFIG", str(config))
     assert load_settings().public_address == "hi@file.example"
     monkeypatch.setenv("CRM_PUBLIC_ADDRESS", "Contact@Env.Example")
@@ -24,15 +26,21 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("CRM_REPLY_DOMAIN", "reply.env.example")
     settings = load_settings()
     assert (settings.public_address, settings.private_mailbox, settings.reply_domain) == (
-        "contact@env.example", "me@env.example", "reply.env.example")
+        "contact@env.example",
+        "me@env.example",
+        "reply.env.example",
+    )
 
 
-@pytest.mark.parametrize(("name", "value", "named"), [
-    ("CRM_PRIVATE_MAILBOX", "not-an-address", "private_mailbox"),
-    ("CRM_REPLY_DOMAIN", "nodots", "reply_domain"),
-    ("CRM_SCAN_KB", "-3", "scan_kb"),
-    ("CRM_PRIVATE_MAILBOX", "hello@example.com", "mail loop"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("CRM_PRIVATE_MAILBOX", "not-an-address", "private_mailbox"),
+        ("CRM_REPLY_DOMAIN", "nodots", "reply_domain"),
+        ("CRM_SCAN_KB", "-3", "scan_kb"),
+        ("CRM_PRIVATE_MAILBOX", "hello@example.com", "mail loop"),
+    ],
+)
 def test_a_bad_value_is_reported_by_name(monkeypatch: pytest.MonkeyPatch, name: str, value: str, named: str) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=named):

@@ -47,8 +47,7 @@ def _fresh_caches() -> None:
     spam_config._last_good.clear()
 
 
-def stored(rules: list[dict[str, object]], threshold: float | None = None,
-           tamper: bool = False) -> tuple[Params, Blobs]:
+def stored(rules: list[dict[str, object]], threshold: float | None = None, tamper: bool = False) -> tuple[Params, Blobs]:
     data = json.dumps({"patterns": rules}).encode()
     sha = hashlib.sha256(data).hexdigest()
     key = f"config/spam-patterns/{sha}.json"

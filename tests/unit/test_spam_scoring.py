@@ -33,12 +33,10 @@ RULES = [
 
 @given(st.sets(st.sampled_from(["alpha", "beta", "gamma", "thanks"])), st.floats(0.5, 8))
 @settings(max_examples=100, deadline=None)
-def test_the_total_is_the_sum_of_the_matched_rules_and_rejects_at_the_threshold(words: set[str],
-                                                                                  threshold: float) -> None:
+def test_the_total_is_the_sum_of_the_matched_rules_and_rejects_at_the_threshold(words: set[str], threshold: float) -> None:
     compiled = compile_patterns(RULES)
     body = " ".join(sorted(words - {"gamma"}))
-    verdict = score_texts(compiled, {"subject": "gamma" if "gamma" in words else "", "body": body},
-                          threshold=threshold)
+    verdict = score_texts(compiled, {"subject": "gamma" if "gamma" in words else "", "body": body}, threshold=threshold)
     expected = {"alpha": 2.0, "beta": 2.5, "gamma": 1.0, "thanks": -1.5}
     assert verdict.total == pytest.approx(sum(expected[w] for w in words))
     assert {h.id for h in verdict.hits} == {r["id"] for r in RULES if r["pattern"] in words}
@@ -70,15 +68,17 @@ def test_a_bad_score_skips_that_rule_only(score: Any) -> None:
 def test_header_fields_negation_and_if_unset() -> None:
     raw = make_mail(headers={"X-Mailer": "Bulk Blaster 3.1"})
     texts = MailTexts(parse(raw))
-    compiled = compile_patterns([
-        {"id": "mailer", "pattern": "^Bulk", "fields": ["header:X-Mailer"], "score": 1},
-        {"id": "no-agent", "pattern": ".", "fields": ["header:User-Agent"], "negate": True, "score": 1},
-        {"id": "no-mailer", "pattern": ".", "fields": ["header:X-Mailer"], "negate": True, "score": 1},
-        {"id": "unset", "pattern": "^none$", "fields": ["header:X-Missing"], "if_unset": "none", "score": 1},
-        {"id": "from-addr", "pattern": r"@acmerobotics\.com$", "fields": ["header:From:addr"], "score": 1},
-        {"id": "all", "pattern": r"^X-Mailer: Bulk", "flags": "m", "fields": ["header:ALL"], "score": 1},
-        {"id": "exists", "pattern": "^", "fields": ["header:X-Absent"], "score": 1},
-    ])
+    compiled = compile_patterns(
+        [
+            {"id": "mailer", "pattern": "^Bulk", "fields": ["header:X-Mailer"], "score": 1},
+            {"id": "no-agent", "pattern": ".", "fields": ["header:User-Agent"], "negate": True, "score": 1},
+            {"id": "no-mailer", "pattern": ".", "fields": ["header:X-Mailer"], "negate": True, "score": 1},
+            {"id": "unset", "pattern": "^none$", "fields": ["header:X-Missing"], "if_unset": "none", "score": 1},
+            {"id": "from-addr", "pattern": r"@acmerobotics\.com$", "fields": ["header:From:addr"], "score": 1},
+            {"id": "all", "pattern": r"^X-Mailer: Bulk", "flags": "m", "fields": ["header:ALL"], "score": 1},
+            {"id": "exists", "pattern": "^", "fields": ["header:X-Absent"], "score": 1},
+        ]
+    )
     hits = {h.id for h in score_texts(compiled, texts, threshold=5).hits}
     assert hits == {"mailer", "no-agent", "unset", "from-addr", "all"}
 
@@ -100,10 +100,14 @@ Tree = Any  # a name, ("!", tree) or (op, tree, tree)
 
 
 def _trees() -> st.SearchStrategy[Tree]:
-    return st.recursive(st.sampled_from(_NAMES), lambda inner: st.one_of(
-        st.tuples(st.sampled_from(["&&", "||", "+", ">"]), inner, inner),
-        st.tuples(st.just("!"), inner),
-    ), max_leaves=8)
+    return st.recursive(
+        st.sampled_from(_NAMES),
+        lambda inner: st.one_of(
+            st.tuples(st.sampled_from(["&&", "||", "+", ">"]), inner, inner),
+            st.tuples(st.just("!"), inner),
+        ),
+        max_leaves=8,
+    )
 
 
 def _render(tree: Tree) -> str:
@@ -120,8 +124,7 @@ def _value(tree: Tree, env: dict[str, float]) -> float:
     if tree[0] == "!":
         return 0.0 if _value(tree[1], env) else 1.0
     a, b = _value(tree[1], env), _value(tree[2], env)
-    return {"&&": float(bool(a) and bool(b)), "||": float(bool(a) or bool(b)), "+": a + b,
-            ">": float(a > b)}[tree[0]]
+    return {"&&": float(bool(a) and bool(b)), "||": float(bool(a) or bool(b)), "+": a + b, ">": float(a > b)}[tree[0]]
 
 
 @given(_trees(), st.tuples(st.booleans(), st.booleans(), st.booleans()))
@@ -134,13 +137,15 @@ def test_meta_expressions_mean_what_perl_means(tree: Tree, values: tuple[bool, b
 
 
 def test_meta_rules_score_over_other_rules_and_count_comparisons() -> None:
-    compiled = compile_patterns([
-        {"id": "__x", "pattern": "x", "fields": ["body"], "score": 0},
-        {"id": "__y", "pattern": "y", "fields": ["body"], "score": 0},
-        {"id": "two", "meta": "__x + __y > 1", "score": 3},
-        {"id": "either", "meta": "(__x || __y) && !two", "score": 1},
-        {"id": "deep", "meta": "two && either", "score": 1},
-    ])
+    compiled = compile_patterns(
+        [
+            {"id": "__x", "pattern": "x", "fields": ["body"], "score": 0},
+            {"id": "__y", "pattern": "y", "fields": ["body"], "score": 0},
+            {"id": "two", "meta": "__x + __y > 1", "score": 3},
+            {"id": "either", "meta": "(__x || __y) && !two", "score": 1},
+            {"id": "deep", "meta": "two && either", "score": 1},
+        ]
+    )
     assert compiled.errors == []
     both = score_texts(compiled, {"body": "x y"}, threshold=5)
     assert [h.id for h in both.hits] == ["two"] and both.total == 3  # score-0 rules feed metas, never show
@@ -148,21 +153,29 @@ def test_meta_rules_score_over_other_rules_and_count_comparisons() -> None:
     assert [h.id for h in one.hits] == ["either"]
 
 
-@pytest.mark.parametrize("expression, problem", [
-    ("A &&", "ends too early"), ("(A", "missing ')'"), ("A $ B", "unexpected"), ("", "non-empty"),
-])
+@pytest.mark.parametrize(
+    "expression, problem",
+    [
+        ("A &&", "ends too early"),
+        ("(A", "missing ')'"),
+        ("A $ B", "unexpected"),
+        ("", "non-empty"),
+    ],
+)
 def test_a_meta_that_does_not_parse_names_the_problem(expression: str, problem: str) -> None:
     with pytest.raises(MetaError, match=re.escape(problem)):
         compile_meta(expression)
 
 
 def test_metas_over_unknown_rules_or_in_a_cycle_are_reported_and_skipped() -> None:
-    compiled = compile_patterns([
-        {"id": "a", "pattern": "a", "score": 1},
-        {"id": "m1", "meta": "a && nowhere", "score": 1},
-        {"id": "c1", "meta": "c2 || a", "score": 1},
-        {"id": "c2", "meta": "c1", "score": 1},
-    ])
+    compiled = compile_patterns(
+        [
+            {"id": "a", "pattern": "a", "score": 1},
+            {"id": "m1", "meta": "a && nowhere", "score": 1},
+            {"id": "c1", "meta": "c2 || a", "score": 1},
+            {"id": "c2", "meta": "c1", "score": 1},
+        ]
+    )
     problems = dict(compiled.errors)
     assert "nowhere" in problems["m1"] and "refers to itself" in problems["c1"]
     assert [m.id for m in compiled.metas] == []
@@ -171,16 +184,30 @@ def test_metas_over_unknown_rules_or_in_a_cycle_are_reported_and_skipped() -> No
 # --- the prefilter never changes a verdict ------------------------------------------
 
 _WORDS = ["viagra", "Casino", "free", "FREE", "offer", "prize", "spins", "bonus", "won", "x"]
-_PATTERNS = [r"\bviagra\b", r"(?:cheap|free) (?:offer|spins)", r"casino\s+bonus", r"(?i)FREE\s*offer",
-             r"pri[zs]e", r"(?:won|win)+\s+\w+", r"[Cc]asino|jackpot", r"(?<name>free)\s(?:spins)?",
-             r"bonus(?=\s)", r"x{2,}", r"(?:a|b)c\d+", r"(?!casino)\w+ bonus", r"\x{17f}pins"]
+_PATTERNS = [
+    r"\bviagra\b",
+    r"(?:cheap|free) (?:offer|spins)",
+    r"casino\s+bonus",
+    r"(?i)FREE\s*offer",
+    r"pri[zs]e",
+    r"(?:won|win)+\s+\w+",
+    r"[Cc]asino|jackpot",
+    r"(?<name>free)\s(?:spins)?",
+    r"bonus(?=\s)",
+    r"x{2,}",
+    r"(?:a|b)c\d+",
+    r"(?!casino)\w+ bonus",
+    r"\x{17f}pins",
+]
 
 
-@given(st.sampled_from(_PATTERNS), st.sampled_from(["", "i"]),
-       st.lists(st.sampled_from([*_WORDS, " ", "\u017f", "\u212a", "é"]), max_size=12))
+@given(
+    st.sampled_from(_PATTERNS),
+    st.sampled_from(["", "i"]),
+    st.lists(st.sampled_from([*_WORDS, " ", "\u017f", "\u212a", "é"]), max_size=12),
+)
 @settings(max_examples=200, deadline=None)
-def test_a_regex_matches_only_texts_holding_one_of_its_required_literals(pattern: str, flags: str,
-                                                                          parts: list[str]) -> None:
+def test_a_regex_matches_only_texts_holding_one_of_its_required_literals(pattern: str, flags: str, parts: list[str]) -> None:
     text = " ".join(parts)
     literals = required_literals(pattern, flags)
     regex = pcre2.compile(pattern, pcre2.IGNORECASE if flags else 0)
@@ -199,11 +226,16 @@ def test_required_literals_are_found_for_keyword_rules() -> None:
 
 
 def test_a_rejected_mail_records_total_threshold_and_every_matched_rule() -> None:
-    compiled = compile_patterns([{"id": f"r{n}", "pattern": "spammy", "fields": ["body"], "score": 0.1,
-                                  "describe": f"rule {n}"} for n in range(80)])
+    compiled = compile_patterns(
+        [{"id": f"r{n}", "pattern": "spammy", "fields": ["body"], "score": 0.1, "describe": f"rule {n}"} for n in range(80)]
+    )
     policy = Policy(**{**POLICY.__dict__, "spam_threshold": 5.0})
-    decision = decide(Inbound(parse(make_mail(body="very spammy")), receipt(), "b", "inbox/ses-1"),
-                      policy=policy, patterns=compiled, knowledge=FakeKnowledge())
+    decision = decide(
+        Inbound(parse(make_mail(body="very spammy")), receipt(), "b", "inbox/ses-1"),
+        policy=policy,
+        patterns=compiled,
+        knowledge=FakeKnowledge(),
+    )
     event = decision.events[0][1]
     assert isinstance(event, SpamRejected) and event.stage == "patterns"
     assert event.score == pytest.approx(8.0) and event.threshold == 5.0 and event.rules_total == 80
@@ -216,14 +248,26 @@ def test_a_rejected_mail_records_total_threshold_and_every_matched_rule() -> Non
 
 def test_below_the_threshold_the_mail_is_accepted() -> None:
     compiled = compile_patterns([{"id": "r", "pattern": "spammy", "fields": ["body"], "score": 4.9}])
-    decision = decide(Inbound(parse(make_mail(body="spammy")), receipt(), "b", "inbox/ses-1"), policy=POLICY,
-                      patterns=compiled, knowledge=FakeKnowledge())
+    decision = decide(
+        Inbound(parse(make_mail(body="spammy")), receipt(), "b", "inbox/ses-1"),
+        policy=POLICY,
+        patterns=compiled,
+        knowledge=FakeKnowledge(),
+    )
     assert decision.outcome == "accepted"
 
 
 def test_a_schema_1_rejection_still_loads_with_its_pattern_as_a_sure_hit() -> None:
-    event = SpamRejected(ses_message_id="s", stage="patterns", reason="old", pattern_id="prize", bucket="b",
-                         raw_key="inbox/s", quarantine_key="quarantine/s", received_at="2026-01-01T00:00:00Z")
+    event = SpamRejected(
+        ses_message_id="s",
+        stage="patterns",
+        reason="old",
+        pattern_id="prize",
+        bucket="b",
+        raw_key="inbox/s",
+        quarantine_key="quarantine/s",
+        received_at="2026-01-01T00:00:00Z",
+    )
     entry = to_entry(Envelope.new(event, stream_id="quarantine#s", version=1, seed="s", correlation_id="s"), "crm")
     import json
 
@@ -243,6 +287,11 @@ def test_shipped_defaults_reject_the_sample_spam_and_accept_the_sample_ham() -> 
         verdict = score_texts(compiled, MailTexts(parse(path.read_bytes())), threshold=5.0)
         assert verdict.spam == ("spam" in path.name), (path.name, verdict.total, [h.id for h in verdict.hits])
     # a single word never rejects: the "prize" keyword alone rejected 26 hams of the corpus before scores
-    for ham in ("You won the award, congratulations!", "Claim your prize at the front desk",
-                "Free lunch at the office", "Senior role, salary $180,000 - $210,000", "Click here to apply"):
+    for ham in (
+        "You won the award, congratulations!",
+        "Claim your prize at the front desk",
+        "Free lunch at the office",
+        "Senior role, salary $180,000 - $210,000",
+        "Click here to apply",
+    ):
         assert not score_texts(compiled, {"subject": ham, "body": ham}, threshold=5.0).spam, ham

@@ -7,8 +7,7 @@ from hypothesis import strategies as st
 
 from mail.subjects import strip_reply_prefix
 
-WORDS = ["Re", "RE", "re", "rE", "Aw", "AW", "aw", "Fwd", "FWD", "Fw", "FW", "SV", "sv", "Antw", "ANTW", "Antwort",
-         "WG", "Vs"]
+WORDS = ["Re", "RE", "re", "rE", "Aw", "AW", "aw", "Fwd", "FWD", "Fw", "FW", "SV", "sv", "Antw", "ANTW", "Antwort", "WG", "Vs"]
 SPACE = st.sampled_from(["", " ", "  ", "\t"])
 NUMBER = st.one_of(st.just(""), st.integers(0, 999).map(lambda n: f"[{n}]"), st.integers(0, 99).map(lambda n: f"({n})"))
 
@@ -19,9 +18,7 @@ def prefix(draw: st.DrawFn) -> str:
 
 
 # a topic that does not itself start like a prefix: the first word is never followed by ":"
-TOPIC = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9 ,.!?-]{0,40}", fullmatch=True).filter(
-    lambda t: ":" not in t and t.strip() == t
-)
+TOPIC = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9 ,.!?-]{0,40}", fullmatch=True).filter(lambda t: ":" not in t and t.strip() == t)
 
 
 @given(st.lists(prefix(), min_size=1, max_size=5), SPACE, TOPIC)

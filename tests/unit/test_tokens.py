@@ -51,13 +51,15 @@ def test_every_conversation_id_fits_a_local_part(address: str, name: str) -> Non
 
 # --- message-bound tokens: each forwarded copy names its own message ------------------
 
-message_refs = st.lists(st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=8, max_size=60), min_size=1,
-                        max_size=30, unique=True)
+message_refs = st.lists(
+    st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=8, max_size=60), min_size=1, max_size=30, unique=True
+)
 
 
 @given(st.emails(), st.text(max_size=80), message_refs, st.data())
-def test_a_message_token_fits_a_local_part_and_names_its_message(address: str, name: str, refs: list[str],
-                                                                 data: st.DataObject) -> None:
+def test_a_message_token_fits_a_local_part_and_names_its_message(
+    address: str, name: str, refs: list[str], data: st.DataObject
+) -> None:
     conversation_id = identify(address, name, relay_domains=["linkedin.com"]).conversation_id
     ref = data.draw(st.sampled_from(refs))
     address_out = message_thread_address(conversation_id, ref, KEY, "reply.example.com")

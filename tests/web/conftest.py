@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import make_mail
 
 XSS_SUBJECT = "<script>alert(1)</script>"
-XSS_SENDER = "\"Mallory <img src=x onerror=alert(3)>\" <mallory@evil-corp.test>"
+XSS_SENDER = '"Mallory <img src=x onerror=alert(3)>" <mallory@evil-corp.test>'
 XSS_HTML = "<html><body><h1 id='injected'>hi</h1><script>alert(2)</script><img src=x onerror=alert(4)></body></html>"
 
 
@@ -66,10 +66,17 @@ def demo_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     state = folder / "state"
     with isolated(folder), local_stack(Settings(), state, fresh=True) as stack:
         run_demo(stack, as_json=True)
-        for source, raw in (("xss", hostile_mail()),
-                            ("initech", make_mail(sender="Bill Lumbergh <bill@initech.com>",
-                                                  subject="Senior Engineer opening at Initech",
-                                                  body="Hi,\n\nwe have a senior engineer role.\n\nBill\nInitech\n"))):
+        for source, raw in (
+            ("xss", hostile_mail()),
+            (
+                "initech",
+                make_mail(
+                    sender="Bill Lumbergh <bill@initech.com>",
+                    subject="Senior Engineer opening at Initech",
+                    body="Hi,\n\nwe have a senior engineer role.\n\nBill\nInitech\n",
+                ),
+            ),
+        ):
             result = ingest_one(stack.svc, Delivery(source, raw), [stack.settings.public_address])
             assert result["outcome"] == "accepted", result
     return state

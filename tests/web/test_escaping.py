@@ -16,9 +16,21 @@ from projections.queries import Filters
 
 HOSTILE = st.one_of(
     st.text(max_size=80),
-    st.sampled_from(["<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "';alert(1)//", "&lt;b&gt;",
-                     "<svg onload=alert(1)>", "javascript:alert(1)", "{{ 7*7 }}", "</pre><b>x</b>", "<!--", "]]>"]),
-    st.lists(st.sampled_from(["<", ">", "&", "\"", "'", "/", "=", "script", "a", " ", "on"]), max_size=30).map("".join),
+    st.sampled_from(
+        [
+            "<script>alert(1)</script>",
+            '"><img src=x onerror=alert(1)>',
+            "';alert(1)//",
+            "&lt;b&gt;",
+            "<svg onload=alert(1)>",
+            "javascript:alert(1)",
+            "{{ 7*7 }}",
+            "</pre><b>x</b>",
+            "<!--",
+            "]]>",
+        ]
+    ),
+    st.lists(st.sampled_from(["<", ">", "&", '"', "'", "/", "=", "script", "a", " ", "on"]), max_size=30).map("".join),
 )
 
 
@@ -34,9 +46,24 @@ class FieldsBackend:
 
     def _item(self) -> dict[str, Any]:
         v = self.value
-        return {"id": "c1", "status": "new", "subject": v, "contact": v, "contact_name": v, "company": v, "title": v,
-                "lead_score": 50, "score_band": "warm", "score_reasons": [v], "followup_due": v, "followup_kind": v,
-                "last_activity": v, "location": v, "salary": v, "notes": v}
+        return {
+            "id": "c1",
+            "status": "new",
+            "subject": v,
+            "contact": v,
+            "contact_name": v,
+            "company": v,
+            "title": v,
+            "lead_score": 50,
+            "score_band": "warm",
+            "score_reasons": [v],
+            "followup_due": v,
+            "followup_kind": v,
+            "last_activity": v,
+            "location": v,
+            "salary": v,
+            "notes": v,
+        }
 
     def conversations(self, filters: Filters, *, limit: int, next_token: str | None) -> dict[str, Any]:
         return {"items": [self._item()], "next_token": None}
@@ -46,20 +73,39 @@ class FieldsBackend:
 
     def conversation(self, conversation_id: str) -> dict[str, Any]:
         v = self.value
-        timeline = [{"type": "MessageReceived", "occurred_at": v, "stream_id": "s", "version": 1,
-                     "data": {"from_name": v, "subject": v, "preview": v, "ses_message_id": "m1"}},
-                    {"type": "AttachmentExtracted", "occurred_at": v, "stream_id": "s", "version": 2,
-                     "data": {"filename": v, "first_lines": v, "outcome": v}},
-                    {"type": "SpamRejected", "occurred_at": v, "stream_id": "q", "version": 1,
-                     "data": {"stage": v, "reason": v, "ses_message_id": "m2"}}]
+        timeline = [
+            {
+                "type": "MessageReceived",
+                "occurred_at": v,
+                "stream_id": "s",
+                "version": 1,
+                "data": {"from_name": v, "subject": v, "preview": v, "ses_message_id": "m1"},
+            },
+            {
+                "type": "AttachmentExtracted",
+                "occurred_at": v,
+                "stream_id": "s",
+                "version": 2,
+                "data": {"filename": v, "first_lines": v, "outcome": v},
+            },
+            {
+                "type": "SpamRejected",
+                "occurred_at": v,
+                "stream_id": "q",
+                "version": 1,
+                "data": {"stage": v, "reason": v, "ses_message_id": "m2"},
+            },
+        ]
         return {"conversation": self._item(), "timeline": timeline}
 
     def raw_mail(self, ses_message_id: str, conversation_id: str | None = None) -> bytes:
         return self.value.encode()
 
     def mail(self, ses_message_id: str, conversation_id: str | None = None) -> dict[str, Any]:
-        return {"headers": {"Subject": self.value, "From": self.value},
-                "parts": [{"path": "1", "content_type": "text/html", "text": self.value, "cut": False}]}
+        return {
+            "headers": {"Subject": self.value, "From": self.value},
+            "parts": [{"path": "1", "content_type": "text/html", "text": self.value, "cut": False}],
+        }
 
     def set_status(self, conversation_id: str, status: str, note: str | None) -> dict[str, Any]:
         raise AssertionError("not under test")
@@ -85,8 +131,15 @@ class FieldsBackend:
 
     def rules(self) -> list[dict[str, Any]]:
         v = self.value
-        return [{"name": v, "pattern": {"detail-type": [v]}, "description": v, "matches": 1,
-                 "last_matches": [{"event_id": v, "type": v, "stream_id": v, "occurred_at": v}]}]
+        return [
+            {
+                "name": v,
+                "pattern": {"detail-type": [v]},
+                "description": v,
+                "matches": 1,
+                "last_matches": [{"event_id": v, "type": v, "stream_id": v, "occurred_at": v}],
+            }
+        ]
 
     def stats(self) -> dict[str, Any]:
         return {"weeks": [], "scores": [], "statuses": {self.value: 1}}

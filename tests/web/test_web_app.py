@@ -98,10 +98,12 @@ def test_pipeline_filters_are_the_cli_queries(svc: Any, client: FlaskClient, cap
     from crm.cli import parser
     from crm.views import list_conversations
 
-    for query, argv in (({"company": "acme robotics"}, ["--company", "acme robotics"]),
-                        ({"status": "new"}, ["--status", "new"]),
-                        ({"min_score": "50"}, ["--min-score", "50"]),
-                        ({"status": "new", "company": "Globex"}, ["--status", "new", "--company", "Globex"])):
+    for query, argv in (
+        ({"company": "acme robotics"}, ["--company", "acme robotics"]),
+        ({"status": "new"}, ["--status", "new"]),
+        ({"min_score": "50"}, ["--min-score", "50"]),
+        ({"status": "new", "company": "Globex"}, ["--status", "new", "--company", "Globex"]),
+    ):
         page = client.get("/", query_string=query).get_data(as_text=True)
         shown = re.findall(r'<tr class="conversation" data-id="([^"]+)">', page)
         expected = list_conversations(svc, parser().parse_args(["conversations", *argv]))
@@ -120,9 +122,14 @@ def test_pipeline_pages_with_the_next_token(client: FlaskClient) -> None:
     assert len(seen) == 5 and len(set(seen)) == 5
 
 
-@pytest.mark.parametrize("query, message", [({"min_score": "lots"}, "not a whole number"),
-                                            ({"month": "December"}, "not YYYY-MM"),
-                                            ({"limit": "0"}, "between 1 and 1000")])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ({"min_score": "lots"}, "not a whole number"),
+        ({"month": "December"}, "not YYYY-MM"),
+        ({"limit": "0"}, "between 1 and 1000"),
+    ],
+)
 def test_bad_filters_answer_400_naming_the_problem(client: FlaskClient, query: dict[str, str], message: str) -> None:
     response = client.get("/", query_string=query)
     assert response.status_code == 400
@@ -153,8 +160,12 @@ def test_raw_mail_downloads_as_received_and_never_renders(svc: Any, client: Flas
         assert response.headers["Content-Disposition"].startswith("attachment;")
         assert response.data == svc.blobs.get(event.raw_key, event.bucket)  # type: ignore[attr-defined]
     # only mails the events name: another conversation's id does not reach them
-    assert client.get(f"/conversations/{conversation_id(svc, 'mark.lee@globex.com')}/raw/{received[0].ses_message_id}"  # type: ignore[attr-defined]
-                      ).status_code == 404
+    assert (
+        client.get(
+            f"/conversations/{conversation_id(svc, 'mark.lee@globex.com')}/raw/{received[0].ses_message_id}"  # type: ignore[attr-defined]
+        ).status_code
+        == 404
+    )
 
 
 def test_hostile_fields_render_as_text(svc: Any, client: FlaskClient) -> None:
@@ -199,8 +210,7 @@ def test_followups_quarantine_dlq_rules_and_charts_pages(client: FlaskClient) ->
 # --- CSRF ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/followups/run", "/quarantine/x/release", "/dlq/crm-ack/redrive",
-                                  "/conversations/x/status"])
+@pytest.mark.parametrize("path", ["/followups/run", "/quarantine/x/release", "/dlq/crm-ack/redrive", "/conversations/x/status"])
 def test_every_post_without_the_session_token_is_refused(svc: Any, client: FlaskClient, path: str) -> None:
     before = len(svc.store.all_events())
     assert client.post(path, data={}).status_code == 400
@@ -221,8 +231,7 @@ def test_an_untrusted_host_is_refused(client: FlaskClient) -> None:
 def test_set_status_records_the_event_the_cli_records(svc: Any, client: FlaskClient) -> None:
     cid = conversation_id(svc, "mark.lee@globex.com")
     token = csrf(client, f"/conversations/{cid}")
-    response = client.post(f"/conversations/{cid}/status", data={"csrf_token": token, "status": "closed",
-                                                                 "note": "not for me"})
+    response = client.post(f"/conversations/{cid}/status", data={"csrf_token": token, "status": "closed", "note": "not for me"})
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "status set to closed" in page and '<dd id="status">closed</dd>' in page
@@ -263,8 +272,9 @@ def test_redrive_refuses_an_unknown_queue_and_moves_a_parked_message(svc: Any, c
     unknown = client.post("/dlq/crm-nothing/redrive", data={"csrf_token": token})
     assert unknown.status_code == 400 and "no queue" in unknown.get_data(as_text=True)
     svc.queues.send(svc.settings.queue_name("projector") + "-dlq", "{}", None)
-    assert re.search(r'data-queue="crm-projector"><td>crm-projector-dlq</td><td class="count">1<',
-                     client.get("/dlq").get_data(as_text=True))
+    assert re.search(
+        r'data-queue="crm-projector"><td>crm-projector-dlq</td><td class="count">1<', client.get("/dlq").get_data(as_text=True)
+    )
     response = client.post("/dlq/crm-projector/redrive", data={"csrf_token": token})
     assert response.status_code == 303
     assert "redrove 1 message(s)" in client.get("/dlq").get_data(as_text=True)

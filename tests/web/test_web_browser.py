@@ -49,8 +49,14 @@ def browser() -> Iterator[Any]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1400,900", "--disable-extensions"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1400,900",
+        "--disable-extensions",
+    ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -161,8 +167,11 @@ def test_release_a_quarantined_mail_and_see_it_in_the_pipeline(browser: Any, ser
     browser.get(server + "/?contact=bob@smithconsulting.io")
     assert rows(browser) == []
     browser.get(server + "/quarantine")
-    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "tr.quarantined")
-               if r.find_element(By.CSS_SELECTOR, "td.subject").text == "Partnership inquiry")
+    row = next(
+        r
+        for r in browser.find_elements(By.CSS_SELECTOR, "tr.quarantined")
+        if r.find_element(By.CSS_SELECTOR, "td.subject").text == "Partnership inquiry"
+    )
     navigate(browser, row.find_element(By.CSS_SELECTOR, "button.release"))
     flash = browser.find_element(By.CSS_SELECTOR, ".flash").text
     assert flash.startswith("released ") and "accepted" in flash

@@ -46,8 +46,7 @@ def quarantined_id(capsys: pytest.CaptureFixture[Any], state: str, subject: str)
     return str(next(r["id"] for r in listing if r["subject"] == subject))
 
 
-def test_web_actions_record_what_the_cli_records(demo_state: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_web_actions_record_what_the_cli_records(demo_state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from crm.views import envelope_record
     from crm.web.app import create_app
     from crm.web.backend import CrmBackend
@@ -67,21 +66,24 @@ def test_web_actions_record_what_the_cli_records(demo_state: Path, tmp_path: Pat
         client = create_app(CrmBackend(stack.svc)).test_client()
         page = client.get("/followups").get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-        for path, data in ((f"/quarantine/{bob}/release", {}),
-                           (f"/conversations/{mark}/status", {"status": "closed", "note": "not for me"}),
-                           ("/followups/run", {"now": NOW})):
+        for path, data in (
+            (f"/quarantine/{bob}/release", {}),
+            (f"/conversations/{mark}/status", {"status": "closed", "note": "not for me"}),
+            ("/followups/run", {"now": NOW}),
+        ):
             assert client.post(path, data={"csrf_token": token, **data}).status_code == 303, path
         after_web = shapes([envelope_record(e) for e in stack.svc.store.all_events()])
     assert after_web == after_cli
-    added = {s: types[len(before.get(s, [])):] for s, types in after_cli.items() if types != before.get(s)}
+    added = {s: types[len(before.get(s, [])) :] for s, types in after_cli.items() if types != before.get(s)}
     assert added[f"quarantine#{bob}"] == ["SpamReleased"]
     assert "ConversationStatusChanged" in added[f"conversation#{mark}"]
     assert any("FollowUpDue" in types for types in added.values())
     assert any(s.startswith("conversation#") and s not in before and "MessageReceived" in t for s, t in added.items())
 
 
-def test_the_reads_the_web_view_shows_are_commands(demo_state: Path, tmp_path: Path,
-                                                   capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_the_reads_the_web_view_shows_are_commands(
+    demo_state: Path, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
     capsys = capsysbinary  # `raw` writes bytes
     shutil.copytree(demo_state, tmp_path / "state")
     state = str(tmp_path / "state")
@@ -103,8 +105,7 @@ def test_the_reads_the_web_view_shows_are_commands(demo_state: Path, tmp_path: P
         assert main(["--state", state, "conversations", "raw", "mark-lee-globex-d3fa349d", spam]) == 2  # not its mail
 
 
-def test_crm_web_serves_localhost_lets_cli_commands_write_and_stops_on_sigterm(demo_state: Path,
-                                                                                tmp_path: Path) -> None:
+def test_crm_web_serves_localhost_lets_cli_commands_write_and_stops_on_sigterm(demo_state: Path, tmp_path: Path) -> None:
     from tests.e2e.test_serve import free_port
 
     state = tmp_path / "state"
@@ -117,8 +118,13 @@ def test_crm_web_serves_localhost_lets_cli_commands_write_and_stops_on_sigterm(d
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "web.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "crm.cli", "--state", str(state), "web",
-                                 "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "crm.cli", "--state", str(state), "web", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 90
         while f"{base}/" not in log.read_text(encoding="utf-8", errors="replace"):
@@ -129,16 +135,35 @@ def test_crm_web_serves_localhost_lets_cli_commands_write_and_stops_on_sigterm(d
             page = response.read().decode()
             cookie = response.headers["Set-Cookie"].split(";")[0]
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-        request = urllib.request.Request(f"{base}/conversations/mark-lee-globex-d3fa349d/status",
-                                         data=f"csrf_token={token}&status=offer".encode(), headers={"Cookie": cookie})
+        request = urllib.request.Request(
+            f"{base}/conversations/mark-lee-globex-d3fa349d/status",
+            data=f"csrf_token={token}&status=offer".encode(),
+            headers={"Cookie": cookie},
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             assert response.status == 200  # after the 303
         # the server is up and has read and written: a command on the same state writes at once
         # (a held write lock would keep it waiting for the engine's 60 s busy timeout)
-        done = subprocess.run([sys.executable, "-m", "crm.cli", "--state", str(state), "conversations", "set-status",
-                               "mark-lee-globex-d3fa349d", "closed",
-                               "--note", "from the CLI"], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=45)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "crm.cli",
+                "--state",
+                str(state),
+                "conversations",
+                "set-status",
+                "mark-lee-globex-d3fa349d",
+                "closed",
+                "--note",
+                "from the CLI",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=45,
+        )
         assert done.returncode == 0, done.stderr
         with urllib.request.urlopen(f"{base}/conversations/mark-lee-globex-d3fa349d", timeout=30) as response:
             assert '<dd id="status">closed</dd>' in response.read().decode()  # the view reads what the CLI wrote
@@ -148,11 +173,28 @@ def test_crm_web_serves_localhost_lets_cli_commands_write_and_stops_on_sigterm(d
         if proc.poll() is None:
             proc.kill()
     assert "crm web: stopped" in log.read_text(encoding="utf-8")
-    listed = subprocess.run([sys.executable, "-m", "crm.cli", "--state", str(state), "events", "--json",
-                             "--stream", "conversation#mark-lee-globex-d3fa349d"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60, check=True).stdout
-    changes = [json.loads(line)["data"] for line in listed.splitlines()
-               if json.loads(line)["type"] == "ConversationStatusChanged"]
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crm.cli",
+            "--state",
+            str(state),
+            "events",
+            "--json",
+            "--stream",
+            "conversation#mark-lee-globex-d3fa349d",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    changes = [
+        json.loads(line)["data"] for line in listed.splitlines() if json.loads(line)["type"] == "ConversationStatusChanged"
+    ]
     assert [(c["status"], c.get("note")) for c in changes] == [("offer", None), ("closed", "from the CLI")]
 
 

@@ -165,18 +165,16 @@ class EventStore(Protocol):
 
     def commit(
         self,
-        planned: list[tuple[str, DomainEvent]],
+        plan: Plan,
         *,
         dedupe_key: str,
         correlation_id: str,
         causation_id: str | None = None,
-        message_ids: dict[str, str] | None = None,
-        markers: dict[str, dict[str, Any]] | None = None,
-        first_in_stream: frozenset[str] = frozenset(),
         source: str | None = None,
-        expected_versions: dict[str, int] | None = None,
     ) -> Commit:
-        """Append the events and the dedupe item atomically. A dedupe key already
+        """Append the plan's events, its Message-ID mappings and markers and the dedupe
+        item atomically (its ``first_in_stream`` streams must be new, its
+        ``expected_versions`` pin a stream's next version). A dedupe key already
         committed returns the stored events (``duplicate=True``); a version taken by
         another writer raises :class:`StreamConflict`."""
         ...

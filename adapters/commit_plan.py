@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from events import DomainEvent, Envelope, from_record, to_entry, to_record
+from events import Envelope, from_record, to_entry, to_record
 from events.base import event_id, utcnow
-from ports import Commit
+from ports import Commit, Plan
 
 # DynamoDB's TransactWriteItems limit; the local store keeps it so a decision that
 # works locally never fails in AWS.
@@ -31,27 +31,25 @@ class CommitPlan:
 
 
 def plan_commit(
-    planned: list[tuple[str, DomainEvent]],
+    plan: Plan,
     *,
     last_version: Callable[[str], int],
     dedupe_key: str,
     correlation_id: str,
     causation_id: str | None = None,
-    message_ids: dict[str, str] | None = None,
-    markers: dict[str, dict[str, Any]] | None = None,
-    first_in_stream: frozenset[str] = frozenset(),
     source: str | None = None,
-    expected_versions: dict[str, int] | None = None,
 ) -> CommitPlan:
-    """Number ``planned`` per stream after ``last_version`` (0 for a stream that must be
-    new, the pinned version for one in ``expected_versions``); raises ``ValueError`` for
-    an event the bus would refuse or more items than one transaction takes."""
+    """Number ``plan``'s events per stream after ``last_version`` (0 for a stream that must
+    be new, the pinned version for one in its ``expected_versions``); raises ``ValueError``
+    for an event the bus would refuse or more items than one transaction takes."""
+    planned, message_ids, markers = plan.events, plan.message_ids, plan.markers
+    first_in_stream, expected_versions = plan.first_in_stream, plan.expected_versions
     now = utcnow()
     versions: dict[str, int] = {}
     envelopes = []
     for index, (stream_id, event) in enumerate(planned):
         if stream_id not in versions:
-            pinned = (expected_versions or {}).get(stream_id)
+            pinned = expected_versions.get(stream_id)
             versions[stream_id] = 0 if stream_id in first_in_stream else pinned if pinned is not None else last_version(stream_id)
         versions[stream_id] += 1
         envelope = Envelope.new(
@@ -73,15 +71,15 @@ def plan_commit(
     records = [to_record(e) for e in envelopes]
     overwrites = [
         {"pk": f"msgid#{message_id.lower()}", "sk": 0, "conversation_id": conversation_id}
-        for message_id, conversation_id in (message_ids or {}).items()
+        for message_id, conversation_id in message_ids.items()
     ]
-    overwrites.extend({"pk": pk, "sk": 0, **values} for pk, values in (markers or {}).items())
-    plan = CommitPlan(
+    overwrites.extend({"pk": pk, "sk": 0, **values} for pk, values in markers.items())
+    batch = CommitPlan(
         envelopes, records, {"pk": dedupe_key, "sk": 0, "events": json.dumps(records), "recorded_at": now}, overwrites
     )
-    if plan.item_count() > MAX_TRANSACTION_ITEMS:
-        raise ValueError(f"one decision may write at most {MAX_TRANSACTION_ITEMS} items, got {plan.item_count()}")
-    return plan
+    if batch.item_count() > MAX_TRANSACTION_ITEMS:
+        raise ValueError(f"one decision may write at most {MAX_TRANSACTION_ITEMS} items, got {batch.item_count()}")
+    return batch
 
 
 def stored_commit(dedupe_item: dict[str, Any]) -> Commit:

@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 
 from adapters.aws import client, error_code
 from adapters.commit_plan import MAX_TRANSACTION_ITEMS, StoreKnowledge, plan_commit, stored_commit
-from events import DomainEvent, Envelope, from_record
-from ports import Commit, StreamConflict
+from events import Envelope, from_record
+from ports import Commit, Plan, StreamConflict
 
 __all__ = ["MAX_TRANSACTION_ITEMS", "Commit", "EventStore", "StreamConflict"]
 
@@ -106,46 +106,38 @@ class EventStore(StoreKnowledge):
 
     def commit(
         self,
-        planned: list[tuple[str, DomainEvent]],
+        plan: Plan,
         *,
         dedupe_key: str,
         correlation_id: str,
         causation_id: str | None = None,
-        message_ids: dict[str, str] | None = None,
-        markers: dict[str, dict[str, Any]] | None = None,
-        first_in_stream: frozenset[str] = frozenset(),
         source: str | None = None,
-        expected_versions: dict[str, int] | None = None,
     ) -> Commit:
-        """Append ``planned`` events and the dedupe item in one transaction.
+        """Append ``plan``'s events and the dedupe item in one transaction.
 
         Returns the stored events with ``duplicate=True`` when ``dedupe_key`` was
         already committed (a retried delivery), raises :class:`StreamConflict`
-        when another writer took a version first. ``expected_versions`` pins a
+        when another writer took a version first. The plan's ``expected_versions`` pin a
         stream's first new event to the version after the one the decision read, so
         a decision that depends on how long a stream is (a quota) cannot overshoot.
         """
         stored = self.get(dedupe_key)
         if stored is not None:
             return stored_commit(stored)
-        plan = plan_commit(
-            planned,
+        batch = plan_commit(
+            plan,
             last_version=self.last_version,
             dedupe_key=dedupe_key,
             correlation_id=correlation_id,
             causation_id=causation_id,
-            message_ids=message_ids,
-            markers=markers,
-            first_in_stream=first_in_stream,
             source=source,
-            expected_versions=expected_versions,
         )
-        records = plan.records
+        records = batch.records
         items: list[dict[str, Any]] = [
             {"Put": {"TableName": self.table, "Item": _item(r), "ConditionExpression": "attribute_not_exists(pk)"}}
-            for r in (*records, plan.dedupe)
+            for r in (*records, batch.dedupe)
         ]
-        items.extend({"Put": {"TableName": self.table, "Item": _item(i)}} for i in plan.overwrites)
+        items.extend({"Put": {"TableName": self.table, "Item": _item(i)}} for i in batch.overwrites)
         try:
             self._db.transact_write_items(TransactItems=items)
         except ClientError as exc:
@@ -159,7 +151,7 @@ class EventStore(StoreKnowledge):
             if "ConditionalCheckFailed" in reasons:
                 raise StreamConflict(f"a concurrent writer appended first ({reasons})") from exc
             raise
-        return Commit(plan.envelopes, duplicate=False)
+        return Commit(batch.envelopes, duplicate=False)
 
     def put_raw_items(self, items: list[dict[str, Any]]) -> None:
         """Load items as they were dumped (the local stack's restore)."""

@@ -18,8 +18,8 @@ from typing import Any
 
 from adapters.commit_plan import StoreKnowledge, plan_commit, stored_commit
 from adapters.local_engine import LocalEngine
-from events import DomainEvent, Envelope, from_record
-from ports import Commit, StreamConflict
+from events import Envelope, from_record
+from ports import Commit, Plan, StreamConflict
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -124,16 +124,12 @@ class LocalEventStore(StoreKnowledge):
 
     def commit(
         self,
-        planned: list[tuple[str, DomainEvent]],
+        plan: Plan,
         *,
         dedupe_key: str,
         correlation_id: str,
         causation_id: str | None = None,
-        message_ids: dict[str, str] | None = None,
-        markers: dict[str, dict[str, Any]] | None = None,
-        first_in_stream: frozenset[str] = frozenset(),
         source: str | None = None,
-        expected_versions: dict[str, int] | None = None,
     ) -> Commit:
         """See :meth:`ports.EventStore.commit`. Reads and writes in one transaction, so
         only a stream that must be new or a pinned version can conflict."""
@@ -142,15 +138,11 @@ class LocalEventStore(StoreKnowledge):
             try:
                 result = self._commit(
                     conn,
-                    planned,
+                    plan,
                     dedupe_key=dedupe_key,
                     correlation_id=correlation_id,
                     causation_id=causation_id,
-                    message_ids=message_ids,
-                    markers=markers,
-                    first_in_stream=first_in_stream,
                     source=source,
-                    expected_versions=expected_versions,
                 )
             except BaseException:
                 conn.execute("ROLLBACK TO event_store_commit")
@@ -159,22 +151,20 @@ class LocalEventStore(StoreKnowledge):
             conn.execute("RELEASE event_store_commit")
             return result
 
-    def _commit(
-        self, conn: sqlite3.Connection, planned: list[tuple[str, DomainEvent]], *, dedupe_key: str, **options: Any
-    ) -> Commit:
+    def _commit(self, conn: sqlite3.Connection, plan: Plan, *, dedupe_key: str, **options: Any) -> Commit:
         stored = self.get(dedupe_key)
         if stored is not None:
             return stored_commit(stored)
-        plan = plan_commit(planned, last_version=self.last_version, dedupe_key=dedupe_key, **options)
+        batch = plan_commit(plan, last_version=self.last_version, dedupe_key=dedupe_key, **options)
         try:
             conn.executemany(
-                f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", [_event_row(r) for r in plan.records]
+                f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", [_event_row(r) for r in batch.records]
             )
         except sqlite3.IntegrityError as exc:
             raise StreamConflict(f"a concurrent writer appended first ({exc})") from exc
-        conn.execute("INSERT INTO items (pk, sk, body) VALUES (?, ?, ?)", _item_row(plan.dedupe))
-        conn.executemany("INSERT OR REPLACE INTO items (pk, sk, body) VALUES (?, ?, ?)", [_item_row(i) for i in plan.overwrites])
-        return Commit(plan.envelopes, duplicate=False)
+        conn.execute("INSERT INTO items (pk, sk, body) VALUES (?, ?, ?)", _item_row(batch.dedupe))
+        conn.executemany("INSERT OR REPLACE INTO items (pk, sk, body) VALUES (?, ?, ?)", [_item_row(i) for i in batch.overwrites])
+        return Commit(batch.envelopes, duplicate=False)
 
     def put_raw_items(self, items: list[dict[str, Any]]) -> None:
         """Load items as :meth:`scan_items` (or the DynamoDB store's) gave them: the

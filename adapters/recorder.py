@@ -47,15 +47,11 @@ class Recorder:
             try:
                 with self.atomic():
                     commit = self.store.commit(
-                        current.events,
+                        current,
                         dedupe_key=dedupe_key,
                         correlation_id=correlation_id,
                         causation_id=causation_id,
-                        message_ids=current.message_ids,
-                        markers=current.markers,
-                        first_in_stream=current.first_in_stream,
                         source=source,
-                        expected_versions=current.expected_versions,
                     )
                     self.bus.publish(commit.envelopes)
             except StreamConflict:

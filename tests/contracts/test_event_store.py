@@ -18,7 +18,7 @@ from adapters.event_store import EventStore as DynamoEventStore
 from adapters.local_engine import LocalEngine
 from adapters.local_store import ALL_EVENTS_SQL, STREAMS_SQL, LocalEventStore
 from events import FollowUpDue
-from ports import EventStore, StreamConflict
+from ports import EventStore, Plan, StreamConflict
 from projections.tables import events_table
 from tests.contracts.aws_support import on_moto
 
@@ -53,10 +53,10 @@ class EventStoreContract(ABC):
     # --- appends and reads -------------------------------------------------------
 
     def test_appends_number_each_stream_from_one_and_read_after_a_version(self, store: EventStore) -> None:
-        first = store.commit([("s", due(1)), ("s", due(2)), ("t", due(3))], dedupe_key="k1", correlation_id="c")
+        first = store.commit(Plan([("s", due(1)), ("s", due(2)), ("t", due(3))]), dedupe_key="k1", correlation_id="c")
         assert not first.duplicate
         assert [(e.stream_id, e.meta.version) for e in first.envelopes] == [("s", 1), ("s", 2), ("t", 1)]
-        store.commit([("s", due(4))], dedupe_key="k2", correlation_id="c")
+        store.commit(Plan([("s", due(4))]), dedupe_key="k2", correlation_id="c")
         assert versions(store, "s") == [1, 2, 3] and store.last_version("s") == 3
         assert [e.meta.version for e in store.read("s", after_version=2)] == [3]
         assert store.read("s", after_version=3) == [] and store.last_version("absent") == 0
@@ -66,20 +66,18 @@ class EventStoreContract(ABC):
         assert store.exists("s", 3) and not store.exists("s", 4)
 
     def test_event_ids_are_derived_from_the_dedupe_key(self, store: EventStore) -> None:
-        one = store.commit([("s", due(1)), ("s", due(2))], dedupe_key="k", correlation_id="c")
-        other = self.another().commit([("s", due(1)), ("s", due(2))], dedupe_key="k", correlation_id="c")
+        one = store.commit(Plan([("s", due(1)), ("s", due(2))]), dedupe_key="k", correlation_id="c")
+        other = self.another().commit(Plan([("s", due(1)), ("s", due(2))]), dedupe_key="k", correlation_id="c")
         assert [e.event_id for e in one.envelopes] == [e.event_id for e in other.envelopes]
         assert len({e.event_id for e in one.envelopes}) == 2
 
     def test_a_known_dedupe_key_returns_the_first_commits_events_and_writes_nothing(self, store: EventStore) -> None:
-        first = store.commit([("s", due(1))], dedupe_key="k", correlation_id="c", message_ids={"<a@x>": "conv"})
+        first = store.commit(Plan([("s", due(1))], message_ids={"<a@x>": "conv"}), dedupe_key="k", correlation_id="c")
         before = sorted(map(str, store.scan_items()))
         again = store.commit(
-            [("s", due(2)), ("u", due(3))],
+            Plan([("s", due(2)), ("u", due(3))], message_ids={"<b@x>": "conv"}, markers={"suppress#z@x": {"reason": "bounced"}}),
             dedupe_key="k",
             correlation_id="other",
-            message_ids={"<b@x>": "conv"},
-            markers={"suppress#z@x": {"reason": "bounced"}},
         )
         assert again.duplicate
         assert [e.model_dump() for e in again.envelopes] == [e.model_dump() for e in first.envelopes]
@@ -87,41 +85,45 @@ class EventStoreContract(ABC):
         assert store.conversation_for(["<b@x>"]) is None and store.address_suppressed("z@x") is None
 
     def test_a_stream_that_must_be_new_conflicts_and_nothing_of_the_commit_is_written(self, store: EventStore) -> None:
-        store.commit([("s", due(1))], dedupe_key="k1", correlation_id="c")
+        store.commit(Plan([("s", due(1))]), dedupe_key="k1", correlation_id="c")
         with pytest.raises(StreamConflict):
             store.commit(
-                [("t", due(2)), ("s", due(3))],
+                Plan(
+                    [("t", due(2)), ("s", due(3))],
+                    first_in_stream=frozenset({"s"}),
+                    message_ids={"<m@x>": "conv"},
+                    markers={"suppress#a@x": {"reason": "complained"}},
+                ),
                 dedupe_key="k2",
                 correlation_id="c",
-                first_in_stream=frozenset({"s"}),
-                message_ids={"<m@x>": "conv"},
-                markers={"suppress#a@x": {"reason": "complained"}},
             )
         assert versions(store, "s") == [1] and versions(store, "t") == []
         assert not store.exists("k2") and store.conversation_for(["<m@x>"]) is None
         assert store.address_suppressed("a@x") is None
         assert (
-            store.commit([("t", due(2))], dedupe_key="k2", correlation_id="c", first_in_stream=frozenset({"t"}))
+            store.commit(Plan([("t", due(2))], first_in_stream=frozenset({"t"})), dedupe_key="k2", correlation_id="c")
             .envelopes[0]
             .meta.version
             == 1
         )
 
     def test_a_pinned_version_conflicts_once_the_stream_moved(self, store: EventStore) -> None:
-        store.commit([("s", due(1)), ("s", due(2))], dedupe_key="k1", correlation_id="c")
+        store.commit(Plan([("s", due(1)), ("s", due(2))]), dedupe_key="k1", correlation_id="c")
         with pytest.raises(StreamConflict):
-            store.commit([("s", due(3))], dedupe_key="k2", correlation_id="c", expected_versions={"s": 1})
+            store.commit(Plan([("s", due(3))], expected_versions={"s": 1}), dedupe_key="k2", correlation_id="c")
         assert not store.exists("k2")
-        pinned = store.commit([("s", due(3))], dedupe_key="k2", correlation_id="c", expected_versions={"s": 2})
+        pinned = store.commit(Plan([("s", due(3))], expected_versions={"s": 2}), dedupe_key="k2", correlation_id="c")
         assert pinned.envelopes[0].meta.version == 3 and versions(store, "s") == [1, 2, 3]
 
     def test_message_ids_markers_and_contacts_are_what_the_decision_reads(self, store: EventStore) -> None:
         store.commit(
-            [("contact#p@x", due(1)), ("conversation#c1", due(2))],
+            Plan(
+                [("contact#p@x", due(1)), ("conversation#c1", due(2))],
+                message_ids={"<Mixed.Case@Host>": "c1"},
+                markers={"suppress#jane@x.org": {"reason": "hard-bounced"}},
+            ),
             dedupe_key="k",
             correlation_id="c",
-            message_ids={"<Mixed.Case@Host>": "c1"},
-            markers={"suppress#jane@x.org": {"reason": "hard-bounced"}},
         )
         assert store.conversation_for(["<unknown@x>", "<mixed.case@host>"]) == "c1"
         assert store.conversation_for(["<unknown@x>"]) is None
@@ -131,18 +133,20 @@ class EventStoreContract(ABC):
         mapping = store.get("msgid#<mixed.case@host>")
         assert mapping is not None and mapping["conversation_id"] == "c1"
         # a mapping is overwritten by a later decision, as the DynamoDB Put does
-        store.commit([("conversation#c2", due(3))], dedupe_key="k2", correlation_id="c", message_ids={"<mixed.case@host>": "c2"})
+        store.commit(
+            Plan([("conversation#c2", due(3))], message_ids={"<mixed.case@host>": "c2"}), dedupe_key="k2", correlation_id="c"
+        )
         assert store.conversation_for(["<mixed.case@host>"]) == "c2"
 
     def test_the_dedupe_item_records_the_decisions_events(self, store: EventStore) -> None:
-        commit = store.commit([("s", due(1))], dedupe_key="k", correlation_id="c")
+        commit = store.commit(Plan([("s", due(1))]), dedupe_key="k", correlation_id="c")
         item = store.get("k")
         assert item is not None and "events" in item and "recorded_at" in item and "type" not in item
         assert commit.envelopes[0].event_id in str(item["events"])
 
     def test_all_events_come_by_time_then_stream_then_version(self, store: EventStore) -> None:
         for n in range(6):
-            store.commit([(f"s{n % 3}", due(n)), (f"s{(n + 1) % 3}", due(n))], dedupe_key=f"k{n}", correlation_id="c")
+            store.commit(Plan([(f"s{n % 3}", due(n)), (f"s{(n + 1) % 3}", due(n))]), dedupe_key=f"k{n}", correlation_id="c")
         every = store.all_events()
         assert len(every) == 12
         keys = [(e.meta.occurred_at, e.stream_id, e.meta.version) for e in every]
@@ -151,10 +155,12 @@ class EventStoreContract(ABC):
 
     def test_streams_by_prefix_list_only_event_streams(self, store: EventStore) -> None:
         store.commit(
-            [("conversation#b", due(1)), ("conversation#a", due(2)), ("contact#a", due(3)), ("conversation#a", due(4))],
+            Plan(
+                [("conversation#b", due(1)), ("conversation#a", due(2)), ("contact#a", due(3)), ("conversation#a", due(4))],
+                message_ids={"<x@y>": "a"},
+            ),
             dedupe_key="conversation#dedupe",
             correlation_id="c",
-            message_ids={"<x@y>": "a"},
         )
         assert store.streams("conversation#") == ["conversation#a", "conversation#b"]
         assert store.streams() == ["contact#a", "conversation#a", "conversation#b"]
@@ -164,37 +170,41 @@ class EventStoreContract(ABC):
         # events + the dedupe item + mappings + markers
         limit = MAX_TRANSACTION_ITEMS
         fits = store.commit(
-            [("s", due(n)) for n in range(limit - 3)],
+            Plan(
+                [("s", due(n)) for n in range(limit - 3)], message_ids={"<a@x>": "c"}, markers={"suppress#a@x": {"reason": "r"}}
+            ),
             dedupe_key="k1",
             correlation_id="c",
-            message_ids={"<a@x>": "c"},
-            markers={"suppress#a@x": {"reason": "r"}},
         )
         assert len(fits.envelopes) == limit - 3
         with pytest.raises(ValueError, match=f"at most {limit} items, got {limit + 1}"):
             store.commit(
-                [("t", due(n)) for n in range(limit - 2)],
+                Plan(
+                    [("t", due(n)) for n in range(limit - 2)],
+                    message_ids={"<b@x>": "c"},
+                    markers={"suppress#b@x": {"reason": "r"}},
+                ),
                 dedupe_key="k2",
                 correlation_id="c",
-                message_ids={"<b@x>": "c"},
-                markers={"suppress#b@x": {"reason": "r"}},
             )
         assert versions(store, "t") == [] and not store.exists("k2")
 
     def test_an_event_the_bus_would_refuse_is_never_stored(self, store: EventStore) -> None:
         with pytest.raises(ValueError, match="256 KB"):
-            store.commit([("s", due(1)), ("s", due(2, kind="x" * 300_000))], dedupe_key="k", correlation_id="c")
+            store.commit(Plan([("s", due(1)), ("s", due(2, kind="x" * 300_000))]), dedupe_key="k", correlation_id="c")
         assert versions(store, "s") == [] and not store.exists("k")
 
     def test_scanned_items_load_into_an_empty_store_as_they_were(self, store: EventStore) -> None:
         store.commit(
-            [("conversation#a", due(1)), ("contact#p", due(2))],
+            Plan(
+                [("conversation#a", due(1)), ("contact#p", due(2))],
+                message_ids={"<m@x>": "a"},
+                markers={"suppress#p@x": {"reason": "complained", "count": 2}},
+            ),
             dedupe_key="k1",
             correlation_id="c",
-            message_ids={"<m@x>": "a"},
-            markers={"suppress#p@x": {"reason": "complained", "count": 2}},
         )
-        store.commit([("conversation#a", due(3))], dedupe_key="k2", correlation_id="c")
+        store.commit(Plan([("conversation#a", due(3))]), dedupe_key="k2", correlation_id="c")
         items = list(store.scan_items())
         assert sum("type" in i for i in items) == 3 and len(items) == 3 + 2 + 2
         copy = self.another()
@@ -203,8 +213,8 @@ class EventStoreContract(ABC):
         assert sorted(map(key, copy.scan_items())) == sorted(map(key, items))
         assert [e.model_dump() for e in copy.all_events()] == [e.model_dump() for e in store.all_events()]
         assert copy.conversation_for(["<m@x>"]) == "a" and copy.address_suppressed("p@x")
-        assert copy.commit([("conversation#a", due(9))], dedupe_key="k1", correlation_id="c").duplicate
-        assert copy.commit([("conversation#a", due(9))], dedupe_key="k3", correlation_id="c").envelopes[0].meta.version == 3
+        assert copy.commit(Plan([("conversation#a", due(9))]), dedupe_key="k1", correlation_id="c").duplicate
+        assert copy.commit(Plan([("conversation#a", due(9))]), dedupe_key="k3", correlation_id="c").envelopes[0].meta.version == 3
 
     # --- races ---------------------------------------------------------------------
 
@@ -224,10 +234,9 @@ class EventStoreContract(ABC):
                         seen = store.last_version("s")
                         try:
                             store.commit(
-                                [("s", due(f"{writer}-{n}")), ("s", due(f"{writer}-{n}b"))],
+                                Plan([("s", due(f"{writer}-{n}")), ("s", due(f"{writer}-{n}b"))], expected_versions={"s": seen}),
                                 dedupe_key=f"w{writer}-{n}",
                                 correlation_id="c",
-                                expected_versions={"s": seen},
                             )
                             break
                         except StreamConflict:
@@ -255,7 +264,7 @@ class EventStoreContract(ABC):
         def write(n: int) -> None:
             start.wait()
             try:
-                results.append(store.commit([("s", due(n))], dedupe_key="same", correlation_id="c"))
+                results.append(store.commit(Plan([("s", due(n))]), dedupe_key="same", correlation_id="c"))
             except StreamConflict as exc:
                 results.append(exc)
 
@@ -290,18 +299,18 @@ class TestLocalEventStore(EventStoreContract):
     def test_a_commit_inside_an_outer_write_joins_it_and_a_conflict_undoes_only_the_commit(self, store: EventStore) -> None:
         engine = self._engines["crm-events"]
         engine.ddl("CREATE TABLE IF NOT EXISTS beside (n INTEGER)")
-        store.commit([("s", due(1))], dedupe_key="k1", correlation_id="c")
+        store.commit(Plan([("s", due(1))]), dedupe_key="k1", correlation_id="c")
         with engine.write() as conn:
             conn.execute("INSERT INTO beside VALUES (1)")
             with pytest.raises(StreamConflict):
                 store.commit(
-                    [("t", due(2)), ("s", due(3))], dedupe_key="k2", correlation_id="c", first_in_stream=frozenset({"s"})
+                    Plan([("t", due(2)), ("s", due(3))], first_in_stream=frozenset({"s"})), dedupe_key="k2", correlation_id="c"
                 )
-            store.commit([("s", due(4))], dedupe_key="k3", correlation_id="c")
+            store.commit(Plan([("s", due(4))]), dedupe_key="k3", correlation_id="c")
         assert versions(store, "s") == [1, 2] and versions(store, "t") == [] and not store.exists("k2")
         assert engine.connection().execute("SELECT COUNT(*) FROM beside").fetchone()[0] == 1
         with pytest.raises(RuntimeError), engine.write():
-            store.commit([("s", due(5))], dedupe_key="k4", correlation_id="c")
+            store.commit(Plan([("s", due(5))]), dedupe_key="k4", correlation_id="c")
             raise RuntimeError("the publish after the commit failed")
         assert versions(store, "s") == [1, 2] and not store.exists("k4")  # the outer rollback took the commit
 
@@ -320,7 +329,7 @@ class TestLocalEventStore(EventStoreContract):
     def test_a_file_backed_store_keeps_what_was_committed_across_engines(self, tmp_path: Path) -> None:
         path = tmp_path / "state.db"
         engine = LocalEngine(path)
-        LocalEventStore(engine).commit([("s", due(1))], dedupe_key="k", correlation_id="c", message_ids={"<a@b>": "c1"})
+        LocalEventStore(engine).commit(Plan([("s", due(1))], message_ids={"<a@b>": "c1"}), dedupe_key="k", correlation_id="c")
         engine.close()
         reopened = LocalEventStore(LocalEngine(path))
         assert versions(reopened, "s") == [1] and reopened.conversation_for(["<a@b>"]) == "c1"
@@ -333,21 +342,21 @@ import sys
 from adapters.local_engine import LocalEngine
 from adapters.local_store import LocalEventStore
 from events import FollowUpDue
-from ports import StreamConflict
+from ports import Plan, StreamConflict
 store = LocalEventStore(LocalEngine(sys.argv[1]))
 name, each = sys.argv[2], int(sys.argv[3])
 for n in range(each):
     while True:
         seen = store.last_version("s")
         try:
-            store.commit([("s", FollowUpDue(conversation_id=f"{name}-{n}", due_at="d", kind="k"))],
-                         dedupe_key=f"{name}-{n}", correlation_id="c", expected_versions={"s": seen})
+            event = FollowUpDue(conversation_id=f"{name}-{n}", due_at="d", kind="k")
+            store.commit(Plan([("s", event)], expected_versions={"s": seen}), dedupe_key=f"{name}-{n}", correlation_id="c")
             break
         except StreamConflict:
             pass
     # a retried delivery of the same decision is a duplicate, never a second event
-    assert store.commit([("s", FollowUpDue(conversation_id="again", due_at="d", kind="k"))],
-                        dedupe_key=f"{name}-{n}", correlation_id="c").duplicate
+    again = Plan([("s", FollowUpDue(conversation_id="again", due_at="d", kind="k"))])
+    assert store.commit(again, dedupe_key=f"{name}-{n}", correlation_id="c").duplicate
 """
         processes = [
             subprocess.Popen([sys.executable, "-c", script, str(path), name, str(each)], cwd=ROOT) for name in ("p", "q")

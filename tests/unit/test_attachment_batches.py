@@ -69,9 +69,9 @@ def local_services(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[A
     published: list[Envelope] = []
     real_commit, real_publish = services.store.commit, services.bus.publish
 
-    def counting(planned: list[Any], **kwargs: Any) -> Any:
-        commits.append(len(planned) + 1)
-        return real_commit(planned, **kwargs)
+    def counting(plan: Any, **kwargs: Any) -> Any:
+        commits.append(len(plan.events) + 1)
+        return real_commit(plan, **kwargs)
 
     def publishing(envelopes: list[Envelope]) -> None:
         published.extend(envelopes)

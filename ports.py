@@ -260,19 +260,22 @@ class Blobs(Protocol):
     def presigned_url(self, key: str, seconds: int = 7 * 24 * 3600) -> SignedLink: ...
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One mail to send: what the mailer needs, and what its outcome event records."""
+
+    kind: str
+    sender: str
+    recipients: list[str]
+    raw: bytes
+    subject: str
+    outbound_message_id: str
+    conversation_id: str | None = None
+
+
 class Mailer(Protocol):
-    def send(
-        self,
-        *,
-        kind: str,
-        sender: str,
-        recipients: list[str],
-        raw: bytes,
-        subject: str,
-        conversation_id: str | None = None,
-        key: str | None = None,
-    ) -> Sent:
-        """Send raw mail; raises :class:`SendError`. ``key``: the send's identity; a mailer
+    def send(self, mail: Outgoing, *, key: str | None = None) -> Sent:
+        """Send ``mail.raw``; raises :class:`SendError`. ``key``: the send's identity; a mailer
         that can (the local outbox) sends once per key and answers a repeat with the first
         :class:`Sent`; SES has no such token and ignores it."""
         ...

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.local_engine import LocalEngine
-from ports import Sent
+from ports import Outgoing, Sent
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -91,47 +91,37 @@ class LocalOutbox:
         row: sqlite3.Row | None = conn.execute("SELECT * FROM outbox WHERE key = ?", (key,)).fetchone()
         return row
 
-    def send(
-        self,
-        *,
-        kind: str,
-        sender: str,
-        recipients: list[str],
-        raw: bytes,
-        subject: str,
-        conversation_id: str | None = None,
-        key: str | None = None,
-    ) -> Sent:
+    def send(self, mail: Outgoing, *, key: str | None = None) -> Sent:
         """Put the mail in the outbox; with a ``key`` already there, the stored :class:`Sent`."""
         if key is not None and (row := self._by_key(self.engine.connection(), key)) is not None:
-            self._finish(row, raw)
+            self._finish(row, mail.raw)
             return Sent(row["ses_message_id"])
         tmp = self.folder / TMP / uuid.uuid4().hex
-        tmp.write_bytes(raw)
-        ses_message_id, message_id = f"local-{uuid.uuid4().hex}", message_id_of(raw)
+        tmp.write_bytes(mail.raw)
+        ses_message_id, message_id = f"local-{uuid.uuid4().hex}", message_id_of(mail.raw)
         try:
             with self.engine.write() as conn:
                 if key is not None and (row := self._by_key(conn, key)) is not None:
                     tmp.unlink()  # a concurrent retry committed it first
-                    self._finish(row, raw)
+                    self._finish(row, mail.raw)
                     return Sent(row["ses_message_id"])
                 (last,) = conn.execute("SELECT MAX(idx) FROM outbox").fetchone()
                 index = (last if last is not None else len(list(self.folder.glob("*.eml")))) + 1
-                path = self.folder / f"{index:05d}-{_file_kind(kind)}.eml"
+                path = self.folder / f"{index:05d}-{_file_kind(mail.kind)}.eml"
                 conn.execute(
                     "INSERT INTO outbox (idx, key, kind, recipients, subject, file, ses_message_id, message_id, "
                     "sender, conversation_id, tmp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         index,
                         key,
-                        kind,
-                        json.dumps(recipients),
-                        subject,
+                        mail.kind,
+                        json.dumps(mail.recipients),
+                        mail.subject,
                         str(path),
                         ses_message_id,
                         message_id,
-                        sender,
-                        conversation_id,
+                        mail.sender,
+                        mail.conversation_id,
                         tmp.name,
                     ),
                 )
@@ -140,7 +130,8 @@ class LocalOutbox:
             raise
         os.replace(tmp, path)
         with (self.folder / INDEX).open("a", encoding="utf-8") as out:
-            out.write(json.dumps(self._entry_of(kind, recipients, subject, str(path), ses_message_id, message_id)) + "\n")
+            entry = self._entry_of(mail.kind, mail.recipients, mail.subject, str(path), ses_message_id, message_id)
+            out.write(json.dumps(entry) + "\n")
         return Sent(ses_message_id)
 
     def _finish(self, row: sqlite3.Row, raw: bytes | None = None) -> None:

@@ -19,7 +19,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from adapters.aws import error_code, send_client
-from ports import Mailer, SendError, Sent
+from ports import Mailer, Outgoing, SendError, Sent
 
 # SES error codes that no retry can fix: the send is failed for good.
 PERMANENT = {
@@ -82,26 +82,16 @@ class SesMailer:
         self._ses = send_client("sesv2", region, endpoint_url)
         self.configuration_set = configuration_set
 
-    def send(
-        self,
-        *,
-        kind: str,
-        sender: str,
-        recipients: list[str],
-        raw: bytes,
-        subject: str,
-        conversation_id: str | None = None,
-        key: str | None = None,
-    ) -> Sent:
+    def send(self, mail: Outgoing, *, key: str | None = None) -> Sent:
         # ``key`` is not sent: SES has no idempotency token; the idempotency record guards the send
-        tags = [{"Name": "kind", "Value": _tag(kind)}]
-        if conversation_id:
+        tags = [{"Name": "kind", "Value": _tag(mail.kind)}]
+        if mail.conversation_id:
             # SES's bounce and complaint events carry the tags: that is how they find the conversation
-            tags.append({"Name": "conversation", "Value": _tag(conversation_id)})
+            tags.append({"Name": "conversation", "Value": _tag(mail.conversation_id)})
         kwargs: dict[str, Any] = {
-            "FromEmailAddress": sender,
-            "Destination": {"ToAddresses": recipients},
-            "Content": {"Raw": {"Data": raw}},
+            "FromEmailAddress": mail.sender,
+            "Destination": {"ToAddresses": mail.recipients},
+            "Content": {"Raw": {"Data": mail.raw}},
             "EmailTags": tags,
         }
         if self.configuration_set:
@@ -121,33 +111,21 @@ class OutboxMailer:
         self.inner = inner
         self.folder = folder
 
-    def send(
-        self,
-        *,
-        kind: str,
-        sender: str,
-        recipients: list[str],
-        raw: bytes,
-        subject: str,
-        conversation_id: str | None = None,
-        key: str | None = None,
-    ) -> Sent:
-        sent = self.inner.send(
-            kind=kind, sender=sender, recipients=recipients, raw=raw, subject=subject, conversation_id=conversation_id, key=key
-        )
+    def send(self, mail: Outgoing, *, key: str | None = None) -> Sent:
+        sent = self.inner.send(mail, key=key)
         self.folder.mkdir(parents=True, exist_ok=True)
         index = len(list(self.folder.glob("*.eml"))) + 1
-        path = self.folder / f"{index:05d}-{kind}.eml"
-        path.write_bytes(raw)
+        path = self.folder / f"{index:05d}-{mail.kind}.eml"
+        path.write_bytes(mail.raw)
         # the Message-ID is the mail's identity (one per cause): how the audit sees a mail sent twice
-        message_id = str(BytesHeaderParser().parsebytes(raw).get("Message-ID", "") or "").strip()
+        message_id = str(BytesHeaderParser().parsebytes(mail.raw).get("Message-ID", "") or "").strip()
         with (self.folder / "index.jsonl").open("a", encoding="utf-8") as out:
             out.write(
                 json.dumps(
                     {
-                        "kind": kind,
-                        "to": recipients,
-                        "subject": subject,
+                        "kind": mail.kind,
+                        "to": mail.recipients,
+                        "subject": mail.subject,
                         "file": str(path),
                         "ses_message_id": sent.ses_message_id,
                         "message_id": message_id,

@@ -18,13 +18,13 @@ from bootstrap import lambda_handler, rules
 from consumers.declaration import Consumer
 from consumers.queue_batch import run_batch
 from consumers.rules.registry import OutboundMail, Registry
-from consumers.senders.sending import Outgoing, send_once
+from consumers.senders.sending import send_once
 from events import DomainEvent, Envelope
 from events.base import utc_text
 from events.streams import conversation_stream
 from mail.notice_builder import build_notice
 from observability import logger_for, metrics_for
-from ports import Plan, Services
+from ports import Outgoing, Plan, Services
 from projections.pointer import current_table
 
 # fed by one EventBridge rule per hook rule (Consumer.with_rules): its patterns are the registry's
@@ -106,7 +106,6 @@ def run_rule(svc: Services, registry: Registry, rule_name: str, envelope: Envelo
             kind=f"{mail.kind}:{rule_name}:{index}",
             conversation_id=conversation_id or "",
             stream_id=stream,
-            sent_event=None,
             build=partial(_owner_mail, svc, mail, message_id),
         )
 

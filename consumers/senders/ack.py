@@ -14,13 +14,13 @@ from typing import Any
 from bootstrap import lambda_handler
 from consumers.declaration import INBOUND_SOURCES, Consumer
 from consumers.queue_batch import run_batch
-from consumers.senders.sending import Outgoing, send_once
+from consumers.senders.sending import send_once
 from events import AcknowledgementSent, Envelope, FirstContact, SendFailed
 from events.streams import conversation_stream
 from mail.ack_builder import build_ack
 from mail.message_ids import ack_message_id
 from observability import logger_for, metrics_for
-from ports import Services
+from ports import Outgoing, Services
 
 CONSUMER = Consumer.of(
     "ack", f"{__name__}.handler", FirstContact, sources=INBOUND_SOURCES, data={"acknowledge": [True]}, reserved_concurrency=2
@@ -103,14 +103,7 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
         conversation_id=event.conversation_id,
         build=build,
         stream_id=stream,
-        sent_event=lambda r: AcknowledgementSent(
-            conversation_id=event.conversation_id,
-            cause_event_id=envelope.event_id,
-            to=r["to"],
-            subject=r["subject"],
-            outbound_message_id=message_id,
-            ses_message_id=r["ses_message_id"],
-        ),
+        sent=AcknowledgementSent,
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from bootstrap import lambda_handler
 from consumers.declaration import INBOUND_SOURCES, Consumer
 from consumers.queue_batch import run_batch
-from consumers.senders.sending import Outgoing, send_once
+from consumers.senders.sending import send_once
 from events import Envelope, MessageForwarded, MessageReceived
 from events.streams import conversation_stream
 from mail.addresses import OwnAddresses, answer_address
@@ -21,7 +21,7 @@ from mail.forward_builder import build_forward
 from mail.parsing import headers_only
 from mail.tokens import message_thread_address
 from observability import logger_for, metrics_for
-from ports import BlobNotFound, Services
+from ports import BlobNotFound, Outgoing, Services
 
 CONSUMER = Consumer.of("forward", f"{__name__}.handler", MessageReceived, sources=INBOUND_SOURCES, reserved_concurrency=2)
 logger = logger_for("forward")
@@ -93,15 +93,7 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
         conversation_id=event.conversation_id,
         build=build,
         stream_id=conversation_stream(event.conversation_id),
-        sent_event=lambda r: MessageForwarded(
-            conversation_id=event.conversation_id,
-            cause_event_id=envelope.event_id,
-            to=r["to"],
-            subject=r["subject"],
-            outbound_message_id=message_id,
-            ses_message_id=r["ses_message_id"],
-            oversize=oversize[0],
-        ),
+        sent=lambda **fields: MessageForwarded(**fields, oversize=oversize[0]),
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from bootstrap import lambda_handler
 from consumers.declaration import Consumer
 from consumers.queue_batch import run_batch
-from consumers.senders.sending import Outgoing, send_once
+from consumers.senders.sending import send_once
 from events import Envelope, ReplyDelivered, ReplyHeld, ReplyRouted
 from events.catalogue import HeldPart
 from events.streams import conversation_stream
@@ -24,7 +24,7 @@ from mail.message_ids import reply_message_id
 from mail.notice_builder import build_notice
 from mail.reply_builder import build_reply
 from observability import logger_for, metrics_for
-from ports import Plan, Services
+from ports import Outgoing, Plan, Services
 
 CONSUMER = Consumer.of(
     "reply", f"{__name__}.handler", ReplyRouted, sources=("crm.reply",), data={"send": [True]}, reserved_concurrency=2
@@ -84,14 +84,7 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
         conversation_id=event.conversation_id,
         build=build,
         stream_id=conversation_stream(event.conversation_id),
-        sent_event=lambda r: ReplyDelivered(
-            conversation_id=event.conversation_id,
-            cause_event_id=envelope.event_id,
-            to=r["to"],
-            subject=r["subject"],
-            outbound_message_id=message_id,
-            ses_message_id=r["ses_message_id"],
-        ),
+        sent=ReplyDelivered,
     )
 
 
@@ -128,7 +121,6 @@ def hold(svc: Services, envelope: Envelope, event: ReplyRouted, findings: list[F
         kind="notice:reply-held",
         conversation_id=event.conversation_id,
         stream_id=stream,
-        sent_event=None,
         build=lambda: Outgoing("notice", s.public_address, [s.private_mailbox], raw, subject, notice_id, event.conversation_id),
     )
     parts = [

@@ -20,6 +20,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
@@ -27,7 +28,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 
 from consumers.queue_batch import Parked, Transient
 from events import DomainEvent, Envelope, MailSent, SendFailed, SendInDoubt
-from ports import Plan, SendError, Services
+from ports import Outgoing, Plan, SendError, Services
 
 # We deliberately do not register the Lambda context (see the module docstring):
 # an IN_PROGRESS record must not expire into a second send.
@@ -43,17 +44,6 @@ RECORD_SECONDS = 15 * 24 * 3600
 # without a pause (the local default) the duplicate reached the DLQ before the first
 # send finished. Well inside the consumers' 60 s timeout, even for a batch of several.
 IN_PROGRESS_WAIT_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    kind: str
-    sender: str
-    recipients: list[str]
-    raw: bytes
-    subject: str
-    outbound_message_id: str
-    conversation_id: str | None = None
 
 
 ATTRIBUTE_PREFIX = "crm-in-doubt-"
@@ -149,15 +139,7 @@ def _idempotent_send(svc: Services) -> Callable[..., dict[str, Any]]:
         try:
             # the key lets a mailer that keeps what it sent (the local outbox) see that a
             # retry after a crash between the send and the record's completion was sent
-            sent = svc.mailer.send(
-                kind=outgoing.kind,
-                sender=outgoing.sender,
-                recipients=outgoing.recipients,
-                raw=outgoing.raw,
-                subject=outgoing.subject,
-                conversation_id=outgoing.conversation_id,
-                key=request["key"],
-            )
+            sent = svc.mailer.send(outgoing, key=request["key"])
         except SendError as exc:
             if not exc.in_doubt:
                 raise  # Powertools deletes the record: the send may be retried
@@ -181,10 +163,13 @@ def send_once(
     kind: str,
     conversation_id: str,
     build: Callable[[], Outgoing],
-    sent_event: Callable[[dict[str, Any]], DomainEvent] | None,
     stream_id: str,
+    sent: Callable[..., DomainEvent] | None = None,
 ) -> dict[str, Any] | None:
     """Send what ``build`` makes, at most once per (kind, cause event); record the outcome.
+
+    ``sent`` makes the outcome event from the fields every sent event has (a
+    :class:`MailSent` of this kind when not given).
 
     Two guards: the outcome's dedupe item in the event store (durable, survives
     everything) and the idempotency record (covers the window between the send and
@@ -236,20 +221,15 @@ def send_once(
             f"{kind} send in doubt: {reason}",
             ParkedSend(kind, cause.event_id, attempt, stream_id, conversation_id, reason).attributes(),
         )
-    if sent_event is None:
-
-        def sent_event(r: dict[str, Any]) -> DomainEvent:
-            return MailSent(
-                conversation_id=conversation_id,
-                cause_event_id=cause.event_id,
-                kind=kind,
-                to=r["to"],
-                subject=r["subject"],
-                outbound_message_id=r["outbound_message_id"],
-                ses_message_id=r["ses_message_id"],
-            )
-
-    events = [(stream_id, sent_event(result))]
+    outcome = (sent or partial(MailSent, kind=kind))(
+        conversation_id=conversation_id,
+        cause_event_id=cause.event_id,
+        to=result["to"],
+        subject=result["subject"],
+        outbound_message_id=result["outbound_message_id"],
+        ses_message_id=result["ses_message_id"],
+    )
+    events = [(stream_id, outcome)]
     svc.recorder.record(
         _plan(events, ses_message_ids(result["ses_message_id"], svc.settings.region), conversation_id),
         dedupe_key=dedupe_key,

@@ -24,7 +24,7 @@ from adapters import local_mailer
 from adapters.local_engine import LocalEngine
 from adapters.local_mailer import LocalOutbox
 from adapters.mailer import OutboxMailer, read_outbox
-from ports import Mailer, Sent
+from ports import Mailer, Outgoing, Sent
 from tests.contracts.aws_moto import REGION, mocked_aws
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,9 +40,8 @@ def mail(n: int, to: str = "jane@acme.com") -> bytes:
 
 
 def send(mailer: Mailer, n: int, kind: str = "ack", key: str | None = None) -> Sent:
-    return mailer.send(
-        kind=kind, sender=SENDER, recipients=["jane@acme.com"], raw=mail(n), subject=f"Thanks {n}", conversation_id="c1", key=key
-    )
+    outgoing = Outgoing(kind, SENDER, ["jane@acme.com"], mail(n), f"Thanks {n}", f"<ack-{n}@example.com>", "c1")
+    return mailer.send(outgoing, key=key)
 
 
 class MailerContract(ABC):
@@ -134,8 +133,8 @@ class TestLocalMailer(MailerContract):
         folder = tmp_path / "outbox"
 
         class Inner:
-            def send(self, **kwargs: Any) -> Sent:
-                return Sent(f"ses-{kwargs['subject']}")
+            def send(self, mail: Outgoing, *, key: str | None = None) -> Sent:
+                return Sent(f"ses-{mail.subject}")
 
         old = OutboxMailer(Inner(), folder)  # type: ignore[arg-type]
         for n in range(2):

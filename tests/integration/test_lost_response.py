@@ -29,6 +29,7 @@ from botocore.exceptions import (
 
 from crm.flows import drain_all
 from crm.views import dlq_records, redrive
+from ports import Outgoing
 from tests.conftest import deliver, event_types, make_mail, outbox
 
 OWNER = "owner@private.example.net"
@@ -306,16 +307,16 @@ def test_on_the_local_backend_a_send_in_doubt_is_parked_until_the_owner_redrives
     real = stack.svc.mailer.send
     failed: list[str] = []
 
-    def lost(**kwargs: Any) -> Any:
-        if kwargs["kind"] == "forward" and not failed:
-            failed.append(kwargs["kind"])
+    def lost(mail: Outgoing, *, key: str | None = None) -> Any:
+        if mail.kind == "forward" and not failed:
+            failed.append(mail.kind)
             raise SendError(
                 "SES answer lost (ReadTimeoutError) after the request was sent",
                 permanent=False,
                 code="ReadTimeoutError",
                 in_doubt=True,
             )
-        return real(**kwargs)
+        return real(mail, key=key)
 
     with mock.patch.object(stack.svc.mailer, "send", lost):
         deliver(stack, make_mail())

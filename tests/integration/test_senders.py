@@ -11,7 +11,7 @@ import pytest
 from crm.flows import drain_all
 from crm.lambda_runtime import LocalContext
 from crm.views import dlq_records, redrive
-from ports import SendError, Sent
+from ports import Outgoing, SendError, Sent
 from tests.conftest import deliver, event_types, make_mail, outbox, shared_fixture
 
 
@@ -45,11 +45,11 @@ def test_with_ses_throttling_half_the_calls_every_mail_goes_out_exactly_once(sta
     real = stack.svc.mailer.send
     calls = {"n": 0}
 
-    def throttled(**kwargs: Any) -> Sent:
+    def throttled(mail: Outgoing, *, key: str | None = None) -> Sent:
         calls["n"] += 1
         if calls["n"] % 2:
             raise SendError("SES Throttling: Maximum sending rate exceeded", permanent=False, code="Throttling")
-        return real(**kwargs)
+        return real(mail, key=key)
 
     with mock.patch.object(stack.svc.mailer, "send", throttled):
         for index in range(6):
@@ -219,10 +219,10 @@ def test_a_transient_failure_backs_off_through_the_visibility_timeout(stack: Any
     throttles = [SendError("SES Throttling", permanent=False, code="Throttling") for _ in range(3)]
     real_send = stack.svc.mailer.send
 
-    def throttled_three_times(**kwargs: Any) -> Sent:
+    def throttled_three_times(mail: Outgoing, *, key: str | None = None) -> Sent:
         if throttles:
             raise throttles.pop()
-        return real_send(**kwargs)
+        return real_send(mail, key=key)
 
     with (
         mock.patch.object(stack.svc.queues, "delay", recording_delay),
@@ -265,11 +265,11 @@ def test_a_duplicate_delivered_while_the_first_is_sending_waits_for_it_and_sends
     real = stack.svc.mailer.send
     inside, release = threading.Event(), threading.Event()
 
-    def slow_first(**kwargs: Any) -> Sent:
-        if kwargs["kind"] == kind and not inside.is_set():
+    def slow_first(mail: Outgoing, *, key: str | None = None) -> Sent:
+        if mail.kind == kind and not inside.is_set():
             inside.set()
             release.wait(10)  # held inside "SES" until the duplicate has been taken
-        return real(**kwargs)
+        return real(mail, key=key)
 
     consumers = [c for c in topology(stack.settings) if c.name == kind]
     with mock.patch.object(stack.svc.mailer, "send", slow_first):

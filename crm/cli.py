@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,16 @@ def stack(args: argparse.Namespace, *, fresh: bool = False) -> Iterator[Services
         yield opened.svc
 
 
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, got {text!r}")
+    return value
+
+
 def _require_local(args: argparse.Namespace, what: str) -> None:
     if args.stack == "aws":
         raise UsageError(f"{what} runs on the local stack only (mail enters AWS through SES)")
@@ -76,9 +87,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from crm.verdicts import parse_flags
 
     flags = parse_flags(args.verdict, args.dmarc_policy)  # a bad value stops here, before any mail moves
-    with stack(args) as svc:
+    with open_stack(args) as opened:
+        svc = opened.svc
         rcpts = [r.strip().lower() for r in args.rcpt] or [svc.settings.public_address]
-        results = ingest_paths(svc, [Path(p) for p in args.paths], rcpts, flags)
+        alongside = None
+        if args.stack == "local" and args.consumer_processes > 0:
+            from crm.consumer_process import consumers_alongside
+
+            alongside = partial(consumers_alongside, load_settings(), Path(args.state), args.consumer_processes)
+        results = ingest_paths(svc, [Path(p) for p in args.paths], rcpts, flags, alongside=alongside)
     _emit(
         results,
         args.json,
@@ -329,6 +346,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="start from an empty state folder")
     p = add("ingest", cmd_ingest, "deliver .eml/mbox/Maildir mail as SES would")
     p.add_argument("--rcpt", action="append", default=[], metavar="ADDR", help="envelope recipient (repeatable)")
+    p.add_argument(
+        "--consumer-processes",
+        type=_non_negative,
+        default=2,
+        metavar="N",
+        help="local stack: processes running the consumers beside the decisions (default 2; 0: this one, between batches)",
+    )
     add_verdict_flags(p)
     p.add_argument("paths", nargs="+", metavar="PATH")
     p = add("conversations", cmd_conversations, "list, show or annotate conversations")

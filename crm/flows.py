@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -70,13 +72,28 @@ def attach_events(svc: Services, results: list[dict[str, Any]]) -> list[dict[str
 
 
 def ingest_paths(
-    svc: Services, paths: list[Path], recipients: list[str], flags: VerdictFlags | None = None
+    svc: Services,
+    paths: list[Path],
+    recipients: list[str],
+    flags: VerdictFlags | None = None,
+    *,
+    alongside: Callable[[], AbstractContextManager[None]] | None = None,
 ) -> list[dict[str, Any]]:
+    """Decide every mail under ``paths``, the consumers taking their queues every
+    ``DRAIN_EVERY`` mails; or, given ``alongside`` (the consumers in another process,
+    :mod:`crm.consumer_process`), started once that many mails are in, in parallel.
+    Either way every queue is empty when this returns."""
     results = []
-    for path in paths:
-        for delivery in discover(path):
-            results.append(ingest_one(svc, delivery, recipients, flags, drain=False))
-            if len(results) % DRAIN_EVERY == 0:
+    with ExitStack() as running:
+        parallel = False
+        for path in paths:
+            for delivery in discover(path):
+                results.append(ingest_one(svc, delivery, recipients, flags, drain=False))
+                if parallel or len(results) % DRAIN_EVERY:
+                    continue
+                if alongside is not None:
+                    running.enter_context(alongside())
+                    parallel = True
                 drain_all(svc)
     drain_all(svc)
     return attach_events(svc, results)

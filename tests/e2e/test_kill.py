@@ -169,3 +169,38 @@ def test_release_and_replay_killed_then_rerun(tmp_path: Path) -> None:
         killed_then_completed(state, rng, "spam", "release", ses_id, kills=1)
     killed_then_completed(state, rng, "replay", kills=2)
     assert_once_each(state, 6)
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_ingest_with_consumer_processes_killed_at_random_instants_loses_and_doubles_nothing(tmp_path: Path, trial: int) -> None:
+    """Past the first batch the consumers run in child processes beside the decisions;
+    a kill of the command leaves them orphaned mid-batch, beside the rerun's own."""
+    rng = random.Random(2000 + trial)
+    folder = tmp_path / "mail"
+    count = 45  # the children start after the first 25
+    mails(folder, count, 500 + trial)
+    state = tmp_path / "state"
+    killed_then_completed(state, rng, "ingest", "--consumer-processes", "2", str(folder), kills=rng.randint(1, 2))
+    assert_once_each(state, count)
+
+
+def test_ingest_with_consumer_processes_reports_what_one_process_does(tmp_path: Path) -> None:
+    folder = tmp_path / "mail"
+    mails(folder, 40, 901)
+    runs = {}
+    for processes in ("0", "2"):
+        state = tmp_path / f"state-{processes}"
+        done = crm(state, "ingest", "--consumer-processes", processes, str(folder), "--json")
+        assert done.returncode == 0, done.stderr
+        records = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+        # every record carries the events its mail caused, consumers' included
+        runs[processes] = sorted((r["source"], r["outcome"], sorted(r["events"])) for r in records)
+        assert_once_each(state, 40)
+    assert runs["0"] == runs["2"]
+    assert all("MessageForwarded" in events for _s, _o, events in runs["2"])
+
+
+def test_a_negative_consumer_process_count_is_refused_by_name(tmp_path: Path) -> None:
+    done = crm(tmp_path / "state", "ingest", "--consumer-processes", "-1", str(tmp_path))
+    assert done.returncode == 2
+    assert "--consumer-processes" in done.stderr and "'-1'" in done.stderr

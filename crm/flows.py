@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
@@ -59,15 +60,21 @@ def ingest_one(
 
 
 def attach_events(svc: Services, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every event each message caused, directly or through the consumers."""
-    by_correlation: dict[str, list[str]] = defaultdict(list)
+    """Every event each message caused, directly or through the consumers, in order.
+
+    One pass over the stored records, decoding only their metadata: the state may hold a
+    year of mail, and building every envelope of it would cost memory in proportion."""
     wanted = {r["message_id"] for r in results if r["message_id"]}
-    for envelope in svc.store.all_events():
-        if envelope.meta.correlation_id in wanted:
-            by_correlation[envelope.meta.correlation_id].append(envelope.type)
+    found: dict[str, list[tuple[str, str, int, str]]] = defaultdict(list)
+    for item in svc.store.scan_items():
+        if "type" not in item:
+            continue  # a dedupe marker or lookup item, not an event
+        meta = json.loads(str(item["detail"]))["meta"]
+        if meta.get("correlation_id") in wanted:
+            found[meta["correlation_id"]].append((str(item["occurred_at"]), str(item["pk"]), int(item["sk"]), str(item["type"])))
     for result in results:
         if result["message_id"]:
-            result["events"] = by_correlation.get(result["message_id"], [])
+            result["events"] = [kind for *_order, kind in sorted(found.get(result["message_id"], []))]
     return results
 
 

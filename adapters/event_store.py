@@ -121,9 +121,8 @@ class EventStore(StoreKnowledge):
         stream's first new event to the version after the one the decision read, so
         a decision that depends on how long a stream is (a quota) cannot overshoot.
         """
-        stored = self.get(dedupe_key)
-        if stored is not None:
-            return stored_commit(stored)
+        # no read of the dedupe item first: its conditional put in the transaction is the
+        # check, and only a refused commit (a retried delivery, a conflict) reads it
         batch = plan_commit(
             plan,
             last_version=self.last_version,

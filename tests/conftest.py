@@ -134,14 +134,31 @@ def outbox(stack: Any) -> list[dict[str, Any]]:
 @pytest.fixture
 def fast_moto_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
     """moto snapshots the whole table once per item of a ``TransactWriteItems`` (for its
-    rollback): a mail with 1,000 attachments takes minutes. For tests whose transactions
-    succeed the snapshot is the table itself; the 100-item limit is still moto's."""
+    rollback): a mail with 1,000 attachments takes minutes. Here each table is copied
+    once per transaction instead, so a refused transaction still leaves nothing behind
+    (what the event store relies on when a retried commit meets its dedupe item); the
+    100-item limit is still moto's."""
     import copy
     import types
 
     import moto.dynamodb.models as moto_models
 
-    def snapshot(value: Any, memo: Any = None) -> Any:
-        return value if isinstance(value, moto_models.Table) else copy.deepcopy(value, memo)
+    copies: dict[int, Any] = {}  # this transaction's snapshot of each table
+    real = moto_models.DynamoDBBackend.transact_write_items
 
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        copies.clear()
+        try:
+            real(self, transact_items)
+        finally:
+            copies.clear()
+
+    def snapshot(value: Any, memo: Any = None) -> Any:
+        if not isinstance(value, moto_models.Table):
+            return copy.deepcopy(value, memo)
+        if id(value) not in copies:
+            copies[id(value)] = copy.deepcopy(value, memo)
+        return copies[id(value)]
+
+    monkeypatch.setattr(moto_models.DynamoDBBackend, "transact_write_items", transact_write_items)
     monkeypatch.setattr(moto_models, "copy", types.SimpleNamespace(deepcopy=snapshot))

@@ -83,6 +83,10 @@ KNOWN_UNUSED: dict[tuple[str, str, str], str] = {
        "a sender parks a send whose SES answer was lost on its own DLQ (the flow loses no answer; "
        "tests/integration/test_lost_response.py does)"
        for c in ("ack", "forward", "reply", "rules") for a in ("sqs:SendMessage", "sqs:GetQueueUrl")},
+    **{(f, "dynamodb:GetItem", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/crm-events"):
+       "the event store reads a commit's dedupe item only when the commit is refused (a retried delivery "
+       "or a conflict); these functions read nothing else there and the flow retries none of their commits"
+       for f in ("consumer-attachments", "producer-followups", "producer-ses-feedback")},
     ("producer-inbound", "s3:GetObject", "arn:aws:s3:::crm-mail/config/spam-patterns/*"):
         "spam patterns too large for SSM live in the bucket (`crm spam patterns import`; the flow keeps the defaults)",
 }  # fmt: skip

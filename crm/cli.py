@@ -94,7 +94,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if args.stack == "local" and args.consumer_processes > 0:
             from crm.consumer_process import consumers_alongside
 
-            alongside = partial(consumers_alongside, load_settings(), Path(args.state), args.consumer_processes)
+            # the children open the folder with the settings this command opened it with
+            alongside = partial(consumers_alongside, svc.settings, Path(args.state), args.consumer_processes)
         results = ingest_paths(svc, [Path(p) for p in args.paths], rcpts, flags, alongside=alongside)
     _emit(
         results,

@@ -22,8 +22,8 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from multiprocessing.synchronize import Event
 from pathlib import Path
-from typing import Any
 
 from crm.settings import Settings
 
@@ -31,7 +31,7 @@ IDLE_SECONDS = 0.02  # between polls of empty queues
 STOP_WAIT_SECONDS = 120.0  # for the batch the child holds when told to stop
 
 
-def _run(settings: Settings, state: Path, stop: Any, parent: int) -> None:
+def _run(settings: Settings, state: Path, stop: Event, parent: int) -> None:
     from bootstrap import topology
     from crm.local import local_stack
     from crm.runner import DrainReport, drain_pass, wire

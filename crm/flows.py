@@ -87,7 +87,7 @@ def ingest_paths(
     alongside: Callable[[], AbstractContextManager[None]] | None = None,
 ) -> list[dict[str, Any]]:
     """Decide every mail under ``paths``, the consumers taking their queues every
-    ``DRAIN_EVERY`` mails; or, given ``alongside`` (the consumers in another process,
+    ``DRAIN_EVERY`` mails; or, given ``alongside`` (the consumers in other processes,
     :mod:`crm.consumer_process`), started once that many mails are in, in parallel.
     Either way every queue is empty when this returns."""
     results = []

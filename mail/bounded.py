@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from email import message_from_bytes
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy, Policy
 from functools import lru_cache
@@ -59,6 +60,24 @@ _HEADER_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]*:|[\t ]")  # the parser's head
 _HEADER_END = re.compile(rb"(?:(?<=\n)|(?<=\r)(?!\n))(?![\t ]|[\x21-\x39\x3b-\x7e]*:)")
 
 
+class _HeaderClasses(HeaderRegistry):
+    """The standard header registry, but each header class is made once: the stdlib's
+    makes a new class for every header it parses (``type(...)`` per call), which costs
+    time per header and keeps a class alive per header value held in the cache below.
+    At most one class per registered kind (plus the default), whatever names a mail uses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[type, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        kind = self.registry.get(name.lower(), self.default_class)
+        made = self._made.get(kind)
+        if made is None:
+            made = self._made[kind] = type("_" + kind.__name__, (kind, self.base_class), {})
+        return made
+
+
 class BoundedPolicy(EmailPolicy):
     """``policy.default`` that parses each distinct short header value once: the parser
     alone reads a part's Content-Type five times, each a full header-registry parse."""
@@ -72,12 +91,12 @@ class BoundedPolicy(EmailPolicy):
         return _parsed_header(self.header_factory, name, value)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=512)
 def _parsed_header(factory: Any, name: str, value: str) -> Any:
     return factory(name, value)
 
 
-POLICY = BoundedPolicy()
+POLICY = BoundedPolicy(header_factory=_HeaderClasses())
 
 
 @dataclass(frozen=True)

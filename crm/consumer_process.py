@@ -1,37 +1,56 @@
-"""The consumers in a second process while ``crm ingest`` decides mail (local backend).
+"""The consumers in other processes while ``crm ingest`` decides mail (local backend).
 
 On AWS the inbound Lambda and the consumers' Lambdas run side by side; locally one
-process doing both leaves a core idle. This runs every consumer in a process of its
+process doing both leaves a core idle. This runs every consumer in processes of their
 own on the same state folder while the command's process decides mail: the embedded
 engine already makes two commands on one folder safe (one writer at a time, leases
 and idempotency records of a dead process released), so nothing here coordinates
 beyond "stop when told, or when the parent is gone".
 
-The child is spawned (never forked: a forked SQLite connection is not usable), opens
-the folder as any command does and drains queue by queue. Told to stop, it finishes
-the batch it holds and exits; the parent then drains what is left itself, so the
-command's results are complete whether or not the child ran. Killed with the parent
-(``kill -9``), the child notices the parent is gone at its next batch and exits:
-what it committed stays, what it held is released by the engine.
+A child is a fresh interpreter (``python -m crm.consumer_process STATE``; never a fork:
+a forked SQLite connection is not usable, and ``multiprocessing``'s spawn would add a
+resource-tracker process and re-import the command's ``__main__``). It reads the
+command's settings as one JSON line on its stdin, opens the folder as any command does
+and drains queue by queue. The rest of stdin is the parent's voice: ``stop`` means
+finish what is queued and exit; the end of stdin without ``stop`` means the parent is
+gone (``kill -9`` closes the pipe), and the child exits after the batch it holds: what
+it committed stays, what it held is released by the engine. Told to stop, a child that
+overruns ``STOP_WAIT_SECONDS`` is killed and the parent drains what is left itself, so
+the command's results are complete whether or not a child ran.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import select
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import IO
 
 from crm.settings import Settings
 
 IDLE_SECONDS = 0.02  # between polls of empty queues
-STOP_WAIT_SECONDS = 120.0  # for the batch the child holds when told to stop
+STOP_WAIT_SECONDS = 120.0  # for the queued work a child finishes when told to stop
+STOP = "stop"
 
 
-def _run(settings: Settings, state: Path, stop: Event, parent: int) -> None:
+def _heard(channel: IO[bytes]) -> str | None:
+    """What the parent said since the last look, without waiting: ``"stop"``, ``"gone"``
+    (its end of the pipe closed without a word) or None (nothing yet). ``channel`` is
+    unbuffered, so what select sees is all there is."""
+    if not select.select([channel], [], [], 0)[0]:
+        return None
+    line = channel.readline()
+    return STOP if line.strip() == STOP.encode() else "gone"
+
+
+def run(settings: Settings, state: Path, channel: IO[bytes]) -> None:
+    """Drain every queue of ``state`` until the parent says stop (then until the queues
+    are empty) or is gone (then at once)."""
     from bootstrap import topology
     from crm.local import local_stack
     from crm.runner import DrainReport, drain_pass, wire
@@ -39,10 +58,16 @@ def _run(settings: Settings, state: Path, stop: Event, parent: int) -> None:
     with local_stack(settings, state) as opened:
         wired = wire(opened.svc, topology(opened.svc.settings))
         report = DrainReport()
-        while os.getppid() == parent:
+        stopping = False
+        while True:
+            if not stopping:
+                heard = _heard(channel)
+                if heard == "gone":
+                    return
+                stopping = heard == STOP
             if drain_pass(opened.svc, wired, report):
                 continue
-            if stop.is_set():
+            if stopping:
                 return
             time.sleep(IDLE_SECONDS)
 
@@ -50,20 +75,51 @@ def _run(settings: Settings, state: Path, stop: Event, parent: int) -> None:
 @contextmanager
 def consumers_alongside(settings: Settings, state: Path, processes: int = 1) -> Iterator[None]:
     """While the block runs, ``processes`` child processes run the consumers on ``state``."""
-    context = multiprocessing.get_context("spawn")
-    stop = context.Event()
+    # the children import this package as the parent does, wherever it was found
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     children = [
-        context.Process(target=_run, args=(settings, state, stop, os.getpid()), name=f"crm-consumers-{n}", daemon=True)
-        for n in range(processes)
+        subprocess.Popen(
+            [sys.executable, "-m", "crm.consumer_process", str(state)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            env=environment,
+            text=True,
+        )
+        for _ in range(processes)
     ]
-    for child in children:
-        child.start()
+    settings_line = settings.model_dump_json() + "\n"
     try:
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write(settings_line)
+            child.stdin.flush()
         yield
     finally:
-        stop.set()
         for child in children:
-            child.join(STOP_WAIT_SECONDS)
-            if child.is_alive():
-                child.terminate()  # what it held goes back to its queue: the parent's drain takes it
-                child.join()
+            assert child.stdin is not None
+            try:
+                child.stdin.write(STOP + "\n")
+                child.stdin.close()
+            except OSError:  # it already exited
+                pass
+        for child in children:
+            try:
+                child.wait(STOP_WAIT_SECONDS)
+            except subprocess.TimeoutExpired:
+                child.kill()  # what it held goes back to its queue: the parent's drain takes it
+                child.wait()
+
+
+def main() -> int:
+    if len(sys.argv) != 2:
+        print("usage: python -m crm.consumer_process STATE (the settings as JSON on stdin)", file=sys.stderr)
+        return 2
+    # unbuffered: a line read leaves the next one in the pipe, where select sees it
+    with open(sys.stdin.fileno(), "rb", buffering=0, closefd=False) as channel:
+        settings = Settings.model_validate_json(channel.readline())
+        run(settings, Path(sys.argv[1]), channel)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,13 +15,16 @@ builders, so a handler's cold start loads only the backend it runs on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ports import QueueSpec, Services
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+
+    from adapters.local_engine import LocalEngine
     from consumers.declaration import Consumer, Pattern
     from consumers.rules.registry import Registry
     from crm.settings import Settings
@@ -167,7 +170,6 @@ def _local(settings: Settings, state: Path) -> Services:
     from adapters.local_blobs import FileBlobs
     from adapters.local_bus import LocalBus
     from adapters.local_engine import LocalEngine, is_busy, is_engine_error
-    from adapters.local_idempotency import LocalIdempotencyStore
     from adapters.local_mailer import LocalOutbox
     from adapters.local_parameters import LocalParameters
     from adapters.local_projection import LocalProjections
@@ -210,7 +212,7 @@ def _local(settings: Settings, state: Path) -> Services:
         outbox=outbox,
         parameters=parameters,
         projections=LocalProjections(engine, _indexes()),
-        idempotency=LocalIdempotencyStore(engine),
+        idempotency_store=partial(_local_idempotency, engine),
         # a busy or failing engine (or disk) is the infrastructure's fault, never the mail's
         is_transient=is_busy,
         is_infrastructure_error=is_engine_error,
@@ -218,10 +220,24 @@ def _local(settings: Settings, state: Path) -> Services:
     )
 
 
-def _aws(settings: Settings, state: Path | None) -> Services:
+def _local_idempotency(engine: LocalEngine) -> BasePersistenceLayer:
+    from adapters.local_idempotency import LocalIdempotencyStore
+
+    return LocalIdempotencyStore(engine)
+
+
+def _aws_idempotency(settings: Settings) -> BasePersistenceLayer:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    from adapters.aws import client, is_service_error, is_transient
+    from adapters.aws import client
+
+    return DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table, boto3_client=client("dynamodb", settings.region, settings.endpoint_url)
+    )
+
+
+def _aws(settings: Settings, state: Path | None) -> Services:
+    from adapters.aws import is_service_error, is_transient
     from adapters.blobs import BlobStore
     from adapters.bus import EventBus
     from adapters.event_store import EventStore
@@ -260,7 +276,7 @@ def _aws(settings: Settings, state: Path | None) -> Services:
         outbox=outbox,
         parameters=ParameterStore(*where),
         projections=AwsProjections(*where),
-        idempotency=DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=client("dynamodb", *where)),
+        idempotency_store=partial(_aws_idempotency, settings),
         is_transient=is_transient,
         is_infrastructure_error=is_service_error,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from events import DomainEvent, Envelope
@@ -350,7 +351,9 @@ class Services:
     mailer: Mailer
     parameters: Parameters
     projections: Projections
-    idempotency: BasePersistenceLayer
+    # built on first use: Powertools' idempotency package imports boto3 (about 100 ms),
+    # which a read command or a local command that sends nothing never needs
+    idempotency_store: Callable[[], BasePersistenceLayer]
     clock: Clock = field(default_factory=SystemClock)
     outbox: Outbox | None = None
     # the consumers run in this process (the local backend, moto): a command that
@@ -361,6 +364,10 @@ class Services:
     is_transient: Callable[[BaseException], bool] = lambda _exc: False
     is_infrastructure_error: Callable[[BaseException], bool] = lambda _exc: False
     close: Callable[[], None] = lambda: None
+
+    @cached_property
+    def idempotency(self) -> BasePersistenceLayer:
+        return self.idempotency_store()
 
     def token_keys(self) -> list[bytes]:
         """The current thread-token key, then the previous one (accepted during rotation)."""

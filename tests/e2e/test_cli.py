@@ -163,3 +163,28 @@ def test_set_status_and_events_schema(tmp_path: Path, capsys: pytest.CaptureFixt
     assert [c["id"] for c in records(out)] == [conversation]
     code, out, _ = run(capsys, "events", "schema")
     assert code == 0 and "MessageReceived" in json.loads(out)["events"]
+
+
+READ_COMMANDS = [("conversations", "--limit", "5"), ("events",), ("outbox",), ("spam", "list")]
+NOT_FOR_READS = ("boto3", "botocore", "aws_lambda_powertools.utilities.idempotency", "pypdf", "docx", "moto")
+
+
+@pytest.mark.parametrize("command", READ_COMMANDS, ids=lambda c: " ".join(c))
+def test_a_read_command_on_the_local_backend_loads_no_aws_sdk(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """A read starts in about the time of ``import crm.cli`` (issue 13): nothing of AWS's
+    SDK, the idempotency utility (which imports it) or the extraction libraries."""
+    import subprocess
+    import sys
+
+    state = tmp_path / "state"
+    assert main(["--state", str(state), "ingest", str(EXAMPLES / "01-recruiter-first-contact.eml")]) == 0
+    script = (
+        "import sys\nfrom crm.cli import main\ncode = main(sys.argv[1:])\n"
+        "print('\\n'.join(m for m in sys.modules), file=sys.stderr)\nsys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--state", str(state), *command], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stderr.split())
+    assert not [m for m in loaded if m.split(".")[0] in NOT_FOR_READS or m.startswith(NOT_FOR_READS)]

@@ -4,15 +4,18 @@ and the event-store record."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from functools import cache
+from typing import Any, Generic, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from events.base import Envelope, Meta
+from events.base import DomainEvent, Envelope, Meta
 from events.catalogue import event_class
 
 # EventBridge refuses an entry over 256 KB; we keep a margin for the envelope.
 MAX_ENTRY_BYTES = 256 * 1024
+
+E = TypeVar("E", bound=DomainEvent)
 
 
 class DecodeError(ValueError):
@@ -80,5 +83,41 @@ def to_record(envelope: Envelope) -> dict[str, Any]:
     }
 
 
+class _Detail(BaseModel, Generic[E]):
+    """A stored detail read in one pass (JSON parsed and validated by pydantic-core)."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    meta: Meta
+    data: E
+
+
+@cache  # one per event type in the catalogue
+def _detail_model(cls: type[DomainEvent]) -> type[_Detail[Any]]:
+    return _Detail[cls]  # type: ignore[valid-type]
+
+
+def _read_detail(detail_type: str, source: str, detail: str) -> Envelope:
+    """``_build`` on the detail's JSON text. One pydantic pass parses and validates meta and
+    data together (replay decodes every stored event: this is most of its time); a detail
+    of an older schema (to upcast), or one the pass refuses, takes ``_build``'s path, which
+    upcasts or says what is wrong."""
+    try:
+        cls = event_class(detail_type)
+    except KeyError as exc:
+        raise DecodeError(f"cannot decode {detail_type!r} event: {exc}") from exc
+    try:
+        read = _detail_model(cls).model_validate_json(detail)
+    except ValidationError:
+        read = None
+    if read is None or read.meta.schema_version < cls.schema_version:
+        try:
+            parsed = json.loads(detail)
+        except ValueError as exc:
+            raise DecodeError(f"cannot decode {detail_type!r} event: {exc}") from exc
+        return _build(detail_type, source, parsed)
+    return Envelope(meta=read.meta, event=read.data, source=source)
+
+
 def from_record(record: dict[str, Any]) -> Envelope:
-    return _build(str(record["type"]), str(record["source"]), json.loads(str(record["detail"])))
+    return _read_detail(str(record["type"]), str(record["source"]), str(record["detail"]))

@@ -176,8 +176,8 @@ APPLIERS: dict[type[Any], Callable[[Item, Any, str, set[str]], None]] = {
 }
 
 
-def apply(item: Item | None, envelope: Envelope, *, shards: int = 4) -> Item | None:
-    """The item after one more event of its stream. Events must come in version order."""
+def _step(item: Item | None, envelope: Envelope) -> Item | None:
+    """``item`` (this caller's own copy, changed in place) after one more event of its stream."""
     event = envelope.event
     conversation_id = getattr(event, "conversation_id", None)
     if conversation_id is None:
@@ -188,7 +188,6 @@ def apply(item: Item | None, envelope: Envelope, *, shards: int = 4) -> Item | N
             # a conversation begins with a message; anything else alone is not a conversation yet
             return {"id": conversation_id, "version": envelope.meta.version, "pending": True}
         item = {"id": conversation_id}
-    item = dict(item)
     if received:
         item.pop("pending", None)
     item.setdefault("messages_in", 0)
@@ -198,12 +197,31 @@ def apply(item: Item | None, envelope: Envelope, *, shards: int = 4) -> Item | N
     if applier is not None:
         applier(item, event, envelope.meta.occurred_at, set(item["owner_fields"]))
     item["version"] = envelope.meta.version
-    if item.get("status"):
+    return item
+
+
+def _sharded(item: Item | None, shards: int) -> Item | None:
+    if item is not None and item.get("status"):
         item["status_shard"] = f"{item['status']}#{shard_of(item['id'], shards)}"
     return item
 
 
+def _concerns(envelope: Envelope) -> bool:
+    return getattr(envelope.event, "conversation_id", None) is not None
+
+
+def apply(item: Item | None, envelope: Envelope, *, shards: int = 4) -> Item | None:
+    """The item after one more event of its stream. Events must come in version order."""
+    if not _concerns(envelope):
+        return item
+    return _sharded(_step(None if item is None else dict(item), envelope), shards)
+
+
 def fold(envelopes: Iterable[Envelope], item: Item | None = None, *, shards: int = 4) -> Item | None:
+    """``apply`` over ``envelopes``: one copy of ``item``, changed in place event by event,
+    and the status shard (a hash) computed once at the end rather than after each event."""
+    current, changed = None if item is None else dict(item), False
     for envelope in envelopes:
-        item = apply(item, envelope, shards=shards)
-    return item
+        if _concerns(envelope):
+            current, changed = _step(current, envelope), True
+    return _sharded(current, shards) if changed else item

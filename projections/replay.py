@@ -9,10 +9,13 @@ each item with the fold of its whole stream.
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -70,6 +73,35 @@ def check_target(into: str, live: str, configured: str) -> None:
         )
 
 
+@contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """While the replay holds every event of the store at once. Each of its hundreds of
+    thousands of live objects makes the collector's every pass over the old generation
+    longer: with the collector on, replaying 100,000 events locally took 4.1-4.9 s instead
+    of 2.5 s. Nothing built here is a cycle, so reference counting frees it all."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _folded(grouped: dict[str, list[Envelope]], shards: int, quiet: bool) -> list[dict[str, Any]]:
+    """Each stream folded into its item. The fold is pure Python: in this thread (threads
+    under the GIL only add their hand-offs); the writes are I/O and go in parallel."""
+    items = []
+    step = max(1, len(grouped) // 10)  # progress every tenth
+    for done, envelopes in enumerate(grouped.values(), start=1):
+        item = fold(envelopes, shards=shards)
+        if item is not None:
+            items.append(item)
+        if not quiet and (done % step == 0 or done == len(grouped)):
+            print(f"  {done}/{len(grouped)} streams folded", file=sys.stderr)
+    return items
+
+
 def replay(
     svc: Services,
     *,
@@ -92,21 +124,9 @@ def replay(
         check_target(into, live, settings.conversations_table)
         svc.projections.table(into).empty()
     table = svc.projections.table(table_name)
-    grouped = group_streams(store, stream)
-    items = []
-    done = 0
-    step = max(1, len(grouped) // 10)  # progress every tenth
-
-    def build(envelopes: list[Envelope]) -> dict[str, Any] | None:
-        return fold(envelopes, shards=settings.status_shards)
-
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for item in pool.map(build, grouped.values()):
-            done += 1
-            if item is not None:
-                items.append(item)
-            if not quiet and (done % step == 0 or done == len(grouped)):
-                print(f"  {done}/{len(grouped)} streams folded", file=sys.stderr)
+    with _cycle_collection_paused():
+        grouped = group_streams(store, stream)
+        items = _folded(grouped, settings.status_shards, quiet)
     chunks = [items[i :: max(1, workers)] for i in range(max(1, workers))]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         write_calls = sum(pool.map(table.batch_put, chunks))

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import contextlib
 import json
+from typing import Any
 
 import pytest
 
 from events import (
     CATALOGUE,
+    ConversationStatusChanged,
     DecodeError,
     Envelope,
     FirstContact,
@@ -123,3 +126,31 @@ def test_schema_lists_every_event_with_its_version() -> None:
     assert set(schema["events"]) == set(CATALOGUE)
     assert schema["events"]["MessageReceived"]["schema_version"] == 2
     assert "conversation_id" in schema["events"]["MessageReceived"]["data"]["properties"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: {**d, "data": None},  # read as no data, as a delivered event's is
+        lambda d: {**d, "meta": {**d["meta"], "extra": 1}},  # refused by Meta, said by name
+        lambda d: {"meta": d["meta"]},
+        "not json {",
+    ],
+    ids=["null-data", "extra-meta", "no-data", "not-json"],
+)
+def test_a_stored_detail_reads_as_the_delivered_form_would(change: Any) -> None:
+    """``from_record`` reads the detail's text in one pydantic pass; what that pass refuses
+    must come out exactly as the dict path (``from_delivered``) says: the envelope, or a
+    DecodeError."""
+    record = to_record(envelope(ConversationStatusChanged(conversation_id="c", status="closed")))
+    detail = change if isinstance(change, str) else json.dumps(change(json.loads(record["detail"])))
+    stored = {**record, "detail": detail}
+    expected: Any = DecodeError  # not JSON at all: there is no delivered form to read either
+    with contextlib.suppress(ValueError):  # DecodeError is one
+        delivered = {"detail-type": record["type"], "source": record["source"], "detail": json.loads(detail)}
+        expected = from_delivered(delivered)
+    try:
+        got: Any = from_record(stored)
+    except DecodeError:
+        got = DecodeError
+    assert got == expected

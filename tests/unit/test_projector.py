@@ -197,3 +197,21 @@ def test_owner_fields_win_over_extracted_ones_and_follow_ups_end_with_a_message(
     assert item and item["title"] == "Engineer 2" and item["followup_bucket"] == "open"
     item = fold(history([5, 0]))
     assert item and "followup_due" not in item and "followup_bucket" not in item
+
+
+@given(kinds=st.lists(st.integers(0, 6), max_size=14), start=st.integers(0, 1), cut=st.integers(0, 15))
+def test_the_fold_is_apply_event_by_event_and_leaves_its_input_alone(kinds: list[int], start: int, cut: int) -> None:
+    """``fold`` changes one copy in place and hashes the status shard once at the end; the
+    result must be what ``apply`` gives one event at a time, from any point of the stream
+    (also a stream whose first event is not a message: the pending item)."""
+    from projections.conversations import apply
+
+    envelopes = history(kinds)[start:]
+    stepped: dict[str, Any] | None = None
+    for envelope in envelopes:
+        stepped = apply(stepped, envelope, shards=4)
+    assert fold(envelopes, shards=4) == stepped
+    head = fold(envelopes[:cut], shards=4)
+    before = copy.deepcopy(head)
+    assert fold(envelopes[cut:], head, shards=4) == stepped
+    assert head == before  # the item folded from is not changed

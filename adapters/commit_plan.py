@@ -17,13 +17,16 @@ from ports import Commit, Plan
 # DynamoDB's TransactWriteItems limit; the local store keeps it so a decision that
 # works locally never fails in AWS.
 MAX_TRANSACTION_ITEMS = 100
+# what a dedupe item keeps of each record: where it is, and enough to tell it is the one
+# (``producers.decision_keys`` reads the types to tell which producer decided)
+REFERENCE_KEYS = ("pk", "sk", "event_id", "type")
 
 
 @dataclass(frozen=True)
 class CommitPlan:
     envelopes: list[Envelope]
     records: list[dict[str, Any]]  # one event-store item per envelope (pk = stream, sk = version)
-    dedupe: dict[str, Any]  # pk = dedupe key, sk = 0: the decision's records, for a retried delivery
+    dedupe: dict[str, Any]  # pk = dedupe key, sk = 0: where the decision's records are, for a retried delivery
     overwrites: list[dict[str, Any]]  # Message-ID mappings and markers: written whatever was there
 
     def item_count(self) -> int:
@@ -74,17 +77,30 @@ def plan_commit(
         for message_id, conversation_id in message_ids.items()
     ]
     overwrites.extend({"pk": pk, "sk": 0, **values} for pk, values in markers.items())
-    batch = CommitPlan(
-        envelopes, records, {"pk": dedupe_key, "sk": 0, "events": json.dumps(records), "recorded_at": now}, overwrites
-    )
+    # the dedupe item names the records rather than copying them: written in the same
+    # transaction, they are there for a retry to read, and a copy doubled what every
+    # commit writes (on DynamoDB, 2 write units per KB of a transactional item)
+    references = json.dumps([{k: r[k] for k in REFERENCE_KEYS} for r in records])
+    batch = CommitPlan(envelopes, records, {"pk": dedupe_key, "sk": 0, "events": references, "recorded_at": now}, overwrites)
     if batch.item_count() > MAX_TRANSACTION_ITEMS:
         raise ValueError(f"one decision may write at most {MAX_TRANSACTION_ITEMS} items, got {batch.item_count()}")
     return batch
 
 
-def stored_commit(dedupe_item: dict[str, Any]) -> Commit:
-    """The commit a dedupe item records (a retried delivery gets the first one's events)."""
-    return Commit([from_record(r) for r in json.loads(str(dedupe_item["events"]))], duplicate=True)
+def stored_commit(dedupe_item: dict[str, Any], get: Callable[[str, int], dict[str, Any] | None]) -> Commit:
+    """The commit a dedupe item records (a retried delivery gets the first one's events),
+    its records read with the store's ``get``. An item written before the references
+    (2026-12-04) holds the records themselves."""
+    envelopes = []
+    for entry in json.loads(str(dedupe_item["events"])):
+        record = entry if "detail" in entry else get(str(entry["pk"]), int(entry["sk"]))
+        if record is None or record.get("event_id") != entry["event_id"]:
+            raise LookupError(
+                f"the decision {dedupe_item['pk']!r} recorded event {entry['event_id']} at "
+                f"{entry['pk']} version {entry['sk']}, and the store does not hold it there"
+            )
+        envelopes.append(from_record(record))
+    return Commit(envelopes, duplicate=True)
 
 
 class StoreKnowledge:

@@ -146,7 +146,7 @@ class EventStore(StoreKnowledge):
             if len(reasons) > len(records) and reasons[len(records)] == "ConditionalCheckFailed":
                 stored = self.get(dedupe_key)
                 if stored is not None:
-                    return stored_commit(stored)
+                    return stored_commit(stored, self.get)
             if "ConditionalCheckFailed" in reasons:
                 raise StreamConflict(f"a concurrent writer appended first ({reasons})") from exc
             raise

@@ -154,7 +154,7 @@ class LocalEventStore(StoreKnowledge):
     def _commit(self, conn: sqlite3.Connection, plan: Plan, *, dedupe_key: str, **options: Any) -> Commit:
         stored = self.get(dedupe_key)
         if stored is not None:
-            return stored_commit(stored)
+            return stored_commit(stored, self.get)
         batch = plan_commit(plan, last_version=self.last_version, dedupe_key=dedupe_key, **options)
         try:
             conn.executemany(

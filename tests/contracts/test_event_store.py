@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -143,6 +144,33 @@ class EventStoreContract(ABC):
         item = store.get("k")
         assert item is not None and "events" in item and "recorded_at" in item and "type" not in item
         assert commit.envelopes[0].event_id in str(item["events"])
+
+    def test_the_dedupe_item_names_the_records_and_does_not_grow_with_them(self, store: EventStore) -> None:
+        """A dedupe item refers to its records (a copy doubled every commit's write units),
+        and a retry reads the events back through it, whatever their size."""
+        big = FollowUpDue(conversation_id="c-big", due_at="2026-01-01T00:00:00Z", kind="x" * 40_000)
+        first = store.commit(Plan([("s", big), ("t", due(2))]), dedupe_key="k", correlation_id="c")
+        item = store.get("k")
+        assert item is not None and len(str(item["events"])) < 400
+        again = store.commit(Plan([("s", due(9))]), dedupe_key="k", correlation_id="c")
+        assert again.duplicate
+        assert [e.model_dump() for e in again.envelopes] == [e.model_dump() for e in first.envelopes]
+
+    def test_a_dedupe_item_that_holds_the_records_themselves_still_reads(self, store: EventStore) -> None:
+        """Items written before the references kept a copy of each record: a retried
+        delivery of such a decision still gets its events, and nothing is written twice."""
+        first = store.commit(Plan([("s", due(1)), ("s", due(2))]), dedupe_key="k-new", correlation_id="c")
+        records = [store.get("s", v) for v in (1, 2)]
+        store.put_raw_items([{"pk": "k-old", "sk": 0, "events": json.dumps(records), "recorded_at": "2026-01-01T00:00:00Z"}])
+        again = store.commit(Plan([("s", due(3))]), dedupe_key="k-old", correlation_id="c")
+        assert again.duplicate and versions(store, "s") == [1, 2]
+        assert [e.model_dump() for e in again.envelopes] == [e.model_dump() for e in first.envelopes]
+
+    def test_a_dedupe_item_whose_record_is_missing_says_which(self, store: EventStore) -> None:
+        reference = {"pk": "s", "sk": 7, "event_id": "evt-lost", "type": "FollowUpDue"}
+        store.put_raw_items([{"pk": "k-broken", "sk": 0, "events": json.dumps([reference]), "recorded_at": "2026-01-01"}])
+        with pytest.raises(LookupError, match=r"evt-lost.*version 7"):
+            store.commit(Plan([("s", due(3))]), dedupe_key="k-broken", correlation_id="c")
 
     def test_all_events_come_by_time_then_stream_then_version(self, store: EventStore) -> None:
         for n in range(6):

@@ -115,6 +115,7 @@ class Tally:
     invocations: Counter[str] = field(default_factory=Counter)
     unpriced: Counter[str] = field(default_factory=Counter)
     failed: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (function, service, operation: code)
+    write_units: defaultdict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))  # by (function, table)
 
 
 class ApiCounter:
@@ -217,7 +218,10 @@ class ApiCounter:
             if function == HARNESS and not self.price_harness:
                 self._harness(service, operation, params, response or {})
             elif handler is not None:
+                before = self.tally.units["dynamodb_wru"]
                 handler(operation, params, response or {}, failed)
+                if service == "dynamodb" and self.tally.units["dynamodb_wru"] != before:
+                    self.tally.write_units[(function, _tables_of(params))] += self.tally.units["dynamodb_wru"] - before
             else:
                 self.tally.unpriced[f"{service}.{operation}"] += 1
 
@@ -414,6 +418,15 @@ def table_shapes(region: str) -> dict[str, TableShape]:
     return shapes
 
 
+def _tables_of(params: dict[str, Any]) -> str:
+    """The table (or tables, joined) a DynamoDB write names."""
+    names = {str(params["TableName"])} if params.get("TableName") else set()
+    names |= set(params.get("RequestItems") or {})
+    for entry in params.get("TransactItems") or []:
+        names |= {str(spec.get("TableName", "")) for spec in entry.values()}
+    return "+".join(sorted(names)) or "?"
+
+
 def merge(tallies: list[Tally]) -> dict[str, Any]:
     """Sum of several tallies, as plain dicts."""
     calls: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
@@ -422,7 +435,10 @@ def merge(tallies: list[Tally]) -> dict[str, Any]:
     invocations: Counter[str] = Counter()
     unpriced: Counter[str] = Counter()
     failed: dict[str, dict[str, int]] = defaultdict(dict)
+    write_units: dict[str, dict[str, float]] = defaultdict(dict)
     for tally in tallies:
+        for (function, table_name), wru in tally.write_units.items():
+            write_units[function][table_name] = write_units[function].get(table_name, 0.0) + wru
         for (function, service, what), n in tally.failed.items():
             failed[function][f"{service}.{what}"] = failed[function].get(f"{service}.{what}", 0) + n
         for (function, service, operation), n in tally.calls.items():
@@ -439,4 +455,5 @@ def merge(tallies: list[Tally]) -> dict[str, Any]:
         "invocations": dict(invocations),
         "unpriced": dict(unpriced),
         "failed": {f: dict(v) for f, v in failed.items()},
+        "write_units": {f: dict(v) for f, v in write_units.items()},
     }

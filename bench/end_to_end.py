@@ -106,6 +106,7 @@ def _per_mail(tallies: list[Tally]) -> dict[str, Any]:
                 "calls": {f"{sv}.{op}": c / n for sv, ops in by_service.items() for op, c in sorted(ops.items())},
                 "invocations_per_mail": merged["invocations"].get(function, 0) / n,
                 "lambda_ms_per_mail": merged["lambda_ms"].get(function, 0) / n,
+                "wru_per_mail": {t: u / n for t, u in sorted(merged["write_units"].get(function, {}).items())},
             }
     for function, count in merged["invocations"].items():
         by_function.setdefault(

@@ -184,9 +184,18 @@ def calls(r: dict[str, Any]) -> str:
     rows.append(["total", "by the handlers", a["project_calls_total"], ""])
     out.append(table(["service", "operation", "calls/mail", "made by"], rows))
     fn_rows = [
-        [f, x["invocations_per_mail"], x["calls_per_mail"], x["lambda_ms_per_mail"]] for f, x in sorted(a["by_function"].items())
+        [
+            f,
+            x["invocations_per_mail"],
+            x["calls_per_mail"],
+            x["lambda_ms_per_mail"],
+            ", ".join(f"{t} {u:.1f}" for t, u in (x.get("wru_per_mail") or {}).items()) or "-",
+        ]
+        for f, x in sorted(a["by_function"].items())
     ]
-    out.append(table(["Lambda function", "invocations/mail", "calls/mail", "ms/mail (local)"], fn_rows))
+    out.append(
+        table(["Lambda function", "invocations/mail", "calls/mail", "ms/mail (local)", "DynamoDB WRU/mail by table"], fn_rows)
+    )
     cost_rows = []
     by_key = {p.key: p for p in prices.PRICES}
     units = a["units"]

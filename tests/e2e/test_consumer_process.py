@@ -41,8 +41,14 @@ def queued(state: Path) -> int:
         return sum(sum(svc.queues.depth(name)) for _c, name, _arn in wire(svc, topology(svc.settings)))
 
 
-def child(state: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "crm.consumer_process", str(state)], stdin=subprocess.PIPE)
+def child_told(state: Path, after_settings: bytes, timeout: float) -> int:
+    """A child on ``state`` given the settings line then ``after_settings`` in the same
+    write, its stdin closed after (as it is when the parent exits): its exit status."""
+    process = subprocess.Popen([sys.executable, "-m", "crm.consumer_process", str(state)], stdin=subprocess.PIPE)
+    assert process.stdin is not None
+    process.stdin.write(SETTINGS.model_dump_json().encode() + b"\n" + after_settings)
+    process.stdin.close()
+    return process.wait(timeout)
 
 
 def test_the_children_do_the_consumers_work_while_the_parent_only_waits(tmp_path: Path) -> None:
@@ -60,12 +66,8 @@ def test_the_children_do_the_consumers_work_while_the_parent_only_waits(tmp_path
 def test_told_to_stop_a_child_finishes_what_is_queued_then_exits(tmp_path: Path) -> None:
     state = tmp_path / "state"
     decided_not_consumed(state, 6, 72)
-    process = child(state)
-    assert process.stdin is not None
     # settings and stop in one write: the child must still read them as two lines
-    process.stdin.write(SETTINGS.model_dump_json().encode() + b"\nstop\n")
-    process.stdin.close()
-    assert process.wait(120) == 0
+    assert child_told(state, b"stop\n", 120) == 0
     assert queued(state) == 0
     assert_once_each(state, 6)
 
@@ -73,11 +75,7 @@ def test_told_to_stop_a_child_finishes_what_is_queued_then_exits(tmp_path: Path)
 def test_a_child_whose_parent_is_gone_exits_without_finishing_the_queues(tmp_path: Path) -> None:
     state = tmp_path / "state"
     decided_not_consumed(state, 30, 73)
-    process = child(state)
-    assert process.stdin is not None
-    process.stdin.write(SETTINGS.model_dump_json().encode() + b"\n")
-    process.stdin.close()  # as the kernel does when the parent is killed: no "stop"
-    assert process.wait(60) == 0
+    assert child_told(state, b"", 60) == 0  # the pipe's end as a killed parent leaves it: no "stop"
     assert queued(state) > 0, "a child whose parent is gone should stop, not drain everything"
 
 

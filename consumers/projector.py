@@ -6,7 +6,7 @@ from typing import Any
 
 from bootstrap import lambda_handler
 from consumers.declaration import ALL_OUR_EVENTS, Consumer
-from consumers.queue_batch import run_batch
+from consumers.queue_batch import SQSRecord, body_of, envelope_of, run_batch
 from events import DomainEvent, Envelope
 from events.streams import conversation_of_stream, conversation_stream
 from observability import logger_for, metrics_for
@@ -23,6 +23,8 @@ metrics = metrics_for("projector")
 # read it: the events of one decision arrive in one batch, and the first catch-up folds
 # them all, so the rest need no read (a record's event at or below it is in the item)
 _projected: dict[tuple[str, str], int] = {}
+# this invocation's batch, by stream: what a catch-up folds without reading the stream
+_batch: dict[str, list[Envelope]] = {}
 
 
 def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
@@ -36,13 +38,37 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
     key = (table.name, stream)
     if stream == envelope.stream_id and _projected.get(key, 0) >= envelope.meta.version:
         return
-    item = catch_up(table, svc.store, stream, shards=svc.settings.status_shards, conflict=VersionConflict)
+    if stream != envelope.stream_id and key in _projected:
+        return  # an event of another stream names a conversation this batch already caught up
+    item = catch_up(
+        table,
+        svc.store,
+        stream,
+        shards=svc.settings.status_shards,
+        conflict=VersionConflict,
+        delivered=_batch.get(stream, ()),
+    )
     if item is not None:
         _projected[key] = int(item["version"])
 
 
+def _by_stream(event: dict[str, Any]) -> dict[str, list[Envelope]]:
+    """The batch's events by stream; a record that does not decode is left to the batch's
+    own handling (it fails there, by itself)."""
+    found: dict[str, list[Envelope]] = {}
+    for record in event.get("Records") or []:
+        try:
+            envelope = envelope_of(body_of(SQSRecord.of(record)))
+        except Exception:  # reported by run_batch, per record
+            continue
+        found.setdefault(envelope.stream_id, []).append(envelope)
+    return found
+
+
 def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
     _projected.clear()  # within one batch only: between invocations a table may be rebuilt
+    _batch.clear()
+    _batch.update(_by_stream(event))
     return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=CONSUMER.side_effects)
 
 

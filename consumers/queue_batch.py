@@ -82,6 +82,12 @@ def body_of(record: SQSRecord) -> dict[str, Any]:
     return body
 
 
+def envelope_of(body: dict[str, Any]) -> Envelope:
+    """The envelope a record's body carries: the EventBridge event itself, or inside the
+    ``{"rule", "event"}`` wrapper of a rule's delivery."""
+    return from_delivered(body["event"] if "rule" in body and "event" in body else body)
+
+
 def run_batch(
     svc: Services,
     event: dict[str, Any],
@@ -100,7 +106,7 @@ def run_batch(
             # archive replays rebuild read models; they must never send mail again
             logger.info("ignoring replayed event", replay=body.get("replay-name"), id=body.get("id"))
             return
-        envelope = from_delivered(body["event"] if "rule" in body and "event" in body else body)
+        envelope = envelope_of(body)
         try:
             handle(svc, envelope, body)
         except Transient as exc:

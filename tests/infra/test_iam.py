@@ -87,6 +87,9 @@ KNOWN_UNUSED: dict[tuple[str, str, str], str] = {
        "the event store reads a commit's dedupe item only when the commit is refused (a retried delivery "
        "or a conflict); these functions read nothing else there and the flow retries none of their commits"
        for f in ("consumer-attachments", "producer-followups", "producer-ses-feedback")},
+    ("consumer-projector", "dynamodb:Query", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/crm-events"):
+        "the projector reads a stream only when the events its batch delivered leave a gap after the item's "
+        "version (a lost or reordered delivery); the flow delivers every batch whole and in order",
     ("producer-inbound", "s3:GetObject", "arn:aws:s3:::crm-mail/config/spam-patterns/*"):
         "spam patterns too large for SSM live in the bucket (`crm spam patterns import`; the flow keeps the defaults)",
 }  # fmt: skip

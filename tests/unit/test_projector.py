@@ -34,8 +34,10 @@ STREAM = "conversation#c1"
 class FakeStore:
     def __init__(self) -> None:
         self.events: list[Envelope] = []
+        self.reads = 0
 
     def read(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
+        self.reads += 1
         return [e for e in self.events if e.stream_id == stream_id and e.meta.version > after_version]
 
 
@@ -157,8 +159,11 @@ def test_shuffled_and_duplicated_deliveries_converge_on_the_in_order_fold(make_t
             pending.extend([appended] * data.draw(st.integers(1, 3)))  # at-least-once, maybe more
             appended += 1
         else:
-            pending.pop(data.draw(st.integers(0, len(pending) - 1)))  # any order
-            catch_up(table, store, STREAM, shards=4, conflict=Conflict)
+            taken = pending.pop(data.draw(st.integers(0, len(pending) - 1)))  # any order
+            # the batch it came in: itself and any other stored events, in any order, repeated
+            others = data.draw(st.lists(st.integers(0, appended - 1), max_size=4))
+            batch = [envelopes[i] for i in data.draw(st.permutations([taken, *others]))]
+            catch_up(table, store, STREAM, shards=4, conflict=Conflict, delivered=batch)
     assert table.item("c1") == fold(envelopes, shards=4)
 
 
@@ -215,3 +220,19 @@ def test_the_fold_is_apply_event_by_event_and_leaves_its_input_alone(kinds: list
     before = copy.deepcopy(head)
     assert fold(envelopes[cut:], head, shards=4) == stepped
     assert head == before  # the item folded from is not changed
+
+
+def test_delivered_events_that_continue_the_item_are_folded_without_reading_the_stream() -> None:
+    envelopes = history([1, 2, 3, 4])
+    store, table = FakeStore(), FakeTable()
+    store.events.extend(envelopes)
+    # a batch with the first three, shuffled and one repeated: no read of the stream
+    batch = [envelopes[2], envelopes[0], envelopes[1], envelopes[0]]
+    item = catch_up(table, store, STREAM, shards=4, conflict=Conflict, delivered=batch)
+    assert store.reads == 0 and item == fold(envelopes[:3], shards=4)
+    # events the item already holds: nothing to read, nothing written
+    assert catch_up(table, store, STREAM, shards=4, conflict=Conflict, delivered=[envelopes[1]]) == item
+    assert store.reads == 0
+    # a gap after the item's version (4 is missing from the batch): the store says what is missing
+    item = catch_up(table, store, STREAM, shards=4, conflict=Conflict, delivered=[envelopes[4]])
+    assert store.reads == 1 and item == fold(envelopes, shards=4)

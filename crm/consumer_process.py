@@ -36,6 +36,7 @@ from crm.settings import Settings
 IDLE_SECONDS = 0.02  # between polls of empty queues
 STOP_WAIT_SECONDS = 120.0  # for the queued work a child finishes when told to stop
 STOP = "stop"
+GONE = "gone"  # what the pipe's end without a word means
 
 
 def _heard(channel: IO[bytes]) -> str | None:
@@ -45,7 +46,7 @@ def _heard(channel: IO[bytes]) -> str | None:
     if not select.select([channel], [], [], 0)[0]:
         return None
     line = channel.readline()
-    return STOP if line.strip() == STOP.encode() else "gone"
+    return STOP if line.strip() == STOP.encode() else GONE
 
 
 def run(settings: Settings, state: Path, channel: IO[bytes]) -> None:
@@ -62,7 +63,7 @@ def run(settings: Settings, state: Path, channel: IO[bytes]) -> None:
         while True:
             if not stopping:
                 heard = _heard(channel)
-                if heard == "gone":
+                if heard == GONE:
                     return
                 stopping = heard == STOP
             if drain_pass(opened.svc, wired, report):

@@ -100,17 +100,13 @@ def _detail_model(cls: type[DomainEvent]) -> type[_Detail[Any]]:
 def _read_detail(detail_type: str, source: str, detail: str) -> Envelope:
     """``_build`` on the detail's JSON text. One pydantic pass parses and validates meta and
     data together (replay decodes every stored event: this is most of its time); a detail
-    of an older schema (to upcast), or one the pass refuses, takes ``_build``'s path, which
-    upcasts or says what is wrong."""
+    of an older schema (to upcast), of an unknown type, or one the pass refuses, takes
+    ``_build``'s path, which upcasts or says what is wrong."""
     try:
-        cls = event_class(detail_type)
-    except KeyError as exc:
-        raise DecodeError(f"cannot decode {detail_type!r} event: {exc}") from exc
-    try:
-        read = _detail_model(cls).model_validate_json(detail)
-    except ValidationError:
+        read = _detail_model(event_class(detail_type)).model_validate_json(detail)
+    except (KeyError, ValidationError):
         read = None
-    if read is None or read.meta.schema_version < cls.schema_version:
+    if read is None or read.meta.schema_version < type(read.data).schema_version:
         try:
             parsed = json.loads(detail)
         except ValueError as exc:

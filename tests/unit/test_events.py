@@ -101,6 +101,9 @@ def test_unknown_type_and_bad_data_are_decode_errors() -> None:
         from_delivered({"detail-type": "Nope", "source": "crm.x", "detail": {"meta": {}, "data": {}}})
     with pytest.raises(DecodeError):
         from_delivered({"source": "crm.x"})
+    stored = to_record(envelope())
+    with pytest.raises(DecodeError, match="unknown event type"):
+        from_record({**stored, "type": "Nope"})
 
 
 def test_schema_1_message_received_is_upcast_on_load() -> None:

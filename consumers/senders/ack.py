@@ -15,12 +15,12 @@ from bootstrap import lambda_handler
 from consumers.declaration import INBOUND_SOURCES, Consumer
 from consumers.queue_batch import run_batch
 from consumers.senders.sending import send_once
-from events import AcknowledgementSent, Envelope, FirstContact, SendFailed
+from events import AcknowledgementSent, Envelope, FirstContact
 from events.streams import conversation_stream
 from mail.ack_builder import build_ack
 from mail.message_ids import ack_message_id
 from observability import logger_for, metrics_for
-from ports import Outgoing, Services
+from ports import Outgoing, SendError, Services
 
 CONSUMER = Consumer.of(
     "ack", f"{__name__}.handler", FirstContact, sources=INBOUND_SOURCES, data={"acknowledge": [True]}, reserved_concurrency=2
@@ -53,31 +53,17 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
         return
     s = svc.settings
     stream = conversation_stream(event.conversation_id)
-    blocked = svc.store.address_suppressed(event.ack_to)
-    if blocked or event.ack_to == s.private_mailbox or event.ack_to in s.accepted_addresses:
-        reason = blocked or f"{event.ack_to} is one of our own addresses"
-        svc.recorder.record(
-            _plan(
-                stream,
-                SendFailed(
-                    conversation_id=event.conversation_id,
-                    cause_event_id=envelope.event_id,
-                    kind="ack",
-                    reason=f"not acknowledged: {reason}",
-                    permanent=True,
-                ),
-            ),
-            dedupe_key=f"sent#ack#{envelope.event_id}",
-            correlation_id=envelope.meta.correlation_id,
-            causation_id=envelope.event_id,
-        )
-        return
     message_id = ack_message_id(event.conversation_id, event.ses_message_id, s.domain)
     # a name that looks like an address is not a name: never echo an address (possibly
     # the owner's own) back to a correspondent
     name = event.name if event.name and "@" not in event.name else None
 
     def build() -> Outgoing:
+        # checked inside the send's guard: a refusal is its decision for good, so an ack
+        # once refused is not sent on a redelivery after the address was unsuppressed
+        blocked = svc.store.address_suppressed(event.ack_to or "")
+        if blocked or event.ack_to == s.private_mailbox or event.ack_to in s.accepted_addresses:
+            raise SendError(f"not acknowledged: {blocked or f'{event.ack_to} is one of our own addresses'}", permanent=True)
         subject_template, text_template, html_template = templates(svc)
         raw = build_ack(
             to=event.ack_to or "",
@@ -105,12 +91,6 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
         stream_id=stream,
         sent=AcknowledgementSent,
     )
-
-
-def _plan(stream: str, event: SendFailed) -> Any:
-    from ports import Plan
-
-    return Plan(events=[(stream, event)])
 
 
 def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""One send, exactly once: Powertools idempotency keyed on the cause event id,
-then the outcome recorded as an event (itself deduped on the same id).
+"""One send, exactly once: Powertools idempotency keyed on the cause event id (the
+one guard: nothing is read before it), then the outcome recorded as an event
+(itself deduped on the same id).
 
 A crash after SES accepted the mail but before the idempotency record completes
 leaves the record IN_PROGRESS with no expiry we set, so a redelivery is refused
@@ -34,9 +35,10 @@ from ports import Outgoing, Plan, SendError, Services
 # an IN_PROGRESS record must not expire into a second send.
 warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
 
-# Completed records outlive SQS's longest retention (14 days), so a redrive of the
-# oldest DLQ message still finds that it was sent.
-RECORD_SECONDS = 15 * 24 * 3600
+# A record is the one guard of its send, so it is kept for good, as the event store's
+# dedupe items are: a decision republished months later (a second `crm spam release`
+# of one mail) still finds that its mail went out. (The table's TTL never fires.)
+RECORD_SECONDS = 100 * 365 * 24 * 3600
 
 # A duplicate delivery of a cause whose send another invocation is making right now
 # (two `crm spam release` of one mail each republish its decision) waits this long for
@@ -103,29 +105,6 @@ def _idempotency_key(kind: str, cause_event_id: str, attempt: int) -> str:
     return f"{kind}:{cause_event_id}" if attempt == 1 else f"{kind}:{cause_event_id}#{attempt}"
 
 
-def _next_attempt(svc: Services, kind: str, cause_event_id: str) -> tuple[int, bool]:
-    """(the attempt to make, whether it waits for the owner): each attempt in doubt
-    needs an approval before the next one may go."""
-    attempt = 1
-    while svc.store.exists(in_doubt_key(kind, cause_event_id, attempt)):
-        if not svc.store.exists(approval_key(kind, cause_event_id, attempt)):
-            return attempt, True
-        attempt += 1
-    return attempt, False
-
-
-def _in_doubt_reason(svc: Services, stream_id: str, kind: str, cause_event_id: str, attempt: int) -> str:
-    for envelope in reversed(svc.store.read(stream_id)):
-        event = envelope.event
-        if isinstance(event, SendInDoubt) and (event.kind, event.cause_event_id, event.attempt) == (
-            kind,
-            cause_event_id,
-            attempt,
-        ):
-            return event.reason
-    return "the outcome of an earlier attempt is unknown"
-
-
 def _idempotent_send(svc: Services) -> Callable[..., dict[str, Any]]:
     config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=RECORD_SECONDS)
 
@@ -135,12 +114,15 @@ def _idempotent_send(svc: Services) -> Callable[..., dict[str, Any]]:
         config=config,
     )
     def send(request: dict[str, Any], build: Callable[[], Outgoing]) -> dict[str, Any]:
-        outgoing = build()
         try:
+            outgoing = build()  # may refuse: a permanent SendError, recorded like SES's
             # the key lets a mailer that keeps what it sent (the local outbox) see that a
             # retry after a crash between the send and the record's completion was sent
             sent = svc.mailer.send(outgoing, key=request["key"])
         except SendError as exc:
+            if exc.permanent:
+                # a completed record: the refusal is this send's decision for good
+                return {"failed": str(exc)[:1000]}
             if not exc.in_doubt:
                 raise  # Powertools deletes the record: the send may be retried
             # a completed record: a redelivery of this attempt never sends again
@@ -168,30 +150,57 @@ def send_once(
 ) -> dict[str, Any] | None:
     """Send what ``build`` makes, at most once per (kind, cause event); record the outcome.
 
+    ``build`` may refuse the send by raising a permanent :class:`SendError` (an ack to a
+    suppressed address): that is recorded as :class:`SendFailed`, as SES's refusals are.
     ``sent`` makes the outcome event from the fields every sent event has (a
     :class:`MailSent` of this kind when not given).
 
-    Two guards: the outcome's dedupe item in the event store (durable, survives
-    everything) and the idempotency record (covers the window between the send and
-    the write of the outcome). A send in doubt raises :class:`Parked`."""
+    One guard: the idempotency record of each attempt, kept for good, holds the
+    attempt's outcome (sent, refused or in doubt) from the moment SES answered. The
+    outcome event is then recorded under its dedupe key, which makes a redelivery's
+    second recording a no-op. A send in doubt raises :class:`Parked`."""
     dedupe_key = f"sent#{kind}#{cause.event_id}"
-    if svc.store.exists(dedupe_key):
-        return None
-    attempt, waiting = _next_attempt(svc, kind, cause.event_id)
-    if waiting:
-        reason = _in_doubt_reason(svc, stream_id, kind, cause.event_id, attempt)
+    send = _idempotent_send(svc)
+    attempt = 1
+    while True:
+        try:
+            result = _send_or_await(svc, send, _idempotency_key(kind, cause.event_id, attempt), build, dedupe_key)
+        except SendError as exc:  # neither refused nor in doubt: nothing went out, retry
+            raise Transient(str(exc)) from exc
+        except Exception as exc:
+            if svc.is_transient(exc):
+                raise Transient(str(exc)) from exc
+            raise
+        if result is None:
+            return None  # the invocation that held the record recorded the outcome
+        if "in_doubt" not in result:
+            break
+        reason = str(result["in_doubt"])
+        doubt = SendInDoubt(
+            conversation_id=conversation_id, cause_event_id=cause.event_id, kind=kind, reason=reason, attempt=attempt
+        )
+        commit = svc.recorder.record(
+            _plan([(stream_id, doubt)]),
+            dedupe_key=in_doubt_key(kind, cause.event_id, attempt),
+            correlation_id=cause.meta.correlation_id,
+            causation_id=cause.event_id,
+        )
+        # each attempt in doubt needs the owner's approval before the next one may go
+        if svc.store.exists(approval_key(kind, cause.event_id, attempt)):
+            attempt += 1
+            continue
+        waiting = ", waiting for the owner" if commit.duplicate else ""
         raise Parked(
-            f"{kind} send in doubt, waiting for the owner: {reason}",
+            f"{kind} send in doubt{waiting}: {reason}",
             ParkedSend(kind, cause.event_id, attempt, stream_id, conversation_id, reason).attributes(),
         )
-    send = _idempotent_send(svc)
-    try:
-        result = _send_or_await(svc, send, _idempotency_key(kind, cause.event_id, attempt), build, dedupe_key)
-    except SendError as exc:
-        if not exc.permanent:
-            raise Transient(str(exc)) from exc
+    if "failed" in result:
         failed = SendFailed(
-            conversation_id=conversation_id, cause_event_id=cause.event_id, kind=kind, reason=str(exc)[:1000], permanent=True
+            conversation_id=conversation_id,
+            cause_event_id=cause.event_id,
+            kind=kind,
+            reason=str(result["failed"]),
+            permanent=True,
         )
         svc.recorder.record(
             _plan([(stream_id, failed)]),
@@ -200,27 +209,6 @@ def send_once(
             causation_id=cause.event_id,
         )
         return None
-    except Exception as exc:
-        if svc.is_transient(exc):
-            raise Transient(str(exc)) from exc
-        raise
-    if result is None:
-        return None  # the invocation that held the record recorded the outcome
-    if "in_doubt" in result:
-        reason = str(result["in_doubt"])
-        doubt = SendInDoubt(
-            conversation_id=conversation_id, cause_event_id=cause.event_id, kind=kind, reason=reason, attempt=attempt
-        )
-        svc.recorder.record(
-            _plan([(stream_id, doubt)]),
-            dedupe_key=in_doubt_key(kind, cause.event_id, attempt),
-            correlation_id=cause.meta.correlation_id,
-            causation_id=cause.event_id,
-        )
-        raise Parked(
-            f"{kind} send in doubt: {reason}",
-            ParkedSend(kind, cause.event_id, attempt, stream_id, conversation_id, reason).attributes(),
-        )
     outcome = (sent or partial(MailSent, kind=kind))(
         conversation_id=conversation_id,
         cause_event_id=cause.event_id,
@@ -229,9 +217,8 @@ def send_once(
         outbound_message_id=result["outbound_message_id"],
         ses_message_id=result["ses_message_id"],
     )
-    events = [(stream_id, outcome)]
     svc.recorder.record(
-        _plan(events, ses_message_ids(result["ses_message_id"], svc.settings.region), conversation_id),
+        _plan([(stream_id, outcome)], ses_message_ids(result["ses_message_id"], svc.settings.region), conversation_id),
         dedupe_key=dedupe_key,
         correlation_id=cause.meta.correlation_id,
         causation_id=cause.event_id,

@@ -117,6 +117,46 @@ def test_a_permanent_ses_error_is_recorded_and_not_retried_forever(stack: Any) -
     assert all(r["count"] == 0 for r in dlq_records(stack.svc))
 
 
+@pytest.mark.parametrize("backend", ["local", "moto"])
+def test_a_refused_send_stays_refused_when_its_cause_comes_again_and_ses_would_now_accept(
+    request: pytest.FixtureRequest, backend: str
+) -> None:
+    """The idempotency record is the send's one guard, so it must hold refusals too:
+    SES's (the forward) and our own (an ack to an address that complained after the
+    decision to acknowledge it)."""
+    from consumers.feedback import invoke as feedback
+
+    stack = request.getfixturevalue("stack" if backend == "local" else "moto_stack")
+    refusal = SendError("SES MessageRejected: Email address is not verified", permanent=True, code="MessageRejected")
+    with mock.patch.object(stack.svc.mailer, "send", side_effect=refusal):
+        deliver(stack, make_mail())
+    deliver(stack, make_mail(sender="Gone <gone@firm.example>", subject="still there?"), drain=False)
+    complaint = {"eventType": "Complaint", "mail": {"messageId": "ses-out-1"}}
+    complaint["complaint"] = {"complainedRecipients": [{"emailAddress": "gone@firm.example"}]}
+    feedback(stack.svc, {"detail": complaint}, LocalContext("crm-ses-feedback"))
+    drain_all(stack.svc)
+    before = event_types(stack)
+    assert before.count("SendFailed") == 3  # the first mail's ack and forward, the second's ack
+    sent = outbox(stack)
+    assert [m["kind"] for m in sent] == ["forward"]
+    # every decision delivered again (a second `crm spam release`, a lost delete), SES
+    # healthy and the suppression lifted
+    with mock.patch.object(type(stack.svc.store), "address_suppressed", return_value=None):
+        stack.svc.bus.publish(stack.svc.store.all_events())
+        drain_all(stack.svc)
+    assert outbox(stack) == sent
+    assert event_types(stack) == before
+
+
+def test_a_send_s_record_is_kept_for_good(stack: Any) -> None:
+    import time
+
+    deliver(stack, make_mail())
+    rows = stack.svc.idempotency.engine.connection().execute("SELECT status, expiration FROM idempotency").fetchall()
+    assert len(rows) == 2  # the ack and the forward
+    assert all(r["status"] == "COMPLETED" and r["expiration"] > time.time() + 50 * 365 * 24 * 3600 for r in rows)
+
+
 def test_senders_ignore_archive_replays(stack: Any) -> None:
     from crm.runner import drain
     from crm.topology import consumers

@@ -9,7 +9,7 @@ adapter; :mod:`bootstrap` is the one place adapters are built.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -135,18 +135,45 @@ class QueueSpec:
 # --- ports -----------------------------------------------------------------------------
 
 
-class EventStore(Protocol):
-    """Append-only streams (``pk = stream id, sk = version``) and the items one decision
-    writes with its events: the dedupe item (``pk = dedupe key, sk = 0``), Message-ID
-    mappings (``msgid#<id>``) and markers (``suppress#<address>``, ...)."""
+class StoreReads(Protocol):
+    """What a decision reads from the event store's items."""
 
     def last_version(self, stream_id: str) -> int: ...
-
-    def read(self, stream_id: str, after_version: int = 0) -> list[Envelope]: ...
 
     def get(self, pk: str, sk: int = 0) -> dict[str, Any] | None: ...
 
     def exists(self, pk: str, sk: int = 0) -> bool: ...
+
+    def get_many(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+        """The items of these keys that exist, in one request (``BatchGetItem``)."""
+        ...
+
+    def conversation_for(self, message_ids: list[str]) -> str | None: ...
+
+    def contact_known(self, contact: str) -> bool: ...
+
+    def address_suppressed(self, address: str) -> str | None: ...
+
+
+class EventStore(StoreReads, Protocol):
+    """Append-only streams (``pk = stream id, sk = version``) and the items one decision
+    writes with its events: the dedupe item (``pk = dedupe key, sk = 0``), Message-ID
+    mappings (``msgid#<id>``) and markers (``suppress#<address>``, ...)."""
+
+    def read(self, stream_id: str, after_version: int = 0) -> list[Envelope]: ...
+
+    def snapshot(
+        self,
+        *,
+        keys: Iterable[tuple[str, int]] = (),
+        message_ids: Iterable[str] = (),
+        contacts: Iterable[str] = (),
+        addresses: Iterable[str] = (),
+    ) -> StoreReads:
+        """These items (and the Message-ID mappings, contact streams and suppressions
+        of these) read in one request; the reader answers from them and asks the
+        store for anything else."""
+        ...
 
     def scan_items(self) -> Iterator[dict[str, Any]]:
         """Every item, events as their records (``pk``, ``sk``, ``type``, ...)."""
@@ -157,12 +184,6 @@ class EventStore(Protocol):
     def all_events(self) -> list[Envelope]:
         """Every event, by time, then stream, then version."""
         ...
-
-    def conversation_for(self, message_ids: list[str]) -> str | None: ...
-
-    def contact_known(self, contact: str) -> bool: ...
-
-    def address_suppressed(self, address: str) -> str | None: ...
 
     def commit(
         self,

@@ -6,7 +6,7 @@ item limit before anything is written."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,7 +106,7 @@ def stored_commit(dedupe_item: dict[str, Any], get: Callable[[str, int], dict[st
 class StoreKnowledge:
     """What the inbound decision reads from the items a commit writes (Message-ID
     mappings, suppressions, the first event of a contact stream), on any store's
-    ``get``/``exists``: one reading for both event stores."""
+    ``get``/``exists``/``get_many``: one reading for both event stores."""
 
     def get(self, pk: str, sk: int = 0) -> dict[str, Any] | None:
         raise NotImplementedError
@@ -114,16 +114,82 @@ class StoreKnowledge:
     def exists(self, pk: str, sk: int = 0) -> bool:
         raise NotImplementedError
 
+    def get_many(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+        raise NotImplementedError
+
+    def last_version(self, stream_id: str) -> int:
+        raise NotImplementedError
+
     def conversation_for(self, message_ids: list[str]) -> str | None:
         for message_id in message_ids:
-            item = self.get(f"msgid#{message_id.lower()}")
+            item = self.get(_message_id_key(message_id))
             if item:
                 return str(item["conversation_id"])
         return None
 
     def contact_known(self, contact: str) -> bool:
-        return self.exists(f"contact#{contact}", 1)
+        return self.exists(*_contact_key(contact))
 
     def address_suppressed(self, address: str) -> str | None:
-        item = self.get(f"suppress#{address.lower()}")
+        item = self.get(_suppression_key(address))
         return f"address {address} {item['reason']}" if item else None
+
+    def snapshot(
+        self,
+        *,
+        keys: Iterable[tuple[str, int]] = (),
+        message_ids: Iterable[str] = (),
+        contacts: Iterable[str] = (),
+        addresses: Iterable[str] = (),
+    ) -> StoreKnowledge:
+        """These items read in one request (``BatchGetItem``): a reader of them that
+        answers from what it read, and asks the store for anything else."""
+        wanted = [
+            *keys,
+            *((_message_id_key(m), 0) for m in message_ids),
+            *(_contact_key(c) for c in contacts),
+            *((_suppression_key(a), 0) for a in addresses),
+        ]
+        wanted = list(dict.fromkeys(wanted))[:SNAPSHOT_KEYS]
+        return PrefetchedReads(self, wanted, self.get_many(wanted) if wanted else {})
+
+
+# BatchGetItem's limit: a snapshot reads at most this many items in its one request
+SNAPSHOT_KEYS = 100
+
+
+def _message_id_key(message_id: str) -> str:
+    return f"msgid#{message_id.lower()}"
+
+
+def _contact_key(contact: str) -> tuple[str, int]:
+    return f"contact#{contact}", 1  # a contact is known once its stream has a first event
+
+
+def _suppression_key(address: str) -> str:
+    return f"suppress#{address.lower()}"
+
+
+class PrefetchedReads(StoreKnowledge):
+    """Items read together, answered from memory; every other read goes to the store."""
+
+    def __init__(self, store: StoreKnowledge, keys: list[tuple[str, int]], found: dict[tuple[str, int], dict[str, Any]]) -> None:
+        self._store = store
+        self._keys = set(keys)
+        self._found = found
+
+    def get(self, pk: str, sk: int = 0) -> dict[str, Any] | None:
+        if (pk, sk) in self._keys:
+            return self._found.get((pk, sk))
+        return self._store.get(pk, sk)
+
+    def exists(self, pk: str, sk: int = 0) -> bool:
+        return self.get(pk, sk) is not None
+
+    def get_many(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+        missing = [k for k in keys if k not in self._keys]
+        found = {k: self._found[k] for k in keys if k in self._found}
+        return {**found, **(self._store.get_many(missing) if missing else {})}
+
+    def last_version(self, stream_id: str) -> int:
+        return self._store.last_version(stream_id)

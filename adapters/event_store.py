@@ -8,7 +8,9 @@ the record of one decision (its events, to re-publish on a retried delivery);
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -34,6 +36,17 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     if "sk" in values:
         values["sk"] = int(values["sk"])
     return values
+
+
+# DynamoDB's own SDKs retry unprocessed keys about this often before giving up
+UNPROCESSED_ATTEMPTS = 8
+
+
+def _throttled(message: str) -> ClientError:
+    """Unprocessed keys that stay unprocessed: throttling, as ``adapters.aws`` tells it."""
+    response: Any = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": message}}
+    response["ResponseMetadata"] = {"HTTPStatusCode": 400}
+    return ClientError(response, "BatchGetItem")
 
 
 class EventStore(StoreKnowledge):
@@ -81,6 +94,28 @@ class EventStore(StoreKnowledge):
 
     def exists(self, pk: str, sk: int = 0) -> bool:
         return self.get(pk, sk) is not None
+
+    def get_many(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+        """One consistent ``BatchGetItem`` per 100 keys; what DynamoDB leaves unprocessed
+        (throttling) is asked for again with backoff, so nothing asked for is dropped."""
+        found: dict[tuple[str, int], dict[str, Any]] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 100):
+            chunk = [_item({"pk": pk, "sk": sk}) for pk, sk in unique[start : start + 100]]
+            request: dict[str, Any] = {self.table: {"Keys": chunk, "ConsistentRead": True}}
+            attempt = 0
+            while request:
+                response = self._db.batch_get_item(RequestItems=request)
+                for item in (response.get("Responses") or {}).get(self.table) or []:
+                    plain = _plain(item)
+                    found[(str(plain["pk"]), int(plain["sk"]))] = plain
+                request = response.get("UnprocessedKeys") or {}
+                if request:
+                    attempt += 1
+                    if attempt > UNPROCESSED_ATTEMPTS:
+                        raise _throttled(f"{self.table}: BatchGetItem left keys unprocessed {attempt - 1} times")
+                    time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
+        return found
 
     def scan_items(self) -> Iterator[dict[str, Any]]:
         start = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -102,6 +102,11 @@ class LocalEventStore(StoreKnowledge):
 
     def exists(self, pk: str, sk: int = 0) -> bool:
         return self.get(pk, sk) is not None
+
+    def get_many(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+        # each read on its own, as BatchGetItem's are (consistent per item, not together)
+        found = {(pk, sk): self.get(pk, sk) for pk, sk in dict.fromkeys(keys)}
+        return {k: v for k, v in found.items() if v is not None}
 
     def scan_items(self) -> Iterator[dict[str, Any]]:
         conn = self._engine.connection()

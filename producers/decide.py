@@ -130,6 +130,32 @@ def _short(value: str | None, limit: int = 200) -> str | None:
     return value[:limit] if value else value
 
 
+@dataclass(frozen=True)
+class Lookups:
+    """What the decision of one mail may ask the store: read together, in one request."""
+
+    message_ids: list[str]
+    contacts: list[str]
+    addresses: list[str]
+
+
+# a hostile References header can name thousands: the first ones read together, the rest one by one
+LOOKUP_MESSAGE_IDS = 20
+
+
+def _correspondent(mail: ParsedMail, policy: Policy) -> tuple[identity.Identity, list[str], str | None]:
+    """(who wrote, the Message-IDs that may name the conversation, newest first, where an ack would go)."""
+    who = identity.identify(mail.from_address, mail.from_name, relay_domains=policy.relay_domains, owner=policy.private_mailbox)
+    known_ids = [i for i in [mail.in_reply_to, *reversed(mail.references)] if i]
+    ack_to = next((a for a in mail.reply_to if a), None) or mail.from_address
+    return who, known_ids, ack_to
+
+
+def lookups(mail: ParsedMail, policy: Policy) -> Lookups:
+    who, known_ids, ack_to = _correspondent(mail, policy)
+    return Lookups(known_ids[:LOOKUP_MESSAGE_IDS], [who.contact], [ack_to] if ack_to else [])
+
+
 def decide(inbound: Inbound, *, policy: Policy, patterns: CompiledPatterns, knowledge: Knowledge) -> Decision:
     mail, receipt, bucket, raw_key, skip_spam = (
         inbound.mail,
@@ -168,10 +194,8 @@ def decide(inbound: Inbound, *, policy: Policy, patterns: CompiledPatterns, know
             return _quarantined(event)
 
     from_owner = mail.from_address == policy.private_mailbox
-    who = identity.identify(mail.from_address, mail.from_name, relay_domains=policy.relay_domains, owner=policy.private_mailbox)
-    known_ids = [i for i in [mail.in_reply_to, *reversed(mail.references)] if i]
+    who, known_ids, ack_to = _correspondent(mail, policy)
     conversation_id = (knowledge.conversation_for(known_ids) if known_ids else None) or who.conversation_id
-    ack_to = next((a for a in mail.reply_to if a), None) or mail.from_address
     suppressed = suppression_reason(mail, envelope_sender=receipt.envelope_sender, ack_to=ack_to)
     if suppressed is None:
         suppressed = ack_refusal(

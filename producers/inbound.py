@@ -15,8 +15,8 @@ from events import FirstContact, MessageReceived, SpamRejected
 from mail.parsing import ParsedMail, headers_only, parse
 from observability import logger_for, metrics_for
 from ports import BlobNotFound, Commit, Decision, Services
-from producers.decide import Inbound, Policy, decide, unparseable
-from producers.decision_keys import key_for
+from producers.decide import Inbound, Policy, decide, lookups, unparseable
+from producers.decision_keys import key_for, legacy_key
 from producers.receipt import INBOX_PREFIX, Receipt, receipts_of
 from producers.spam_config import load_patterns
 
@@ -106,12 +106,25 @@ def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_
         blobs=svc.blobs,
     )
     decisions: list[Decision] = []
+    policy = policy_of(svc)
+    wanted = lookups(mail, policy)
+    # everything the decision and its dedupe key may ask, in one read; a retried plan
+    # (a stream taken by another writer meanwhile) reads the store afresh
+    snapshots = [
+        svc.store.snapshot(
+            keys=[] if dedupe_key else [(legacy_key(receipt.ses_message_id), 0)],
+            message_ids=wanted.message_ids,
+            contacts=wanted.contacts,
+            addresses=wanted.addresses,
+        )
+    ]
+    first_read = snapshots[0]
 
     def plan() -> Decision:
+        knowledge = snapshots.pop() if snapshots else svc.store
         try:
-            decision = decide(
-                Inbound(mail, receipt, bucket, key, skip_spam), policy=policy_of(svc), patterns=patterns, knowledge=svc.store
-            )
+            inbound = Inbound(mail, receipt, bucket, key, skip_spam)
+            decision = decide(inbound, policy=policy, patterns=patterns, knowledge=knowledge)
         except Exception as exc:
             if svc.is_infrastructure_error(exc):
                 raise  # the store could not be read: retry, the mail is not at fault
@@ -125,7 +138,7 @@ def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_
 
     commit = svc.recorder.record(
         plan,
-        dedupe_key=dedupe_key or key_for(svc.store, "inbound", receipt.ses_message_id),
+        dedupe_key=dedupe_key or key_for(first_read, "inbound", receipt.ses_message_id),
         correlation_id=receipt.ses_message_id,
     )
     decision = decisions[-1] if decisions and not commit.duplicate else recorded(commit)

@@ -1,6 +1,7 @@
 """One send, exactly once: Powertools idempotency keyed on the cause event id (the
-one guard: nothing is read before it), then the outcome recorded as an event
-(itself deduped on the same id).
+one guard a send checks first), then the outcome recorded as an event (itself deduped
+on the same id). Only a send with no record yet reads the event store, once, for an
+outcome recorded without one (an expired or lost record).
 
 A crash after SES accepted the mail but before the idempotency record completes
 leaves the record IN_PROGRESS with no expiry we set, so a redelivery is refused
@@ -35,10 +36,11 @@ from ports import Outgoing, Plan, SendError, Services
 # an IN_PROGRESS record must not expire into a second send.
 warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
 
-# A record is the one guard of its send, so it is kept for good, as the event store's
-# dedupe items are: a decision republished months later (a second `crm spam release`
-# of one mail) still finds that its mail went out. (The table's TTL never fires.)
-RECORD_SECONDS = 100 * 365 * 24 * 3600
+# Completed records outlive SQS's longest retention (14 days), so a redrive of the
+# oldest DLQ message still finds that it was sent. After that (or where a record was
+# lost: a state saved without them) the event store's items still tell, read once
+# inside the guard.
+RECORD_SECONDS = 15 * 24 * 3600
 
 # A duplicate delivery of a cause whose send another invocation is making right now
 # (two `crm spam release` of one mail each republish its decision) waits this long for
@@ -114,6 +116,11 @@ def _idempotent_send(svc: Services) -> Callable[..., dict[str, Any]]:
         config=config,
     )
     def send(request: dict[str, Any], build: Callable[[], Outgoing]) -> dict[str, Any]:
+        recorded = svc.store.get_many([(request["dedupe"], 0), (request["in_doubt"], 0)])
+        if (request["dedupe"], 0) in recorded:
+            return {"recorded": True}
+        if (request["in_doubt"], 0) in recorded:
+            return {"in_doubt": "the outcome of an earlier attempt is unknown", "recorded": True}
         try:
             outgoing = build()  # may refuse: a permanent SendError, recorded like SES's
             # the key lets a mailer that keeps what it sent (the local outbox) see that a
@@ -155,29 +162,37 @@ def send_once(
     ``sent`` makes the outcome event from the fields every sent event has (a
     :class:`MailSent` of this kind when not given).
 
-    One guard: the idempotency record of each attempt, kept for good, holds the
-    attempt's outcome (sent, refused or in doubt) from the moment SES answered. The
-    outcome event is then recorded under its dedupe key, which makes a redelivery's
-    second recording a no-op. A send in doubt raises :class:`Parked`."""
+    One guard: the idempotency record of each attempt holds its outcome (sent, refused
+    or in doubt) from the moment SES answered; the outcome event is then recorded under
+    its dedupe key, which makes a redelivery's second recording a no-op. A send in doubt
+    raises :class:`Parked`."""
     dedupe_key = f"sent#{kind}#{cause.event_id}"
     send = _idempotent_send(svc)
     attempt = 1
     while True:
         try:
-            result = _send_or_await(svc, send, _idempotency_key(kind, cause.event_id, attempt), build, dedupe_key)
+            request = {
+                "key": _idempotency_key(kind, cause.event_id, attempt),
+                "dedupe": dedupe_key,
+                "in_doubt": in_doubt_key(kind, cause.event_id, attempt),
+            }
+            result = _send_or_await(svc, send, request, build)
         except SendError as exc:  # neither refused nor in doubt: nothing went out, retry
             raise Transient(str(exc)) from exc
         except Exception as exc:
             if svc.is_transient(exc):
                 raise Transient(str(exc)) from exc
             raise
-        if result is None:
-            return None  # the invocation that held the record recorded the outcome
+        if result is None or result == {"recorded": True}:
+            return None  # recorded already: by the invocation that held the record, or before it
         if "in_doubt" not in result:
             break
-        reason = str(result["in_doubt"])
         doubt = SendInDoubt(
-            conversation_id=conversation_id, cause_event_id=cause.event_id, kind=kind, reason=reason, attempt=attempt
+            conversation_id=conversation_id,
+            cause_event_id=cause.event_id,
+            kind=kind,
+            reason=str(result["in_doubt"]),
+            attempt=attempt,
         )
         commit = svc.recorder.record(
             _plan([(stream_id, doubt)]),
@@ -185,6 +200,8 @@ def send_once(
             correlation_id=cause.meta.correlation_id,
             causation_id=cause.event_id,
         )
+        # the reason recorded the first time (a redelivery's record may only know there was one)
+        reason = next((e.event.reason for e in commit.envelopes if isinstance(e.event, SendInDoubt)), doubt.reason)
         # each attempt in doubt needs the owner's approval before the next one may go
         if svc.store.exists(approval_key(kind, cause.event_id, attempt)):
             attempt += 1
@@ -227,7 +244,7 @@ def send_once(
 
 
 def _send_or_await(
-    svc: Services, send: Callable[..., dict[str, Any]], key: str, build: Callable[[], Outgoing], dedupe_key: str
+    svc: Services, send: Callable[..., dict[str, Any]], request: dict[str, str], build: Callable[[], Outgoing]
 ) -> dict[str, Any] | None:
     """The send's result; None when another invocation held its record and has since
     recorded the outcome; :class:`Transient` when it still holds it after the wait."""
@@ -235,12 +252,12 @@ def _send_or_await(
     pause = 0.05
     while True:
         try:
-            return send(request={"key": key}, build=build)
+            return send(request=request, build=build)
         except IdempotencyAlreadyInProgressError:
-            if svc.store.exists(dedupe_key):
+            if svc.store.exists(request["dedupe"]):
                 return None
             if time.monotonic() + pause > deadline:
-                raise Transient(f"{key}: another invocation is still sending it") from None
+                raise Transient(f"{request['key']}: another invocation is still sending it") from None
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
 

@@ -139,6 +139,52 @@ class EventStoreContract(ABC):
         )
         assert store.conversation_for(["<mixed.case@host>"]) == "c2"
 
+    def test_many_items_read_together_are_the_ones_read_alone(self, store: EventStore) -> None:
+        store.commit(
+            Plan([("contact#p@x", due(1)), ("s", due(2))], markers={f"m#{n}": {"n": n} for n in range(40)}),
+            dedupe_key="k",
+            correlation_id="c",
+        )
+        keys = [(f"m#{n}", 0) for n in range(0, 60, 3)] + [("contact#p@x", 1), ("s", 2), ("k", 0), ("m#3", 0)]
+        # more keys than one BatchGetItem takes, a key twice, absent keys: each is answered as get answers it
+        keys += [(f"absent#{n}", 0) for n in range(120)]
+        found = store.get_many(keys)
+        assert found == {k: item for k in keys if (item := store.get(*k)) is not None}
+        assert len(found) == 14 + 2 and ("s", 2) not in found  # 14 markers, the contact event, the dedupe item
+        assert store.get_many([]) == {}
+
+    def test_a_snapshot_answers_as_the_store_did_when_it_was_read(self, store: EventStore) -> None:
+        store.commit(
+            Plan(
+                [("contact#p@x", due(1))],
+                message_ids={"<Known@Host>": "c1"},
+                markers={"suppress#jane@x.org": {"reason": "hard-bounced"}},
+            ),
+            dedupe_key="k",
+            correlation_id="c",
+        )
+        snap = store.snapshot(
+            keys=[("k", 0), ("nothing", 0)],
+            message_ids=["<known@host>", "<unknown@host>"],
+            contacts=["p@x", "q@x"],
+            addresses=["JANE@x.org", "john@x.org"],
+        )
+        store.commit(
+            Plan([("contact#q@x", due(2))], markers={"suppress#john@x.org": {"reason": "complained"}, "nothing": {"a": 1}}),
+            dedupe_key="k2",
+            correlation_id="c",
+        )
+        # what it read, as it was then, absence included
+        assert snap.contact_known("p@x") and not snap.contact_known("q@x")
+        assert snap.address_suppressed("jane@x.org") == "address jane@x.org hard-bounced"
+        assert snap.address_suppressed("john@x.org") is None
+        assert snap.conversation_for(["<unknown@host>", "<KNOWN@host>"]) == "c1"
+        assert snap.get("nothing") is None and snap.exists("k")
+        # anything else from the store, now
+        assert snap.get("k2") is not None and snap.contact_known("r@x") is False
+        assert snap.address_suppressed("other@x.org") is None and snap.last_version("contact#q@x") == 1
+        assert snap.get_many([("k2", 0), ("nothing", 0)]).keys() == {("k2", 0)}
+
     def test_the_dedupe_item_records_the_decisions_events(self, store: EventStore) -> None:
         commit = store.commit(Plan([("s", due(1))]), dedupe_key="k", correlation_id="c")
         item = store.get("k")
@@ -412,3 +458,42 @@ class TestAwsEventStore(EventStoreContract):
             client("dynamodb", self._settings.region).create_table(**events_table(name))
             self._created.add(name)
         return DynamoEventStore(name, self._settings.region)
+
+
+def _stingy(real: Any, give_up_after: int | None) -> Any:
+    """A BatchGetItem that answers half of what it is asked and leaves the rest
+    unprocessed, as DynamoDB does under throttling; after ``give_up_after`` calls it
+    answers nothing at all."""
+    calls = {"n": 0}
+
+    def batch_get_item(RequestItems: dict[str, Any]) -> dict[str, Any]:  # boto3 names it so
+        calls["n"] += 1
+        ((table, request),) = RequestItems.items()
+        keys = request["Keys"]
+        if give_up_after is not None and calls["n"] > give_up_after:
+            return {"Responses": {table: []}, "UnprocessedKeys": RequestItems}
+        half, rest = keys[: max(1, len(keys) // 2)], keys[max(1, len(keys) // 2) :]
+        answer = real(RequestItems={table: {**request, "Keys": half}})
+        if rest:
+            answer["UnprocessedKeys"] = {table: {**request, "Keys": rest}}
+        return dict(answer)
+
+    return batch_get_item
+
+
+def test_keys_dynamodb_leaves_unprocessed_are_asked_again_until_answered(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.aws import client, is_transient
+
+    with on_moto(monkeypatch) as settings:
+        client("dynamodb", settings.region).create_table(**events_table("crm-events"))
+        store = DynamoEventStore("crm-events", settings.region)
+        store.commit(Plan([], markers={f"m#{n}": {"n": n} for n in range(30)}), dedupe_key="k", correlation_id="c")
+        keys = [(f"m#{n}", 0) for n in range(30)] + [("absent", 0)]
+        monkeypatch.setattr("adapters.event_store.time.sleep", lambda _s: None)
+        monkeypatch.setattr(store._db, "batch_get_item", _stingy(store._db.batch_get_item, None))
+        assert store.get_many(keys) == {k: {"pk": k[0], "sk": 0, "n": n} for n, k in enumerate(keys[:30])}
+        # keys that stay unprocessed are throttling, which the handlers retry later: never a silent miss
+        monkeypatch.setattr(store._db, "batch_get_item", _stingy(store._db.batch_get_item, 2))
+        with pytest.raises(Exception) as refused:
+            store.get_many(keys)
+        assert is_transient(refused.value) and "unprocessed" in str(refused.value)

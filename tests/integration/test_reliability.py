@@ -331,7 +331,7 @@ class PortFaults:
     a failing disk under the blobs, SES-like throttling of the mailer."""
 
     PORTS: dict[str, tuple[str, ...]] = {
-        "store": ("commit", "read", "get", "exists", "conversation_for", "contact_known", "address_suppressed"),
+        "store": ("commit", "read", "get", "get_many", "exists", "conversation_for", "contact_known", "address_suppressed"),
         "bus": ("publish",),
         "blobs": ("get", "put", "copy"),
         "mailer": ("send",),
@@ -395,7 +395,7 @@ def test_hundreds_of_mails_under_port_faults_on_the_local_backend_end_delivered_
     drain_all(stack.svc)
     faults.on = False
 
-    must = {"store.commit", "store.read", "store.exists", "bus.publish", "blobs.get", "blobs.put", "mailer.send"}
+    must = {"store.commit", "store.read", "store.get_many", "bus.publish", "blobs.get", "blobs.put", "mailer.send"}
     assert must <= set(faults.injected), f"never injected: {must - set(faults.injected)}"
     assert invocations["ok"] == MAIL_COUNT and sum(invocations.values()) > MAIL_COUNT  # some invocations failed
     _redrive_and_check_exactly_once(stack, subjects)

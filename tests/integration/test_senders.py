@@ -148,15 +148,6 @@ def test_a_refused_send_stays_refused_when_its_cause_comes_again_and_ses_would_n
     assert event_types(stack) == before
 
 
-def test_a_send_s_record_is_kept_for_good(stack: Any) -> None:
-    import time
-
-    deliver(stack, make_mail())
-    rows = stack.svc.idempotency.engine.connection().execute("SELECT status, expiration FROM idempotency").fetchall()
-    assert len(rows) == 2  # the ack and the forward
-    assert all(r["status"] == "COMPLETED" and r["expiration"] > time.time() + 50 * 365 * 24 * 3600 for r in rows)
-
-
 def test_senders_ignore_archive_replays(stack: Any) -> None:
     from crm.runner import drain
     from crm.topology import consumers

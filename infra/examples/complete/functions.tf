@@ -17,8 +17,10 @@ locals {
 
   # grant name => table ARNs and actions
   table_grants = {
-    events_read       = { arns = [module.tables.events_table_arn], actions = ["dynamodb:Query"] }
-    events_append     = { arns = [module.tables.events_table_arn], actions = local.table_actions.append }
+    events_read   = { arns = [module.tables.events_table_arn], actions = ["dynamodb:Query"] }
+    events_append = { arns = [module.tables.events_table_arn], actions = local.table_actions.append }
+    # the items a decision or a send without its record reads together, in one request
+    events_batch_get  = { arns = [module.tables.events_table_arn], actions = ["dynamodb:BatchGetItem"] }
     conversations_get = { arns = local.conversations_arns, actions = ["dynamodb:GetItem"] }
     # the follow-up scheduler queries the by_followup index only
     conversations_due = { arns = [for arn in local.conversations_arns : "${arn}/index/by_followup"], actions = ["dynamodb:Query"] }
@@ -41,7 +43,7 @@ locals {
   producer_access = {
     inbound = {
       timeout = 60, memory = 1024
-      tables  = ["events_append"]
+      tables  = ["events_append", "events_batch_get"]
       read    = ["inbox/", "config/spam-patterns/"], write = ["quarantine/"]
       publish = true, parameters = ["patterns"], send_mail = null
     }
@@ -67,17 +69,17 @@ locals {
 
   consumer_access = {
     ack = {
-      tables  = ["events_append", "idempotency"]
+      tables  = ["events_append", "events_batch_get", "idempotency"]
       read    = [], write = []
       publish = true, parameters = ["ack_templates"], send_mail = "anyone", own_dlq = true
     }
     forward = {
-      tables  = ["events_append", "idempotency"]
+      tables  = ["events_append", "events_batch_get", "idempotency"]
       read    = ["inbox/"], write = []
       publish = true, parameters = ["token_key"], send_mail = "owner", own_dlq = true
     }
     reply = {
-      tables  = ["events_append", "idempotency"]
+      tables  = ["events_append", "events_batch_get", "idempotency"]
       read    = ["inbox/"], write = []
       publish = true, parameters = [], send_mail = "anyone", own_dlq = true
     }
@@ -93,7 +95,7 @@ locals {
     }
     # runs the owner's rules (user code): it may mail the owner only
     rules = {
-      tables  = ["events_append", "conversations_get", "idempotency"]
+      tables  = ["events_append", "events_batch_get", "conversations_get", "idempotency"]
       read    = [], write = []
       publish = true, parameters = ["pointer"], send_mail = "owner", own_dlq = true
     }

@@ -52,6 +52,9 @@ class Consumer(Generic[E]):
     timeout_seconds: int = 60
     side_effects: bool = True  # True: archive replays never reach it (they must not act twice)
     batch_size: int = 10
+    # Lambda's MaximumBatchingWindowInSeconds: the trigger waits this long to fill a batch,
+    # so events that follow each other (a decision, then its sends' outcomes) come in one
+    batching_window_seconds: int = 0
     reserved_concurrency: int | None = None
     wraps_rule_name: bool = False  # target input carries the rule's name (rules queue)
 

@@ -15,7 +15,16 @@ from projections.catch_up import catch_up
 from projections.pointer import current_table
 
 # replays are welcome here: rebuilding is what the projector is for
-CONSUMER = Consumer("projector", f"{__name__}.handler", DomainEvent, {"crm-projector": ALL_OUR_EVENTS}, side_effects=False)
+# a 5 s window: a decision's events and its sends' outcomes (SES answers in well under a
+# second) reach the projector as one batch, so a mail's conversation is written once
+CONSUMER = Consumer(
+    "projector",
+    f"{__name__}.handler",
+    DomainEvent,
+    {"crm-projector": ALL_OUR_EVENTS},
+    side_effects=False,
+    batching_window_seconds=5,
+)
 logger = logger_for("projector")
 metrics = metrics_for("projector")
 

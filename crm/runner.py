@@ -49,10 +49,16 @@ def wire(svc: Services, consumers: list[Consumer[Any]], only: set[str] | None = 
 
 
 def drain_pass(svc: Services, wired: list[Wired], report: DrainReport) -> bool:
-    """One batch from each wired queue that has messages; True if any had."""
+    """One batch from each wired queue that has messages; True if any had.
+
+    A consumer with a batching window waits, as its Lambda trigger does, while the rest of
+    the flow is still making events (here: while another consumer took a batch in this
+    pass), unless a full batch is there already."""
     settings, queues = svc.settings, svc.queues
     progressed = False
-    for consumer, name, arn in wired:
+    for consumer, name, arn in sorted(wired, key=lambda w: w[0].batching_window_seconds > 0):
+        if consumer.batching_window_seconds and progressed and queues.depth(name)[0] < consumer.batch_size:
+            continue
         messages = queues.receive(name, limit=consumer.batch_size, visibility=consumer.timeout_seconds)
         if not messages:
             continue

@@ -60,6 +60,7 @@ def export(rule_patterns: Mapping[str, Pattern] | None = None, prefix: str = "cr
                 "handler": c.handler,
                 "timeout": c.timeout_seconds,
                 "batch_size": c.batch_size,
+                "batching_window_seconds": c.batching_window_seconds,
                 "side_effects": c.side_effects,
                 "reserved_concurrency": c.reserved_concurrency,
                 "rules": {

@@ -53,8 +53,11 @@ def catch_up(
     conversation_id = conversation_of_stream(stream_id)
     if conversation_id is None:
         return None
-    for _attempt in range(attempts):
-        item = table.get(conversation_id)
+    # the stream's first event delivered: the item is most likely new, so write it without
+    # reading (the put refuses if it exists, and the loop then reads as usual)
+    fresh = following(delivered, stream_id, 0)
+    for attempt in range(attempts):
+        item = None if attempt == 0 and fresh else table.get(conversation_id)
         version = int(item["version"]) if item else 0
         missing = following(delivered, stream_id, version)
         if missing is None:

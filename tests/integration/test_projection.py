@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from crm.views import table
 from events import Envelope, MessageReceived, to_record
 from projections.queries import Filters, query
@@ -60,3 +62,33 @@ def test_events_stored_under_an_older_schema_replay_into_the_new_projection(stac
     assert report.events >= 1
     item = table(stack.svc).get("old-1")
     assert item is not None and item["source"] == "linkedin" and item["month"] == "2025-01"
+
+
+@pytest.mark.parametrize("mails", [1, 3])
+def test_a_decision_and_its_sends_outcomes_reach_the_projector_in_one_batch(
+    stack: Any, monkeypatch: pytest.MonkeyPatch, mails: int
+) -> None:
+    """The projector's batching window: while the senders and the hooks are still making
+    events, it waits (as its Lambda trigger does for 5 s), so each conversation is written
+    once for the whole flow of a mail, not once per event; a full batch goes at once."""
+    import consumers.projector as projector
+    from crm.flows import drain_all
+
+    batches: list[list[str]] = []
+    real = projector.invoke
+
+    def counted(svc: Any, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        batches.append([json.loads(r["body"])["detail-type"] for r in event["Records"]])
+        return real(svc, event, context)
+
+    monkeypatch.setattr(projector, "invoke", counted)
+    for n in range(mails):
+        deliver(stack, make_mail(sender=f"Person {n} <p{n}@firm{n}.example>", subject=f"Role {n}"), drain=False)
+    drain_all(stack.svc)
+    delivered = [t for batch in batches for t in batch]
+    # every event of the flow reached it, in as few batches as the batch size allows
+    assert {"MessageReceived", "FirstContact", "AcknowledgementSent", "MessageForwarded", "LeadScored"} <= set(delivered)
+    assert len(batches) == -(-len(delivered) // projector.CONSUMER.batch_size)
+    assert all(len(b) == projector.CONSUMER.batch_size for b in batches[:-1])
+    rows = table(stack.svc).scan()
+    assert len(rows) == mails and all(r["messages_in"] == 1 and r["acknowledged_at"] for r in rows)

@@ -48,11 +48,13 @@ class FakeTable:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
         self.before_put: Any = None
+        self.gets = 0
 
     def item(self, item_id: str) -> dict[str, Any] | None:
         return self.items.get(item_id)
 
     def get(self, item_id: str) -> dict[str, Any] | None:
+        self.gets += 1
         return copy.deepcopy(self.items.get(item_id))
 
     def put(self, item: dict[str, Any], expected_version: int | None) -> None:
@@ -236,3 +238,16 @@ def test_delivered_events_that_continue_the_item_are_folded_without_reading_the_
     # a gap after the item's version (4 is missing from the batch): the store says what is missing
     item = catch_up(table, store, STREAM, shards=4, conflict=Conflict, delivered=[envelopes[4]])
     assert store.reads == 1 and item == fold(envelopes, shards=4)
+
+
+def test_a_batch_that_starts_the_stream_writes_the_new_item_without_reading_it() -> None:
+    envelopes = history([1, 2])
+    store, table = FakeStore(), FakeTable()
+    store.events.extend(envelopes)
+    item = catch_up(table, store, STREAM, shards=4, conflict=Conflict, delivered=envelopes[:2])
+    assert (table.gets, store.reads) == (0, 0) and item == fold(envelopes[:2], shards=4)
+    # the same batch again (a redelivery, a replay): the blind write is refused, the item is
+    # read and nothing is lost or applied twice
+    item = catch_up(table, store, STREAM, shards=4, conflict=Conflict, delivered=envelopes)
+    assert table.gets == 1 and item == fold(envelopes, shards=4) == table.item("c1")
+    assert catch_up(table, store, STREAM, shards=4, conflict=Conflict, delivered=envelopes[:1]) == item

@@ -157,6 +157,8 @@ module "consumer" {
   sqs_event_source = {
     queue_arn  = module.queue[each.key].arn
     batch_size = each.value.batch_size
+    # from the code (the projector's), so a decision and its outcomes come in one batch
+    maximum_batching_window_in_seconds = each.value.batching_window_seconds
     # the senders' cap from the code (SES sending rate) limits the poller, which
     # needs no reserved concurrency; SQS requires at least 2
     maximum_concurrency = each.value.reserved_concurrency == null ? null : max(2, each.value.reserved_concurrency)

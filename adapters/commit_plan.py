@@ -6,6 +6,7 @@ item limit before anything is written."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -73,8 +74,8 @@ def plan_commit(
         to_entry(envelope, "size-check")  # an event the bus would refuse is never stored
     records = [to_record(e) for e in envelopes]
     overwrites = [
-        {"pk": f"msgid#{message_id.lower()}", "sk": 0, "conversation_id": conversation_id}
-        for message_id, conversation_id in message_ids.items()
+        {"pk": key, "sk": 0, "conversation_id": conversation_id}
+        for key, conversation_id in {message_id_key(m): c for m, c in message_ids.items()}.items()
     ]
     overwrites.extend({"pk": pk, "sk": 0, **values} for pk, values in markers.items())
     # the dedupe item names the records rather than copying them: written in the same
@@ -122,9 +123,10 @@ class StoreKnowledge:
 
     def conversation_for(self, message_ids: list[str]) -> str | None:
         for message_id in message_ids:
-            item = self.get(_message_id_key(message_id))
-            if item:
-                return str(item["conversation_id"])
+            for key in _message_id_keys(message_id):
+                item = self.get(key)
+                if item:
+                    return str(item["conversation_id"])
         return None
 
     def contact_known(self, contact: str) -> bool:
@@ -146,7 +148,7 @@ class StoreKnowledge:
         answers from what it read, and asks the store for anything else."""
         wanted = [
             *keys,
-            *((_message_id_key(m), 0) for m in message_ids),
+            *((k, 0) for m in message_ids for k in _message_id_keys(m)),
             *(_contact_key(c) for c in contacts),
             *((_suppression_key(a), 0) for a in addresses),
         ]
@@ -158,8 +160,22 @@ class StoreKnowledge:
 SNAPSHOT_KEYS = 100
 
 
-def _message_id_key(message_id: str) -> str:
-    return f"msgid#{message_id.lower()}"
+# the Message-ID SES gives a mail it sends, in either of the domains it may write it with
+_SES_MESSAGE_ID = re.compile(r"<([^@<>\s]+)@(?:email|[a-z0-9-]+)\.amazonses\.com>")
+
+
+def message_id_key(message_id: str) -> str:
+    """The mapping item of a Message-ID. The two forms SES may give one sent mail
+    (``@email.amazonses.com``, ``@<region>.amazonses.com``) share one item."""
+    lowered = message_id.lower()
+    ses = _SES_MESSAGE_ID.fullmatch(lowered)
+    return f"msgid#<{ses.group(1)}@amazonses.com>" if ses else f"msgid#{lowered}"
+
+
+def _message_id_keys(message_id: str) -> list[str]:
+    """Where a mapping of this Message-ID may be: its item, and the per-form item that
+    mappings written before the forms shared one used."""
+    return list(dict.fromkeys([message_id_key(message_id), f"msgid#{message_id.lower()}"]))
 
 
 def _contact_key(contact: str) -> tuple[str, int]:

@@ -139,6 +139,28 @@ class EventStoreContract(ABC):
         )
         assert store.conversation_for(["<mixed.case@host>"]) == "c2"
 
+    @pytest.mark.parametrize("region", ["us-east-1", "eu-west-2", "ap-southeast-1", "us-gov-west-1"])
+    def test_the_two_forms_of_an_ses_message_id_share_one_mapping_and_old_mappings_still_read(
+        self, store: EventStore, region: str
+    ) -> None:
+        ses_id = "0100018c-2f3a-4b5c-8d9e-0f1a2b3c4d5e-000000"
+        forms = [f"<{ses_id}@email.amazonses.com>", f"<{ses_id}@{region}.amazonses.com>"]
+        store.commit(Plan([("s", due(1))], message_ids=dict.fromkeys(forms, "c1")), dedupe_key="k", correlation_id="c")
+        mappings = [i for i in store.scan_items() if str(i["pk"]).startswith("msgid#")]
+        assert len(mappings) == 1  # one write, not one per form
+        for form in [*forms, forms[0].upper(), f"<{ses_id}@Email.AmazonSES.com>"]:
+            assert store.conversation_for([form]) == "c1"
+            assert store.snapshot(message_ids=[form]).conversation_for([form]) == "c1"
+        # another SES id, or one merely mentioning the domain, is not the same mail
+        assert store.conversation_for([f"<{ses_id}x@email.amazonses.com>", f"<{ses_id}@amazonses.com.evil>"]) is None
+        # a mapping written per form, before the forms shared one, still reads
+        store.put_raw_items([{"pk": f"msgid#<old-1@{region}.amazonses.com>", "sk": 0, "conversation_id": "c0"}])
+        assert store.conversation_for([f"<old-1@{region}.amazonses.com>"]) == "c0"
+        assert (
+            store.snapshot(message_ids=[f"<OLD-1@{region}.amazonses.com>"]).conversation_for([f"<OLD-1@{region}.amazonses.com>"])
+            == "c0"
+        )
+
     def test_many_items_read_together_are_the_ones_read_alone(self, store: EventStore) -> None:
         store.commit(
             Plan([("contact#p@x", due(1)), ("s", due(2))], markers={f"m#{n}": {"n": n} for n in range(40)}),

@@ -20,7 +20,7 @@ from events.streams import conversation_stream
 from mail.ack_builder import build_ack
 from mail.message_ids import ack_message_id
 from observability import logger_for, metrics_for
-from ports import Outgoing, SendError, Services
+from ports import Outgoing, Services, StoreReads
 
 CONSUMER = Consumer.of(
     "ack", f"{__name__}.handler", FirstContact, sources=INBOUND_SOURCES, data={"acknowledge": [True]}, reserved_concurrency=2
@@ -53,20 +53,24 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
         return
     s = svc.settings
     stream = conversation_stream(event.conversation_id)
+    ack_to = event.ack_to
     message_id = ack_message_id(event.conversation_id, event.ses_message_id, s.domain)
     # a name that looks like an address is not a name: never echo an address (possibly
     # the owner's own) back to a correspondent
     name = event.name if event.name and "@" not in event.name else None
 
-    def build() -> Outgoing:
+    def refuse(reads: StoreReads) -> str | None:
         # checked inside the send's guard: a refusal is its decision for good, so an ack
         # once refused is not sent on a redelivery after the address was unsuppressed
-        blocked = svc.store.address_suppressed(event.ack_to or "")
-        if blocked or event.ack_to == s.private_mailbox or event.ack_to in s.accepted_addresses:
-            raise SendError(f"not acknowledged: {blocked or f'{event.ack_to} is one of our own addresses'}", permanent=True)
+        blocked = reads.address_suppressed(ack_to)
+        if blocked or ack_to == s.private_mailbox or ack_to in s.accepted_addresses:
+            return f"not acknowledged: {blocked or f'{ack_to} is one of our own addresses'}"
+        return None
+
+    def build() -> Outgoing:
         subject_template, text_template, html_template = templates(svc)
         raw = build_ack(
-            to=event.ack_to or "",
+            to=ack_to,
             name=name,
             subject=event.subject,
             conversation_id=event.conversation_id,
@@ -80,7 +84,7 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
             html_template=html_template,
         )
         subject = str(message_from_bytes(raw, policy=policy.default)["Subject"] or event.subject)
-        return Outgoing("ack", s.public_address, [event.ack_to or ""], raw, subject, message_id, event.conversation_id)
+        return Outgoing("ack", s.public_address, [ack_to], raw, subject, message_id, event.conversation_id)
 
     send_once(
         svc,
@@ -90,6 +94,8 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
         build=build,
         stream_id=stream,
         sent=AcknowledgementSent,
+        addresses=[ack_to],
+        refuse=refuse,
     )
 
 

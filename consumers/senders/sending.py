@@ -30,7 +30,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 
 from consumers.queue_batch import Parked, Transient
 from events import DomainEvent, Envelope, MailSent, SendFailed, SendInDoubt
-from ports import Outgoing, Plan, SendError, Services
+from ports import Outgoing, Plan, SendError, Services, StoreReads
 
 # We deliberately do not register the Lambda context (see the module docstring):
 # an IN_PROGRESS record must not expire into a second send.
@@ -107,7 +107,9 @@ def _idempotency_key(kind: str, cause_event_id: str, attempt: int) -> str:
     return f"{kind}:{cause_event_id}" if attempt == 1 else f"{kind}:{cause_event_id}#{attempt}"
 
 
-def _idempotent_send(svc: Services) -> Callable[..., dict[str, Any]]:
+def _idempotent_send(
+    svc: Services, addresses: Sequence[str], refuse: Callable[[StoreReads], str | None] | None
+) -> Callable[..., dict[str, Any]]:
     config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=RECORD_SECONDS)
 
     @idempotent_function(
@@ -116,13 +118,16 @@ def _idempotent_send(svc: Services) -> Callable[..., dict[str, Any]]:
         config=config,
     )
     def send(request: dict[str, Any], build: Callable[[], Outgoing]) -> dict[str, Any]:
-        recorded = svc.store.get_many([(request["dedupe"], 0), (request["in_doubt"], 0)])
-        if (request["dedupe"], 0) in recorded:
+        reads = svc.store.snapshot(keys=[(request["dedupe"], 0), (request["in_doubt"], 0)], addresses=addresses)
+        if reads.exists(request["dedupe"]):
             return {"recorded": True}
-        if (request["in_doubt"], 0) in recorded:
+        if reads.exists(request["in_doubt"]):
             return {"in_doubt": "the outcome of an earlier attempt is unknown", "recorded": True}
+        refusal = refuse(reads) if refuse else None
+        if refusal:  # the refusal is this send's decision for good, as SES's are
+            return {"failed": refusal[:1000]}
         try:
-            outgoing = build()  # may refuse: a permanent SendError, recorded like SES's
+            outgoing = build()
             # the key lets a mailer that keeps what it sent (the local outbox) see that a
             # retry after a crash between the send and the record's completion was sent
             sent = svc.mailer.send(outgoing, key=request["key"])
@@ -154,11 +159,14 @@ def send_once(
     build: Callable[[], Outgoing],
     stream_id: str,
     sent: Callable[..., DomainEvent] | None = None,
+    addresses: Sequence[str] = (),
+    refuse: Callable[[StoreReads], str | None] | None = None,
 ) -> dict[str, Any] | None:
     """Send what ``build`` makes, at most once per (kind, cause event); record the outcome.
 
-    ``build`` may refuse the send by raising a permanent :class:`SendError` (an ack to a
-    suppressed address): that is recorded as :class:`SendFailed`, as SES's refusals are.
+    ``refuse`` may refuse the send, inside its guard, from the store's items (the
+    suppressions of ``addresses`` are read with the guard's own read): the reason it
+    gives is recorded as :class:`SendFailed`, as SES's refusals are.
     ``sent`` makes the outcome event from the fields every sent event has (a
     :class:`MailSent` of this kind when not given).
 
@@ -167,7 +175,7 @@ def send_once(
     its dedupe key, which makes a redelivery's second recording a no-op. A send in doubt
     raises :class:`Parked`."""
     dedupe_key = f"sent#{kind}#{cause.event_id}"
-    send = _idempotent_send(svc)
+    send = _idempotent_send(svc, addresses, refuse)
     attempt = 1
     while True:
         try:

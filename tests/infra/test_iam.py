@@ -91,7 +91,7 @@ KNOWN_UNUSED: dict[tuple[str, str, str], str] = {
        "reads one at a time only off the usual path: a refused commit's dedupe item, a retried decision "
        "after a conflict, a References chain past the first 20 Message-IDs, a send waiting for another "
        "invocation's outcome; the flow reads all together (BatchGetItem)"
-       for f in ("consumer-forward", "consumer-rules", "producer-inbound")},
+       for f in ("consumer-ack", "consumer-forward", "consumer-rules", "producer-inbound")},
     ("consumer-projector", "dynamodb:Query", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/crm-events"):
         "the projector reads a stream only when the events its batch delivered leave a gap after the item's "
         "version (a lost or reordered delivery); the flow delivers every batch whole and in order",

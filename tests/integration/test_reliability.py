@@ -388,7 +388,7 @@ def test_hundreds_of_mails_under_port_faults_on_the_local_backend_end_delivered_
     # surfaces, and a mail needs ~15 port calls, so 20 % per call would almost never let one through
     # the projector reads a stream only when its batch leaves a gap, so a run makes a few
     # reads where it makes hundreds of other calls: they fail more often, to fail at all
-    faults = PortFaults(FAULT_RATE / 4, seed, boost={"store.read": 8.0})
+    faults = PortFaults(FAULT_RATE / 4, seed, boost={"store.read": 40.0})
     faults.install(monkeypatch, stack.svc)
     faults.on = True
     invocations = _deliver_with_retries(stack, mails, (sqlite3.OperationalError, OSError, PortPublishError))

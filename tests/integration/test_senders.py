@@ -141,7 +141,9 @@ def test_a_refused_send_stays_refused_when_its_cause_comes_again_and_ses_would_n
     assert [m["kind"] for m in sent] == ["forward"]
     # every decision delivered again (a second `crm spam release`, a lost delete), SES
     # healthy and the suppression lifted
-    with mock.patch.object(type(stack.svc.store), "address_suppressed", return_value=None):
+    from adapters.commit_plan import StoreKnowledge  # every store's reading of suppressions
+
+    with mock.patch.object(StoreKnowledge, "address_suppressed", return_value=None):
         stack.svc.bus.publish(stack.svc.store.all_events())
         drain_all(stack.svc)
     assert outbox(stack) == sent

@@ -32,6 +32,10 @@ CONSUMER = Consumer("rules", f"{__name__}.handler", DomainEvent, wraps_rule_name
 logger = logger_for("rules")
 metrics = metrics_for("rules")
 
+# stream -> the version this invocation's own last commit to it left: within one batch only
+# (between invocations other writers move the streams on)
+_heads: dict[str, int] = {}
+
 
 @dataclass
 class ServiceContext:
@@ -81,22 +85,30 @@ def run_rule(svc: Services, registry: Registry, rule_name: str, envelope: Envelo
     conversation_id = getattr(envelope.event, "conversation_id", None)
     stream = conversation_stream(conversation_id) if conversation_id else f"rule#{rule_name}"
     if events:
-        svc.recorder.record(
-            Plan(
-                events=[
-                    (
-                        conversation_stream(getattr(e, "conversation_id", None) or "")
-                        if getattr(e, "conversation_id", None)
-                        else stream,
-                        e,
-                    )
-                    for e in events
-                ]
-            ),
+        placed = [
+            (conversation_stream(getattr(e, "conversation_id", None) or "") if getattr(e, "conversation_id", None) else stream, e)
+            for e in events
+        ]
+        attempts: list[None] = []
+
+        def plan() -> Plan:
+            # the first attempt appends after the heads this batch's own commits left (the
+            # rules of one event write one conversation, one after the other), with no read
+            # of the stream; a writer in between makes it conflict, and the retry reads
+            first = not attempts
+            attempts.append(None)
+            pins = {stream_id: _heads[stream_id] for stream_id, _e in placed if first and stream_id in _heads}
+            return Plan(events=placed, expected_versions=pins)
+
+        commit = svc.recorder.record(
+            plan,
             dedupe_key=f"rule#{rule_name}#{envelope.event_id}",
             correlation_id=envelope.meta.correlation_id,
             causation_id=envelope.event_id,
         )
+        if not commit.duplicate:
+            for written in commit.envelopes:
+                _heads[written.stream_id] = max(_heads.get(written.stream_id, 0), written.meta.version)
     for index, mail in enumerate(mails):
         message_id = f"<{mail.kind}.{rule_name}.{envelope.event_id}.{index}@{svc.settings.domain}>"
         # only the owner ever receives rule mail: a rule cannot write to correspondents
@@ -129,6 +141,7 @@ def handle(svc: Services, envelope: Envelope, body: dict[str, Any]) -> None:
 
 
 def invoke(svc: Services, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    _heads.clear()
     return run_batch(svc, event, context, logger=logger, metrics=metrics, handle=handle, side_effects=CONSUMER.side_effects)
 
 

@@ -5,7 +5,7 @@ parse → spam stages → conversation → commit (event store) → publish (bus
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -91,6 +91,17 @@ def recorded(commit: Commit) -> Decision:
     return Decision(events=[], outcome="accepted")
 
 
+def assume_new_conversation(decision: Decision) -> Decision:
+    """A first mail of a new correspondent that names no earlier message opens its
+    conversation: its stream is taken as new, so the commit reads no stream head. Where
+    the stream exists after all, the commit conflicts and the retried plan (which makes
+    no such guess) reads it."""
+    if not any(isinstance(event, FirstContact) for _stream, event in decision.events):
+        return decision
+    opened = {stream for stream, event in decision.events if isinstance(event, MessageReceived)}
+    return replace(decision, first_in_stream=decision.first_in_stream | opened)
+
+
 def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_key: str | None = None) -> Outcome:
     raw, bucket, key, missing = fetch_raw(svc, receipt)
     mail = parse_bounded(svc, raw, receipt)
@@ -121,10 +132,13 @@ def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_
     first_read = snapshots[0]
 
     def plan() -> Decision:
+        first = bool(snapshots)
         knowledge = snapshots.pop() if snapshots else svc.store
         try:
             inbound = Inbound(mail, receipt, bucket, key, skip_spam)
             decision = decide(inbound, policy=policy, patterns=patterns, knowledge=knowledge)
+            if first and not wanted.message_ids:
+                decision = assume_new_conversation(decision)
         except Exception as exc:
             if svc.is_infrastructure_error(exc):
                 raise  # the store could not be read: retry, the mail is not at fault

@@ -28,7 +28,8 @@ class ItemTable(Protocol):
 def following(delivered: Sequence[Envelope], stream_id: str, version: int) -> list[Envelope] | None:
     """The delivered events of ``stream_id`` that continue an item at ``version``, in order
     ([]: the item already holds every one), or None when they do not (none delivered, or a
-    gap right after ``version``): then only the store can say what is missing."""
+    gap after ``version`` before the last one delivered): then only the store can say what
+    is missing."""
     by_version = {e.meta.version: e for e in delivered if e.stream_id == stream_id}
     if not by_version:
         return None
@@ -37,7 +38,9 @@ def following(delivered: Sequence[Envelope], stream_id: str, version: int) -> li
     run: list[Envelope] = []
     while version + 1 + len(run) in by_version:
         run.append(by_version[version + 1 + len(run)])
-    return run or None
+    if version + len(run) < max(by_version):
+        return None  # a gap before a later delivered event: folding the run alone would drop it
+    return run
 
 
 def catch_up(

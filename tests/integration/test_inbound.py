@@ -208,3 +208,42 @@ def test_undecodable_mail_is_still_recorded_and_forwarded(stack: Any) -> None:
     received = stack.svc.store.read(f"conversation#{result['conversation_id']}")[0].event
     assert received.defects  # type: ignore[union-attr]
     assert [m["kind"] for m in outbox(stack)].count("forward") == 1
+
+
+@pytest.mark.parametrize("opened_before", [False, True])
+def test_a_new_correspondent_s_conversation_is_taken_as_new_and_a_wrong_guess_costs_only_a_retry(
+    stack: Any, monkeypatch: pytest.MonkeyPatch, opened_before: bool
+) -> None:
+    """A first mail that names no earlier message opens its conversation: the decision
+    reads no stream head. Where the stream exists after all (here: the owner set a
+    status on it first), the first commit conflicts and the retry appends after it."""
+    from events import ConversationStatusChanged
+    from events.streams import conversation_stream
+    from ports import Plan
+
+    mail = make_mail(sender="Ada Byron <ada@engines.example>", subject="A role")
+    store = stack.svc.store
+    heads: list[str] = []
+    real_head = store.last_version
+
+    def head(stream_id: str) -> int:
+        heads.append(stream_id)
+        return real_head(stream_id)
+
+    if opened_before:
+        # the conversation id the decision will derive, found by deciding the mail once elsewhere
+        from crm.local import local_stack
+        from crm.settings import Settings
+
+        with local_stack(Settings(), stack.state.parent / "probe") as other:
+            derived = deliver(other, mail, drain=False)["conversation_id"]
+        owner = ConversationStatusChanged(conversation_id=derived, status="interviewing")
+        store.commit(Plan([(conversation_stream(derived), owner)]), dedupe_key="owner-first", correlation_id="c")
+    monkeypatch.setattr(store, "last_version", head)
+    result = deliver(stack, mail, drain=False)
+    stream = conversation_stream(result["conversation_id"])
+    types = [e.type for e in store.read(stream)]
+    assert types == (["ConversationStatusChanged", "MessageReceived"] if opened_before else ["MessageReceived"])
+    assert event_types(stack).count("FirstContact") == 1
+    # the guess saved the read; a wrong one costs one, on the retry
+    assert heads.count(stream) == (1 if opened_before else 0)

@@ -251,3 +251,15 @@ def test_a_batch_that_starts_the_stream_writes_the_new_item_without_reading_it()
     item = catch_up(table, store, STREAM, shards=4, conflict=Conflict, delivered=envelopes)
     assert table.gets == 1 and item == fold(envelopes, shards=4) == table.item("c1")
     assert catch_up(table, store, STREAM, shards=4, conflict=Conflict, delivered=envelopes[:1]) == item
+
+
+def test_a_batch_with_a_gap_before_its_last_event_reads_the_stream_rather_than_drop_that_event() -> None:
+    """The batch holds versions 1 and 3 (2 came in another batch, cut at the batch size):
+    folding the run 1 alone and acknowledging 3 would leave 3 out until the next event."""
+    envelopes = history([0, 0])
+    store, table = FakeStore(), FakeTable()
+    store.events.extend(envelopes)
+    for batch in ([envelopes[2], envelopes[0]], [envelopes[0], envelopes[2]]):
+        table.items.clear()
+        item = catch_up(table, store, STREAM, shards=4, conflict=Conflict, delivered=batch)
+        assert item == fold(envelopes, shards=4) == table.item("c1")

@@ -30,7 +30,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 
 from consumers.queue_batch import Parked, Transient
 from events import DomainEvent, Envelope, MailSent, SendFailed, SendInDoubt
-from ports import Outgoing, Plan, SendError, Services, StoreReads
+from ports import Commit, Outgoing, Plan, SendError, Services, StoreReads
 
 # We deliberately do not register the Lambda context (see the module docstring):
 # an IN_PROGRESS record must not expire into a second send.
@@ -202,12 +202,7 @@ def send_once(
             reason=str(result["in_doubt"]),
             attempt=attempt,
         )
-        commit = svc.recorder.record(
-            _plan([(stream_id, doubt)]),
-            dedupe_key=in_doubt_key(kind, cause.event_id, attempt),
-            correlation_id=cause.meta.correlation_id,
-            causation_id=cause.event_id,
-        )
+        commit = _record(svc, cause, _plan([(stream_id, doubt)]), in_doubt_key(kind, cause.event_id, attempt))
         # the reason recorded the first time (a redelivery's record may only know there was one)
         reason = next((e.event.reason for e in commit.envelopes if isinstance(e.event, SendInDoubt)), doubt.reason)
         # each attempt in doubt needs the owner's approval before the next one may go
@@ -227,12 +222,7 @@ def send_once(
             reason=str(result["failed"]),
             permanent=True,
         )
-        svc.recorder.record(
-            _plan([(stream_id, failed)]),
-            dedupe_key=dedupe_key,
-            correlation_id=cause.meta.correlation_id,
-            causation_id=cause.event_id,
-        )
+        _record(svc, cause, _plan([(stream_id, failed)]), dedupe_key)
         return None
     outcome = (sent or partial(MailSent, kind=kind))(
         conversation_id=conversation_id,
@@ -242,13 +232,14 @@ def send_once(
         outbound_message_id=result["outbound_message_id"],
         ses_message_id=result["ses_message_id"],
     )
-    svc.recorder.record(
-        _plan([(stream_id, outcome)], ses_message_ids(result["ses_message_id"], svc.settings.region), conversation_id),
-        dedupe_key=dedupe_key,
-        correlation_id=cause.meta.correlation_id,
-        causation_id=cause.event_id,
-    )
+    ses_ids = ses_message_ids(result["ses_message_id"], svc.settings.region)
+    _record(svc, cause, _plan([(stream_id, outcome)], ses_ids, conversation_id), dedupe_key)
     return result
+
+
+def _record(svc: Services, cause: Envelope, plan: Plan, dedupe_key: str) -> Commit:
+    """A send's outcome, caused by (and correlated with) the event that asked for it."""
+    return svc.recorder.record(plan, dedupe_key=dedupe_key, correlation_id=cause.meta.correlation_id, causation_id=cause.event_id)
 
 
 def _send_or_await(

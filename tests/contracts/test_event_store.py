@@ -34,8 +34,9 @@ def versions(store: EventStore, stream: str) -> list[int]:
     return [e.meta.version for e in store.read(stream)]
 
 
-class EventStoreContract(ABC):
-    """Every test gets ``store``; :meth:`another` opens a second, empty store of the same backend."""
+class StoreBackend(ABC):
+    """Every test gets ``store``; :meth:`another` opens a second, empty store of the same
+    backend. (No tests here: the contracts that subclass it hold them.)"""
 
     @abstractmethod
     def backend(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AbstractContextManager[None]: ...
@@ -50,6 +51,10 @@ class EventStoreContract(ABC):
 
     def another(self, name: str = "crm-events-other") -> EventStore:
         return self.open_store(name)
+
+
+class EventStoreContract(StoreBackend):
+    """Appends, dedupe, conflicts, limits and concurrency."""
 
     # --- appends and reads -------------------------------------------------------
 

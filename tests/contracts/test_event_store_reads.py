@@ -4,10 +4,6 @@ inbound decision and a send without its record read in one request."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,18 +17,7 @@ from tests.contracts.aws_support import on_moto
 due = base.due
 
 
-class ReadsContract(ABC):
-    @abstractmethod
-    def backend(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AbstractContextManager[None]: ...
-
-    @abstractmethod
-    def open_store(self, name: str) -> EventStore: ...
-
-    @pytest.fixture
-    def store(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EventStore]:
-        with self.backend(tmp_path, monkeypatch):
-            yield self.open_store("crm-events")
-
+class ReadsContract(base.StoreBackend):
     @pytest.mark.parametrize("region", ["us-east-1", "eu-west-2", "ap-southeast-1", "us-gov-west-1"])
     def test_the_two_forms_of_an_ses_message_id_share_one_mapping_and_old_mappings_still_read(
         self, store: EventStore, region: str

@@ -24,7 +24,7 @@ demo: $(STAMP_RUN)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy events producers consumers projections adapters mail extraction crm tools ports.py bootstrap.py
+	$(BIN)/mypy events producers consumers projections adapters mail extraction crm tools bench ports.py bootstrap.py
 	$(BIN)/python -m pytest -n 2 --dist worksteal -q --durations=12
 
 lint: $(STAMP)

@@ -34,7 +34,7 @@ RATIO_BELOW = 1024 * 1024
 DECISION_GOAL = 2.0
 DECISION_BELOW = 40 * 1024 * 1024 + 1024 * 1024  # "40 MB" as the generator builds it, with its headers
 _MAILBOX = "owner@private.example.net"
-_COMPOSE = {"public_address": "hello@example.com", "public_name": "Example", "private_mailbox": _MAILBOX}
+_COMPOSE: dict[str, Any] = {"public_address": "hello@example.com", "public_name": "Example", "private_mailbox": _MAILBOX}
 
 
 def _stages() -> dict[str, Callable[[bytes, dict[str, Any]], Any]]:
@@ -211,7 +211,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                 "goal_seconds": DECISION_GOAL,
                 "slowest": slowest_decision
                 and {"name": slowest_decision["name"], "seconds": slowest_decision["seconds"]["decision"]},
-                "met": bool(slowest_decision) and slowest_decision["seconds"]["decision"] <= DECISION_GOAL,
+                "met": slowest_decision is not None and slowest_decision["seconds"]["decision"] <= DECISION_GOAL,
             },
             "no_traceback": {"met": not any(r["errors"] for r in rows)},
         },

@@ -124,7 +124,7 @@ def _crm(state: Path, *args: str) -> float:
 
 
 def _median_time(run: Any, repeat: int) -> float:
-    return statistics.median(run() for _ in range(repeat))
+    return float(statistics.median(run() for _ in range(repeat)))
 
 
 def run(limit: int | None = None, repeat: int = 5) -> dict[str, Any]:

@@ -50,14 +50,22 @@ def crm(state: Path, *args: str, timeout: float = 300) -> subprocess.CompletedPr
     )
 
 
-def start(state: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "crm.cli", "--state", str(state), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=_env(),
-    )
+def start(state: Path, *args: str, log: Path | None = None) -> subprocess.Popen[str]:
+    """``crm args`` in the background; its stderr to ``log`` (where a failure says why), else dropped."""
+    with log.open("w") if log is not None else open(os.devnull, "w") as stderr:  # the child keeps its own copy
+        return subprocess.Popen(
+            [sys.executable, "-m", "crm.cli", "--state", str(state), *args],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+            env=_env(),
+        )
+
+
+def finished(process: subprocess.Popen[str], log: Path) -> None:
+    code = process.wait(timeout=300)
+    errors = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines() if '"level":"INFO"' not in line]
+    assert code == 0, f"exit {code}:\n" + "\n".join(errors[-40:])
 
 
 def killed_then_completed(state: Path, rng: random.Random, *args: str, kills: int = 2) -> list[float]:
@@ -138,9 +146,10 @@ def test_two_concurrent_ingests_of_overlapping_mail(tmp_path: Path) -> None:
     for path in paths[6:]:
         (second / path.name).write_bytes(path.read_bytes())
     state = tmp_path / "state"
-    processes = [start(state, "ingest", str(first)), start(state, "ingest", str(second))]
-    for process in processes:
-        assert process.wait(timeout=300) == 0
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    processes = [start(state, "ingest", str(first), log=logs[0]), start(state, "ingest", str(second), log=logs[1])]
+    for process, log in zip(processes, logs, strict=True):
+        finished(process, log)
     assert_once_each(state, 16)
 
 

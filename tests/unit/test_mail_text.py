@@ -53,6 +53,8 @@ def test_text_in_its_declared_charset_reads_back(text: str, charset: str) -> Non
         data = text.encode(charset)
     except UnicodeEncodeError:
         return
+    if data.decode(charset) != text:
+        return  # the codec itself does not round-trip it (shift_jis writes ¥ as 0x5c, which reads back as \\)
     if data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and charset != "utf-16":
         return  # the bytes start like a byte order mark: they say which encoding they are
     assert decode_bytes(data, charset) == text

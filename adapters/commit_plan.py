@@ -113,7 +113,7 @@ class StoreKnowledge:
         raise NotImplementedError
 
     def exists(self, pk: str, sk: int = 0) -> bool:
-        raise NotImplementedError
+        return self.get(pk, sk) is not None
 
     def get_many(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
         raise NotImplementedError
@@ -198,9 +198,6 @@ class PrefetchedReads(StoreKnowledge):
         if (pk, sk) in self._keys:
             return self._found.get((pk, sk))
         return self._store.get(pk, sk)
-
-    def exists(self, pk: str, sk: int = 0) -> bool:
-        return self.get(pk, sk) is not None
 
     def get_many(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
         missing = [k for k in keys if k not in self._keys]

@@ -92,9 +92,6 @@ class EventStore(StoreKnowledge):
         item = response.get("Item")
         return _plain(item) if item else None
 
-    def exists(self, pk: str, sk: int = 0) -> bool:
-        return self.get(pk, sk) is not None
-
     def get_many(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
         """One consistent ``BatchGetItem`` per 100 keys; what DynamoDB leaves unprocessed
         (throttling) is asked for again with backoff, so nothing asked for is dropped."""

@@ -100,9 +100,6 @@ class LocalEventStore(StoreKnowledge):
         rows = self._read("SELECT body FROM items WHERE pk = ? AND sk = ?", (pk, sk))
         return {"pk": pk, "sk": sk, **json.loads(rows[0]["body"])} if rows else None
 
-    def exists(self, pk: str, sk: int = 0) -> bool:
-        return self.get(pk, sk) is not None
-
     def get_many(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
         # each read on its own, as BatchGetItem's are (consistent per item, not together)
         found = {(pk, sk): self.get(pk, sk) for pk, sk in dict.fromkeys(keys)}

@@ -89,16 +89,15 @@ def run_rule(svc: Services, registry: Registry, rule_name: str, envelope: Envelo
             (conversation_stream(getattr(e, "conversation_id", None) or "") if getattr(e, "conversation_id", None) else stream, e)
             for e in events
         ]
-        attempts: list[None] = []
+        # the first attempt appends after the heads this batch's own commits left (the rules
+        # of one event write one conversation, one after the other), with no read of the
+        # stream; a writer in between makes it conflict, and the retry (unpinned) reads
+        pins = {stream_id: _heads[stream_id] for stream_id, _e in placed if stream_id in _heads}
 
         def plan() -> Plan:
-            # the first attempt appends after the heads this batch's own commits left (the
-            # rules of one event write one conversation, one after the other), with no read
-            # of the stream; a writer in between makes it conflict, and the retry reads
-            first = not attempts
-            attempts.append(None)
-            pins = {stream_id: _heads[stream_id] for stream_id, _e in placed if first and stream_id in _heads}
-            return Plan(events=placed, expected_versions=pins)
+            pinned = Plan(events=placed, expected_versions=dict(pins))
+            pins.clear()
+            return pinned
 
         commit = svc.recorder.record(
             plan,

@@ -122,7 +122,7 @@ def _idempotent_send(
         if reads.exists(request["dedupe"]):
             return {"recorded": True}
         if reads.exists(request["in_doubt"]):
-            return {"in_doubt": "the outcome of an earlier attempt is unknown", "recorded": True}
+            return {"in_doubt": "the outcome of an earlier attempt is unknown"}
         refusal = refuse(reads) if refuse else None
         if refusal:  # the refusal is this send's decision for good, as SES's are
             return {"failed": refusal[:1000]}

@@ -67,16 +67,32 @@ def browser() -> Iterator[Any]:
         driver.quit()
 
 
+def _detached(element: Any) -> bool:
+    """Whether the page ``element`` was on is gone. Selenium's ``staleness_of`` waits for
+    a stale-element error, but chromedriver, asked in the middle of the navigation, may
+    instead answer that the node "does not belong to the document": gone as well."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
+    return False
+
+
 def navigate(browser: Any, element: Any) -> None:
     """Click what leaves the page, then wait for the next one: a click returns before the
     browser has navigated, and a loaded machine shows the old page for a while."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
 
     old = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, 30).until(lambda _b: _detached(old))
     WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.readyState") == "complete")
 
 

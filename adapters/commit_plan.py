@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from events import Envelope, from_record, to_entry, to_record
-from events.base import event_id, utcnow
+from events.base import event_id, replace, utcnow
 from ports import Commit, Plan
 
 # DynamoDB's TransactWriteItems limit; the local store keeps it so a decision that
@@ -66,9 +66,7 @@ def plan_commit(
             occurred_at=now,
             source=source,
         )
-        envelope = envelope.model_copy(
-            update={"meta": envelope.meta.model_copy(update={"event_id": event_id(dedupe_key, envelope.type, str(index))})}
-        )
+        envelope = replace(envelope, meta=replace(envelope.meta, event_id=event_id(dedupe_key, envelope.type, str(index))))
         envelopes.append(envelope)
     for envelope in envelopes:
         to_entry(envelope, "size-check")  # an event the bus would refuse is never stored

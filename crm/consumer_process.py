@@ -31,6 +31,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+import msgspec
+
 from crm.settings import Settings
 
 IDLE_SECONDS = 0.02  # between polls of empty queues
@@ -88,7 +90,7 @@ def consumers_alongside(settings: Settings, state: Path, processes: int = 1) -> 
         )
         for _ in range(processes)
     ]
-    settings_line = settings.model_dump_json() + "\n"
+    settings_line = msgspec.json.encode(settings).decode() + "\n"
     try:
         for child in children:
             assert child.stdin is not None
@@ -117,7 +119,7 @@ def main() -> int:
         return 2
     # unbuffered: a line read leaves the next one in the pipe, where select sees it
     with open(sys.stdin.fileno(), "rb", buffering=0, closefd=False) as channel:
-        settings = Settings.model_validate_json(channel.readline())
+        settings = msgspec.json.decode(channel.readline(), type=Settings)
         run(settings, Path(sys.argv[1]), channel)
     return 0
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crm.errors import UsageError
-from crm.settings import Settings
+from crm.settings import Settings, field_types, replaced
 
 if TYPE_CHECKING:
     from crm.local import Stack
@@ -52,8 +52,8 @@ def deployed_stack(settings: Settings, stack_file: str) -> Iterator[Stack]:
     values = outputs_of(Path(stack_file))
     update = {setting: values[name] for name, setting in OUTPUTS.items() if values.get(name) is not None}
     if isinstance(values.get("settings"), dict):  # the example's one output naming every setting
-        update.update({k: v for k, v in values["settings"].items() if k in Settings.model_fields and v is not None})
-    yield Stack(bootstrap(settings.model_copy(update=update), backend="aws"))
+        update.update({k: v for k, v in values["settings"].items() if k in field_types() and v is not None})
+    yield Stack(bootstrap(replaced(settings, **update), backend="aws"))
 
 
 def archive_replay(settings: Settings, start: str | None, end: str | None) -> dict[str, Any]:

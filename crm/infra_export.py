@@ -23,7 +23,7 @@ from typing import Any
 
 from crm import topology
 from crm.errors import UsageError
-from crm.settings import LAMBDA_ENVIRONMENT, Settings
+from crm.settings import LAMBDA_ENVIRONMENT, default
 from projections import tables
 
 DEFAULT_PATH = Path("infra") / "topology.json"
@@ -31,7 +31,7 @@ DEFAULT_PATH = Path("infra") / "topology.json"
 
 def _default(field: str) -> Any:
     """A setting's declared default: the export must not depend on crm.toml or CRM_*."""
-    return Settings.model_fields[field].default
+    return default(field)
 
 
 def _table(create_table: dict[str, Any], ttl_attribute: str | None = None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from crm.settings import Settings
+from crm.settings import Settings, replaced
 from ports import ParameterNotFound, Services
 
 IMPORTED_PARAMETER = "/crm/local/imported-state"
@@ -53,7 +53,7 @@ def local_settings(settings: Settings) -> Settings:
     update: dict[str, object] = {"endpoint_url": None, "rule_matching": "in-process"}
     if "CRM_BACKOFF_BASE_SECONDS" not in os.environ:
         update["backoff_base_seconds"] = 0.0
-    return settings.model_copy(update=update)
+    return replaced(settings, **update)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from crm.errors import UsageError
 from crm.settings import load_settings
+from events import dump
 from ports import Services
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ def run(args: argparse.Namespace, stack: Callable[[argparse.Namespace], Abstract
         with stack(args) as svc:
             # the function runs with the read-only context and nothing is recorded or sent
             new_events, mails = outputs_of(rule.function(envelope, ServiceContext(svc, envelope.meta.occurred_at)))
-        outputs = [{"event": type(e).__name__, "data": e.model_dump(mode="json")} for e in new_events]
+        outputs = [{"event": type(e).__name__, "data": dump(e)} for e in new_events]
         outputs += [{"mail": m.kind, "subject": m.subject, "text": m.text} for m in mails]
     if args.json:
         print(json.dumps({"rule": rule.name, "matches": matched, "outputs": outputs}, sort_keys=True))

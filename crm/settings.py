@@ -3,9 +3,12 @@
 Environment variables win over the file, so a Lambda (no file) and a test (one
 variable) configure the same model. A bad value is reported by name.
 
-The sources are read by the model itself (keyword arguments, then ``CRM_*``
-variables, then the file: pydantic-settings' order) rather than by pydantic-settings,
-whose import is about 40 ms of every Lambda's first invocation (issue 19).
+``load_settings`` reads the sources (keyword arguments, then ``CRM_*`` variables,
+then the file: pydantic-settings' order) and checks every value. The model is a
+``msgspec`` struct, not pydantic: every Lambda builds one on its first invocation, and
+pydantic's import is about 70 ms of that cold start, pydantic-settings' 40 more (issue 19).
+Built directly (``Settings(...)``, our own code and tests) it reads no source and
+converts no type; its ``__post_init__`` normalises and checks the values either way.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import json
 import os
 import tomllib
 import typing
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import msgspec
 
 from mail.ack_builder import DEFAULT_ACK_HTML, DEFAULT_ACK_SUBJECT, DEFAULT_ACK_TEXT
 from mail.addresses import OwnAddresses
@@ -46,11 +50,11 @@ def _environment_values(fields: dict[str, Any]) -> dict[str, Any]:
     """``CRM_<FIELD>`` variables (any case); lists and tables are given as JSON."""
     found: dict[str, Any] = {}
     by_name = {k.upper(): v for k, v in os.environ.items() if k.upper().startswith(ENV_PREFIX)}
-    for name, info in fields.items():
+    for name, annotation in fields.items():
         raw = by_name.get(f"{ENV_PREFIX}{name.upper()}")
         if raw is None:
             continue
-        if typing.get_origin(info.annotation) in (list, dict):
+        if typing.get_origin(annotation) in (list, dict):
             try:
                 found[name] = json.loads(raw)
             except ValueError:
@@ -60,16 +64,18 @@ def _environment_values(fields: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_default=True)
+def _lowered(names: list[str]) -> list[str]:
+    return [v.strip().lower() for v in names if v.strip()]
 
+
+class Settings(msgspec.Struct, kw_only=True):
     # identity of the public address and the owner
     public_address: str = "hello@example.com"
     public_name: str = "Example"
     aliases: list[str] = []
     reply_domain: str = "reply.example.com"
     private_mailbox: str = "owner@private.example.net"
-    relay_domains: list[str] = ["linkedin.com"]
+    relay_domains: list[str] = msgspec.field(default_factory=lambda: ["linkedin.com"])
 
     # secrets: a literal key for the local stack, or the SSM SecureString holding it
     token_key: str = "local-development-key-change-me"
@@ -90,81 +96,68 @@ class Settings(BaseModel):
 
     # spam stage 3
     patterns_parameter: str = "/crm/spam-patterns"
-    patterns_ttl_seconds: int = Field(300, ge=0)
-    scan_kb: int = Field(64, ge=1, le=4096)
-    match_limit: int = Field(1_000_000, ge=1000)
+    patterns_ttl_seconds: Annotated[int, msgspec.Meta(ge=0)] = 300
+    scan_kb: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 64
+    match_limit: Annotated[int, msgspec.Meta(ge=1000)] = 1_000_000
     # the pattern stage rejects at this total score (a pattern list may set its own)
-    spam_threshold: float = Field(5.0, gt=0, le=1000)
+    spam_threshold: Annotated[float, msgspec.Meta(gt=0, le=1000)] = 5.0
 
     # senders
-    max_receive_count: int = Field(5, ge=1)
-    backoff_base_seconds: float = Field(2.0, ge=0)
-    backoff_cap_seconds: float = Field(900.0, ge=0)
+    max_receive_count: Annotated[int, msgspec.Meta(ge=1)] = 5
+    backoff_base_seconds: Annotated[float, msgspec.Meta(ge=0)] = 2.0
+    backoff_cap_seconds: Annotated[float, msgspec.Meta(ge=0)] = 900.0
     ses_max_bytes: int = 40 * 1024 * 1024
     ack_subject: str = DEFAULT_ACK_SUBJECT
     ack_text: str = DEFAULT_ACK_TEXT
     ack_html: str = DEFAULT_ACK_HTML
     ack_templates_parameter: str | None = None  # SSM JSON {subject, text, html}; null keeps the setting
-    ack_cap_per_hour: int = Field(100, ge=0)  # acknowledgements allowed per hour; a burst over it is recorded, not sent
+    ack_cap_per_hour: Annotated[int, msgspec.Meta(ge=0)] = (
+        100  # acknowledgements allowed per hour; a burst over it is recorded, not sent
+    )
 
     # bounds on every parse of a mail (mail.limits.MailLimits; README "Limits on hostile mail")
-    mail_max_headers: int = Field(DEFAULT_LIMITS.headers, ge=1)
-    mail_max_header_line: int = Field(DEFAULT_LIMITS.header_line, ge=78)
-    mail_max_header_bytes: int = Field(DEFAULT_LIMITS.header_bytes, ge=1024)
-    mail_max_addresses: int = Field(DEFAULT_LIMITS.addresses, ge=1)
-    mail_max_references: int = Field(DEFAULT_LIMITS.references, ge=1)
-    mail_max_depth: int = Field(DEFAULT_LIMITS.depth, ge=1, le=100)  # the parser recurses per level
-    mail_max_parts: int = Field(DEFAULT_LIMITS.parts, ge=1)
-    mail_max_params: int = Field(DEFAULT_LIMITS.params, ge=1)
-    mail_max_comment_depth: int = Field(DEFAULT_LIMITS.comment_depth, ge=1, le=100)
-    attachments_budget_seconds: float = Field(80.0, gt=0)  # per mail; the extractor's Lambda times out at 120
+    mail_max_headers: Annotated[int, msgspec.Meta(ge=1)] = DEFAULT_LIMITS.headers
+    mail_max_header_line: Annotated[int, msgspec.Meta(ge=78)] = DEFAULT_LIMITS.header_line
+    mail_max_header_bytes: Annotated[int, msgspec.Meta(ge=1024)] = DEFAULT_LIMITS.header_bytes
+    mail_max_addresses: Annotated[int, msgspec.Meta(ge=1)] = DEFAULT_LIMITS.addresses
+    mail_max_references: Annotated[int, msgspec.Meta(ge=1)] = DEFAULT_LIMITS.references
+    mail_max_depth: Annotated[int, msgspec.Meta(ge=1, le=100)] = DEFAULT_LIMITS.depth  # the parser recurses per level
+    mail_max_parts: Annotated[int, msgspec.Meta(ge=1)] = DEFAULT_LIMITS.parts
+    mail_max_params: Annotated[int, msgspec.Meta(ge=1)] = DEFAULT_LIMITS.params
+    mail_max_comment_depth: Annotated[int, msgspec.Meta(ge=1, le=100)] = DEFAULT_LIMITS.comment_depth
+    attachments_budget_seconds: Annotated[float, msgspec.Meta(gt=0)] = 80.0  # per mail; the extractor's Lambda times out at 120
 
     # projection and hooks
-    statuses: list[str] = ["new", "awaiting_reply", "replied", "closed", "interviewing", "offer", "rejected", "archived"]
-    status_shards: int = Field(4, ge=1, le=64)
-    followup_days: float = Field(5, gt=0)
-    nudge_hours: float = Field(48, gt=0)
+    statuses: list[str] = msgspec.field(
+        default_factory=lambda: ["new", "awaiting_reply", "replied", "closed", "interviewing", "offer", "rejected", "archived"]
+    )
+    status_shards: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
+    followup_days: Annotated[float, msgspec.Meta(gt=0)] = 5
+    nudge_hours: Annotated[float, msgspec.Meta(gt=0)] = 48
     rules_module: str | None = None
     # hook rules matched by EventBridge rules (AWS), or in-process by the bus with
     # EventBridge's semantics (the local stack sets this: moto's matching is not AWS's)
     rule_matching: Literal["eventbridge", "in-process"] = "eventbridge"
-    lead_weights: dict[str, int] = {}
+    lead_weights: dict[str, int] = msgspec.field(default_factory=dict)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _sources(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        return {**_file_values(), **_environment_values(dict(cls.model_fields)), **data}
-
-    @field_validator("public_address", "private_mailbox")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        value = value.strip().lower()
-        if value.count("@") != 1 or not all(value.split("@")):
-            raise ValueError(f"{value!r} is not an e-mail address")
-        return value
-
-    @field_validator("aliases", "relay_domains")
-    @classmethod
-    def _lower(cls, value: list[str]) -> list[str]:
-        return [v.strip().lower() for v in value if v.strip()]
-
-    @field_validator("reply_domain")
-    @classmethod
-    def _domain(cls, value: str) -> str:
-        value = value.strip().lower().strip(".")
-        if "." not in value or "@" in value:
-            raise ValueError(f"{value!r} is not a domain")
-        return value
-
-    @model_validator(mode="after")
-    def _coherent(self) -> Settings:
-        if self.private_mailbox in self.accepted_addresses:
-            raise ValueError("private_mailbox must differ from the public address and its aliases (mail loop)")
-        if self.reply_domain == self.domain:
-            raise ValueError("reply_domain must be a subdomain distinct from the public domain")
-        return self
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        for name in ("public_address", "private_mailbox"):
+            value = getattr(self, name).strip().lower()
+            if value.count("@") != 1 or not all(value.split("@")):
+                problems.append(f"{name}: {value!r} is not an e-mail address")
+            setattr(self, name, value)
+        self.aliases = _lowered(self.aliases)
+        self.relay_domains = _lowered(self.relay_domains)
+        self.reply_domain = self.reply_domain.strip().lower().strip(".")
+        if "." not in self.reply_domain or "@" in self.reply_domain:
+            problems.append(f"reply_domain: {self.reply_domain!r} is not a domain")
+        if not problems and self.private_mailbox in self.accepted_addresses:
+            problems.append("private_mailbox must differ from the public address and its aliases (mail loop)")
+        if not problems and self.reply_domain == self.domain:
+            problems.append("reply_domain must be a subdomain distinct from the public domain")
+        if problems:
+            raise ValueError("; ".join(problems))
 
     @property
     def domain(self) -> str:
@@ -203,12 +196,40 @@ def load_settings(**overrides: Any) -> Settings:
     if "CRM_CONFIG" in os.environ and not Path(config).is_file():
         raise ConfigError(f"CRM_CONFIG points to {config!r}, which is not a file")
     try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors())
-        raise ConfigError(f"bad configuration: {problems}") from None
-    except (OSError, ValueError) as exc:  # a crm.toml that does not parse
+        values = {**_file_values(), **_environment_values(field_types()), **overrides}
+    except (OSError, ValueError) as exc:  # a crm.toml that does not parse, a variable that is not JSON
         raise ConfigError(f"bad configuration file {config!r}: {exc}") from None
+    # each value on its own first, so that every bad one is named, not only the first
+    problems = []
+    for name, annotation in field_types().items():
+        if name in values:
+            try:
+                msgspec.convert(values[name], annotation, strict=False)
+            except msgspec.ValidationError as exc:
+                problems.append(f"{name}: {exc}")
+    if problems:
+        raise ConfigError(f"bad configuration: {'; '.join(problems)}")
+    try:
+        return msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as exc:  # __post_init__'s checks, which name their fields
+        raise ConfigError(f"bad configuration: {exc}") from None
+
+
+@cache
+def field_types() -> dict[str, Any]:
+    """Each setting's name and type (constraints included)."""
+    return typing.get_type_hints(Settings, include_extras=True)
+
+
+def default(name: str) -> Any:
+    """A setting's default value."""
+    field = next(f for f in msgspec.structs.fields(Settings) if f.name == name)
+    return field.default_factory() if field.default is msgspec.NODEFAULT else field.default
+
+
+def replaced(settings: Settings, **changes: Any) -> Settings:
+    """A copy with some values changed (checked again by ``__post_init__``)."""
+    return msgspec.structs.replace(settings, **changes)
 
 
 # Settings a deployed Lambda reads from its environment (infra/ sets each; a test

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from crm.errors import UsageError
-from events import SpamRejected, SpamReleased
+from events import SpamRejected, SpamReleased, dump
 from events.streams import quarantine_stream
 from ports import Plan, Services
 from producers.receipt import Receipt
@@ -32,7 +32,7 @@ def quarantined(svc: Services) -> list[dict[str, Any]]:
                 "pattern_id": data.pattern_id,
                 "score": data.score,
                 "threshold": data.threshold,
-                "rules": [r.model_dump() for r in data.rules],
+                "rules": dump(data.rules),
                 "rules_total": data.rules_total,
                 "from": data.from_address,
                 "subject": data.subject,

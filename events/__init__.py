@@ -7,7 +7,7 @@
 True
 """
 
-from events.base import DomainEvent, Envelope, Meta, event_id
+from events.base import DomainEvent, Envelope, Meta, Record, dump, event_id, load, replace
 from events.catalogue import (
     CATALOGUE,
     AcknowledgementAllowed,
@@ -64,6 +64,7 @@ __all__ = [
     "MessageForwarded",
     "MessageReceived",
     "Meta",
+    "Record",
     "ReplyDelivered",
     "ReplyHeld",
     "ReplyRejected",
@@ -73,11 +74,14 @@ __all__ = [
     "SendRetryApproved",
     "SpamRejected",
     "SpamReleased",
+    "dump",
     "event_class",
     "event_id",
     "from_delivered",
     "from_entry",
     "from_record",
+    "load",
+    "replace",
     "to_entry",
     "to_record",
 ]

@@ -1,4 +1,4 @@
-"""Every domain event of the system, as plain pydantic models.
+"""Every domain event of the system, as frozen ``msgspec`` structs (see ``events.base``).
 
 Events carry facts and S3 keys, never mail bodies (claim check), so an entry stays
 far below EventBridge's 256 KB whatever the mail's size.
@@ -6,16 +6,14 @@ far below EventBridge's 256 KB whatever the mail's size.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
 
-from events.base import DomainEvent
+from events.base import DomainEvent, Record
 
 
-class Verdicts(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
+class Verdicts(Record, frozen=True, kw_only=True):
     spam: str = "GRAY"
     virus: str = "GRAY"
     spf: str = "GRAY"
@@ -24,19 +22,17 @@ class Verdicts(BaseModel):
     dmarc_policy: str | None = None
 
 
-class AttachmentInfo(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
+class AttachmentInfo(Record, frozen=True, kw_only=True):
     filename: str
     content_type: str
     size: int
-    part: str = Field(description="Position of the part in the MIME tree, e.g. '2.1'")
+    part: Annotated[str, msgspec.Meta(description="Position of the part in the MIME tree, e.g. '2.1'")]
 
 
 # --- the inbound decision -------------------------------------------------------
 
 
-class MessageReceived(DomainEvent):
+class MessageReceived(DomainEvent, frozen=True, kw_only=True):
     """A mail was accepted for a conversation.
 
     Schema 2 added ``source`` (direct, linkedin, owner, a relay's name); a schema-1
@@ -85,18 +81,18 @@ class MessageReceived(DomainEvent):
         return data
 
 
-class RuleScore(BaseModel):
+class RuleScore(Record, frozen=True, kw_only=True):
     """One pattern rule that matched a rejected mail."""
 
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
     id: str
-    score: float | None = Field(None, description="What the rule added; null for a sure hit (rejects alone)")
-    field: str | None = Field(None, description="Where it matched (subject, body, header:NAME…); null for a meta rule")
+    score: Annotated[float | None, msgspec.Meta(description="What the rule added; null for a sure hit (rejects alone)")] = None
+    field: Annotated[
+        str | None, msgspec.Meta(description="Where it matched (subject, body, header:NAME…); null for a meta rule")
+    ] = None
     describe: str = ""
 
 
-class SpamRejected(DomainEvent):
+class SpamRejected(DomainEvent, frozen=True, kw_only=True):
     """A mail was rejected by a spam stage and kept under ``quarantine/``.
 
     Schema 2 records the pattern stage's scoring: ``score`` (the sum of the matched
@@ -135,7 +131,7 @@ class SpamRejected(DomainEvent):
         return data
 
 
-class FirstContact(DomainEvent):
+class FirstContact(DomainEvent, frozen=True, kw_only=True):
     """The first accepted mail of a correspondent: the first event of a contact stream."""
 
     source: ClassVar[str] = "crm.inbound"
@@ -151,7 +147,7 @@ class FirstContact(DomainEvent):
     message_id: str | None = None
 
 
-class AcknowledgementAllowed(DomainEvent):
+class AcknowledgementAllowed(DomainEvent, frozen=True, kw_only=True):
     """One acknowledgement of an hour's budget is spent (``ack_cap_per_hour``).
 
     The events of one hour form the stream ``ack-quota#<hour>``; an event's version
@@ -170,7 +166,7 @@ class AcknowledgementAllowed(DomainEvent):
     ses_message_id: str
 
 
-class SpamReleased(DomainEvent):
+class SpamReleased(DomainEvent, frozen=True, kw_only=True):
     source: ClassVar[str] = "crm.admin"
 
     ses_message_id: str
@@ -181,14 +177,12 @@ class SpamReleased(DomainEvent):
 # --- the reply path -------------------------------------------------------------
 
 
-class ReplyCommand(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
+class ReplyCommand(Record, frozen=True, kw_only=True):
     name: str
     value: str
 
 
-class ReplyRouted(DomainEvent):
+class ReplyRouted(DomainEvent, frozen=True, kw_only=True):
     source: ClassVar[str] = "crm.reply"
 
     conversation_id: str
@@ -208,12 +202,13 @@ class ReplyRouted(DomainEvent):
     unsent_attachments: list[str] = []
     has_unsent_attachments: bool = False
 
-    def model_post_init(self, __context: Any) -> None:
-        object.__setattr__(self, "has_unknown_commands", bool(self.unknown_commands))
-        object.__setattr__(self, "has_unsent_attachments", bool(self.unsent_attachments))
+    def __post_init__(self) -> None:
+        # derived flags, for EventBridge patterns (which cannot test a list for emptiness)
+        msgspec.structs.force_setattr(self, "has_unknown_commands", bool(self.unknown_commands))
+        msgspec.structs.force_setattr(self, "has_unsent_attachments", bool(self.unsent_attachments))
 
 
-class ReplyRejected(DomainEvent):
+class ReplyRejected(DomainEvent, frozen=True, kw_only=True):
     """Mail to a thread address that is not sent on, with why.
 
     ``code`` sorts the reasons (unauthenticated, token, automatic, no-recipient,
@@ -239,7 +234,7 @@ class ReplyRejected(DomainEvent):
 # --- outcomes of sends ----------------------------------------------------------
 
 
-class _Sent(DomainEvent):
+class _Sent(DomainEvent, frozen=True, kw_only=True):
     source: ClassVar[str] = "crm.senders"
 
     conversation_id: str
@@ -250,29 +245,27 @@ class _Sent(DomainEvent):
     ses_message_id: str
 
 
-class AcknowledgementSent(_Sent):
+class AcknowledgementSent(_Sent, frozen=True, kw_only=True):
     pass
 
 
-class MessageForwarded(_Sent):
+class MessageForwarded(_Sent, frozen=True, kw_only=True):
     oversize: bool = False
 
 
-class ReplyDelivered(_Sent):
+class ReplyDelivered(_Sent, frozen=True, kw_only=True):
     pass
 
 
-class HeldPart(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    part: str = Field(description="Position of the part in the MIME tree, e.g. '2.1'; '' for the whole mail")
+class HeldPart(Record, frozen=True, kw_only=True):
+    part: Annotated[str, msgspec.Meta(description="Position of the part in the MIME tree, e.g. '2.1'; '' for the whole mail")]
     content_type: str
     filename: str | None = None
     where: str  # e.g. "the PDF metadata", "the attached mail's header Reply-To"
     what: str  # private mailbox | thread address | thread token | content that could not be checked
 
 
-class ReplyHeld(DomainEvent):
+class ReplyHeld(DomainEvent, frozen=True, kw_only=True):
     """The owner's reply was not sent: parts that cannot be rewritten carry the private
     mailbox or a thread address/token. The owner got a notice naming them."""
 
@@ -287,14 +280,14 @@ class ReplyHeld(DomainEvent):
     notice_message_id: str | None = None
 
 
-class MailSent(_Sent):
+class MailSent(_Sent, frozen=True, kw_only=True):
     """A send with no more specific outcome event (a rule's notice or reminder to the
     owner): every mail that leaves is recorded with its SES message id."""
 
     kind: str
 
 
-class SendInDoubt(DomainEvent):
+class SendInDoubt(DomainEvent, frozen=True, kw_only=True):
     """SES may or may not have accepted a mail: the request was sent and its answer
     lost (timeout, connection reset, 5xx). The message is parked in its DLQ and is not
     sent again until the owner approves (``crm dlq redrive``): a blind retry could
@@ -309,7 +302,7 @@ class SendInDoubt(DomainEvent):
     attempt: int = 1
 
 
-class SendRetryApproved(DomainEvent):
+class SendRetryApproved(DomainEvent, frozen=True, kw_only=True):
     """The owner looked at a send in doubt and asked for it to be sent again
     (``crm dlq redrive``): ``attempt`` is the in-doubt attempt this approval answers."""
 
@@ -321,7 +314,7 @@ class SendRetryApproved(DomainEvent):
     attempt: int = 1
 
 
-class SendFailed(DomainEvent):
+class SendFailed(DomainEvent, frozen=True, kw_only=True):
     source: ClassVar[str] = "crm.senders"
 
     conversation_id: str
@@ -331,7 +324,7 @@ class SendFailed(DomainEvent):
     permanent: bool = True
 
 
-class DeliveryBounced(DomainEvent):
+class DeliveryBounced(DomainEvent, frozen=True, kw_only=True):
     """SES reported a hard bounce or a complaint: never acknowledge this address again."""
 
     source: ClassVar[str] = "crm.senders"
@@ -346,14 +339,14 @@ class DeliveryBounced(DomainEvent):
 # --- the owner's annotations ----------------------------------------------------
 
 
-class ConversationUpdated(DomainEvent):
+class ConversationUpdated(DomainEvent, frozen=True, kw_only=True):
     source: ClassVar[str] = "crm.reply"
 
     conversation_id: str
     fields: dict[str, str]
 
 
-class ConversationStatusChanged(DomainEvent):
+class ConversationStatusChanged(DomainEvent, frozen=True, kw_only=True):
     source: ClassVar[str] = "crm.admin"
 
     conversation_id: str
@@ -364,7 +357,7 @@ class ConversationStatusChanged(DomainEvent):
 # --- hooks ----------------------------------------------------------------------
 
 
-class LeadScored(DomainEvent):
+class LeadScored(DomainEvent, frozen=True, kw_only=True):
     source: ClassVar[str] = "crm.rules"
 
     conversation_id: str
@@ -373,7 +366,7 @@ class LeadScored(DomainEvent):
     reasons: list[str] = []
 
 
-class FollowUpScheduled(DomainEvent):
+class FollowUpScheduled(DomainEvent, frozen=True, kw_only=True):
     source: ClassVar[str] = "crm.rules"
 
     conversation_id: str
@@ -382,14 +375,14 @@ class FollowUpScheduled(DomainEvent):
     reason: str = ""
 
 
-class FollowUpCancelled(DomainEvent):
+class FollowUpCancelled(DomainEvent, frozen=True, kw_only=True):
     source: ClassVar[str] = "crm.rules"
 
     conversation_id: str
     reason: str = ""
 
 
-class FollowUpDue(DomainEvent):
+class FollowUpDue(DomainEvent, frozen=True, kw_only=True):
     source: ClassVar[str] = "crm.rules"
 
     conversation_id: str
@@ -397,7 +390,7 @@ class FollowUpDue(DomainEvent):
     kind: str
 
 
-class AttachmentExtracted(DomainEvent):
+class AttachmentExtracted(DomainEvent, frozen=True, kw_only=True):
     source: ClassVar[str] = "crm.attachments"
 
     conversation_id: str

@@ -7,9 +7,9 @@ import json
 from functools import cache
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+import msgspec
 
-from events.base import DomainEvent, Envelope, Meta
+from events.base import DomainEvent, Envelope, Meta, load
 from events.catalogue import event_class
 
 # EventBridge refuses an entry over 256 KB; we keep a margin for the envelope.
@@ -25,12 +25,12 @@ class DecodeError(ValueError):
 def _build(detail_type: str, source: str, detail: dict[str, Any]) -> Envelope:
     try:
         cls = event_class(detail_type)
-        meta = Meta.model_validate(detail["meta"])
+        meta = load(Meta, detail["meta"])
         data = detail.get("data") or {}
         if meta.schema_version < cls.schema_version:
             data = cls.upcast(dict(data), meta.schema_version)
-        event = cls.model_validate(data)
-    except (KeyError, ValidationError, TypeError) as exc:
+        event = load(cls, data)
+    except (KeyError, msgspec.ValidationError, TypeError) as exc:
         raise DecodeError(f"cannot decode {detail_type!r} event: {exc}") from exc
     return Envelope(meta=meta, event=event, source=source)
 
@@ -83,28 +83,26 @@ def to_record(envelope: Envelope) -> dict[str, Any]:
     }
 
 
-class _Detail(BaseModel, Generic[E]):
-    """A stored detail read in one pass (JSON parsed and validated by pydantic-core)."""
-
-    model_config = ConfigDict(extra="ignore", defer_build=True)
+class _Detail(msgspec.Struct, Generic[E]):
+    """A stored detail read in one pass (JSON parsed and validated by msgspec)."""
 
     meta: Meta
     data: E
 
 
-@cache  # one per event type in the catalogue
-def _detail_model(cls: type[DomainEvent]) -> type[_Detail[Any]]:
-    return _Detail[cls]  # type: ignore[valid-type]
+@cache  # one decoder per event type in the catalogue
+def _decoder(cls: type[DomainEvent]) -> msgspec.json.Decoder[_Detail[Any]]:
+    return msgspec.json.Decoder(_Detail[cls])  # type: ignore[valid-type]
 
 
 def _read_detail(detail_type: str, source: str, detail: str) -> Envelope:
-    """``_build`` on the detail's JSON text. One pydantic pass parses and validates meta and
+    """``_build`` on the detail's JSON text. One msgspec pass parses and validates meta and
     data together (replay decodes every stored event: this is most of its time); a detail
     of an older schema (to upcast), of an unknown type, or one the pass refuses, takes
     ``_build``'s path, which upcasts or says what is wrong."""
     try:
-        read = _detail_model(event_class(detail_type)).model_validate_json(detail)
-    except (KeyError, ValidationError):
+        read = _decoder(event_class(detail_type)).decode(detail)
+    except (KeyError, msgspec.ValidationError, msgspec.DecodeError):
         read = None
     if read is None or read.meta.schema_version < type(read.data).schema_version:
         try:

@@ -9,7 +9,7 @@ when the correspondent is new.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from events import DomainEvent, FirstContact, MessageReceived, SpamRejected
 from events.catalogue import AttachmentInfo, RuleScore
@@ -111,7 +111,7 @@ def pattern_reason(verdict: Verdict) -> str:
     return f"pattern score {verdict.total:g} ≥ threshold {verdict.threshold:g}: {shown}{more}"
 
 
-def _rejection_details(verdict: Verdict) -> dict[str, object]:
+def _rejection_details(verdict: Verdict) -> dict[str, Any]:
     rules = [
         RuleScore(id=h.id[:100], score=h.score, field=h.field, describe=h.describe[:120])
         for h in verdict.hits[: SpamRejected.MAX_RULES]
@@ -165,7 +165,7 @@ def decide(inbound: Inbound, *, policy: Policy, patterns: CompiledPatterns, know
         inbound.skip_spam,
     )
     if not skip_spam:
-        rejection: tuple[str, str, dict[str, object]] | None = None
+        rejection: tuple[str, str, dict[str, Any]] | None = None
         reason = verdict_stage(receipt)
         if reason:
             rejection = ("verdicts", reason, {})

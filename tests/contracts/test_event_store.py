@@ -18,7 +18,7 @@ from adapters.commit_plan import MAX_TRANSACTION_ITEMS
 from adapters.event_store import EventStore as DynamoEventStore
 from adapters.local_engine import LocalEngine
 from adapters.local_store import ALL_EVENTS_SQL, STREAMS_SQL, LocalEventStore
-from events import FollowUpDue
+from events import FollowUpDue, dump
 from ports import EventStore, Plan, StreamConflict
 from projections.tables import events_table
 from tests.contracts.aws_support import on_moto
@@ -66,7 +66,7 @@ class EventStoreContract(StoreBackend):
         assert versions(store, "s") == [1, 2, 3] and store.last_version("s") == 3
         assert [e.meta.version for e in store.read("s", after_version=2)] == [3]
         assert store.read("s", after_version=3) == [] and store.last_version("absent") == 0
-        assert [e.event.model_dump() for e in store.read("s")] == [due(n).model_dump() for n in (1, 2, 4)]
+        assert [dump(e.event) for e in store.read("s")] == [dump(due(n)) for n in (1, 2, 4)]
         record = store.get("s", 1)
         assert record is not None and record["type"] == "FollowUpDue" and record["pk"] == "s" and record["sk"] == 1
         assert store.exists("s", 3) and not store.exists("s", 4)
@@ -86,7 +86,7 @@ class EventStoreContract(StoreBackend):
             correlation_id="other",
         )
         assert again.duplicate
-        assert [e.model_dump() for e in again.envelopes] == [e.model_dump() for e in first.envelopes]
+        assert [dump(e) for e in again.envelopes] == [dump(e) for e in first.envelopes]
         assert sorted(map(str, store.scan_items())) == before
         assert store.conversation_for(["<b@x>"]) is None and store.address_suppressed("z@x") is None
 
@@ -159,7 +159,7 @@ class EventStoreContract(StoreBackend):
         assert item is not None and len(str(item["events"])) < 400
         again = store.commit(Plan([("s", due(9))]), dedupe_key="k", correlation_id="c")
         assert again.duplicate
-        assert [e.model_dump() for e in again.envelopes] == [e.model_dump() for e in first.envelopes]
+        assert [dump(e) for e in again.envelopes] == [dump(e) for e in first.envelopes]
 
     def test_a_dedupe_item_that_holds_the_records_themselves_still_reads(self, store: EventStore) -> None:
         """Items written before the references kept a copy of each record: a retried
@@ -169,7 +169,7 @@ class EventStoreContract(StoreBackend):
         store.put_raw_items([{"pk": "k-old", "sk": 0, "events": json.dumps(records), "recorded_at": "2026-01-01T00:00:00Z"}])
         again = store.commit(Plan([("s", due(3))]), dedupe_key="k-old", correlation_id="c")
         assert again.duplicate and versions(store, "s") == [1, 2]
-        assert [e.model_dump() for e in again.envelopes] == [e.model_dump() for e in first.envelopes]
+        assert [dump(e) for e in again.envelopes] == [dump(e) for e in first.envelopes]
 
     def test_a_dedupe_item_whose_record_is_missing_says_which(self, store: EventStore) -> None:
         reference = {"pk": "s", "sk": 7, "event_id": "evt-lost", "type": "FollowUpDue"}
@@ -244,7 +244,7 @@ class EventStoreContract(StoreBackend):
         copy.put_raw_items(items)
         key = str
         assert sorted(map(key, copy.scan_items())) == sorted(map(key, items))
-        assert [e.model_dump() for e in copy.all_events()] == [e.model_dump() for e in store.all_events()]
+        assert [dump(e) for e in copy.all_events()] == [dump(e) for e in store.all_events()]
         assert copy.conversation_for(["<m@x>"]) == "a" and copy.address_suppressed("p@x")
         assert copy.commit(Plan([("conversation#a", due(9))]), dedupe_key="k1", correlation_id="c").duplicate
         assert copy.commit(Plan([("conversation#a", due(9))]), dedupe_key="k3", correlation_id="c").envelopes[0].meta.version == 3
@@ -374,7 +374,7 @@ class TestLocalEventStore(EventStoreContract):
 import sys
 from adapters.local_engine import LocalEngine
 from adapters.local_store import LocalEventStore
-from events import FollowUpDue
+from events import FollowUpDue, dump
 from ports import Plan, StreamConflict
 store = LocalEventStore(LocalEngine(sys.argv[1]))
 name, each = sys.argv[2], int(sys.argv[3])

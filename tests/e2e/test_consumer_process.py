@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from bootstrap import topology
@@ -46,7 +47,7 @@ def child_told(state: Path, after_settings: bytes, timeout: float) -> int:
     write, its stdin closed after (as it is when the parent exits): its exit status."""
     process = subprocess.Popen([sys.executable, "-m", "crm.consumer_process", str(state)], stdin=subprocess.PIPE)
     assert process.stdin is not None
-    process.stdin.write(SETTINGS.model_dump_json().encode() + b"\n" + after_settings)
+    process.stdin.write(msgspec.json.encode(SETTINGS) + b"\n" + after_settings)
     process.stdin.close()
     return process.wait(timeout)
 

@@ -170,11 +170,11 @@ def run_flow() -> CallRecorder:
     from crm.ingest import Delivery
     from crm.lambda_runtime import LocalContext, load_invoke
     from crm.moto_stack import moto_stack
-    from crm.settings import load_settings
+    from crm.settings import load_settings, replaced
 
     recorder = CallRecorder(functions_by_handler())
     # as deployed: the token key is a SecureString parameter, not a literal setting
-    settings = load_settings().model_copy(update={"token_key_parameter": TOKEN_KEY_PARAMETER})
+    settings = replaced(load_settings(), token_key_parameter=TOKEN_KEY_PARAMETER)
     real_load = load_invoke
     real_producers = {
         "producers.inbound.handler": (producers.inbound, producers.inbound.invoke),

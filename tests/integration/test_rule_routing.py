@@ -15,7 +15,7 @@ import bootstrap
 from adapters.rule_routing import LOCAL_ACCOUNT
 from consumers.rules import rule
 from crm.cli import main
-from events import Envelope
+from events import Envelope, replace
 from tests.conftest import EXAMPLES
 from tests.eventbridge_cases import CASES, INVALID
 
@@ -140,7 +140,7 @@ def test_events_put_on_the_bus_from_outside_reach_the_hook_rules_once(moto_stack
     assert outside.forward() == 0  # the stack's own events were routed when published: not twice
     received = next(e for e in stack.svc.store.all_events() if e.type == "MessageReceived")
     for n in range(3):  # another program puts events on the bus through the AWS endpoint
-        copy = received.model_copy(update={"meta": received.meta.model_copy(update={"event_id": f"outside-{n}"})})
+        copy = replace(received, meta=replace(received.meta, event_id=f"outside-{n}"))
         client("events", stack.settings.region).put_events(Entries=[to_entry(copy, stack.settings.bus_name)])
     assert outside.forward() >= 3
     drain_all(stack.svc)

@@ -9,10 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
 
-import events.base as events_base
-import events.catalogue as events_catalogue
 from adapters.delivered import delivered_event
 from bootstrap import rule_patterns
 from consumers import attachments, hooks, projector
@@ -33,13 +30,6 @@ class Untouchable:
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"the handler used svc.{name} for an event its pattern does not match")
 
-
-# the models build their schemas on first use (a handler pays only for its events); hypothesis
-# reads a model's fields from its signature, so build them all here
-for _module in (events_base, events_catalogue):
-    for _model in vars(_module).values():
-        if isinstance(_model, type) and issubclass(_model, BaseModel) and _model is not BaseModel:
-            _model.model_rebuild(force=True)
 
 envelopes = st.builds(
     lambda event, source: Envelope.new(

@@ -17,6 +17,7 @@ from events import (
     from_delivered,
     from_entry,
     from_record,
+    load,
     to_entry,
     to_record,
 )
@@ -35,7 +36,7 @@ def received(**overrides: object) -> MessageReceived:
         "subject": "Hello",
     }
     values.update(overrides)
-    return MessageReceived.model_validate(values)
+    return load(MessageReceived, values)
 
 
 def envelope(event: object = None, version: int = 1) -> Envelope:
@@ -142,7 +143,7 @@ def test_schema_lists_every_event_with_its_version() -> None:
     ids=["null-data", "extra-meta", "no-data", "not-json"],
 )
 def test_a_stored_detail_reads_as_the_delivered_form_would(change: Any) -> None:
-    """``from_record`` reads the detail's text in one pydantic pass; what that pass refuses
+    """``from_record`` reads the detail's text in one msgspec pass; what that pass refuses
     must come out exactly as the dict path (``from_delivered``) says: the envelope, or a
     DecodeError."""
     record = to_record(envelope(ConversationStatusChanged(conversation_id="c", status="closed")))

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consumers.senders.forward import forward_notes
-from events import MessageReceived
+from events import MessageReceived, load
 from events.catalogue import Verdicts
 from mail.addresses import OwnAddresses
 from mail.forward_builder import build_forward
@@ -30,7 +30,7 @@ def received(**fields: object) -> MessageReceived:
         "received_at": "t",
         "from_address": "jane@acme.test",
     }
-    return MessageReceived.model_validate({**base, **fields})
+    return load(MessageReceived, {**base, **fields})
 
 
 @settings(max_examples=60, deadline=None)

@@ -37,6 +37,7 @@ HEAVY = (
     "aws_lambda_powertools.utilities.parser",
     "aws_lambda_powertools.utilities.data_classes",
     "pydantic_settings",  # settings read their sources themselves (crm.settings)
+    "pydantic",  # events and settings are msgspec structs: pydantic's import is ~0.75× boto3's
 )
 # the attachments handler extracts text; no other handler should pay for it
 EXTRACTION = ("pypdf", "docx", "consumers.extraction")

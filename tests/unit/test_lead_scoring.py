@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from consumers.rules.lead_scoring import band, score_message
-from events import MessageReceived
+from events import MessageReceived, load
 from events.catalogue import AttachmentInfo
 
 
@@ -15,7 +15,7 @@ def message(**values: object) -> MessageReceived:
         "from_address": "jane@gmail.com",
         "subject": "Hello",
     }
-    return MessageReceived.model_validate({**base, **values})
+    return load(MessageReceived, {**base, **values})
 
 
 def test_a_plain_note_from_freemail_scores_nothing() -> None:

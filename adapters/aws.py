@@ -1,7 +1,15 @@
-"""boto3 clients, configured once: region, optional endpoint (the local stack), retries."""
+"""boto3 clients, configured once: region, optional endpoint (the local stack), retries.
+
+Every client comes from one boto3 session (a session per client loads botocore's
+endpoint rules and service list again: ~40 ms each) and is made on first use, so a
+Lambda's cold start builds only the clients its handler calls (issue 19): the
+container wires every adapter, and a projector never sends mail.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -17,24 +25,57 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeou
 _ONE_ATTEMPT = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=30)
 
 
+# a boto3 session is not thread-safe while it makes a client (its clients are)
+_MAKING = threading.Lock()
+
+
+@cache
+def _session() -> Any:
+    return boto3.session.Session()  # Any: the service name is dynamic, stubs cannot type it
+
+
+class LazyClient:
+    """A boto3 client made on first attribute access, then used as is. (No ``__slots__``:
+    a test patches a method on it, as on a client.)"""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._made: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._made is None:
+            with _MAKING:
+                if self._made is None:
+                    self._made = self._make()
+        return getattr(self._made, name)
+
+    @property
+    def made(self) -> bool:
+        return self._made is not None
+
+
+def _lazy(service: str, region: str, endpoint_url: str | None, config: Config) -> Any:
+    return LazyClient(lambda: _session().client(service, region_name=region, endpoint_url=endpoint_url, config=config))
+
+
 @cache
 def client(service: str, region: str, endpoint_url: str | None = None) -> Any:
-    session: Any = boto3.session.Session()  # the service name is dynamic: stubs cannot type it
-    return session.client(service, region_name=region, endpoint_url=endpoint_url, config=_CONFIG)
+    return _lazy(service, region, endpoint_url, _CONFIG)
 
 
 @cache
 def send_client(service: str, region: str, endpoint_url: str | None = None) -> Any:
     """A client that never retries by itself: for calls whose repetition is a new effect
     (SES SendEmail). Our code decides what a failure means (``adapters.mailer.send_error``)."""
-    session: Any = boto3.session.Session()
-    return session.client(service, region_name=region, endpoint_url=endpoint_url, config=_ONE_ATTEMPT)
+    return _lazy(service, region, endpoint_url, _ONE_ATTEMPT)
 
 
 def clear_clients() -> None:
-    """Forget cached clients (the local stack changes endpoint between runs)."""
+    """Forget cached clients and the session's credentials (the local stack changes
+    endpoint between runs; a test, the credentials)."""
     client.cache_clear()
     send_client.cache_clear()
+    _session.cache_clear()
 
 
 # What code outside adapters/ catches when an AWS call is refused (it never imports botocore).

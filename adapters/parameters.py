@@ -13,7 +13,14 @@ from ports import ParameterNotFound
 class ParameterStore:
     def __init__(self, region: str, endpoint_url: str | None = None) -> None:
         self._ssm = client("ssm", region, endpoint_url)
-        self._provider = parameters.SSMProvider(boto3_client=self._ssm)
+        self._made: parameters.SSMProvider | None = None
+
+    @property
+    def _provider(self) -> parameters.SSMProvider:
+        # made on first use: the provider touches its client, which makes it (adapters.aws)
+        if self._made is None:
+            self._made = parameters.SSMProvider(boto3_client=self._ssm)
+        return self._made
 
     def get(self, name: str, *, ttl_seconds: int = 300, decrypt: bool = False) -> str:
         try:

@@ -7,7 +7,7 @@
 True
 """
 
-from events.base import DomainEvent, Envelope, Meta, Record, dump, event_id, load, replace
+from events.base import DomainEvent, Envelope, InvalidEvent, Meta, Record, checked, dump, event_id, load, replace
 from events.catalogue import (
     CATALOGUE,
     AcknowledgementAllowed,
@@ -59,6 +59,7 @@ __all__ = [
     "FollowUpCancelled",
     "FollowUpDue",
     "FollowUpScheduled",
+    "InvalidEvent",
     "LeadScored",
     "MailSent",
     "MessageForwarded",
@@ -74,6 +75,7 @@ __all__ = [
     "SendRetryApproved",
     "SpamRejected",
     "SpamReleased",
+    "checked",
     "dump",
     "event_class",
     "event_id",

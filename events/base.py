@@ -54,6 +54,20 @@ def load(cls: type[T], data: Any) -> T:
     return msgspec.convert(data, cls)
 
 
+class InvalidEvent(ValueError):
+    """An event built in code that a reader would refuse; the message names the field."""
+
+
+def checked(event: R) -> R:
+    """``event`` as a reader will read it (``load`` of its ``dump``): a constructor call
+    checks nothing, so an event from code we do not type-check (a user's hook rule) is
+    checked before it is stored, where a bad one would fail every reader after it."""
+    try:
+        return load(type(event), dump(event))
+    except (msgspec.ValidationError, TypeError) as exc:
+        raise InvalidEvent(f"{type(event).__name__} is not a valid event: {exc}") from None
+
+
 def dump(value: Any) -> Any:
     """A record (or anything holding records) as JSON-like data: dicts, lists, scalars."""
     return msgspec.to_builtins(value)

@@ -1,0 +1,71 @@
+"""An event built in code is checked as a reader will check it (``events.checked``).
+
+Events are msgspec structs: a constructor call checks nothing, so a hook rule (user
+code nobody type-checks) could return an event that every reader after it refuses.
+``checked`` is what the hooks run on each event a rule returns, before it is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consumers.hooks import outputs_of
+from events import CATALOGUE, DomainEvent, InvalidEvent, LeadScored, checked, from_record, replace, to_record
+from events.base import Envelope
+
+# a value no event field accepts (not JSON at all), and one of the wrong JSON type per field
+_NOT_JSON = object()
+
+
+_CANDIDATES: tuple[Any, ...] = ("text", 12345, ["x"], {"k": [1]}, None)
+
+
+def _wrong(kind: Any) -> Any:
+    """A JSON value the field's type refuses (every field refuses one of these)."""
+    for value in _CANDIDATES:
+        try:
+            msgspec.convert(value, kind)
+        except msgspec.ValidationError:
+            return value
+    raise AssertionError(f"no wrong value for {kind!r}")
+
+
+events = st.sampled_from(sorted(CATALOGUE)).flatmap(lambda name: st.builds(CATALOGUE[name]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(event=events, data=st.data())
+def test_a_valid_event_passes_unchanged_and_a_wrong_field_is_named(event: DomainEvent, data: st.DataObject) -> None:
+    assert checked(event) == event
+    fields = msgspec.structs.fields(type(event))
+    if not fields:
+        return
+    field = data.draw(st.sampled_from(fields))
+    value = data.draw(st.sampled_from([_NOT_JSON, _wrong(field.type)]))
+    broken = replace(event, **{field.name: value})
+    if getattr(broken, field.name) is not value:  # a derived field (ReplyRouted's flags): recomputed
+        return
+    with pytest.raises(InvalidEvent, match=type(event).__name__):
+        checked(broken)
+    # what the check protects: a reader refuses the same event once stored
+    envelope = Envelope.new(event, stream_id="s", version=1, seed="x", correlation_id="c")
+    assert from_record(to_record(envelope)).event == event
+
+
+def test_a_rule_returning_a_bad_event_fails_itself_before_anything_is_stored() -> None:
+    good = LeadScored(conversation_id="c1", score=3, band="warm")
+    assert outputs_of([good])[0] == [good]
+    bad = LeadScored(conversation_id="c1", score="high", band="warm")  # type: ignore[arg-type]
+    with pytest.raises(InvalidEvent, match=r"score"):
+        outputs_of([good, bad])
+
+
+def test_checked_normalises_what_a_reader_would_read() -> None:
+    event = LeadScored(conversation_id="c1", score=3, band="warm", reasons=("a", "b"))  # type: ignore[arg-type]
+    assert checked(event).reasons == ["a", "b"]
+    assert msgspec.json.encode(checked(event)) == msgspec.json.encode(event)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from events import Envelope, from_record, to_entry, to_record
+from events import Envelope, checked, from_record, to_entry, to_record
 from events.base import event_id, replace, utcnow
 from ports import Commit, Plan
 
@@ -45,7 +45,8 @@ def plan_commit(
 ) -> CommitPlan:
     """Number ``plan``'s events per stream after ``last_version`` (0 for a stream that must
     be new, the pinned version for one in its ``expected_versions``); raises ``ValueError``
-    for an event the bus would refuse or more items than one transaction takes."""
+    for an event a reader or the bus would refuse (``InvalidEvent`` names the field) or
+    more items than one transaction takes."""
     planned, message_ids, markers = plan.events, plan.message_ids, plan.markers
     first_in_stream, expected_versions = plan.first_in_stream, plan.expected_versions
     now = utcnow()
@@ -57,7 +58,7 @@ def plan_commit(
             versions[stream_id] = 0 if stream_id in first_in_stream else pinned if pinned is not None else last_version(stream_id)
         versions[stream_id] += 1
         envelope = Envelope.new(
-            event,
+            checked(event),  # a constructor checks nothing: what a reader would refuse is never stored
             stream_id=stream_id,
             version=versions[stream_id],
             seed=dedupe_key,

@@ -19,7 +19,7 @@ from consumers.declaration import Consumer
 from consumers.queue_batch import run_batch
 from consumers.rules.registry import OutboundMail, Registry
 from consumers.senders.sending import send_once
-from events import DomainEvent, Envelope, checked
+from events import DomainEvent, Envelope
 from events.base import utc_text
 from events.streams import conversation_stream
 from mail.notice_builder import build_notice
@@ -60,7 +60,7 @@ def outputs_of(result: Iterable[DomainEvent | OutboundMail] | None) -> tuple[lis
         if isinstance(output, OutboundMail):
             mails.append(output)
         elif isinstance(output, DomainEvent):
-            events.append(checked(output))  # InvalidEvent: the rule's own failure, before anything is stored
+            events.append(output)
         else:
             raise TypeError(f"a rule may return events and OutboundMail, not {type(output).__name__}")
     return events, mails

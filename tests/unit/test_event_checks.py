@@ -2,7 +2,8 @@
 
 Events are msgspec structs: a constructor call checks nothing, so a hook rule (user
 code nobody type-checks) could return an event that every reader after it refuses.
-``checked`` is what the hooks run on each event a rule returns, before it is stored.
+``checked`` runs on every event a commit is planned with (``adapters.commit_plan``,
+both stores), so nothing is stored that a reader would refuse.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consumers.hooks import outputs_of
+from adapters.commit_plan import plan_commit
 from events import CATALOGUE, DomainEvent, InvalidEvent, LeadScored, checked, from_record, replace, to_record
 from events.base import Envelope
+from ports import Plan
 
 # a value no event field accepts (not JSON at all), and one of the wrong JSON type per field
 _NOT_JSON = object()
@@ -57,12 +59,14 @@ def test_a_valid_event_passes_unchanged_and_a_wrong_field_is_named(event: Domain
     assert from_record(to_record(envelope)).event == event
 
 
-def test_a_rule_returning_a_bad_event_fails_itself_before_anything_is_stored() -> None:
+def test_a_commit_with_a_bad_event_is_refused_before_anything_is_stored() -> None:
+    """As a hook rule's returned events are planned: a wrong field fails that rule's commit."""
     good = LeadScored(conversation_id="c1", score=3, band="warm")
-    assert outputs_of([good])[0] == [good]
+    planned = plan_commit(Plan(events=[("s", good)]), last_version=lambda _s: 0, dedupe_key="d", correlation_id="c")
+    assert [from_record(r).event for r in planned.records] == [good]
     bad = LeadScored(conversation_id="c1", score="high", band="warm")  # type: ignore[arg-type]
     with pytest.raises(InvalidEvent, match=r"score"):
-        outputs_of([good, bad])
+        plan_commit(Plan(events=[("s", good), ("s", bad)]), last_version=lambda _s: 0, dedupe_key="d", correlation_id="c")
 
 
 def test_checked_normalises_what_a_reader_would_read() -> None:

@@ -6,7 +6,8 @@ from typing import Any
 
 from bench.report import table
 
-COLD_START_RATIO = 1.3  # every handler's import time over ``import boto3``'s
+COLD_START_RATIO = 1.3  # every handler's import and container build over ``import boto3``'s
+DECISION_RATIO = 1.5  # the inbound decision over the bare ``email`` parse, median and p99
 CALLS_PER_MAIL = 16.0  # AWS calls by the handlers per accepted mail
 WRU_PER_MAIL = 20.0  # DynamoDB write request units per accepted mail
 OUR_SHARE_OF_SES = 0.05  # everything but SES's fees, as a share of SES's fees
@@ -29,6 +30,18 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
             ratios[worst] if worst else None,
             COLD_START_RATIO,
             f"{ratios[worst]:.2f}× (worst: {worst})" if worst else "",
+        )
+    )
+    decision = results.get("decision") or {}
+    median, p99 = decision.get("ratio_median"), decision.get("ratio_p99")
+    both = max(median, p99) if median is not None and p99 is not None else None
+    goals.append(
+        _goal(
+            "decision cost vs the bare parse",
+            f"≤ {DECISION_RATIO}× median and p99",
+            both,
+            DECISION_RATIO,
+            f"{median:.2f}× median, {p99:.2f}× p99" if both is not None else "",
         )
     )
     accepted = (results.get("calls") or {}).get("accepted") or {}

@@ -77,7 +77,7 @@ def _clean(value: Any) -> Any:
 
 def _versions() -> dict[str, str]:
     found = {}
-    for name in ("boto3", "botocore", "moto", "pcre2", "pydantic", "aws-lambda-powertools"):
+    for name in ("boto3", "botocore", "moto", "pcre2", "msgspec", "aws-lambda-powertools"):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

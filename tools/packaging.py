@@ -10,7 +10,7 @@ The dependencies are those of ``[project].dependencies`` in pyproject.toml, inst
 with ``pip install --target`` for the *target* platform, not the building machine:
 ``--platform manylinux2014_<machine> --implementation cp --python-version <runtime>
 --only-binary=:all:`` (defaults: ``arm64`` and Python 3.12, the ``lambda_architecture``
-and runtime of the infra), so compiled packages (pcre2, pydantic-core, lxml, wrapt)
+and runtime of the infra), so compiled packages (pcre2, msgspec, lxml, wrapt)
 come as manylinux wheels for Lambda's architecture whatever the host is. manylinux2014
 (glibc 2.17) is the conservative floor every Lambda Python runtime satisfies. Only
 wheels are accepted: a dependency without a wheel for the target fails the build with

@@ -64,7 +64,7 @@ IMPORT_EVERY_HANDLER = textwrap.dedent(
             problems.append(f"{path} is not callable")
         if not os.path.realpath(module.__file__).startswith(folder + os.sep):
             problems.append(f"{module_name} came from {module.__file__}")
-    import pcre2, pydantic_core  # the compiled wheels load on this machine
+    import pcre2, msgspec._core  # the compiled wheels load on this machine
     for module in list(sys.modules.values()):
         file = getattr(module, "__file__", None)
         if file is None:
@@ -76,7 +76,7 @@ IMPORT_EVERY_HANDLER = textwrap.dedent(
     if leaked:
         problems.append(f"site-packages on sys.path: {leaked}")
     print(json.dumps({"problems": problems, "imported": len(handlers),
-                      "pcre2": pcre2.__file__, "pydantic_core": pydantic_core.__file__}))
+                      "pcre2": pcre2.__file__, "msgspec": msgspec._core.__file__}))
     """
 )
 
@@ -97,7 +97,7 @@ def test_every_handler_imports_from_the_unpacked_artifact_alone(unpacked: Path, 
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["problems"] == []
     assert report["imported"] == len(paths)
-    assert report["pcre2"].startswith(str(unpacked))
+    assert report["pcre2"].startswith(str(unpacked)) and report["msgspec"].startswith(str(unpacked))
 
 
 def test_the_artifact_holds_code_and_data_but_no_tests_or_bytecode(artifact: Path) -> None:
@@ -117,7 +117,7 @@ def test_the_artifact_holds_code_and_data_but_no_tests_or_bytecode(artifact: Pat
     assert manifest["sha256"] == digest
     assert manifest["architecture"] == host_arch() and manifest["python"] == HOST_PYTHON
     assert manifest["handlers"] == list(handlers())
-    assert {"boto3", "botocore", "pcre2", "pydantic-core", "aws-lambda-powertools"} <= set(manifest["dependencies"])
+    assert {"boto3", "botocore", "pcre2", "msgspec", "aws-lambda-powertools"} <= set(manifest["dependencies"])
 
 
 def test_a_rebuild_is_byte_identical(artifact: Path, tmp_path: Path) -> None:

@@ -111,9 +111,8 @@ class Settings(msgspec.Struct, kw_only=True):
     ack_text: str = DEFAULT_ACK_TEXT
     ack_html: str = DEFAULT_ACK_HTML
     ack_templates_parameter: str | None = None  # SSM JSON {subject, text, html}; null keeps the setting
-    ack_cap_per_hour: Annotated[int, msgspec.Meta(ge=0)] = (
-        100  # acknowledgements allowed per hour; a burst over it is recorded, not sent
-    )
+    # acknowledgements allowed per hour; a burst over it is recorded, not sent
+    ack_cap_per_hour: Annotated[int, msgspec.Meta(ge=0)] = 100
 
     # bounds on every parse of a mail (mail.limits.MailLimits; README "Limits on hostile mail")
     mail_max_headers: Annotated[int, msgspec.Meta(ge=1)] = DEFAULT_LIMITS.headers
@@ -196,9 +195,13 @@ def load_settings(**overrides: Any) -> Settings:
     if "CRM_CONFIG" in os.environ and not Path(config).is_file():
         raise ConfigError(f"CRM_CONFIG points to {config!r}, which is not a file")
     try:
-        values = {**_file_values(), **_environment_values(field_types()), **overrides}
-    except (OSError, ValueError) as exc:  # a crm.toml that does not parse, a variable that is not JSON
+        from_file = _file_values()
+    except (OSError, ValueError) as exc:  # a crm.toml that does not parse
         raise ConfigError(f"bad configuration file {config!r}: {exc}") from None
+    try:
+        values = {**from_file, **_environment_values(field_types()), **overrides}
+    except ValueError as exc:  # a list or table variable that is not JSON
+        raise ConfigError(f"bad configuration: {exc}") from None
     # each value on its own first, so that every bad one is named, not only the first
     problems = []
     for name, annotation in field_types().items():

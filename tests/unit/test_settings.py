@@ -53,3 +53,27 @@ def test_a_broken_config_file_is_reported(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("CRM_CONFIG", str(config))
     with pytest.raises(ConfigError, match=r"crm\.toml"):
         load_settings()
+
+
+def test_every_bad_value_is_named_not_only_the_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_SCAN_KB", "0")
+    monkeypatch.setenv("CRM_MATCH_LIMIT", "many")
+    monkeypatch.setenv("CRM_STATUS_SHARDS", "65")
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    assert all(name in str(raised.value) for name in ("scan_kb", "match_limit", "status_shards"))
+
+
+def test_a_list_variable_that_is_not_json_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_ALIASES", "a@example.com, b@example.com")
+    with pytest.raises(ConfigError, match="CRM_ALIASES is not JSON") as raised:
+        load_settings()
+    assert "file" not in str(raised.value)
+
+
+def test_variables_are_converted_to_their_types(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_SCAN_KB", "128")
+    monkeypatch.setenv("CRM_SPAM_THRESHOLD", "6.5")
+    monkeypatch.setenv("CRM_ALIASES", '["Jobs@Example.com"]')
+    settings = load_settings()
+    assert (settings.scan_kb, settings.spam_threshold, settings.aliases) == (128, 6.5, ["jobs@example.com"])

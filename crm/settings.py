@@ -202,20 +202,19 @@ def load_settings(**overrides: Any) -> Settings:
         values = {**from_file, **_environment_values(field_types()), **overrides}
     except ValueError as exc:  # a list or table variable that is not JSON
         raise ConfigError(f"bad configuration: {exc}") from None
-    # each value on its own first, so that every bad one is named, not only the first
-    problems = []
-    for name, annotation in field_types().items():
-        if name in values:
-            try:
-                msgspec.convert(values[name], annotation, strict=False)
-            except msgspec.ValidationError as exc:
-                problems.append(f"{name}: {exc}")
-    if problems:
-        raise ConfigError(f"bad configuration: {'; '.join(problems)}")
     try:
         return msgspec.convert(values, Settings, strict=False)
-    except msgspec.ValidationError as exc:  # __post_init__'s checks, which name their fields
-        raise ConfigError(f"bad configuration: {exc}") from None
+    except msgspec.ValidationError as exc:
+        # msgspec stops at the first bad value: each value on its own names every one;
+        # with none, what failed is __post_init__'s checks, which name their fields
+        problems = []
+        for name, annotation in field_types().items():
+            if name in values:
+                try:
+                    msgspec.convert(values[name], annotation, strict=False)
+                except msgspec.ValidationError as bad:
+                    problems.append(f"{name}: {bad}")
+        raise ConfigError(f"bad configuration: {'; '.join(problems) or exc}") from None
 
 
 @cache

@@ -63,9 +63,22 @@ def checked(event: R) -> R:
     checks nothing, so an event from code we do not type-check (a user's hook rule) is
     checked before it is stored, where a bad one would fail every reader after it."""
     try:
-        return load(type(event), dump(event))
-    except (msgspec.ValidationError, TypeError) as exc:
+        data = dump(event)
+    except TypeError as exc:  # a value that is not JSON at all; msgspec's message names no field
+        field = next(f for f in event.__struct_fields__ if not _dumps(getattr(event, f)))
+        raise InvalidEvent(f"{type(event).__name__} is not a valid event: {exc} - at `$.{field}`") from None
+    try:
+        return load(type(event), data)
+    except msgspec.ValidationError as exc:  # its message ends "- at `$.field`"
         raise InvalidEvent(f"{type(event).__name__} is not a valid event: {exc}") from None
+
+
+def _dumps(value: Any) -> bool:
+    try:
+        dump(value)
+    except TypeError:
+        return False
+    return True
 
 
 def dump(value: Any) -> Any:

@@ -15,16 +15,13 @@ builders, so a handler's cold start loads only the backend it runs on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache, partial
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ports import QueueSpec, Services
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
-
-    from adapters.local_engine import LocalEngine
     from consumers.declaration import Consumer, Pattern
     from consumers.rules.registry import Registry
     from crm.settings import Settings
@@ -212,27 +209,10 @@ def _local(settings: Settings, state: Path) -> Services:
         outbox=outbox,
         parameters=parameters,
         projections=LocalProjections(engine, _indexes()),
-        idempotency_store=partial(_local_idempotency, engine),
         # a busy or failing engine (or disk) is the infrastructure's fault, never the mail's
         is_transient=is_busy,
         is_infrastructure_error=is_engine_error,
         close=engine.close,
-    )
-
-
-def _local_idempotency(engine: LocalEngine) -> BasePersistenceLayer:
-    from adapters.local_idempotency import LocalIdempotencyStore
-
-    return LocalIdempotencyStore(engine)
-
-
-def _aws_idempotency(settings: Settings) -> BasePersistenceLayer:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    from adapters.aws import client
-
-    return DynamoDBPersistenceLayer(
-        table_name=settings.idempotency_table, boto3_client=client("dynamodb", settings.region, settings.endpoint_url)
     )
 
 
@@ -276,7 +256,6 @@ def _aws(settings: Settings, state: Path | None) -> Services:
         outbox=outbox,
         parameters=ParameterStore(*where),
         projections=AwsProjections(*where),
-        idempotency_store=partial(_aws_idempotency, settings),
         is_transient=is_transient,
         is_infrastructure_error=is_service_error,
     )

@@ -12,14 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from events import DomainEvent, Envelope
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
-
     from crm.settings import Settings
 
 
@@ -96,6 +93,14 @@ class Decision(Plan):
 
 
 @dataclass(frozen=True)
+class ClaimTaken:
+    """What holds a key that another caller claimed first (:meth:`EventStore.claim`)."""
+
+    recorded: bool  # a decision was committed under the key: the work is done
+    outcome: str | None = None  # kept on the claim by a holder whose commit of it failed
+
+
+@dataclass(frozen=True)
 class Sent:
     ses_message_id: str
 
@@ -143,6 +148,10 @@ class StoreReads(Protocol):
     def get(self, pk: str, sk: int = 0) -> dict[str, Any] | None: ...
 
     def exists(self, pk: str, sk: int = 0) -> bool: ...
+
+    def recorded(self, dedupe_key: str) -> bool:
+        """Whether a decision was committed under ``dedupe_key`` (a claim of it is not)."""
+        ...
 
     def get_many(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
         """The items of these keys that exist, in one request (``BatchGetItem``)."""
@@ -203,6 +212,25 @@ class EventStore(StoreReads, Protocol):
 
     def put_raw_items(self, items: list[dict[str, Any]]) -> None:
         """Load items as :meth:`scan_items` gave them (import of an older state)."""
+        ...
+
+    def claim(self, key: str, token: str) -> ClaimTaken | None:
+        """Hold ``key`` (``sk = 0``) before work with an effect outside (a send), in one
+        conditional write: ``None`` when the caller now holds it under ``token``, else
+        what is there: another holder's claim, or a decision committed under ``key``.
+        A commit under a claimed key replaces the claim. On the local backend a claim
+        whose holder process died is taken over (the outbox, keyed alike, then finds
+        what it sent)."""
+        ...
+
+    def keep_outcome(self, key: str, token: str, outcome: str) -> None:
+        """Put ``outcome`` on this holder's claim, for a holder whose commit of it failed:
+        a redelivery then commits it instead of doing the work again."""
+        ...
+
+    def release(self, key: str, token: str) -> None:
+        """Drop this holder's claim: the work did not happen and may be tried again.
+        Anything else under ``key`` (another's claim, a committed decision) stays."""
         ...
 
 
@@ -372,9 +400,6 @@ class Services:
     mailer: Mailer
     parameters: Parameters
     projections: Projections
-    # built on first use: Powertools' idempotency package imports boto3 (about 100 ms),
-    # which a read command or a local command that sends nothing never needs
-    idempotency_store: Callable[[], BasePersistenceLayer]
     clock: Clock = field(default_factory=SystemClock)
     outbox: Outbox | None = None
     # the consumers run in this process (the local backend, moto): a command that
@@ -385,10 +410,6 @@ class Services:
     is_transient: Callable[[BaseException], bool] = lambda _exc: False
     is_infrastructure_error: Callable[[BaseException], bool] = lambda _exc: False
     close: Callable[[], None] = lambda: None
-
-    @cached_property
-    def idempotency(self) -> BasePersistenceLayer:
-        return self.idempotency_store()
 
     def token_keys(self) -> list[bytes]:
         """The current thread-token key, then the previous one (accepted during rotation)."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from events import Envelope, checked, from_record, to_entry, to_record
 from events.base import event_id, replace, utcnow
-from ports import Commit, Plan
+from ports import ClaimTaken, Commit, Plan
 
 # DynamoDB's TransactWriteItems limit; the local store keeps it so a decision that
 # works locally never fails in AWS.
@@ -21,6 +21,28 @@ MAX_TRANSACTION_ITEMS = 100
 # what a dedupe item keeps of each record: where it is, and enough to tell it is the one
 # (``producers.decision_keys`` reads the types to tell which producer decided)
 REFERENCE_KEYS = ("pk", "sk", "event_id", "type")
+# a claim (:meth:`ports.EventStore.claim`) is an item with this attribute and no recorded
+# events; the commit of a decision under its key replaces it with the dedupe item
+CLAIM_ATTRIBUTE = "claimed"
+# what a claim's holder keeps on it when its outcome could not be committed
+CLAIM_OUTCOME_ATTRIBUTE = "outcome"
+
+
+def claim_item(key: str, token: str, **extra: str) -> dict[str, Any]:
+    return {"pk": key, "sk": 0, CLAIM_ATTRIBUTE: token, "claimed_at": utcnow(), **extra}
+
+
+def is_claim(item: dict[str, Any] | None) -> bool:
+    """Whether ``item`` is a claim still waiting for its outcome's commit."""
+    return item is not None and CLAIM_ATTRIBUTE in item and "events" not in item
+
+
+def claim_taken(item: dict[str, Any]) -> ClaimTaken:
+    """What a refused claim found under its key."""
+    if not is_claim(item):
+        return ClaimTaken(recorded=True)
+    outcome = item.get(CLAIM_OUTCOME_ATTRIBUTE)
+    return ClaimTaken(recorded=False, outcome=str(outcome) if outcome is not None else None)
 
 
 @dataclass(frozen=True)
@@ -113,6 +135,11 @@ class StoreKnowledge:
 
     def exists(self, pk: str, sk: int = 0) -> bool:
         return self.get(pk, sk) is not None
+
+    def recorded(self, dedupe_key: str) -> bool:
+        """Whether a decision was committed under ``dedupe_key`` (a claim is not one)."""
+        item = self.get(dedupe_key)
+        return item is not None and not is_claim(item)
 
     def get_many(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
         raise NotImplementedError

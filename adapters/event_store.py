@@ -17,9 +17,18 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from adapters.aws import client, error_code
-from adapters.commit_plan import MAX_TRANSACTION_ITEMS, StoreKnowledge, plan_commit, stored_commit
+from adapters.commit_plan import (
+    CLAIM_ATTRIBUTE,
+    CLAIM_OUTCOME_ATTRIBUTE,
+    MAX_TRANSACTION_ITEMS,
+    StoreKnowledge,
+    claim_item,
+    claim_taken,
+    plan_commit,
+    stored_commit,
+)
 from events import Envelope, from_record
-from ports import Commit, Plan, StreamConflict
+from ports import ClaimTaken, Commit, Plan, StreamConflict
 
 __all__ = ["MAX_TRANSACTION_ITEMS", "Commit", "EventStore", "StreamConflict"]
 
@@ -166,8 +175,11 @@ class EventStore(StoreKnowledge):
         records = batch.records
         items: list[dict[str, Any]] = [
             {"Put": {"TableName": self.table, "Item": _item(r), "ConditionExpression": "attribute_not_exists(pk)"}}
-            for r in (*records, batch.dedupe)
+            for r in records
         ]
+        # the dedupe item may replace a claim of its key (the send it guarded is this outcome)
+        dedupe_condition = f"attribute_not_exists(pk) OR attribute_exists({CLAIM_ATTRIBUTE})"
+        items.append({"Put": {"TableName": self.table, "Item": _item(batch.dedupe), "ConditionExpression": dedupe_condition}})
         items.extend({"Put": {"TableName": self.table, "Item": _item(i)}} for i in batch.overwrites)
         try:
             self._db.transact_write_items(TransactItems=items)
@@ -183,6 +195,53 @@ class EventStore(StoreKnowledge):
                 raise StreamConflict(f"a concurrent writer appended first ({reasons})") from exc
             raise
         return Commit(batch.envelopes, duplicate=False)
+
+    # --- claims ------------------------------------------------------------------
+
+    def claim(self, key: str, token: str) -> ClaimTaken | None:
+        try:
+            self._db.put_item(
+                TableName=self.table,
+                Item=_item(claim_item(key, token)),
+                ConditionExpression="attribute_not_exists(pk)",
+                # the refusal carries the item there: no second request to tell what holds the key
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            there: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
+            found = _plain(there) if there else self.get(key)
+            # deleted between the refusal and the read: a released claim, free again
+            return claim_taken(found) if found is not None else self.claim(key, token)
+        return None
+
+    def keep_outcome(self, key: str, token: str, outcome: str) -> None:
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key=_item({"pk": key, "sk": 0}),
+                UpdateExpression="SET #outcome = :outcome",
+                ConditionExpression="#claimed = :token",
+                ExpressionAttributeNames={"#outcome": CLAIM_OUTCOME_ATTRIBUTE, "#claimed": CLAIM_ATTRIBUTE},
+                ExpressionAttributeValues={":outcome": {"S": outcome}, ":token": {"S": token}},
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise  # not ours any more (committed, or taken over): nothing to keep
+
+    def release(self, key: str, token: str) -> None:
+        try:
+            self._db.delete_item(
+                TableName=self.table,
+                Key=_item({"pk": key, "sk": 0}),
+                ConditionExpression="#claimed = :token",
+                ExpressionAttributeNames={"#claimed": CLAIM_ATTRIBUTE},
+                ExpressionAttributeValues={":token": {"S": token}},
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise  # not ours any more: nothing to drop
 
     def put_raw_items(self, items: list[dict[str, Any]]) -> None:
         """Load items as they were dumped (the local stack's restore)."""

@@ -16,10 +16,19 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from adapters.commit_plan import StoreKnowledge, plan_commit, stored_commit
-from adapters.local_engine import LocalEngine
+from adapters.commit_plan import (
+    CLAIM_ATTRIBUTE,
+    CLAIM_OUTCOME_ATTRIBUTE,
+    StoreKnowledge,
+    claim_item,
+    claim_taken,
+    is_claim,
+    plan_commit,
+    stored_commit,
+)
+from adapters.local_engine import LocalEngine, owner_alive, owner_token
 from events import Envelope, from_record
-from ports import Commit, Plan, StreamConflict
+from ports import ClaimTaken, Commit, Plan, StreamConflict
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -37,6 +46,10 @@ _RECORD_KEYS = ("pk", "sk", "event_id", "type", "source", "occurred_at", "detail
 # the reads that must stay index scans on a year of events (a contract test checks the plans)
 ALL_EVENTS_SQL = f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY occurred_at, stream, version"
 STREAMS_SQL = "SELECT DISTINCT stream FROM events WHERE stream >= ? AND stream < ? ORDER BY stream"
+
+
+# the process that holds a claim (``owner_token``): a dead one's claim is taken over
+_HOLDER = "holder"
 
 
 def _json_default(value: Any) -> Any:
@@ -155,7 +168,7 @@ class LocalEventStore(StoreKnowledge):
 
     def _commit(self, conn: sqlite3.Connection, plan: Plan, *, dedupe_key: str, **options: Any) -> Commit:
         stored = self.get(dedupe_key)
-        if stored is not None:
+        if stored is not None and not is_claim(stored):
             return stored_commit(stored, self.get)
         batch = plan_commit(plan, last_version=self.last_version, dedupe_key=dedupe_key, **options)
         try:
@@ -164,9 +177,41 @@ class LocalEventStore(StoreKnowledge):
             )
         except sqlite3.IntegrityError as exc:
             raise StreamConflict(f"a concurrent writer appended first ({exc})") from exc
-        conn.execute("INSERT INTO items (pk, sk, body) VALUES (?, ?, ?)", _item_row(batch.dedupe))
+        # the dedupe item replaces a claim of its key (the send it guarded is this outcome)
+        insert = "INSERT OR REPLACE" if stored is not None else "INSERT"
+        conn.execute(f"{insert} INTO items (pk, sk, body) VALUES (?, ?, ?)", _item_row(batch.dedupe))
         conn.executemany("INSERT OR REPLACE INTO items (pk, sk, body) VALUES (?, ?, ?)", [_item_row(i) for i in batch.overwrites])
         return Commit(batch.envelopes, duplicate=False)
+
+    # --- claims ------------------------------------------------------------------
+
+    def claim(self, key: str, token: str) -> ClaimTaken | None:
+        with self._engine.write() as conn:
+            there = self.get(key)
+            holder = str(there.get(_HOLDER) or "") if there is not None and is_claim(there) else ""
+            if there is not None and not (holder and not owner_alive(holder)):
+                return claim_taken(there)
+            # absent, or a claim of a process that died: nothing will ever complete it
+            conn.execute(
+                "INSERT OR REPLACE INTO items (pk, sk, body) VALUES (?, ?, ?)",
+                _item_row(claim_item(key, token, **{_HOLDER: owner_token()})),
+            )
+            return None
+
+    def keep_outcome(self, key: str, token: str, outcome: str) -> None:
+        with self._engine.write() as conn:
+            there = self.get(key)
+            if there is not None and is_claim(there) and there.get(CLAIM_ATTRIBUTE) == token:
+                conn.execute(
+                    "UPDATE items SET body = ? WHERE pk = ? AND sk = 0",
+                    (_item_row({**there, CLAIM_OUTCOME_ATTRIBUTE: outcome})[2], key),
+                )
+
+    def release(self, key: str, token: str) -> None:
+        with self._engine.write() as conn:
+            there = self.get(key)
+            if there is not None and is_claim(there) and there.get(CLAIM_ATTRIBUTE) == token:
+                conn.execute("DELETE FROM items WHERE pk = ? AND sk = 0", (key,))
 
     def put_raw_items(self, items: list[dict[str, Any]]) -> None:
         """Load items as :meth:`scan_items` (or the DynamoDB store's) gave them: the

@@ -20,7 +20,6 @@ OUTPUTS = {
     "bus_name": "bus_name",
     "events_table": "events_table",
     "conversations_table": "conversations_table",
-    "idempotency_table": "idempotency_table",
     "bucket": "bucket",
     "queue_prefix": "queue_prefix",
     "patterns_parameter": "patterns_parameter",

@@ -8,8 +8,9 @@ stale; regenerate it with ``python -m crm.infra_export`` (or ``crm infra export`
 The file holds:
 
 * ``consumers`` / ``producers``: :func:`crm.topology.export` unchanged;
-* ``tables``: the three tables of :mod:`projections.tables` (default names), each as
-  ``hash_key``, ``range_key``, ``attributes``, ``indexes`` and ``ttl_attribute``;
+* ``tables``: the event store and the conversations projection of
+  :mod:`projections.tables` (default names), each as ``hash_key``, ``range_key``,
+  ``attributes`` and ``indexes``;
 * ``lambda_environment``: :data:`crm.settings.LAMBDA_ENVIRONMENT`.
 """
 
@@ -34,7 +35,7 @@ def _default(field: str) -> Any:
     return default(field)
 
 
-def _table(create_table: dict[str, Any], ttl_attribute: str | None = None) -> dict[str, Any]:
+def _table(create_table: dict[str, Any]) -> dict[str, Any]:
     """``CreateTable`` arguments reshaped for HCL ``dynamic`` blocks."""
     types = {a["AttributeName"]: a["AttributeType"] for a in create_table["AttributeDefinitions"]}
     keys = {k["KeyType"]: k["AttributeName"] for k in create_table["KeySchema"]}
@@ -58,7 +59,6 @@ def _table(create_table: dict[str, Any], ttl_attribute: str | None = None) -> di
         "range_key": keys.get("RANGE"),
         "attributes": [{"name": n, "type": t} for n, t in sorted(types.items())],
         "indexes": indexes,
-        "ttl_attribute": ttl_attribute,
     }
 
 
@@ -84,9 +84,6 @@ def build_export(rule_patterns: dict[str, dict[str, Any]] | None = None) -> dict
             **_table(tables.conversations_table(_default("conversations_table"))),
             "standby_suffix": tables.STANDBY_SUFFIX,
         },
-        "idempotency": _table(
-            tables.idempotency_table(_default("idempotency_table")), ttl_attribute=tables.IDEMPOTENCY_TTL_ATTRIBUTE
-        ),
     }
     data["lambda_environment"] = list(LAMBDA_ENVIRONMENT)
     return data

@@ -16,11 +16,9 @@ from crm.settings import Settings
 from crm.topology import Consumer, consumers, rule_input_template
 from ports import TableMissing
 from projections.tables import (
-    IDEMPOTENCY_TTL_ATTRIBUTE,
     conversations_table,
     conversations_tables,
     events_table,
-    idempotency_table,
 )
 
 __all__ = ["TABLE_WAIT", "TableMissing", "create_consumer", "provision"]
@@ -43,13 +41,8 @@ def provision(
     for definition in (
         events_table(settings.events_table),
         *(conversations_table(name) for name in conversations_tables(settings.conversations_table)),
-        idempotency_table(settings.idempotency_table),
     ):
         ddb.create_table(**definition)
-    ddb.update_time_to_live(
-        TableName=settings.idempotency_table,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": IDEMPOTENCY_TTL_ATTRIBUTE},
-    )
 
     bus_arn = events.create_event_bus(Name=settings.bus_name)["EventBusArn"]
     # named like the bus, as infra/modules/bus names it

@@ -88,7 +88,6 @@ class Settings(msgspec.Struct, kw_only=True):
     bus_name: str = "crm"
     events_table: str = "crm-events"
     conversations_table: str = "crm-conversations"
-    idempotency_table: str = "crm-idempotency"
     bucket: str = "crm-mail"
     queue_prefix: str = "crm-"
     configuration_set: str = "crm"
@@ -248,7 +247,6 @@ LAMBDA_ENVIRONMENT: tuple[str, ...] = (
     "CRM_BUS_NAME",
     "CRM_EVENTS_TABLE",
     "CRM_CONVERSATIONS_TABLE",
-    "CRM_IDEMPOTENCY_TABLE",
     "CRM_BUCKET",
     "CRM_QUEUE_PREFIX",
     "CRM_CONFIGURATION_SET",

@@ -93,16 +93,3 @@ def events_table(name: str) -> dict[str, Any]:
             {"AttributeName": "sk", "AttributeType": "N"},
         ],
     }
-
-
-def idempotency_table(name: str) -> dict[str, Any]:
-    """Powertools idempotency persistence: key ``id``, TTL on ``expiration``."""
-    return {
-        "TableName": name,
-        "BillingMode": "PAY_PER_REQUEST",
-        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-    }
-
-
-IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"

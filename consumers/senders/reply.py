@@ -45,7 +45,7 @@ def handle(svc: Services, envelope: Envelope, _body: dict[str, Any]) -> None:
     event = CONSUMER.accepted(envelope)
     if event is None or not event.to:
         return
-    if svc.store.exists(f"sent#reply#{envelope.event_id}"):
+    if svc.store.recorded(f"sent#reply#{envelope.event_id}"):
         return  # sent or held already
     s = svc.settings
     message_id = reply_message_id(event.ses_message_id, s.domain)

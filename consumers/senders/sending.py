@@ -1,46 +1,35 @@
-"""One send, exactly once: Powertools idempotency keyed on the cause event id (the
-one guard a send checks first), then the outcome recorded as an event (itself deduped
-on the same id). Only a send with no record yet reads the event store, once, for an
-outcome recorded without one (an expired or lost record).
+"""One send, exactly once: a claim in the event store keyed on the cause event (the
+send's one guard, written before anything goes out), then the outcome recorded as an
+event under the same key, which replaces the claim. A send whose claim is taken reads
+the store only then, to tell a recorded outcome from one still being made.
 
-A crash after SES accepted the mail but before the idempotency record completes
-leaves the record IN_PROGRESS with no expiry we set, so a redelivery is refused
-(not re-sent) until the message reaches the DLQ, where a person sees it: we prefer
-one visible stuck message to a mail sent twice.
+A crash after SES accepted the mail but before the outcome's commit leaves the claim
+with no outcome, so a redelivery is refused (not re-sent) until the message reaches
+the DLQ, where a person sees it: we prefer one visible stuck message to a mail sent
+twice. A holder whose commit fails (throttling) keeps SES's answer on its claim first,
+and a redelivery commits it. On the local backend the claim of a process that died is
+taken over, and the outbox, keyed alike, finds what it had sent.
 
 A send whose outcome is unknown (SES's answer was lost: a read timeout, a connection
-reset, a 5xx) is never retried blindly: it completes its idempotency record as "in
-doubt", is recorded as ``SendInDoubt`` and its message is parked in the DLQ with the
-reason. Only the owner's ``crm dlq redrive`` (a recorded ``SendRetryApproved``)
-lets the next attempt go, under its own idempotency key, so approving twice still
-sends once more, not twice.
+reset, a 5xx) is never retried blindly: it is recorded as ``SendInDoubt`` and its
+message is parked in the DLQ with the reason. Only the owner's ``crm dlq redrive``
+(a recorded ``SendRetryApproved``) lets the next attempt go, under a claim of its own,
+so approving twice still sends once more, not twice.
 """
 
 from __future__ import annotations
 
+import json
 import time
-import warnings
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-
 from consumers.queue_batch import Parked, Transient
 from events import DomainEvent, Envelope, MailSent, SendFailed, SendInDoubt
 from ports import Commit, Outgoing, Plan, SendError, Services, StoreReads
-
-# We deliberately do not register the Lambda context (see the module docstring):
-# an IN_PROGRESS record must not expire into a second send.
-warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
-
-# Completed records outlive SQS's longest retention (14 days), so a redrive of the
-# oldest DLQ message still finds that it was sent. After that (or where a record was
-# lost: a state saved without them) the event store's items still tell, read once
-# inside the guard.
-RECORD_SECONDS = 15 * 24 * 3600
 
 # A duplicate delivery of a cause whose send another invocation is making right now
 # (two `crm spam release` of one mail each republish its decision) waits this long for
@@ -102,52 +91,110 @@ def approval_key(kind: str, cause_event_id: str, attempt: int) -> str:
     return f"approved#{kind}#{cause_event_id}#{attempt}"
 
 
-def _idempotency_key(kind: str, cause_event_id: str, attempt: int) -> str:
-    # attempt 1 keeps the key of every send before attempts existed
+def _attempt_key(kind: str, cause_event_id: str, attempt: int) -> str:
+    """What the mailer is told an attempt is: a mailer that keeps what it sent (the local
+    outbox) answers a second send under it with the first one's result. (Attempt 1
+    keeps the key of every send before attempts existed.)"""
     return f"{kind}:{cause_event_id}" if attempt == 1 else f"{kind}:{cause_event_id}#{attempt}"
 
 
-def _idempotent_send(
-    svc: Services, addresses: Sequence[str], refuse: Callable[[StoreReads], str | None] | None
-) -> Callable[..., dict[str, Any]]:
-    config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=RECORD_SECONDS)
+@dataclass(frozen=True)
+class _Attempt:
+    kind: str
+    cause_event_id: str
+    number: int
 
-    @idempotent_function(
-        data_keyword_argument="request",
-        persistence_store=svc.idempotency,  # type: ignore[untyped-decorator]
-        config=config,
-    )
-    def send(request: dict[str, Any], build: Callable[[], Outgoing]) -> dict[str, Any]:
-        reads = svc.store.snapshot(keys=[(request["dedupe"], 0), (request["in_doubt"], 0)], addresses=addresses)
-        if reads.exists(request["dedupe"]):
-            return {"recorded": True}
-        if reads.exists(request["in_doubt"]):
-            return {"in_doubt": "the outcome of an earlier attempt is unknown"}
-        refusal = refuse(reads) if refuse else None
+    @property
+    def dedupe(self) -> str:
+        return f"sent#{self.kind}#{self.cause_event_id}"
+
+    @property
+    def claim(self) -> str:
+        """The attempt's guard. The first claims the outcome's own dedupe key, so its
+        commit replaces the claim, and a cause whose outcome was recorded before claims
+        existed finds that record; a later one (after the owner's approval) has its own."""
+        return self.dedupe if self.number == 1 else f"claim#{self.kind}#{self.cause_event_id}#{self.number}"
+
+    @property
+    def in_doubt(self) -> str:
+        return in_doubt_key(self.kind, self.cause_event_id, self.number)
+
+
+def _send(
+    svc: Services,
+    attempt: _Attempt,
+    build: Callable[[], Outgoing],
+    addresses: Sequence[str],
+    refuse: Callable[[StoreReads], str | None] | None,
+) -> dict[str, Any]:
+    """The send, made by the holder of the attempt's claim: its result as the outcome
+    to record (sent, refused or in doubt). Raises :class:`SendError` when nothing went
+    out and a retry may send."""
+    if refuse is not None:
+        reads = svc.store.snapshot(addresses=addresses) if addresses else svc.store
+        refusal = refuse(reads)
         if refusal:  # the refusal is this send's decision for good, as SES's are
             return {"failed": refusal[:1000]}
-        try:
-            outgoing = build()
-            # the key lets a mailer that keeps what it sent (the local outbox) see that a
-            # retry after a crash between the send and the record's completion was sent
-            sent = svc.mailer.send(outgoing, key=request["key"])
-        except SendError as exc:
-            if exc.permanent:
-                # a completed record: the refusal is this send's decision for good
-                return {"failed": str(exc)[:1000]}
-            if not exc.in_doubt:
-                raise  # Powertools deletes the record: the send may be retried
-            # a completed record: a redelivery of this attempt never sends again
-            return {"in_doubt": str(exc)[:1000], "to": outgoing.recipients, "subject": outgoing.subject}
-        return {
-            "ses_message_id": sent.ses_message_id,
-            "to": outgoing.recipients,
-            "subject": outgoing.subject,
-            "outbound_message_id": outgoing.outbound_message_id,
-        }
+    outgoing = build()
+    try:
+        sent = svc.mailer.send(outgoing, key=_attempt_key(attempt.kind, attempt.cause_event_id, attempt.number))
+    except SendError as exc:
+        if exc.permanent:
+            return {"failed": str(exc)[:1000]}
+        if not exc.in_doubt:
+            raise
+        # recorded as in doubt: a redelivery of this attempt never sends again
+        return {"in_doubt": str(exc)[:1000], "to": outgoing.recipients, "subject": outgoing.subject}
+    return {
+        "ses_message_id": sent.ses_message_id,
+        "to": outgoing.recipients,
+        "subject": outgoing.subject,
+        "outbound_message_id": outgoing.outbound_message_id,
+    }
 
-    guarded: Callable[..., dict[str, Any]] = send
-    return guarded
+
+def _claimed_send(
+    svc: Services,
+    attempt: _Attempt,
+    build: Callable[[], Outgoing],
+    addresses: Sequence[str],
+    refuse: Callable[[StoreReads], str | None] | None,
+) -> tuple[dict[str, Any] | None, str | None]:
+    """(the attempt's outcome, the claim token this invocation holds) — the outcome
+    ``None`` when it was recorded already; the token ``None`` when another holder made
+    the outcome. Waits :data:`IN_PROGRESS_WAIT_SECONDS` for an attempt another
+    invocation holds, then raises :class:`Transient`."""
+    deadline = time.monotonic() + IN_PROGRESS_WAIT_SECONDS
+    pause = 0.05
+    token = uuid.uuid4().hex
+    while True:
+        taken = svc.store.claim(attempt.claim, token)
+        if taken is None:
+            break
+        if taken.recorded:
+            return None, None
+        if taken.outcome is not None:  # its holder's commit failed after SES answered
+            return json.loads(taken.outcome), None
+        reads = svc.store.snapshot(keys=[(attempt.dedupe, 0), (attempt.in_doubt, 0)])
+        if reads.recorded(attempt.dedupe):
+            return None, None
+        if reads.exists(attempt.in_doubt):
+            return {"in_doubt": "the outcome of an earlier attempt is unknown"}, None
+        if time.monotonic() + pause > deadline:
+            raise Transient(f"{attempt.claim}: another invocation is still sending it")
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
+    # held: the key is ours until the outcome's commit replaces it (or we release it)
+    try:
+        if attempt.number > 1 and svc.store.recorded(attempt.dedupe):
+            svc.store.release(attempt.claim, token)
+            return None, None
+        return _send(svc, attempt, build, addresses, refuse), token
+    except Exception:
+        # nothing went out (SES refused to take it, or it never reached SES): free the key
+        # for a retry. A kill (or an interrupt) leaves it held, and the DLQ shows the stuck send.
+        _persist(lambda: svc.store.release(attempt.claim, token))
+        raise
 
 
 def send_once(
@@ -165,34 +212,27 @@ def send_once(
     """Send what ``build`` makes, at most once per (kind, cause event); record the outcome.
 
     ``refuse`` may refuse the send, inside its guard, from the store's items (the
-    suppressions of ``addresses`` are read with the guard's own read): the reason it
-    gives is recorded as :class:`SendFailed`, as SES's refusals are.
+    suppressions of ``addresses`` are read with one request): the reason it gives is
+    recorded as :class:`SendFailed`, as SES's refusals are.
     ``sent`` makes the outcome event from the fields every sent event has (a
     :class:`MailSent` of this kind when not given).
 
-    One guard: the idempotency record of each attempt holds its outcome (sent, refused
-    or in doubt) from the moment SES answered; the outcome event is then recorded under
-    its dedupe key, which makes a redelivery's second recording a no-op. A send in doubt
-    raises :class:`Parked`."""
-    dedupe_key = f"sent#{kind}#{cause.event_id}"
-    send = _idempotent_send(svc, addresses, refuse)
-    attempt = 1
+    One guard: the attempt's claim, taken before the send and replaced by the commit of
+    its outcome (sent, refused or in doubt), which makes a redelivery's second recording
+    a no-op. A send in doubt raises :class:`Parked`."""
+    attempt = _Attempt(kind, cause.event_id, 1)
     while True:
         try:
-            request = {
-                "key": _idempotency_key(kind, cause.event_id, attempt),
-                "dedupe": dedupe_key,
-                "in_doubt": in_doubt_key(kind, cause.event_id, attempt),
-            }
-            result = _send_or_await(svc, send, request, build)
+            result, token = _claimed_send(svc, attempt, build, addresses, refuse)
         except SendError as exc:  # neither refused nor in doubt: nothing went out, retry
             raise Transient(str(exc)) from exc
         except Exception as exc:
             if svc.is_transient(exc):
                 raise Transient(str(exc)) from exc
             raise
-        if result is None or result == {"recorded": True}:
-            return None  # recorded already: by the invocation that held the record, or before it
+        if result is None:
+            return None  # recorded already: by the invocation that held the claim, or before it
+        keep = partial(_keep_outcome, svc, attempt, token, result)
         if "in_doubt" not in result:
             break
         doubt = SendInDoubt(
@@ -200,19 +240,19 @@ def send_once(
             cause_event_id=cause.event_id,
             kind=kind,
             reason=str(result["in_doubt"]),
-            attempt=attempt,
+            attempt=attempt.number,
         )
-        commit = _record(svc, cause, _plan([(stream_id, doubt)]), in_doubt_key(kind, cause.event_id, attempt))
+        commit = keep(partial(_record, svc, cause, _plan([(stream_id, doubt)]), attempt.in_doubt))
         # the reason recorded the first time (a redelivery's record may only know there was one)
         reason = next((e.event.reason for e in commit.envelopes if isinstance(e.event, SendInDoubt)), doubt.reason)
         # each attempt in doubt needs the owner's approval before the next one may go
-        if svc.store.exists(approval_key(kind, cause.event_id, attempt)):
-            attempt += 1
+        if svc.store.exists(approval_key(kind, cause.event_id, attempt.number)):
+            attempt = _Attempt(kind, cause.event_id, attempt.number + 1)
             continue
         waiting = ", waiting for the owner" if commit.duplicate else ""
         raise Parked(
             f"{kind} send in doubt{waiting}: {reason}",
-            ParkedSend(kind, cause.event_id, attempt, stream_id, conversation_id, reason).attributes(),
+            ParkedSend(kind, cause.event_id, attempt.number, stream_id, conversation_id, reason).attributes(),
         )
     if "failed" in result:
         failed = SendFailed(
@@ -222,7 +262,7 @@ def send_once(
             reason=str(result["failed"]),
             permanent=True,
         )
-        _record(svc, cause, _plan([(stream_id, failed)]), dedupe_key)
+        keep(partial(_record, svc, cause, _plan([(stream_id, failed)]), attempt.dedupe))
         return None
     outcome = (sent or partial(MailSent, kind=kind))(
         conversation_id=conversation_id,
@@ -233,32 +273,43 @@ def send_once(
         ses_message_id=result["ses_message_id"],
     )
     ses_ids = ses_message_ids(result["ses_message_id"], svc.settings.region)
-    _record(svc, cause, _plan([(stream_id, outcome)], ses_ids, conversation_id), dedupe_key)
+    keep(partial(_record, svc, cause, _plan([(stream_id, outcome)], ses_ids, conversation_id), attempt.dedupe))
     return result
+
+
+def _keep_outcome(
+    svc: Services, attempt: _Attempt, token: str | None, result: dict[str, Any], commit: Callable[[], Commit]
+) -> Commit:
+    """``commit()``; when it fails, SES's answer is kept on the claim this invocation
+    holds first, so the redelivery records it instead of leaving the send stuck."""
+    try:
+        return commit()
+    except Exception:
+        if token is not None:
+            kept = json.dumps(result)
+            _persist(lambda: svc.store.keep_outcome(attempt.claim, token, kept))
+        raise
+
+
+# A claim left held with nothing to show for it stays stuck: the claim's last writes are
+# tried again this often (with a short pause) before the failure already being raised
+# is the one left to see, and the DLQ shows the send.
+LAST_WRITE_ATTEMPTS = 5
+
+
+def _persist(write: Callable[[], None]) -> None:
+    for attempt in range(LAST_WRITE_ATTEMPTS):
+        try:
+            write()
+            return
+        except Exception:
+            if attempt + 1 < LAST_WRITE_ATTEMPTS:
+                time.sleep(0.01 * 2**attempt)
 
 
 def _record(svc: Services, cause: Envelope, plan: Plan, dedupe_key: str) -> Commit:
     """A send's outcome, caused by (and correlated with) the event that asked for it."""
     return svc.recorder.record(plan, dedupe_key=dedupe_key, correlation_id=cause.meta.correlation_id, causation_id=cause.event_id)
-
-
-def _send_or_await(
-    svc: Services, send: Callable[..., dict[str, Any]], request: dict[str, str], build: Callable[[], Outgoing]
-) -> dict[str, Any] | None:
-    """The send's result; None when another invocation held its record and has since
-    recorded the outcome; :class:`Transient` when it still holds it after the wait."""
-    deadline = time.monotonic() + IN_PROGRESS_WAIT_SECONDS
-    pause = 0.05
-    while True:
-        try:
-            return send(request=request, build=build)
-        except IdempotencyAlreadyInProgressError:
-            if svc.store.exists(request["dedupe"]):
-                return None
-            if time.monotonic() + pause > deadline:
-                raise Transient(f"{request['key']}: another invocation is still sending it") from None
-            time.sleep(pause)
-            pause = min(pause * 2, 1.0)
 
 
 def ses_message_ids(ses_message_id: str, region: str) -> list[str]:

@@ -19,7 +19,7 @@ from adapters.event_store import EventStore as DynamoEventStore
 from adapters.local_engine import LocalEngine
 from adapters.local_store import ALL_EVENTS_SQL, STREAMS_SQL, LocalEventStore
 from events import FollowUpDue, dump
-from ports import EventStore, Plan, StreamConflict
+from ports import ClaimTaken, EventStore, Plan, StreamConflict
 from projections.tables import events_table
 from tests.contracts.aws_support import on_moto
 
@@ -312,6 +312,60 @@ class EventStoreContract(StoreBackend):
         stored = store.read("s")[0].event_id
         assert all(c.envelopes[0].event_id == stored for c in commits)
 
+    # --- claims ------------------------------------------------------------------
+
+    def test_a_claim_holds_its_key_until_released_and_only_its_holder_releases_it(self, store: EventStore) -> None:
+        assert store.claim("sent#ack#e1", "one") is None
+        assert store.claim("sent#ack#e1", "two") == ClaimTaken(recorded=False)
+        assert not store.recorded("sent#ack#e1")
+        store.release("sent#ack#e1", "two")  # not the holder: nothing changes
+        assert store.claim("sent#ack#e1", "three") == ClaimTaken(recorded=False)
+        store.release("sent#ack#e1", "one")
+        assert store.claim("sent#ack#e1", "three") is None
+
+    def test_an_outcome_kept_by_the_holder_is_what_a_later_claimer_finds(self, store: EventStore) -> None:
+        store.claim("k", "one")
+        store.keep_outcome("k", "two", '{"not": "the holder"}')
+        assert store.claim("k", "two") == ClaimTaken(recorded=False)
+        store.keep_outcome("k", "one", '{"ses_message_id": "m1"}')
+        assert store.claim("k", "two") == ClaimTaken(recorded=False, outcome='{"ses_message_id": "m1"}')
+
+    def test_a_commit_under_a_claimed_key_replaces_the_claim_once(self, store: EventStore) -> None:
+        store.claim("sent#forward#e1", "one")
+        first = store.commit(Plan([("s", due(1))]), dedupe_key="sent#forward#e1", correlation_id="c")
+        assert not first.duplicate and store.recorded("sent#forward#e1")
+        assert store.claim("sent#forward#e1", "two") == ClaimTaken(recorded=True)
+        again = store.commit(Plan([("s", due(2))]), dedupe_key="sent#forward#e1", correlation_id="c")
+        assert again.duplicate and [e.event_id for e in again.envelopes] == [e.event_id for e in first.envelopes]
+        assert versions(store, "s") == [1]
+        store.release("sent#forward#e1", "one")  # the claim is gone: its holder drops nothing
+        assert store.recorded("sent#forward#e1") and versions(store, "s") == [1]
+
+    def test_a_key_a_decision_was_committed_under_cannot_be_claimed(self, store: EventStore) -> None:
+        store.commit(Plan([("s", due(1))]), dedupe_key="sent#ack#old", correlation_id="c")
+        assert store.claim("sent#ack#old", "one") == ClaimTaken(recorded=True)
+        assert store.recorded("sent#ack#old") and len(store.read("s")) == 1
+        assert not store.recorded("sent#ack#never")
+
+    def test_claims_are_not_events(self, store: EventStore) -> None:
+        store.claim("claim#ack#e1#2", "one")
+        assert store.streams() == [] and store.all_events() == []
+
+    def test_concurrent_claims_of_one_key_give_it_to_one(self, store: EventStore) -> None:
+        results: list[ClaimTaken | None] = []
+        start = threading.Barrier(6)
+
+        def claim(n: int) -> None:
+            start.wait()
+            results.append(store.claim("contended", f"t{n}"))
+
+        threads = [threading.Thread(target=claim, args=(n,)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert results.count(None) == 1 and len(results) == 6
+
 
 class TestLocalEventStore(EventStoreContract):
     @contextmanager
@@ -400,6 +454,32 @@ for n in range(each):
         assert sorted(e.event.conversation_id for e in stored) == sorted(  # type: ignore[attr-defined]
             f"{name}-{n}" for name in ("p", "q") for n in range(each)
         )
+
+    def test_the_claim_of_a_killed_process_is_taken_over_and_a_live_ones_is_not(self, tmp_path: Path) -> None:
+        path = tmp_path / "state.db"
+        script = """
+import sys, time
+from adapters.local_engine import LocalEngine
+from adapters.local_store import LocalEventStore
+store = LocalEventStore(LocalEngine(sys.argv[1]))
+assert store.claim("sent#forward#e1", "child") is None
+print("held", flush=True)
+time.sleep(120)
+"""
+        child = subprocess.Popen([sys.executable, "-c", script, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        engine = LocalEngine(path)
+        try:
+            assert child.stdout is not None and child.stdout.readline().strip() == "held"
+            store = LocalEventStore(engine)
+            assert store.claim("sent#forward#e1", "parent") == ClaimTaken(recorded=False)  # a live holder keeps it
+            child.kill()
+            child.wait(10)
+            assert store.claim("sent#forward#e1", "parent") is None  # nothing will ever complete the dead one's
+            assert store.claim("sent#forward#e1", "third") == ClaimTaken(recorded=False)
+        finally:
+            child.kill()
+            child.wait()
+            engine.close()
 
 
 class TestAwsEventStore(EventStoreContract):

@@ -66,7 +66,6 @@ def _types(create_table: dict[str, Any]) -> dict[str, str]:
     [
         ("events", code_tables.events_table, "events_table"),
         ("conversations", code_tables.conversations_table, "conversations_table"),
-        ("idempotency", code_tables.idempotency_table, "idempotency_table"),
     ],
 )
 def test_exported_tables_match_projections_tables(
@@ -91,7 +90,7 @@ def test_the_eight_gsis(topology: dict[str, Any]) -> None:
     assert [(i["name"], i["partition"], i["partition_type"], i["sort"], i["sort_type"]) for i in indexes] == expected
     assert len(indexes) == 8
     assert topology["tables"]["events"]["attributes"] == [{"name": "pk", "type": "S"}, {"name": "sk", "type": "N"}]
-    assert topology["tables"]["idempotency"]["ttl_attribute"] == code_tables.IDEMPOTENCY_TTL_ATTRIBUTE == "expiration"
+    assert set(topology["tables"]) == {"events", "conversations"}  # a send's guard lives in the event store
 
 
 def test_tables_module_takes_every_key_from_the_export(tf: TF) -> None:
@@ -99,7 +98,7 @@ def test_tables_module_takes_every_key_from_the_export(tf: TF) -> None:
     local = {k: value(v) for k, v in blocks(module, "locals").items()}
     assert local["tables"] == "${jsondecode(file(var.topology_file)).tables}"
     tables = resources(module, "aws_dynamodb_table")
-    assert set(tables) == {"events", "conversations", "idempotency"}
+    assert set(tables) == {"events", "conversations"}
     for key, body in tables.items():
         assert local[key] == f"${{local.tables.{key}}}"
         assert value(body["billing_mode"]) == "PAY_PER_REQUEST"
@@ -122,9 +121,6 @@ def test_tables_module_takes_every_key_from_the_export(tf: TF) -> None:
         "range_key": "${global_secondary_index.value.sort}",
         "projection_type": "${global_secondary_index.value.projection}",
     }
-    ttl = value(tables["idempotency"]["ttl"])
-    assert value(ttl["attribute_name"]) == "${local.idempotency.ttl_attribute}"
-    assert value(ttl["enabled"]) is True
 
 
 # --- names: queues, tables, bus, bucket ------------------------------------------------
@@ -173,7 +169,7 @@ def test_example_defaults_are_the_settings_defaults(tf: TF) -> None:
     defaults = _example_defaults(tf)
     shared = {name for name in defaults if name in field_types() and default(name) is not None}
     must = {
-        "bus_name", "events_table", "conversations_table", "idempotency_table", "bucket",
+        "bus_name", "events_table", "conversations_table", "bucket",
         "queue_prefix", "configuration_set", "patterns_parameter", "max_receive_count", "region",
     }  # fmt: skip
     assert must <= shared
@@ -186,7 +182,6 @@ def test_module_calls_pass_the_named_variables(tf: TF) -> None:
     assert value(modules["bus"]["bus_name"]) == "${var.bus_name}"
     assert value(modules["tables"]["events_table_name"]) == "${var.events_table}"
     assert value(modules["tables"]["conversations_table_name"]) == "${var.conversations_table}"
-    assert value(modules["tables"]["idempotency_table_name"]) == "${var.idempotency_table}"
     assert value(modules["storage"]["bucket_name"]) == "${var.bucket}"
     assert value(modules["mail"]["configuration_set_name"]) == "${var.configuration_set}"
     assert value(modules["params"]["spam_patterns_parameter_name"]) == "${var.patterns_parameter}"
@@ -327,7 +322,7 @@ def test_mail_module_receipt_rules_and_mail_from(tf: TF) -> None:
 
 def test_outputs_for_the_cli_are_named_like_settings(tf: TF) -> None:
     outputs = blocks(tf("examples/complete"), "output")
-    for name in ("bus_name", "events_table", "conversations_table", "idempotency_table", "bucket",
+    for name in ("bus_name", "events_table", "conversations_table", "bucket",
                  "queue_prefix", "configuration_set", "patterns_parameter", "token_key_parameter",
                  "queue_urls", "dlq_urls", "region"):  # fmt: skip
         assert name in outputs, f"output {name!r} is missing"

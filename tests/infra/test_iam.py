@@ -49,7 +49,7 @@ FUNCTIONS = (
     "producer-ses-feedback",
     "producer-followups",
 )
-IDEMPOTENCY = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/crm-idempotency"
+EVENTS = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/crm-events"
 STANDBY = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/crm-conversations-b"
 
 KMS_THROUGH_S3_OR_SSM = {
@@ -73,10 +73,14 @@ KNOWN_UNUSED: dict[tuple[str, str, str], str] = {
        for f, a, suffix in (("consumer-projector", "dynamodb:GetItem", ""), ("consumer-projector", "dynamodb:PutItem", ""),
                             ("consumer-rules", "dynamodb:GetItem", ""),
                             ("producer-followups", "dynamodb:Query", "/index/by_followup"))},
-    **{("consumer-reply", a, IDEMPOTENCY): "Powertools idempotency: read on a redelivery, deleted after a failure "
-       "(the flow fails no reply send)" for a in ("dynamodb:GetItem", "dynamodb:DeleteItem")},
-    **{(f"consumer-{c}", "dynamodb:GetItem", IDEMPOTENCY): "Powertools idempotency reads the record when a "
-       "redelivered message finds it in progress or done (the flow redelivers none)" for c in ("ack", "forward", "rules")},
+    **{(f"consumer-{c}", "dynamodb:UpdateItem", EVENTS): "a send keeps SES's answer on its claim when the outcome's "
+       "commit fails (the flow fails none; tests/integration/test_senders.py does)"
+       for c in ("ack", "forward", "reply", "rules")},
+    ("consumer-reply", "dynamodb:DeleteItem", EVENTS): "a send drops its claim when nothing went out (the flow "
+        "throttles the other senders, not the reply)",
+    **{(f"consumer-{c}", "dynamodb:BatchGetItem", EVENTS): "a send whose claim another invocation holds reads whether "
+       "its outcome is recorded or in doubt (the flow redelivers no send in progress); the ack reads its suppressions "
+       "so, always" for c in ("forward", "reply", "rules")},
     ("consumer-ack", "ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/crm/ack-templates"):
         "read when CRM_ACK_TEMPLATES_PARAMETER is set, as infra sets it (the local flow leaves it unset)",
     **{(f"consumer-{c}", a, f"arn:aws:sqs:{REGION}:{ACCOUNT}:crm-{c}-dlq"):
@@ -89,8 +93,8 @@ KNOWN_UNUSED: dict[tuple[str, str, str], str] = {
        for f in ("consumer-attachments", "producer-followups", "producer-ses-feedback")},
     **{(f, "dynamodb:GetItem", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/crm-events"):
        "reads one at a time only off the usual path: a refused commit's dedupe item, a retried decision "
-       "after a conflict, a References chain past the first 20 Message-IDs, a send waiting for another "
-       "invocation's outcome; the flow reads all together (BatchGetItem)"
+       "after a conflict, a References chain past the first 20 Message-IDs, a send's approval after a doubt; "
+       "the flow reads all together (BatchGetItem)"
        for f in ("consumer-ack", "consumer-forward", "consumer-rules", "producer-inbound")},
     ("consumer-projector", "dynamodb:Query", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/crm-events"):
         "the projector reads a stream only when the events its batch delivered leave a gap after the item's "

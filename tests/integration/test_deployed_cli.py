@@ -16,7 +16,6 @@ OUTPUTS = {
     "bus_name": "prod-crm",
     "events_table": "prod-crm-events",
     "conversations_table": "prod-crm-conversations",
-    "idempotency_table": "prod-crm-idempotency",
     "bucket": "prod-crm-mail",
     "queue_prefix": "prod-crm-",
     "patterns_parameter": "/prod-crm/spam-patterns",

@@ -61,32 +61,46 @@ def test_with_ses_throttling_half_the_calls_every_mail_goes_out_exactly_once(sta
     assert all(r["count"] == 0 for r in dlq_records(stack.svc))
 
 
-def test_a_crash_after_the_send_before_the_outcome_is_recorded_does_not_send_again(stack: Any) -> None:
+def test_a_commit_failing_after_the_send_keeps_the_answer_and_the_redelivery_records_it(stack: Any) -> None:
     real = stack.svc.recorder.record
     crashed = {"done": False}
 
     def crash_once(plan: Any, **kwargs: Any) -> Any:
         if kwargs["dedupe_key"].startswith("sent#forward#") and not crashed["done"]:
             crashed["done"] = True
-            raise RuntimeError("Lambda died after SES accepted the mail")
+            raise RuntimeError("DynamoDB throttled the outcome's commit after SES accepted the mail")
         return real(plan, **kwargs)
 
     with mock.patch.object(stack.svc.recorder, "record", crash_once):
         deliver(stack, make_mail())
     assert crashed["done"]
-    assert kinds(stack) == ["ack", "forward"]  # the redelivery found the idempotency record
+    assert kinds(stack) == ["ack", "forward"]  # the redelivery found SES's answer on the claim
     assert event_types(stack).count("MessageForwarded") == 1
+    forwarded = next(e for e in stack.svc.store.all_events() if e.type == "MessageForwarded")
+    sent = next(e for e in stack.svc.outbox.entries() if e["kind"] == "forward")
+    assert forwarded.event.ses_message_id == sent["ses_message_id"]  # the answer of the one send
 
 
-def test_a_crash_before_the_idempotency_record_completes_parks_the_message_instead_of_resending(stack: Any) -> None:
-    # each redelivery finds the record IN_PROGRESS and waits for an outcome that never
-    # comes; what is asserted is where the message ends, not how long each wait is
+def test_a_death_between_the_send_and_its_record_parks_the_message_instead_of_resending(stack: Any) -> None:
+    """Dead before the outcome was committed or kept (the claim's holder is this live
+    process, so nothing takes it over): each redelivery finds the claim without an
+    outcome and waits for one that never comes; what is asserted is where the message
+    ends, not how long each wait is."""
+    real = stack.svc.recorder.record
+
+    def dies(plan: Any, **kwargs: Any) -> Any:
+        if kwargs["dedupe_key"].startswith("sent#"):
+            raise RuntimeError("died")
+        return real(plan, **kwargs)
+
     with (
-        mock.patch.object(stack.svc.idempotency, "save_success", side_effect=RuntimeError("died")),
+        mock.patch.object(stack.svc.recorder, "record", dies),
+        mock.patch.object(stack.svc.store, "keep_outcome", side_effect=RuntimeError("died")),
         mock.patch("consumers.senders.sending.IN_PROGRESS_WAIT_SECONDS", 0.2),
     ):
         deliver(stack, make_mail())
     assert kinds(stack) == ["ack", "forward"]  # each sent once, never twice
+    assert "MessageForwarded" not in event_types(stack)
     parked = {r["queue"]: r["count"] for r in dlq_records(stack.svc)}
     assert parked["crm-forward"] == 1 and parked["crm-ack"] == 1  # visible to a person, not lost
 
@@ -121,7 +135,7 @@ def test_a_permanent_ses_error_is_recorded_and_not_retried_forever(stack: Any) -
 def test_a_refused_send_stays_refused_when_its_cause_comes_again_and_ses_would_now_accept(
     request: pytest.FixtureRequest, backend: str
 ) -> None:
-    """The idempotency record is the send's one guard, so it must hold refusals too:
+    """The claim is the send's one guard, so its record must hold refusals too:
     SES's (the forward) and our own (an ack to an address that complained after the
     decision to acknowledge it)."""
     from consumers.feedback import invoke as feedback

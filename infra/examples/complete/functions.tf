@@ -6,9 +6,8 @@ locals {
   # Exactly the actions the code calls (tests/infra/test_iam.py runs the flow and
   # checks every call against these grants, and every grant against the calls).
   table_actions = {
-    append      = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]
-    project     = ["dynamodb:GetItem", "dynamodb:PutItem"]
-    idempotency = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    append  = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]
+    project = ["dynamodb:GetItem", "dynamodb:PutItem"]
   }
 
   # Both conversations tables: readers follow the projection pointer to the live
@@ -25,7 +24,8 @@ locals {
     # the follow-up scheduler queries the by_followup index only
     conversations_due = { arns = [for arn in local.conversations_arns : "${arn}/index/by_followup"], actions = ["dynamodb:Query"] }
     conversations_rw  = { arns = local.conversations_arns, actions = local.table_actions.project }
-    idempotency       = { arns = [module.tables.idempotency_table_arn], actions = local.table_actions.idempotency }
+    # a send's claim: kept with SES's answer when the outcome's commit fails, dropped when nothing went out
+    events_claim = { arns = [module.tables.events_table_arn], actions = ["dynamodb:UpdateItem", "dynamodb:DeleteItem"] }
   }
 
   parameter_arns = {
@@ -69,17 +69,17 @@ locals {
 
   consumer_access = {
     ack = {
-      tables  = ["events_append", "events_batch_get", "idempotency"]
+      tables  = ["events_append", "events_batch_get", "events_claim"]
       read    = [], write = []
       publish = true, parameters = ["ack_templates"], send_mail = "anyone", own_dlq = true
     }
     forward = {
-      tables  = ["events_append", "events_batch_get", "idempotency"]
+      tables  = ["events_append", "events_batch_get", "events_claim"]
       read    = ["inbox/"], write = []
       publish = true, parameters = ["token_key"], send_mail = "owner", own_dlq = true
     }
     reply = {
-      tables  = ["events_append", "events_batch_get", "idempotency"]
+      tables  = ["events_append", "events_batch_get", "events_claim"]
       read    = ["inbox/"], write = []
       publish = true, parameters = [], send_mail = "anyone", own_dlq = true
     }
@@ -95,7 +95,7 @@ locals {
     }
     # runs the owner's rules (user code): it may mail the owner only
     rules = {
-      tables  = ["events_append", "events_batch_get", "conversations_get", "idempotency"]
+      tables  = ["events_append", "events_batch_get", "conversations_get", "events_claim"]
       read    = [], write = []
       publish = true, parameters = ["pointer"], send_mail = "owner", own_dlq = true
     }

@@ -26,7 +26,6 @@ locals {
     CRM_BUS_NAME                = var.bus_name
     CRM_EVENTS_TABLE            = var.events_table
     CRM_CONVERSATIONS_TABLE     = var.conversations_table
-    CRM_IDEMPOTENCY_TABLE       = var.idempotency_table
     CRM_BUCKET                  = var.bucket
     CRM_QUEUE_PREFIX            = var.queue_prefix
     CRM_CONFIGURATION_SET       = var.configuration_set
@@ -67,7 +66,6 @@ module "tables" {
   topology_file            = local.topology_file
   events_table_name        = var.events_table
   conversations_table_name = var.conversations_table
-  idempotency_table_name   = var.idempotency_table
   kms_key_arn              = aws_kms_key.crm.arn
   deletion_protection      = var.deletion_protection
 }

@@ -36,11 +36,6 @@ output "conversations_table" {
   value       = module.tables.conversations_table_name
 }
 
-output "idempotency_table" {
-  description = "Idempotency table."
-  value       = module.tables.idempotency_table_name
-}
-
 output "bucket" {
   description = "Mail bucket."
   value       = module.storage.bucket_name
@@ -121,7 +116,6 @@ output "settings" {
     bus_name                = module.bus.bus_name
     events_table            = module.tables.events_table_name
     conversations_table     = module.tables.conversations_table_name
-    idempotency_table       = module.tables.idempotency_table_name
     bucket                  = module.storage.bucket_name
     queue_prefix            = var.queue_prefix
     configuration_set       = module.mail.configuration_set_name

@@ -85,12 +85,6 @@ variable "conversations_table" {
   default     = "crm-conversations"
 }
 
-variable "idempotency_table" {
-  description = "Idempotency table."
-  type        = string
-  default     = "crm-idempotency"
-}
-
 variable "bucket" {
   description = "Mail bucket. Bucket names are global: set your own."
   type        = string

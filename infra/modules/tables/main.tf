@@ -4,7 +4,6 @@ locals {
   tables        = jsondecode(file(var.topology_file)).tables
   events        = local.tables.events
   conversations = local.tables.conversations
-  idempotency   = local.tables.idempotency
 
   # The live conversations table and its standby (`crm replay --into` rebuilds the
   # standby, then switches the projection pointer to it): both managed here.
@@ -88,35 +87,3 @@ moved {
   to   = aws_dynamodb_table.conversations["primary"]
 }
 
-# Powertools idempotency records; DynamoDB deletes them after `expiration`.
-resource "aws_dynamodb_table" "idempotency" {
-  name                        = var.idempotency_table_name
-  billing_mode                = "PAY_PER_REQUEST"
-  hash_key                    = local.idempotency.hash_key
-  range_key                   = local.idempotency.range_key
-  deletion_protection_enabled = var.deletion_protection
-
-  dynamic "attribute" {
-    for_each = local.idempotency.attributes
-    content {
-      name = attribute.value.name
-      type = attribute.value.type
-    }
-  }
-
-  ttl {
-    enabled        = true
-    attribute_name = local.idempotency.ttl_attribute
-  }
-
-  point_in_time_recovery {
-    enabled = true
-  }
-
-  server_side_encryption {
-    enabled     = true
-    kms_key_arn = var.kms_key_arn
-  }
-
-  tags = var.tags
-}

@@ -32,13 +32,3 @@ output "conversations_index_names" {
   description = "The GSIs of the conversations table."
   value       = [for index in local.conversations.indexes : index.name]
 }
-
-output "idempotency_table_name" {
-  description = "Idempotency table name (CRM_IDEMPOTENCY_TABLE)."
-  value       = aws_dynamodb_table.idempotency.name
-}
-
-output "idempotency_table_arn" {
-  description = "Idempotency table ARN."
-  value       = aws_dynamodb_table.idempotency.arn
-}

@@ -13,11 +13,6 @@ variable "conversations_table_name" {
   type        = string
 }
 
-variable "idempotency_table_name" {
-  description = "Powertools idempotency table (CRM_IDEMPOTENCY_TABLE)."
-  type        = string
-}
-
 variable "kms_key_arn" {
   description = "Customer managed KMS key for all three tables; null uses the AWS managed key (aws/dynamodb)."
   type        = string

@@ -10,9 +10,10 @@ adapter; :mod:`bootstrap` is the one place adapters are built.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
 
 from events import DomainEvent, Envelope
 
@@ -63,26 +64,23 @@ class SendError(Exception):
 # --- values ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Commit:
+class Commit(msgspec.Struct, frozen=True):
     envelopes: list[Envelope]
     duplicate: bool  # True: this dedupe key was already recorded; these are the stored events
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(msgspec.Struct, frozen=True):
     """What one decision writes: events per stream, Message-ID → conversation mappings,
     marker items, streams that must be new, and streams pinned to a read version."""
 
     events: list[tuple[str, DomainEvent]]
-    message_ids: dict[str, str] = field(default_factory=dict)
-    markers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    message_ids: dict[str, str] = msgspec.field(default_factory=dict)
+    markers: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     first_in_stream: frozenset[str] = frozenset()
-    expected_versions: dict[str, int] = field(default_factory=dict)
+    expected_versions: dict[str, int] = msgspec.field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Decision(Plan):
+class Decision(Plan, frozen=True):
     """What a producer or consumer decided: the :class:`Plan` it writes, and the outcome
     it reports (``accepted``, ``annotated``, ``rejected`` ...) with its reason."""
 
@@ -92,27 +90,23 @@ class Decision(Plan):
     quarantine_key: str | None = None  # the raw mail is copied there before the events are written
 
 
-@dataclass(frozen=True)
-class ClaimTaken:
+class ClaimTaken(msgspec.Struct, frozen=True):
     """What holds a key that another caller claimed first (:meth:`EventStore.claim`)."""
 
     recorded: bool  # a decision was committed under the key: the work is done
     outcome: str | None = None  # kept on the claim by a holder whose commit of it failed
 
 
-@dataclass(frozen=True)
-class Sent:
+class Sent(msgspec.Struct, frozen=True):
     ses_message_id: str
 
 
-@dataclass(frozen=True)
-class SignedLink:
+class SignedLink(msgspec.Struct, frozen=True):
     url: str
     expires_at: datetime  # the latest moment the link works (UTC)
 
 
-@dataclass(frozen=True)
-class IndexQuery:
+class IndexQuery(msgspec.Struct, frozen=True):
     """One partition of a projection index, newest first.
 
     ``partition``: (attribute, value) the index is partitioned on; ``sort_key``: the
@@ -127,8 +121,7 @@ class IndexQuery:
     filters: tuple[tuple[str, str, Any], ...] = ()
 
 
-@dataclass(frozen=True)
-class QueueSpec:
+class QueueSpec(msgspec.Struct, frozen=True):
     """A queue and its dead-letter queue (``None`` for a DLQ itself)."""
 
     name: str
@@ -310,8 +303,7 @@ class Blobs(Protocol):
     def presigned_url(self, key: str, seconds: int = 7 * 24 * 3600) -> SignedLink: ...
 
 
-@dataclass(frozen=True)
-class Outgoing:
+class Outgoing(msgspec.Struct, frozen=True):
     """One mail to send: what the mailer needs, and what its outcome event records."""
 
     kind: str
@@ -386,8 +378,7 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-@dataclass
-class Services:
+class Services(msgspec.Struct, dict=True):
     """Everything a handler or a command uses, built by :func:`bootstrap.bootstrap`."""
 
     settings: Settings
@@ -400,7 +391,7 @@ class Services:
     mailer: Mailer
     parameters: Parameters
     projections: Projections
-    clock: Clock = field(default_factory=SystemClock)
+    clock: Clock = msgspec.field(default_factory=SystemClock)
     outbox: Outbox | None = None
     # the consumers run in this process (the local backend, moto): a command that
     # writes events runs them itself until every queue is empty

@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from aws_lambda_powertools.metrics import MetricUnit
 
 from events import Envelope, from_delivered
@@ -54,8 +54,7 @@ class BatchFailed(RuntimeError):
     """Every record of the batch failed: the invocation fails, and Lambda retries them all."""
 
 
-@dataclass(frozen=True)
-class SQSRecord:
+class SQSRecord(msgspec.Struct, frozen=True):
     """The fields of one record of an SQS event that the consumers read."""
 
     message_id: str

@@ -21,10 +21,8 @@ read on purpose: too big, zip bomb, unsupported type).
 
 from __future__ import annotations
 
-from extraction.docx_text import extract_docx
 from extraction.kinds import DOCX_CONTENT_TYPE, charset_of, kind_of, media_type
 from extraction.markup import META_CHARSET, extract_html, extract_plain
-from extraction.pdf_text import extract_pdf
 from extraction.results import Extraction, Limits, error_text, excerpt, normalise, size_text
 from mail.limits import safe_charset
 from mail.text import decode_bytes
@@ -38,9 +36,14 @@ def _extract(filename: str, content_type: str, data: bytes, limits: Limits) -> E
     if len(data) > limits.max_bytes:
         reason = f"over size limit ({size_text(len(data))} > {size_text(limits.max_bytes)})"
         return Extraction("skipped", reason, "", kind)
+    # pypdf and python-docx take ~90 ms to import: a cold start pays for the one its mail needs
     if kind == "pdf":
+        from extraction.pdf_text import extract_pdf
+
         return extract_pdf(data, limits)
     if kind == "docx":
+        from extraction.docx_text import extract_docx
+
         return extract_docx(data, limits)
     if kind == "html":
         declared = charset_of(content_type)

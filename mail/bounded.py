@@ -27,14 +27,14 @@ from __future__ import annotations
 import binascii
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from email import message_from_bytes
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy, Policy
 from functools import lru_cache
 from typing import Any
+
+import msgspec
 
 from mail.field_bounds import (
     ADDRESS_HEADERS,
@@ -99,11 +99,10 @@ def _parsed_header(factory: Any, name: str, value: str) -> Any:
 POLICY = BoundedPolicy(header_factory=_HeaderClasses())
 
 
-@dataclass(frozen=True)
-class Prepared:
+class Prepared(msgspec.Struct, frozen=True):
     raw: bytes
     defects: tuple[str, ...]
-    sizes: dict[str, int] = dataclass_field(default_factory=dict)  # decoded size of each cut body, by part path
+    sizes: dict[str, int] = msgspec.field(default_factory=dict)  # decoded size of each cut body, by part path
 
 
 class _Frame:
@@ -318,8 +317,7 @@ class _Scan:
             default_type = "text/plain"
 
 
-@dataclass(frozen=True)
-class _Block:
+class _Block(msgspec.Struct, frozen=True):
     end: int
     fields: list[bytes]
     eol: bytes

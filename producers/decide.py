@@ -8,8 +8,9 @@ when the correspondent is new.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+import msgspec
 
 from events import DomainEvent, FirstContact, MessageReceived, SpamRejected
 from events.catalogue import AttachmentInfo, RuleScore
@@ -27,8 +28,7 @@ from producers.receipt import QUARANTINE_PREFIX, Receipt
 from producers.spam_texts import MailTexts
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(msgspec.Struct, frozen=True):
     """The part of the settings the decision reads."""
 
     accepted_addresses: frozenset[str]
@@ -52,8 +52,7 @@ class Knowledge(Protocol):
     def last_version(self, stream_id: str) -> int: ...
 
 
-@dataclass(frozen=True)
-class Inbound:
+class Inbound(msgspec.Struct, frozen=True):
     """What the inbound decision is about: the mail, its receipt and where the raw mail is."""
 
     mail: ParsedMail
@@ -130,8 +129,7 @@ def _short(value: str | None, limit: int = 200) -> str | None:
     return value[:limit] if value else value
 
 
-@dataclass(frozen=True)
-class Lookups:
+class Lookups(msgspec.Struct, frozen=True):
     """What the decision of one mail may ask the store: read together, in one request."""
 
     message_ids: list[str]

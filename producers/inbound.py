@@ -5,9 +5,10 @@ parse → spam stages → conversation → commit (event store) → publish (bus
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from aws_lambda_powertools.metrics import MetricUnit
 
 from bootstrap import lambda_handler
@@ -99,7 +100,7 @@ def assume_new_conversation(decision: Decision) -> Decision:
     if not any(isinstance(event, FirstContact) for _stream, event in decision.events):
         return decision
     opened = {stream for stream, event in decision.events if isinstance(event, MessageReceived)}
-    return replace(decision, first_in_stream=decision.first_in_stream | opened)
+    return msgspec.structs.replace(decision, first_in_stream=decision.first_in_stream | opened)
 
 
 def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_key: str | None = None) -> Outcome:

@@ -33,11 +33,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import ahocorasick
+import msgspec
 import pcre2
 
 from producers.default_patterns import DEFAULT_PATTERNS, DEFAULT_THRESHOLD
@@ -73,8 +73,7 @@ class PatternDocumentError(ValueError):
     """The pattern document as a whole is unusable (not JSON, not a list)."""
 
 
-@dataclass(frozen=True)
-class CompiledPattern:
+class CompiledPattern(msgspec.Struct, frozen=True):
     id: str
     fields: tuple[str, ...]
     regex: Any  # pcre2.Pattern
@@ -85,8 +84,7 @@ class CompiledPattern:
     literals: frozenset[str] | None = None  # every match contains one of these (folded); None: unknown
 
 
-@dataclass(frozen=True)
-class CompiledMeta:
+class CompiledMeta(msgspec.Struct, frozen=True):
     id: str
     expression: Callable[[Mapping[str, float]], float]
     references: tuple[str, ...]
@@ -94,10 +92,9 @@ class CompiledMeta:
     describe: str = ""
 
 
-@dataclass(frozen=True)
-class CompiledPatterns:
+class CompiledPatterns(msgspec.Struct, frozen=True, dict=True):
     patterns: tuple[CompiledPattern, ...]
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (pattern id, problem)
+    errors: list[tuple[str, str]] = msgspec.field(default_factory=list)  # (pattern id, problem)
     metas: tuple[CompiledMeta, ...] = ()  # in dependency order
     threshold: float | None = None  # the document's own threshold, if it sets one
 
@@ -111,8 +108,7 @@ class CompiledPatterns:
         return Prefilter.build(self.patterns)
 
 
-@dataclass(frozen=True)
-class Prefilter:
+class Prefilter(msgspec.Struct, frozen=True):
     """Every rule's required literals in one Aho-Corasick automaton: one pass over a
     field's folded text tells which literals it holds, so only the rules one of whose
     literals is present (and those without literals, or negated) reach PCRE2."""
@@ -159,15 +155,13 @@ class Prefilter:
         return sorted(chosen)
 
 
-@dataclass(frozen=True)
-class PatternHit:
+class PatternHit(msgspec.Struct, frozen=True):
     pattern_id: str
     field: str
     excerpt: str
 
 
-@dataclass(frozen=True)
-class RuleHit:
+class RuleHit(msgspec.Struct, frozen=True):
     id: str
     score: float | None
     field: str | None  # None for a meta rule
@@ -175,8 +169,7 @@ class RuleHit:
     describe: str = ""
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(msgspec.Struct, frozen=True):
     hits: tuple[RuleHit, ...]  # every scoring rule that matched, highest score first
     total: float  # the sum of their scores (sure hits count 0 here: they decide alone)
     threshold: float

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from events.catalogue import Verdicts
 
@@ -11,8 +12,7 @@ INBOX_PREFIX = "inbox/"
 QUARANTINE_PREFIX = "quarantine/"
 
 
-@dataclass(frozen=True)
-class Receipt:
+class Receipt(msgspec.Struct, frozen=True):
     ses_message_id: str
     timestamp: str
     envelope_sender: str | None
@@ -20,7 +20,7 @@ class Receipt:
     verdicts: Verdicts
     bucket: str | None = None  # where SES's S3 action put the raw mail, if it said
     object_key: str | None = None
-    headers: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[str, str]] = msgspec.field(default_factory=list)
 
 
 def _status(receipt: dict[str, Any], name: str) -> str:

@@ -7,8 +7,10 @@ score fan out over their partitions (status shards, score bands) and merge.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from ports import IndexQuery, ProjectionTable
 from projections.conversations import FOLLOWUP_BUCKET
@@ -70,7 +72,7 @@ def plan(filters: Filters, shards: int) -> list[IndexQuery]:
             remaining.append(("followup_due", "<=", filters.followup_due))
         else:
             choose("by_followup", [FOLLOWUP_BUCKET], ("<=", filters.followup_due))
-    return [replace(q, filters=tuple(remaining)) for q in chosen]
+    return [msgspec.structs.replace(q, filters=tuple(remaining)) for q in chosen]
 
 
 def query(

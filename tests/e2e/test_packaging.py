@@ -65,6 +65,7 @@ IMPORT_EVERY_HANDLER = textwrap.dedent(
         if not os.path.realpath(module.__file__).startswith(folder + os.sep):
             problems.append(f"{module_name} came from {module.__file__}")
     import pcre2, msgspec._core  # the compiled wheels load on this machine
+    import extraction.pdf_text, extraction.docx_text  # imported on the first attachment that needs them
     for module in list(sys.modules.values()):
         file = getattr(module, "__file__", None)
         if file is None:

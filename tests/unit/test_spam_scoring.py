@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
 import pcre2
 import pytest
 from hypothesis import given, settings
@@ -15,7 +16,7 @@ from events import SpamRejected
 from events.base import Envelope
 from events.codec import from_entry, to_entry
 from mail.parsing import parse
-from producers.decide import Inbound, Policy, decide
+from producers.decide import Inbound, decide
 from producers.meta_rules import MetaError, compile_meta
 from producers.patterns import DEFAULT_PATTERNS, PatternDocumentError, compile_patterns, score_texts
 from producers.prefilter import fold, required_literals
@@ -229,7 +230,7 @@ def test_a_rejected_mail_records_total_threshold_and_every_matched_rule() -> Non
     compiled = compile_patterns(
         [{"id": f"r{n}", "pattern": "spammy", "fields": ["body"], "score": 0.1, "describe": f"rule {n}"} for n in range(80)]
     )
-    policy = Policy(**{**POLICY.__dict__, "spam_threshold": 5.0})
+    policy = msgspec.structs.replace(POLICY, spam_threshold=5.0)
     decision = decide(
         Inbound(parse(make_mail(body="very spammy")), receipt(), "b", "inbox/ses-1"),
         policy=policy,

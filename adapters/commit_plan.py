@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from events import Envelope, checked, from_record, to_entry, to_record
 from events.base import event_id, replace, utcnow
@@ -45,8 +46,7 @@ def claim_taken(item: dict[str, Any]) -> ClaimTaken:
     return ClaimTaken(recorded=False, outcome=str(outcome) if outcome is not None else None)
 
 
-@dataclass(frozen=True)
-class CommitPlan:
+class CommitPlan(msgspec.Struct, frozen=True):
     envelopes: list[Envelope]
     records: list[dict[str, Any]]  # one event-store item per envelope (pk = stream, sk = version)
     dedupe: dict[str, Any]  # pk = dedupe key, sk = 0: where the decision's records are, for a retried delivery

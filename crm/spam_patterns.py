@@ -14,6 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from crm.errors import UsageError
 from crm.settings import Settings
 from mail.parsing import parse
@@ -119,7 +121,7 @@ def _show(verdict: Verdict, compiled: CompiledPatterns, args: argparse.Namespace
                     "spam": verdict.spam,
                     "score": verdict.total,
                     "threshold": verdict.threshold,
-                    "rules": [h.__dict__ for h in verdict.hits],
+                    "rules": [msgspec.structs.asdict(h) for h in verdict.hits],
                     "errors": compiled.errors,
                 }
             )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+
+import msgspec
 
 # C0 controls except tab/newline/carriage return, DEL and C1 controls (NUL included).
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(msgspec.Struct, frozen=True):
     max_bytes: int = 20 * 1024 * 1024  # bigger attachments are skipped, not read
     max_pages: int = 50  # PDF pages read at most
     max_chars: int = 200_000  # text kept at most
@@ -20,8 +20,7 @@ class Limits:
     max_zip_total: int = 100 * 1024 * 1024  # total uncompressed size of a DOCX zip above which it is a zip bomb
 
 
-@dataclass(frozen=True)
-class Extraction:
+class Extraction(msgspec.Struct, frozen=True):
     outcome: str  # "extracted" | "skipped" | "failed"
     reason: str | None  # why skipped/failed/truncated
     text: str

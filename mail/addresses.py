@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from email.utils import getaddresses, parseaddr
+
+import msgspec
 
 from mail.noreply import noreply_marker
 
@@ -87,8 +88,7 @@ def is_noreply(address: str | None) -> bool:
 _DAEMON_LOCAL_PARTS = frozenset({"mailer-daemon", "postmaster"})
 
 
-@dataclass(frozen=True)
-class OwnAddresses:
+class OwnAddresses(msgspec.Struct, frozen=True):
     """The addresses that are this system's own: a reply sent to one of them is lost
     (the public address, an alias) or leaks (the private mailbox, a thread address)."""
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+
+import msgspec
 
 KNOWN_COMMANDS = {
     "COMPANY": "company",
@@ -38,8 +39,7 @@ _ATTRIBUTION_END = re.compile(r"\swrote:\s*$|^\s*wrote:\s*$", re.IGNORECASE)
 _ORIGINAL_MESSAGE = re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}\s*$", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class ParsedCommands:
+class ParsedCommands(msgspec.Struct, frozen=True):
     commands: list[tuple[str, str]]
     """(field name, value) in the order written, e.g. ``("title", "Staff Engineer")``."""
     unknown: list[str]

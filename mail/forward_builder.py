@@ -21,6 +21,8 @@ from email.message import EmailMessage, Message, MIMEPart
 from email.utils import format_datetime, formatdate
 from typing import Any
 
+import msgspec
+
 from mail.header_safety import (
     IN_POLICY,
     MAX_DEPTH,
@@ -104,8 +106,7 @@ def _forward_keeps(name: str, *, content: bool) -> bool:
     return content or not key.startswith("content-")
 
 
-@dataclass(frozen=True)
-class _Forward:
+class _Forward(msgspec.Struct, frozen=True):
     public_address: str
     public_name: str
     private_mailbox: str

@@ -8,12 +8,12 @@ text are kept, which bounds the pattern stage's work.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage, Message
+
+import msgspec
 
 from mail.addresses import all_addresses, normalise, printable, split_address
 from mail.bounded import parse_for_decision, walk
@@ -27,16 +27,14 @@ MAX_REFERENCES_CHARS = 4000
 _WS = re.compile(r"[ \t\r\f\v]+")
 
 
-@dataclass(frozen=True)
-class Attachment:
+class Attachment(msgspec.Struct, frozen=True):
     filename: str
     content_type: str
     size: int
     part: str
 
 
-@dataclass(frozen=True)
-class FromField:
+class FromField(msgspec.Struct, frozen=True):
     """Every ``From`` header as written, for the checks that need exactly one author.
 
     ``ParsedMail.from_address`` is the first address of the first header, which is
@@ -72,8 +70,7 @@ def _from_field(message: Message) -> FromField:
     return FromField(len(values), tuple(mailboxes), tuple(groups), tuple(defects), tuple(shown))
 
 
-@dataclass(frozen=True)
-class ParsedMail:
+class ParsedMail(msgspec.Struct, frozen=True):
     size: int
     from_address: str | None
     from_name: str | None
@@ -88,12 +85,12 @@ class ParsedMail:
     text: str
     attachments: list[Attachment]
     defects: list[str]
-    headers: dict[str, list[str]] = field(repr=False)
+    headers: dict[str, list[str]]
     content_type: str = "text/plain"
     # what spam rules read besides ``text``: every text part decoded but unrendered
     # (HTML kept), and every header as sent (name as written, value unfolded, in order)
-    rawbody: str = field(default="", repr=False)
-    header_items: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    rawbody: str = ""
+    header_items: tuple[tuple[str, str], ...] = ()
     from_field: FromField = FromField()
 
     def header(self, name: str) -> str | None:
@@ -220,7 +217,7 @@ def parse(raw: bytes, scan_bytes: int = 64 * 1024, limits: MailLimits = DEFAULT_
         attachment = attachment_of(part, path, defects)
         if attachment is not None:
             if path in sizes:
-                attachment = dataclasses.replace(attachment, size=sizes[path])
+                attachment = msgspec.structs.replace(attachment, size=sizes[path])
             attachments.append(attachment)
             continue
         if budget <= 0:

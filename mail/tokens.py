@@ -33,7 +33,8 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+import msgspec
 
 _TAG_BYTES = 10
 _SEPARATOR = "."
@@ -45,8 +46,7 @@ class TokenError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class ThreadRef:
+class ThreadRef(msgspec.Struct, frozen=True):
     """What a verified token names. ``message_ref`` is None for a conversation-only token."""
 
     conversation_id: str

@@ -16,7 +16,8 @@ cap is still accepted and forwarded; its ``FirstContact`` says why it got no mai
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+import msgspec
 
 from events import AcknowledgementAllowed
 
@@ -32,8 +33,7 @@ def quota_stream(hour: str) -> str:
     return f"ack-quota#{hour}"
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(msgspec.Struct, frozen=True):
     stream_id: str
     expected_version: int  # the stream's version the append requires (the slots taken when deciding)
     event: AcknowledgementAllowed

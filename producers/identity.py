@@ -26,7 +26,8 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+
+import msgspec
 
 from mail.addresses import domain_of, local_part
 from mail.freemail import is_freemail
@@ -49,8 +50,7 @@ _SIGNATURE = re.compile(r"^--\s*$")
 _REFERRAL = re.compile(r"\b(referred by|referral from|recommended (you|me) to)\b", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(msgspec.Struct, frozen=True):
     contact: str  # the correspondent's key: an address, or '<relay>:<name>'
     name: str | None
     conversation_id: str

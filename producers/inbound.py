@@ -5,7 +5,6 @@ parse → spam stages → conversation → commit (event store) → publish (bus
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -25,13 +24,12 @@ logger = logger_for("inbound")
 metrics = metrics_for("inbound")
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     ses_message_id: str
     outcome: str
     reason: str | None
     conversation_id: str | None
-    events: list[str] = field(default_factory=list)
+    events: list[str] = msgspec.field(default_factory=list)
     duplicate: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -77,7 +75,7 @@ def parse_bounded(svc: Services, raw: bytes, receipt: Receipt) -> ParsedMail:
     except Exception as exc:
         logger.exception("mail did not parse; deciding on the SES headers", ses_message_id=receipt.ses_message_id)
         mail = parse(headers_only(receipt.headers), scan_bytes=1024)
-        return type(mail)(**{**mail.__dict__, "defects": [f"unparseable: {type(exc).__name__}: {exc}"[:200], *mail.defects]})
+        return msgspec.structs.replace(mail, defects=[f"unparseable: {type(exc).__name__}: {exc}"[:200], *mail.defects])
 
 
 def recorded(commit: Commit) -> Decision:
@@ -107,7 +105,7 @@ def process(svc: Services, receipt: Receipt, *, skip_spam: bool = False, dedupe_
     raw, bucket, key, missing = fetch_raw(svc, receipt)
     mail = parse_bounded(svc, raw, receipt)
     if missing:
-        mail = type(mail)(**{**mail.__dict__, "defects": [*missing, *mail.defects]})
+        mail = msgspec.structs.replace(mail, defects=[*missing, *mail.defects])
     patterns = load_patterns(
         svc.parameters,
         svc.settings.patterns_parameter,

@@ -18,9 +18,9 @@ bounced acknowledgement), and none of them may receive the owner's answer.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from aws_lambda_powertools.metrics import MetricUnit
 
 from bootstrap import lambda_handler
@@ -57,18 +57,16 @@ MAX_THREAD_RECIPIENTS = 5  # a reply names one thread address; more is tried, no
 _OPAQUE_TYPES = {"application/pkcs7-mime", "application/x-pkcs7-mime", "multipart/encrypted"}
 
 
-@dataclass(frozen=True)
-class ReplyContext:
+class ReplyContext(msgspec.Struct, frozen=True):
     reply_domain: str
     private_mailbox: str
     keys: list[bytes]
     statuses: list[str]
     public_domain: str
-    own: OwnAddresses = field(default_factory=lambda: OwnAddresses.of([], []))
+    own: OwnAddresses = msgspec.field(default_factory=lambda: OwnAddresses.of([], []))
 
 
-@dataclass(frozen=True)
-class Rejection:
+class Rejection(msgspec.Struct, frozen=True):
     code: str
     reason: str
     notify_owner: bool = False

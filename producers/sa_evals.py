@@ -23,8 +23,9 @@ computed here from the parsed mail so that imported rules reading them can run.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from email.utils import mktime_tz, parsedate_tz
+
+import msgspec
 
 _IP = r"(?:\d{1,3}\.){3}\d{1,3}|IPv6:[0-9a-fA-F:.]+|[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}"
 _PRIVATE = re.compile(
@@ -62,8 +63,7 @@ _OUTLOOK_ID = re.compile(r"^<[0-9a-f]{4}([0-9a-f]{8})\$[0-9a-f]{8}\$[0-9a-f]{8}@
 IGNORED = "ignored"
 
 
-@dataclass(frozen=True)
-class Relays:
+class Relays(msgspec.Struct, frozen=True):
     trusted: str
     untrusted: str
     unparseable: int

@@ -40,6 +40,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
 
+import msgspec
+
 from events import DomainEvent, Envelope
 from events.pattern_rules import InvalidPattern, validate_pattern
 
@@ -51,8 +53,7 @@ class PatternError(ValueError):
     """A rule's name or EventBridge pattern is not valid; the message names the rule."""
 
 
-@dataclass(frozen=True)
-class OutboundMail:
+class OutboundMail(msgspec.Struct, frozen=True):
     """A mail a rule wants sent; only the owner's private mailbox may receive rule mail."""
 
     kind: str  # reminder | notice
@@ -76,8 +77,7 @@ class RuleContext(Protocol):
 RuleFunction = Callable[[Envelope, RuleContext], Iterable[DomainEvent | OutboundMail] | None]
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     name: str
     pattern: dict[str, Any]
     function: RuleFunction

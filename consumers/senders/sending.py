@@ -23,9 +23,10 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
+
+import msgspec
 
 from consumers.queue_batch import Parked, Transient
 from events import DomainEvent, Envelope, MailSent, SendFailed, SendInDoubt
@@ -42,8 +43,7 @@ IN_PROGRESS_WAIT_SECONDS = 5.0
 ATTRIBUTE_PREFIX = "crm-in-doubt-"
 
 
-@dataclass(frozen=True)
-class ParkedSend:
+class ParkedSend(msgspec.Struct, frozen=True):
     """A send in doubt, as the attributes of its parked DLQ message: what ``crm dlq``
     shows and what an approval names."""
 
@@ -98,8 +98,7 @@ def _attempt_key(kind: str, cause_event_id: str, attempt: int) -> str:
     return f"{kind}:{cause_event_id}" if attempt == 1 else f"{kind}:{cause_event_id}#{attempt}"
 
 
-@dataclass(frozen=True)
-class _Attempt:
+class _Attempt(msgspec.Struct, frozen=True):
     kind: str
     cause_event_id: str
     number: int

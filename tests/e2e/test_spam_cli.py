@@ -59,6 +59,13 @@ def test_patterns_and_threshold_survive_between_commands_and_decide_mail(
     _, out, _ = run(capsys, "--state", state, "spam", "threshold", "--json")
     assert json.loads(out) == {"threshold": 3.0, "source": "set on the pattern list"}
 
+    # what a rule would say, without a mail: every matched rule with its score
+    code, out, err = run(capsys, "--state", state, "--json", "spam", "patterns", "test", "an acme deal and sp3mword")
+    assert code == 0, err
+    tested = json.loads(out)
+    assert tested["spam"] and tested["score"] == pytest.approx(3.0) and tested["threshold"] == 3.0
+    assert {(r["id"], r["score"]) for r in tested["rules"]} == {("ACME_DEAL", 2.5), ("WORD_3", 0.5)}
+
     mail = tmp_path / "deal.eml"
     mail.write_bytes(make_mail(subject="An acme deal", body="The acme deal, sp7mword and sp9mword inside."))
     code, out, err = run(capsys, "--state", state, "ingest", "--json", str(mail))

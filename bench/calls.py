@@ -3,7 +3,7 @@
 Every boto3/botocore client call goes through ``botocore.client.BaseClient.
 _make_api_call`` (once per logical call, retries included inside), so patching it
 counts the calls of every client: the project's (``adapters.aws.client``) and the
-ones libraries make on their own (Powertools idempotency, parameters). The patch
+ones libraries make on their own (Powertools parameters). The patch
 sees the parameters and the parsed response, which is what billing needs: entry
 sizes for PutEvents, item sizes for DynamoDB request units, recipients for SES.
 

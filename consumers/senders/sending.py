@@ -91,13 +91,6 @@ def approval_key(kind: str, cause_event_id: str, attempt: int) -> str:
     return f"approved#{kind}#{cause_event_id}#{attempt}"
 
 
-def _attempt_key(kind: str, cause_event_id: str, attempt: int) -> str:
-    """What the mailer is told an attempt is: a mailer that keeps what it sent (the local
-    outbox) answers a second send under it with the first one's result. (Attempt 1
-    keeps the key of every send before attempts existed.)"""
-    return f"{kind}:{cause_event_id}" if attempt == 1 else f"{kind}:{cause_event_id}#{attempt}"
-
-
 class _Attempt(msgspec.Struct, frozen=True):
     kind: str
     cause_event_id: str
@@ -118,6 +111,13 @@ class _Attempt(msgspec.Struct, frozen=True):
     def in_doubt(self) -> str:
         return in_doubt_key(self.kind, self.cause_event_id, self.number)
 
+    @property
+    def mailer_key(self) -> str:
+        """What the mailer is told the attempt is: a mailer that keeps what it sent (the
+        local outbox) answers a second send under it with the first one's result.
+        (Attempt 1 keeps the key of every send before attempts existed.)"""
+        return f"{self.kind}:{self.cause_event_id}" if self.number == 1 else f"{self.kind}:{self.cause_event_id}#{self.number}"
+
 
 def _send(
     svc: Services,
@@ -136,7 +136,7 @@ def _send(
             return {"failed": refusal[:1000]}
     outgoing = build()
     try:
-        sent = svc.mailer.send(outgoing, key=_attempt_key(attempt.kind, attempt.cause_event_id, attempt.number))
+        sent = svc.mailer.send(outgoing, key=attempt.mailer_key)
     except SendError as exc:
         if exc.permanent:
             return {"failed": str(exc)[:1000]}

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 import typing
 from functools import cache
 from pathlib import Path
@@ -39,6 +38,8 @@ def _file_values() -> dict[str, Any]:
     path = Path(os.environ.get("CRM_CONFIG", "crm.toml"))
     if not path.is_file():
         return {}
+    import tomllib  # only where a file is given: a Lambda's settings come from its environment
+
     try:
         with path.open("rb") as f:
             return tomllib.load(f)

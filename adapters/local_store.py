@@ -14,7 +14,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from adapters.commit_plan import (
     CLAIM_ATTRIBUTE,
@@ -50,6 +50,16 @@ STREAMS_SQL = "SELECT DISTINCT stream FROM events WHERE stream >= ? AND stream <
 
 # the process that holds a claim (``owner_token``): a dead one's claim is taken over
 _HOLDER = "holder"
+
+
+def _abandoned(item: dict[str, Any]) -> bool:
+    """A claim whose holder process died: nothing will ever complete it."""
+    holder = str(item.get(_HOLDER) or "")
+    return is_claim(item) and bool(holder) and not owner_alive(holder)
+
+
+def _held_by(item: dict[str, Any] | None, token: str) -> TypeGuard[dict[str, Any]]:
+    return item is not None and is_claim(item) and item.get(CLAIM_ATTRIBUTE) == token
 
 
 def _json_default(value: Any) -> Any:
@@ -188,8 +198,7 @@ class LocalEventStore(StoreKnowledge):
     def claim(self, key: str, token: str) -> ClaimTaken | None:
         with self._engine.write() as conn:
             there = self.get(key)
-            holder = str(there.get(_HOLDER) or "") if there is not None and is_claim(there) else ""
-            if there is not None and not (holder and not owner_alive(holder)):
+            if there is not None and not _abandoned(there):
                 return claim_taken(there)
             # absent, or a claim of a process that died: nothing will ever complete it
             conn.execute(
@@ -201,7 +210,7 @@ class LocalEventStore(StoreKnowledge):
     def keep_outcome(self, key: str, token: str, outcome: str) -> None:
         with self._engine.write() as conn:
             there = self.get(key)
-            if there is not None and is_claim(there) and there.get(CLAIM_ATTRIBUTE) == token:
+            if _held_by(there, token):
                 conn.execute(
                     "UPDATE items SET body = ? WHERE pk = ? AND sk = 0",
                     (_item_row({**there, CLAIM_OUTCOME_ATTRIBUTE: outcome})[2], key),
@@ -209,8 +218,7 @@ class LocalEventStore(StoreKnowledge):
 
     def release(self, key: str, token: str) -> None:
         with self._engine.write() as conn:
-            there = self.get(key)
-            if there is not None and is_claim(there) and there.get(CLAIM_ATTRIBUTE) == token:
+            if _held_by(self.get(key), token):
                 conn.execute("DELETE FROM items WHERE pk = ? AND sk = 0", (key,))
 
     def put_raw_items(self, items: list[dict[str, Any]]) -> None:

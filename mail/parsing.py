@@ -70,6 +70,9 @@ def _from_field(message: Message) -> FromField:
     return FromField(len(values), tuple(mailboxes), tuple(groups), tuple(defects), tuple(shown))
 
 
+_LEFT_OUT_OF_REPR = frozenset({"headers", "rawbody", "header_items"})
+
+
 class ParsedMail(msgspec.Struct, frozen=True):
     size: int
     from_address: str | None
@@ -92,6 +95,11 @@ class ParsedMail(msgspec.Struct, frozen=True):
     rawbody: str = ""
     header_items: tuple[tuple[str, str], ...] = ()
     from_field: FromField = FromField()
+
+    def __repr__(self) -> str:
+        # the headers and every part's raw text would drown the mail in a log or a failed test
+        shown = (f"{name}={getattr(self, name)!r}" for name in self.__struct_fields__ if name not in _LEFT_OUT_OF_REPR)
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     def header(self, name: str) -> str | None:
         values = self.headers.get(name.lower())

@@ -154,7 +154,9 @@ def run(limit_per_group: int | None, sa_sample: int) -> dict[str, Any]:
         "parse_mails_per_cpu_s": len(mails) / parse_cpu if parse_cpu else float("nan"),
         "lists": {},
     }
-    lists: list[tuple[str, Any, list[float] | None]] = [("defaults", DEFAULT_PATTERNS, [DEFAULT_THRESHOLD, 4.0])]
+    lists: list[tuple[str, Any, list[float] | None]] = [
+        ("defaults", DEFAULT_PATTERNS, [DEFAULT_THRESHOLD, DEFAULT_THRESHOLD - 1])
+    ]
     paths = default_paths()
     if paths:
         imported = import_rules(paths)

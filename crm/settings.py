@@ -25,6 +25,7 @@ import msgspec
 from mail.ack_builder import DEFAULT_ACK_HTML, DEFAULT_ACK_SUBJECT, DEFAULT_ACK_TEXT
 from mail.addresses import OwnAddresses
 from mail.limits import DEFAULT_LIMITS, MailLimits
+from producers.default_patterns import DEFAULT_THRESHOLD
 
 
 class ConfigError(ValueError):
@@ -100,7 +101,7 @@ class Settings(msgspec.Struct, kw_only=True):
     scan_kb: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 64
     match_limit: Annotated[int, msgspec.Meta(ge=1000)] = 1_000_000
     # the pattern stage rejects at this total score (a pattern list may set its own)
-    spam_threshold: Annotated[float, msgspec.Meta(gt=0, le=1000)] = 5.0
+    spam_threshold: Annotated[float, msgspec.Meta(gt=0, le=1000)] = DEFAULT_THRESHOLD
 
     # senders
     max_receive_count: Annotated[int, msgspec.Meta(ge=1)] = 5

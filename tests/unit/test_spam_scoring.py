@@ -18,7 +18,7 @@ from events.codec import from_entry, to_entry
 from mail.parsing import parse
 from producers.decide import Inbound, decide
 from producers.meta_rules import MetaError, compile_meta
-from producers.patterns import DEFAULT_PATTERNS, PatternDocumentError, compile_patterns, score_texts
+from producers.patterns import DEFAULT_PATTERNS, DEFAULT_THRESHOLD, PatternDocumentError, compile_patterns, score_texts
 from producers.prefilter import fold, required_literals
 from producers.spam_texts import MailTexts
 from tests.conftest import CORPUS, EXAMPLES, make_mail
@@ -285,7 +285,7 @@ def test_shipped_defaults_reject_the_sample_spam_and_accept_the_sample_ham() -> 
     compiled = compile_patterns(DEFAULT_PATTERNS)
     assert compiled.errors == []
     for path in [*sorted(CORPUS.joinpath("ham-spam").glob("*.eml")), *sorted(EXAMPLES.glob("*.eml"))]:
-        verdict = score_texts(compiled, MailTexts(parse(path.read_bytes())), threshold=5.0)
+        verdict = score_texts(compiled, MailTexts(parse(path.read_bytes())), threshold=DEFAULT_THRESHOLD)
         assert verdict.spam == ("spam" in path.name), (path.name, verdict.total, [h.id for h in verdict.hits])
     # a single word never rejects: the "prize" keyword alone rejected 26 hams of the corpus before scores
     for ham in (
@@ -295,4 +295,4 @@ def test_shipped_defaults_reject_the_sample_spam_and_accept_the_sample_ham() -> 
         "Senior role, salary $180,000 - $210,000",
         "Click here to apply",
     ):
-        assert not score_texts(compiled, {"subject": ham, "body": ham}, threshold=5.0).spam, ham
+        assert not score_texts(compiled, {"subject": ham, "body": ham}, threshold=DEFAULT_THRESHOLD).spam, ham

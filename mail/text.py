@@ -50,7 +50,7 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     """Decode by the byte order mark, else the declared charset, else UTF-8, else the
     declared charset (if not UTF-8) with replacement characters, else windows-1252. Never raises;
     refused codecs (``mail.limits.safe_charset``) are never decoded with."""
-    boms = _BOMS
+    boms: tuple[tuple[bytes, str], ...] = _BOMS
     if (charset or "").strip().lower().replace("_", "-") in ("utf-16", "utf16"):
         # FF FE 00 00 is UTF-32's mark, and also UTF-16's followed by a NUL: the label decides
         boms = tuple(b for b in _BOMS if not b[1].startswith("utf-32"))

@@ -112,7 +112,7 @@ variable "patterns_parameter" {
 variable "spam_threshold" {
   description = "Total pattern score at which the pattern stage rejects (a pattern list may set its own, see `crm spam threshold`)."
   type        = number
-  default     = 5
+  default     = 6
 }
 
 variable "token_key_parameter" {
